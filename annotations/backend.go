@@ -1,0 +1,233 @@
+package annotations
+
+import (
+	"strconv"
+	"strings"
+)
+
+func init() {
+	register(
+		Spec{Name: "backend-protocol", Family: "backend", Level: Exact, Risk: RiskLow, Scope: ScopeLocation, Default: "HTTP",
+			Accepts: "HTTP, HTTPS, AUTO_HTTP, GRPC, GRPCS (FCGI is refused)", validate: validateEnum("HTTP", "HTTPS", "AUTO_HTTP", "GRPC", "GRPCS", "FCGI"),
+			Note:   "HTTPS and GRPCS backends are not certificate-checked unless proxy-ssl-verify is on, as in ingress-nginx; FCGI is refused (Envoy has no FastCGI).",
+			Target: "TrafficPolicy.backend.protocol"},
+		Spec{Name: "upstream-vhost", Family: "backend", Level: Exact, Risk: RiskLow, Scope: ScopeLocation,
+			Accepts: "a hostname", validate: validateRegexp(dnsNameWithWildcard, "a hostname"),
+			Note: "Sets the Host header sent to the backend.", Target: "HTTPRoute URLRewrite hostname"},
+		Spec{Name: "service-upstream", Family: "backend", Level: Exact, Risk: RiskLow, Scope: ScopeIngress, Default: "false (ConfigMap)",
+			Accepts: "boolean", validate: validateBool,
+			Note: "Sends traffic to the Service cluster IP instead of the endpoints.", Target: "TrafficPolicy.backend.serviceUpstream"},
+		Spec{Name: "load-balance", Family: "backend", Level: Approximate, Risk: RiskLow, Scope: ScopeLocation, Default: "round_robin (ConfigMap)",
+			Accepts: "round_robin, ewma, chash, chashsubset, sticky_balanced, sticky_persistent",
+			validate: validateEnum("round_robin", "ewma", "chash", "chashsubset", "sticky_balanced", "sticky_persistent"),
+			Note:     "round_robin is exact; ewma becomes Envoy least-request (power of two choices), the others round robin.",
+			Target:   "TrafficPolicy.backend.loadBalancing"},
+		Spec{Name: "upstream-hash-by", Family: "backend", Level: Unsupported, Risk: RiskHigh, Scope: ScopeLocation,
+			Note: "Consistent hashing of endpoints by an nginx variable; not converted yet, requests are balanced round robin."},
+		Spec{Name: "upstream-hash-by-subset", Family: "backend", Level: Unsupported, Risk: RiskLow, Scope: ScopeLocation, Default: "false",
+			Note: "Hashes to a subset of endpoints; Envoy has no equivalent."},
+		Spec{Name: "upstream-hash-by-subset-size", Family: "backend", Level: Unsupported, Risk: RiskLow, Scope: ScopeLocation, Default: "3",
+			Note: "Subset size for upstream-hash-by-subset."},
+		Spec{Name: "proxy-ssl-secret", Family: "backend", Level: Exact, Risk: RiskMedium, Scope: ScopeIngress,
+			Accepts: "namespace/name of a Secret with tls.crt, tls.key and ca.crt", validate: validateObjectRef,
+			Note: "Client certificate and CA for TLS to the backend.", Target: "TrafficPolicy.backend.tls.certificateRef"},
+		Spec{Name: "proxy-ssl-verify", Family: "backend", Level: Exact, Risk: RiskLow, Scope: ScopeIngress, Default: "off",
+			Accepts: "on, off", validate: validateEnum("on", "off"),
+			Note: "Verifies the backend certificate.", Target: "TrafficPolicy.backend.tls.verify"},
+		Spec{Name: "proxy-ssl-verify-depth", Family: "backend", Level: Exact, Risk: RiskLow, Scope: ScopeIngress, Default: "1",
+			Accepts: "integer ≥ 0", validate: validateNonNegativeInt,
+			Note: "Longest backend certificate chain accepted.", Target: "TrafficPolicy.backend.tls.verifyDepth"},
+		Spec{Name: "proxy-ssl-ciphers", Family: "backend", Level: Exact, Risk: RiskMedium, Scope: ScopeIngress, Default: "DEFAULT",
+			Accepts: "an OpenSSL cipher list", validate: validateRegexp(cipherListChars, "an OpenSSL cipher list"),
+			Note: "Ciphers offered to the backend.", Target: "TrafficPolicy.backend.tls.ciphers"},
+		Spec{Name: "proxy-ssl-protocols", Family: "backend", Level: Exact, Risk: RiskLow, Scope: ScopeIngress, Default: "TLSv1.2",
+			Accepts: "space-separated TLSv1, TLSv1.1, TLSv1.2, TLSv1.3", validate: validateTLSProtocols,
+			Note: "TLS versions offered to the backend.", Target: "TrafficPolicy.backend.tls.protocols"},
+		Spec{Name: "proxy-ssl-name", Family: "backend", Level: Exact, Risk: RiskHigh, Scope: ScopeIngress,
+			Accepts: "a hostname", validate: validateRegexp(dnsNameWithWildcard, "a hostname"),
+			Note: "Name used for SNI and verification towards the backend.", Target: "TrafficPolicy.backend.tls.serverName"},
+		Spec{Name: "proxy-ssl-server-name", Family: "backend", Level: Exact, Risk: RiskLow, Scope: ScopeIngress, Default: "off",
+			Accepts: "on, off", validate: validateEnum("on", "off"),
+			Note: "Sends SNI to the backend.", Target: "TrafficPolicy.backend.tls.sendSNI"},
+		Spec{Name: "proxy-http-version", Family: "backend", Level: Ignored, Risk: RiskLow, Scope: ScopeLocation, Default: "1.1",
+			Accepts: "1.0, 1.1", validate: validateEnum("1.0", "1.1"),
+			Note: "Envoy speaks HTTP/1.1 to backends (the default); HTTP/1.0 is not available."},
+		Spec{Name: "server-alias", Family: "backend", Level: Exact, Risk: RiskHigh, Scope: ScopeIngress,
+			Accepts: "comma-separated hostnames (regex aliases ~… are refused)", validate: validateServerAlias,
+			Note: "Adds hostnames served exactly like the Ingress host; the first Ingress of a host wins.", Target: "HTTPRoute hostnames"},
+		Spec{Name: "ssl-passthrough", Family: "backend", Level: Exact, Risk: RiskLow, Scope: ScopeIngress, Default: "false",
+			Accepts: "boolean", validate: validateBool,
+			Note: "TLS on 443 goes by SNI, undecrypted, to the Service of the host's / path.", Target: "Gateway TLS Passthrough listener + TLSRoute"},
+		Spec{Name: "default-backend", Family: "backend", Level: Exact, Risk: RiskLow, Scope: ScopeLocation,
+			Accepts: "a Service name in the Ingress namespace", validate: validateRegexp(dnsLabel, "a Service name"),
+			Note: "Serves requests whose backend has no ready endpoints, and custom-http-errors.", Target: "TrafficPolicy.errorPages.defaultBackend"},
+		Spec{Name: "custom-http-errors", Family: "backend", Level: Exact, Risk: RiskLow, Scope: ScopeLocation,
+			Accepts: "comma-separated 4xx/5xx codes", validate: validateStatusList,
+			Note: "Backend responses with these codes are replaced by the default backend's answer.", Target: "TrafficPolicy.errorPages.codes"},
+		Spec{Name: "disable-proxy-intercept-errors", Family: "backend", Level: Exact, Risk: RiskLow, Scope: ScopeLocation, Default: "false",
+			Accepts: "boolean", validate: validateBool,
+			Note: "Lets backend error bodies through even with custom-http-errors.", Target: "TrafficPolicy.errorPages.interceptUpstreamErrors"},
+	)
+}
+
+var (
+	cipherListChars = mustRegexp(`^[A-Za-z0-9_:+!@=.\-]+$`)
+	dnsLabel        = mustRegexp(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	objectRef       = mustRegexp(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[a-z0-9]([-.a-z0-9]*[a-z0-9])?$`)
+)
+
+func validateObjectRef(v string) error {
+	if !objectRef.MatchString(v) {
+		return errorf("is not [namespace/]name")
+	}
+	return nil
+}
+
+func validateTLSProtocols(v string) error {
+	for _, p := range strings.Fields(v) {
+		switch p {
+		case "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3":
+		default:
+			return errorf("%q is not TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3", p)
+		}
+	}
+	if len(strings.Fields(v)) == 0 {
+		return errorf("lists no protocol")
+	}
+	return nil
+}
+
+func validateServerAlias(v string) error {
+	for _, a := range splitList(v) {
+		if strings.HasPrefix(a, "~") {
+			return errorf("alias %q is a regex server name, which gatebridge refuses", a)
+		}
+		if !dnsNameWithWildcard.MatchString(a) {
+			return errorf("alias %q is not a hostname", a)
+		}
+	}
+	return nil
+}
+
+func validateStatusList(v string) error {
+	_, err := parseStatusList(v)
+	return err
+}
+
+func parseStatusList(v string) ([]int, error) {
+	var out []int
+	for _, s := range splitList(v) {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 400 || n > 599 {
+			return nil, errorf("%q is not a 4xx or 5xx status code", s)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, errorf("lists no code")
+	}
+	return out, nil
+}
+
+// Backend is the backend family of one Ingress.
+type Backend struct {
+	// Protocol is upper-cased backend-protocol ("" = HTTP default).
+	Protocol        string
+	UpstreamVhost   string
+	ServiceUpstream *bool
+	// LoadBalance is load-balance as written ("" = ConfigMap default).
+	LoadBalance string
+	ProxySSL    ProxySSL
+	// ServerAlias are the extra hostnames.
+	ServerAlias []string
+	// SSLPassthrough is ssl-passthrough.
+	SSLPassthrough bool
+	// DefaultBackend is a Service name ("" = none).
+	DefaultBackend string
+	// CustomHTTPErrors codes (nil = none).
+	CustomHTTPErrors []int
+	// DisableInterceptErrors is disable-proxy-intercept-errors.
+	DisableInterceptErrors bool
+}
+
+// ProxySSL holds the proxy-ssl-* annotations.
+type ProxySSL struct {
+	// Secret is [ns/]name ("" = none).
+	Secret      string
+	Verify      bool
+	VerifyDepth *int
+	Ciphers     string
+	Protocols   []string
+	Name        string
+	ServerName  bool
+	// Set is true when any proxy-ssl-* annotation is present.
+	Set bool
+}
+
+func parseBackend(r *reader) Backend {
+	var b Backend
+	if p, ok := r.str("backend-protocol"); ok {
+		b.Protocol = strings.ToUpper(p)
+		if b.Protocol == "FCGI" {
+			r.refuse("backend-protocol", "FastCGI backends cannot be served: Envoy has no FastCGI client; keep this Ingress on ingress-nginx or put an HTTP server in front of the FastCGI process")
+			b.Protocol = ""
+		}
+	}
+	b.UpstreamVhost, _ = r.str("upstream-vhost")
+	b.ServiceUpstream = r.optBool("service-upstream")
+	if lb, ok := r.str("load-balance"); ok {
+		b.LoadBalance = strings.ToLower(lb)
+		switch b.LoadBalance {
+		case "round_robin":
+		case "ewma":
+			r.note("load-balance", Approximate, "ewma becomes Envoy least-request (power of two choices), which also favours fast endpoints")
+		default:
+			r.note("load-balance", Approximate, b.LoadBalance+" is not available in Envoy; round robin is used")
+		}
+	}
+	b.ProxySSL = parseProxySSL(r)
+	if v, ok := r.str("server-alias"); ok {
+		b.ServerAlias = splitList(strings.ToLower(v))
+	}
+	b.SSLPassthrough = r.boolean("ssl-passthrough", false)
+	b.DefaultBackend, _ = r.str("default-backend")
+	if v, ok := r.str("custom-http-errors"); ok {
+		b.CustomHTTPErrors, _ = parseStatusList(v)
+	}
+	b.DisableInterceptErrors = r.boolean("disable-proxy-intercept-errors", false)
+	for _, n := range []string{"upstream-hash-by", "upstream-hash-by-subset", "upstream-hash-by-subset-size"} {
+		if _, ok := r.str(n); ok {
+			r.unsupported(n)
+		}
+	}
+	if _, ok := r.str("proxy-http-version"); ok && r.values["proxy-http-version"] == "1.0" {
+		r.note("proxy-http-version", Approximate, "HTTP/1.0 to the backend is not available in Envoy; HTTP/1.1 is used")
+	}
+	return b
+}
+
+func parseProxySSL(r *reader) ProxySSL {
+	var p ProxySSL
+	for _, n := range []string{"proxy-ssl-secret", "proxy-ssl-verify", "proxy-ssl-verify-depth", "proxy-ssl-ciphers", "proxy-ssl-protocols", "proxy-ssl-name", "proxy-ssl-server-name"} {
+		if r.has(n) {
+			p.Set = true
+		}
+	}
+	p.Secret, _ = r.str("proxy-ssl-secret")
+	if v, ok := r.str("proxy-ssl-verify"); ok {
+		p.Verify = strings.EqualFold(v, "on")
+	}
+	p.VerifyDepth = r.optInt("proxy-ssl-verify-depth")
+	p.Ciphers, _ = r.str("proxy-ssl-ciphers")
+	if v, ok := r.str("proxy-ssl-protocols"); ok {
+		p.Protocols = strings.Fields(v)
+	}
+	p.Name, _ = r.str("proxy-ssl-name")
+	if v, ok := r.str("proxy-ssl-server-name"); ok {
+		p.ServerName = strings.EqualFold(v, "on")
+	}
+	if p.Verify && p.Secret == "" {
+		r.note("proxy-ssl-verify", Exact, "is on without proxy-ssl-secret: nginx then has no CA to verify with and every handshake fails; set proxy-ssl-secret")
+	}
+	return p
+}

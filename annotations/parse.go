@@ -1,0 +1,266 @@
+package annotations
+
+import (
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Ingress is the parsed annotation set of one Ingress.
+type Ingress struct {
+	Rewrite      Rewrite
+	Redirect     Redirect
+	Backend      Backend
+	Timeouts     Timeouts
+	Canary       Canary
+	Affinity     Affinity
+	CORS         CORS
+	BasicAuth    BasicAuth
+	ExternalAuth ExternalAuth
+	Access       Access
+	RateLimit    RateLimit
+
+	// Findings are sorted by annotation name; one per notable annotation.
+	Findings []Finding
+	// Refused names the refused annotations present; the Ingress must not be served.
+	Refused []string
+	// FailClosed names security-sensitive annotations with invalid values; the Ingress
+	// must not be served.
+	FailClosed []string
+	// Rejected is true when ingress-nginx itself would reject the whole Ingress.
+	Rejected bool
+	// Present counts the annotations under the prefix.
+	Present int
+}
+
+// Blocked reports whether the Ingress must not be served natively.
+func (in *Ingress) Blocked() bool {
+	return len(in.Refused) > 0 || len(in.FailClosed) > 0 || in.Rejected
+}
+
+// Parse reads the annotations under prefix ("" = DefaultPrefix) with the ConfigMap
+// defaults. It never fails: problems are findings.
+func Parse(annotations map[string]string, prefix string, defaults Defaults) *Ingress {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	values := map[string]string{}
+	otherPrefix := []string{}
+	for k, v := range annotations {
+		if name, ok := SplitName(k, prefix); ok {
+			values[name] = v
+		} else if prefix != DefaultPrefix {
+			if name, ok := SplitName(k, DefaultPrefix); ok {
+				otherPrefix = append(otherPrefix, name)
+			}
+		}
+	}
+	r := newReader(values)
+	out := &Ingress{Present: len(values)}
+	parseRaw(r, defaults.AllowSnippetAnnotations)
+	out.Canary = parseCanary(r)
+	out.Rewrite = parseRewrite(r)
+	out.Redirect = parseRedirect(r)
+	out.Backend = parseBackend(r)
+	out.Timeouts = parseTimeouts(r)
+	out.Affinity = parseAffinity(r)
+	out.CORS = parseCORS(r)
+	out.BasicAuth = parseBasicAuth(r)
+	out.ExternalAuth = parseExternalAuth(r)
+	out.Access = parseAccess(r)
+	out.RateLimit = parseRateLimit(r)
+	parseTLS(r)
+	parseObservability(r)
+	noteRemaining(r, values)
+	for _, n := range otherPrefix {
+		r.findings = append(r.findings, Finding{Annotation: DefaultPrefix + "/" + n, Level: Ignored,
+			Message: "uses the default prefix while the annotations prefix is " + prefix + "; ingress-nginx rejects such annotations, so it is ignored"})
+	}
+	out.Findings = sortFindings(r.findings)
+	out.Refused = r.refused
+	out.FailClosed = r.failClosed
+	out.Rejected = r.rejected
+	return out
+}
+
+// noteRemaining gives every annotation not read by a family a finding: valid ones get
+// their catalog level (exact annotations silently), unknown names are reported.
+func noteRemaining(r *reader, values map[string]string) {
+	names := make([]string, 0, len(values))
+	for n := range values {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if r.seen[n] {
+			continue
+		}
+		spec, known := Lookup(n)
+		switch {
+		case !known:
+			r.findings = append(r.findings, Finding{Annotation: n, Value: values[n], Level: Unknown,
+				Message: "is not an ingress-nginx annotation (typo?); ingress-nginx ignores it and so does gatebridge"})
+		case spec.Level == Legacy:
+			r.findings = append(r.findings, Finding{Annotation: n, Value: values[n], Level: Legacy, Message: spec.Note})
+		default:
+			v, ok := r.str(n)
+			if ok && spec.Level != Exact {
+				r.findings = append(r.findings, Finding{Annotation: n, Value: v, Level: spec.Level, Message: spec.Note})
+			}
+		}
+	}
+}
+
+// sortFindings orders findings by annotation name, keeping the order of findings about
+// the same annotation.
+func sortFindings(f []Finding) []Finding {
+	sort.SliceStable(f, func(i, j int) bool { return f[i].Annotation < f[j].Annotation })
+	return f
+}
+
+// Defaults are the ingress-nginx controller ConfigMap settings that change behaviour.
+type Defaults struct {
+	BodySizeBytes           int64
+	ConnectTimeout          int
+	ReadTimeout             int
+	SendTimeout             int
+	NextUpstream            []string
+	NextUpstreamTries       int
+	NextUpstreamTimeout     int
+	RetryNonIdempotent      bool
+	SSLRedirect             bool
+	ForceSSLRedirect        bool
+	HTTPRedirectCode        int
+	PreserveTrailingSlash   bool
+	UsePortInRedirects      bool
+	NoTLSRedirectLocations  []string
+	AllowSnippetAnnotations bool
+	RiskLevel               Risk
+	Allow                   []netip.Prefix
+	Deny                    []netip.Prefix
+	LimitReqStatusCode      int
+	LoadBalance             string
+	UseForwardedHeaders     bool
+	GlobalAuthURL           string
+	CustomHTTPErrors        []int
+}
+
+// DefaultDefaults are ingress-nginx's built-in ConfigMap defaults (config.go NewDefault).
+func DefaultDefaults() Defaults {
+	return Defaults{
+		BodySizeBytes: 1 << 20, ConnectTimeout: 5, ReadTimeout: 60, SendTimeout: 60,
+		NextUpstream: []string{"error", "timeout"}, NextUpstreamTries: 3,
+		SSLRedirect: true, HTTPRedirectCode: 308,
+		NoTLSRedirectLocations: []string{"/.well-known/acme-challenge"},
+		RiskLevel:              RiskHigh, LimitReqStatusCode: 503, LoadBalance: "round_robin",
+	}
+}
+
+// ConfigMapFinding is a problem with one ConfigMap key.
+type ConfigMapFinding struct {
+	Key     string `json:"key"`
+	Value   string `json:"value"`
+	Message string `json:"message"`
+}
+
+// DefaultsFromConfigMap reads the ingress-nginx controller ConfigMap data. Invalid values
+// keep the built-in default and give a finding.
+func DefaultsFromConfigMap(data map[string]string) (Defaults, []ConfigMapFinding) {
+	d := DefaultDefaults()
+	var f []ConfigMapFinding
+	bad := func(k, why string) {
+		f = append(f, ConfigMapFinding{Key: k, Value: data[k], Message: why + "; the ingress-nginx default is used"})
+	}
+	intKey := func(k string, dst *int) {
+		if v, ok := data[k]; ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 0 {
+				bad(k, "is not a non-negative integer")
+				return
+			}
+			*dst = n
+		}
+	}
+	boolKey := func(k string, dst *bool) {
+		if v, ok := data[k]; ok {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				bad(k, "is not a boolean")
+				return
+			}
+			*dst = b
+		}
+	}
+	if v, ok := data["proxy-body-size"]; ok {
+		if n, err := parseNginxSize(v); err == nil {
+			d.BodySizeBytes = n
+		} else {
+			bad("proxy-body-size", err.Error())
+		}
+	}
+	intKey("proxy-connect-timeout", &d.ConnectTimeout)
+	intKey("proxy-read-timeout", &d.ReadTimeout)
+	intKey("proxy-send-timeout", &d.SendTimeout)
+	intKey("proxy-next-upstream-tries", &d.NextUpstreamTries)
+	intKey("proxy-next-upstream-timeout", &d.NextUpstreamTimeout)
+	intKey("http-redirect-code", &d.HTTPRedirectCode)
+	intKey("limit-req-status-code", &d.LimitReqStatusCode)
+	if v, ok := data["proxy-next-upstream"]; ok {
+		if err := validateNextUpstream(v); err == nil {
+			d.NextUpstream = strings.Fields(v)
+		} else {
+			bad("proxy-next-upstream", err.Error())
+		}
+	}
+	boolKey("retry-non-idempotent", &d.RetryNonIdempotent)
+	boolKey("ssl-redirect", &d.SSLRedirect)
+	boolKey("force-ssl-redirect", &d.ForceSSLRedirect)
+	boolKey("preserve-trailing-slash", &d.PreserveTrailingSlash)
+	boolKey("use-port-in-redirects", &d.UsePortInRedirects)
+	boolKey("allow-snippet-annotations", &d.AllowSnippetAnnotations)
+	boolKey("use-forwarded-headers", &d.UseForwardedHeaders)
+	if v, ok := data["no-tls-redirect-locations"]; ok {
+		d.NoTLSRedirectLocations = splitList(v)
+	}
+	if v, ok := data["annotations-risk-level"]; ok {
+		switch r := Risk(strings.TrimSpace(v)); r {
+		case RiskLow, RiskMedium, RiskHigh, RiskCritical:
+			d.RiskLevel = r
+		default:
+			bad("annotations-risk-level", "is not Low, Medium, High or Critical")
+		}
+	}
+	for _, k := range []string{"whitelist-source-range", "denylist-source-range"} {
+		if v, ok := data[k]; ok && strings.TrimSpace(v) != "" {
+			p, err := parseCIDRList(v)
+			if err != nil {
+				bad(k, err.Error())
+				continue
+			}
+			if k == "whitelist-source-range" {
+				d.Allow = p
+			} else {
+				d.Deny = p
+			}
+		}
+	}
+	if v, ok := data["load-balance"]; ok {
+		d.LoadBalance = strings.TrimSpace(v)
+	}
+	if v, ok := data["global-auth-url"]; ok {
+		d.GlobalAuthURL = strings.TrimSpace(v)
+	}
+	if v, ok := data["custom-http-errors"]; ok && strings.TrimSpace(v) != "" {
+		if codes, err := parseStatusList(v); err == nil {
+			d.CustomHTTPErrors = codes
+		} else {
+			bad("custom-http-errors", err.Error())
+		}
+	}
+	if d.HTTPRedirectCode < 300 || d.HTTPRedirectCode > 308 {
+		bad("http-redirect-code", "is not a redirect code (301, 302, 307, 308)")
+		d.HTTPRedirectCode = 308
+	}
+	return d, f
+}

@@ -1,0 +1,226 @@
+package annotations
+
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Validators mirror ingress-nginx's parser/validators.go character classes (the minimum
+// bar, see reference §6.2) and add stricter checks where a value ends up in a URL, a
+// header or a regex.
+
+var (
+	// rewriteTargetChars is ingress-nginx's RegexPathWithCapture.
+	rewriteTargetChars = regexp.MustCompile(`^/?[-._~a-zA-Z0-9/:$]*$`)
+	// redirectURLChars is the character set ingress-nginx accepts in permanent/temporal
+	// redirects since the CVE-2023-5044 fix: no "$" (no nginx variables).
+	redirectURLChars = regexp.MustCompile(`^[-._~a-zA-Z0-9/:,?&=%#+@]*$`)
+	// headerNameChars is the set accepted for canary-by-header and header lists.
+	headerNameChars = regexp.MustCompile(`^[-._~a-zA-Z0-9/:]+$`)
+	// httpTokenChars is an RFC 9110 token: what a header name may be on the wire.
+	httpTokenChars = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	// nginxSize is client_max_body_size syntax: digits with an optional unit.
+	nginxSize = regexp.MustCompile(`^([0-9]+)([bBkKmMgG]?)$`)
+	// cookieNameChars is an RFC 6265 cookie-name.
+	cookieNameChars = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	// dnsNameWithWildcard is a hostname, optionally starting with "*.".
+	dnsNameWithWildcard = regexp.MustCompile(`^(\*\.)?([a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$`)
+	// methodChars is an HTTP method.
+	methodChars = regexp.MustCompile(`^[A-Z]+$`)
+	// nginxVariable finds $name and ${name} references.
+	nginxVariable = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
+)
+
+// rejectControlChars refuses CR, LF and NUL in any value (ingress-nginx MaliciousRegex;
+// CVE-2024-7646 was a bypass using a carriage return).
+func rejectControlChars(v string) error {
+	if strings.ContainsAny(v, "\r\n\x00") {
+		return fmt.Errorf("contains a line break or NUL byte, which is never accepted")
+	}
+	return nil
+}
+
+func validateBool(v string) error {
+	if _, err := strconv.ParseBool(v); err != nil {
+		return fmt.Errorf("is not a boolean (accepted: true, false, 1, 0, t, f)")
+	}
+	return nil
+}
+
+func validateInt(v string) error {
+	if _, err := strconv.Atoi(v); err != nil {
+		return fmt.Errorf("is not an integer (no units: write 60, not 60s)")
+	}
+	return nil
+}
+
+func validateNonNegativeInt(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("is not an integer (no units: write 60, not 60s)")
+	}
+	if n < 0 {
+		return fmt.Errorf("is negative")
+	}
+	return nil
+}
+
+func validateEnum(values ...string) func(string) error {
+	return func(v string) error {
+		for _, x := range values {
+			if strings.EqualFold(v, x) {
+				return nil
+			}
+		}
+		return fmt.Errorf("is not one of %s", strings.Join(values, ", "))
+	}
+}
+
+func validateRegexp(re *regexp.Regexp, what string) func(string) error {
+	return func(v string) error {
+		if !re.MatchString(v) {
+			return fmt.Errorf("is not %s", what)
+		}
+		return nil
+	}
+}
+
+// parseNginxSize parses an nginx size ("1m", "512k", "100", "0") into bytes.
+func parseNginxSize(v string) (int64, error) {
+	m := nginxSize.FindStringSubmatch(strings.TrimSpace(v))
+	if m == nil {
+		return 0, fmt.Errorf("is not an nginx size (digits with an optional unit k, m or g, e.g. 8m)")
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("is too large")
+	}
+	mult := int64(1)
+	switch strings.ToLower(m[2]) {
+	case "k":
+		mult = 1 << 10
+	case "m":
+		mult = 1 << 20
+	case "g":
+		mult = 1 << 30
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("is too large")
+	}
+	return n * mult, nil
+}
+
+func validateNginxSize(v string) error {
+	_, err := parseNginxSize(v)
+	return err
+}
+
+// parseCIDRList parses a comma-separated list of CIDRs or addresses, as nginx allow/deny.
+// Bare addresses become /32 or /128.
+func parseCIDRList(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if strings.Contains(part, "/") {
+			p, err := netip.ParsePrefix(part)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a CIDR", part)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an IP address or CIDR", part)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("lists no address")
+	}
+	return out, nil
+}
+
+func validateCIDRList(v string) error {
+	_, err := parseCIDRList(v)
+	return err
+}
+
+// splitList splits a comma-separated list, trimming blanks and dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func validateHeaderList(v string) error {
+	items := splitList(v)
+	if len(items) == 0 {
+		return fmt.Errorf("lists no header")
+	}
+	for _, h := range items {
+		if !httpTokenChars.MatchString(h) {
+			return fmt.Errorf("%q is not a valid header name", h)
+		}
+	}
+	return nil
+}
+
+// allowedURLVariables are the nginx variables gatebridge can evaluate in auth URLs.
+var allowedURLVariables = map[string]bool{
+	"host": true, "http_host": true, "scheme": true, "request_uri": true,
+	"escaped_request_uri": true, "pass_access_scheme": true,
+}
+
+// validateAuthURL accepts an absolute http(s) URL that may contain only the nginx variables
+// gatebridge evaluates; anything else would be pasted as text or ignored.
+func validateAuthURL(v string) error {
+	for _, m := range nginxVariable.FindAllStringSubmatch(v, -1) {
+		if !allowedURLVariables[m[1]] {
+			return fmt.Errorf("uses the nginx variable $%s, which gatebridge cannot evaluate (allowed: $host, $http_host, $scheme, $request_uri, $escaped_request_uri)", m[1])
+		}
+	}
+	if strings.ContainsAny(v, " \t\"'`{};\\") {
+		return fmt.Errorf("contains a space, quote, brace, semicolon or backslash")
+	}
+	probe := nginxVariable.ReplaceAllString(v, "x")
+	u, err := url.Parse(probe)
+	if err != nil {
+		return fmt.Errorf("is not a URL: %v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("must be an absolute http:// or https:// URL")
+	}
+	if u.Host == "" {
+		return fmt.Errorf("has no host")
+	}
+	return nil
+}
+
+// validateRedirectURL accepts what ingress-nginx accepts for permanent/temporal redirects:
+// a URL without nginx variables.
+func validateRedirectURL(v string) error {
+	if strings.Contains(v, "$") {
+		return fmt.Errorf("contains \"$\": nginx variables are not accepted in redirects since ingress-nginx v1.9 (CVE-2023-5044)")
+	}
+	if !redirectURLChars.MatchString(v) {
+		return fmt.Errorf("contains characters outside -._~a-zA-Z0-9/:,?&=%%#+@")
+	}
+	if _, err := url.Parse(v); err != nil {
+		return fmt.Errorf("is not a URL: %v", err)
+	}
+	return nil
+}
+
+func mustRegexp(s string) *regexp.Regexp { return regexp.MustCompile(s) }

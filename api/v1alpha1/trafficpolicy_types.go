@@ -1,0 +1,426 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// TrafficPolicy carries ingress-nginx behaviour that the Gateway API has no standard field
+// for. Attached to a Gateway it sets defaults for every route of that Gateway (the
+// ingress-nginx ConfigMap); attached to HTTPRoutes it carries one Ingress's annotations.
+// A field set at route level replaces the same field set at Gateway level.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:categories=gatebridge,shortName=gbtp
+// +kubebuilder:subresource:status
+type TrafficPolicy struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   TrafficPolicySpec   `json:"spec"`
+	Status TrafficPolicyStatus `json:"status,omitempty"`
+}
+
+// TrafficPolicyList is a list of TrafficPolicy.
+//
+// +kubebuilder:object:root=true
+type TrafficPolicyList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []TrafficPolicy `json:"items"`
+}
+
+// TrafficPolicySpec is the desired behaviour. Every block is optional; an absent block
+// means "inherit" (from the Gateway-level policy, else the data plane's default).
+type TrafficPolicySpec struct {
+	// TargetRefs are the Gateways or HTTPRoutes this policy applies to, in its namespace.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	TargetRefs []gwv1.LocalPolicyTargetReferenceWithSectionName `json:"targetRefs"`
+
+	// PathMatching says how the RegularExpression path matches of the targeted routes
+	// behave. From `use-regex` / `rewrite-target` (host-wide regex mode).
+	// +optional
+	PathMatching *PathMatching `json:"pathMatching,omitempty"`
+
+	// Redirects refines the standard RequestRedirect filters of the targeted routes.
+	// From `ssl-redirect`, `preserve-trailing-slash`, `use-port-in-redirects`,
+	// `app-root`, `permanent-redirect` and ConfigMap `no-tls-redirect-locations`.
+	// +optional
+	Redirects *RedirectPolicy `json:"redirects,omitempty"`
+
+	// RequestBody limits the request body. From `proxy-body-size` (default 1m).
+	// +optional
+	RequestBody *RequestBodyPolicy `json:"requestBody,omitempty"`
+
+	// Timeouts are idle timeouts, not deadlines. From `proxy-*-timeout`.
+	// +optional
+	Timeouts *TimeoutPolicy `json:"timeouts,omitempty"`
+
+	// Retry says when a request is retried on another endpoint. From `proxy-next-upstream*`.
+	// +optional
+	Retry *RetryPolicy `json:"retry,omitempty"`
+
+	// Backend says how the backends are spoken to. From `backend-protocol`,
+	// `service-upstream`, `load-balance`, `proxy-ssl-*`.
+	// +optional
+	Backend *BackendPolicy `json:"backend,omitempty"`
+
+	// CORS answers cross-origin requests as ingress-nginx does. From `enable-cors`, `cors-*`.
+	// +optional
+	CORS *CORSPolicy `json:"cors,omitempty"`
+
+	// Access allows or denies clients by address. From `allowlist-source-range`
+	// (alias `whitelist-source-range`) and `denylist-source-range`.
+	// +optional
+	Access *AccessPolicy `json:"access,omitempty"`
+
+	// BasicAuth requires HTTP basic authentication. From `auth-type: basic`, `auth-secret`,
+	// `auth-secret-type`, `auth-realm`.
+	// +optional
+	BasicAuth *BasicAuthPolicy `json:"basicAuth,omitempty"`
+
+	// ExternalAuth asks an HTTP service before each request. From `auth-url` and friends.
+	// +optional
+	ExternalAuth *ExternalAuthPolicy `json:"externalAuth,omitempty"`
+
+	// RateLimit limits requests per client address. From `limit-rps`, `limit-rpm`,
+	// `limit-burst-multiplier`, `limit-allowlist`.
+	// +optional
+	RateLimit *RateLimitPolicy `json:"rateLimit,omitempty"`
+
+	// SessionAffinity pins a client to one endpoint with a cookie. From `affinity: cookie`
+	// and `session-cookie-*`.
+	// +optional
+	SessionAffinity *SessionAffinityPolicy `json:"sessionAffinity,omitempty"`
+
+	// ErrorPages sends errors or requests to unavailable backends to another Service.
+	// From `default-backend`, `custom-http-errors`, `disable-proxy-intercept-errors`.
+	// +optional
+	ErrorPages *ErrorPagesPolicy `json:"errorPages,omitempty"`
+}
+
+// PathMatchingMode names a way of evaluating RegularExpression path matches.
+// +kubebuilder:validation:Enum=IngressNginx
+type PathMatchingMode string
+
+// PathMatchingIngressNginx evaluates the RegularExpression path matches of one hostname
+// in ingress-nginx order: longest regex string first, then by string descending; the first
+// match wins (not the longest). Exact matches (app-root) are evaluated before them.
+const PathMatchingIngressNginx PathMatchingMode = "IngressNginx"
+
+// PathMatching describes regex path evaluation.
+type PathMatching struct {
+	// Mode of evaluation.
+	Mode PathMatchingMode `json:"mode"`
+}
+
+// TrailingSlash says what an HTTPS redirect does with a trailing "/" of the request path.
+// +kubebuilder:validation:Enum=Strip;Preserve
+type TrailingSlash string
+
+const (
+	// TrailingSlashStrip removes one trailing "/" (ingress-nginx default: `GET /a/` → `https://h/a`).
+	TrailingSlashStrip TrailingSlash = "Strip"
+	// TrailingSlashPreserve keeps the path as it is (`preserve-trailing-slash: "true"`).
+	TrailingSlashPreserve TrailingSlash = "Preserve"
+)
+
+// RedirectPolicy refines the standard RequestRedirect filter where ingress-nginx differs.
+type RedirectPolicy struct {
+	// HTTPSTrailingSlash applies to redirects that only change the scheme to https
+	// (`ssl-redirect`, `force-ssl-redirect`). From `preserve-trailing-slash`.
+	// +optional
+	HTTPSTrailingSlash TrailingSlash `json:"httpsTrailingSlash,omitempty"`
+
+	// HTTPSIncludePort writes the HTTPS port into the Location even when it is 443.
+	// From `use-port-in-redirects`.
+	// +optional
+	HTTPSIncludePort *bool `json:"httpsIncludePort,omitempty"`
+
+	// FullPathDropsQuery drops the request's query string from redirects that replace
+	// the full path (nginx `return <code> <url>` never appends it): `app-root`,
+	// `permanent-redirect`, `temporal-redirect`.
+	// +optional
+	FullPathDropsQuery *bool `json:"fullPathDropsQuery,omitempty"`
+}
+
+// RequestBodyPolicy limits request bodies.
+type RequestBodyPolicy struct {
+	// MaxBytes is the largest accepted body; larger requests get 413. 0 means unlimited.
+	// From `proxy-body-size` (nginx size: "1m", "8k", "0"; default 1m = 1048576).
+	// +kubebuilder:validation:Minimum=0
+	MaxBytes int64 `json:"maxBytes"`
+}
+
+// TimeoutPolicy holds idle timeouts: the longest gap between two reads or writes, never a
+// total deadline (long downloads and server-sent events keep working).
+type TimeoutPolicy struct {
+	// Connect is the time to establish the backend connection. `proxy-connect-timeout` (5s).
+	// +optional
+	Connect *metav1.Duration `json:"connect,omitempty"`
+	// Read is the longest gap between two reads from the backend. `proxy-read-timeout` (60s).
+	// +optional
+	Read *metav1.Duration `json:"read,omitempty"`
+	// Send is the longest gap between two writes to the backend. `proxy-send-timeout` (60s).
+	// +optional
+	Send *metav1.Duration `json:"send,omitempty"`
+}
+
+// RetryCondition is one `proxy-next-upstream` condition.
+// +kubebuilder:validation:Enum=error;timeout;invalid_header;http_500;http_502;http_503;http_504;http_403;http_404;http_429
+type RetryCondition string
+
+// RetryPolicy says when to try the next endpoint.
+type RetryPolicy struct {
+	// On lists the conditions; empty means never retry (`proxy-next-upstream: off`).
+	// +optional
+	// +kubebuilder:validation:MaxItems=10
+	On []RetryCondition `json:"on,omitempty"`
+	// Attempts counts tries including the first (`proxy-next-upstream-tries`, default 3);
+	// 0 means unlimited, as in nginx.
+	// +kubebuilder:validation:Minimum=0
+	Attempts int32 `json:"attempts"`
+	// Budget limits the time spent on all tries (`proxy-next-upstream-timeout`); unset = none.
+	// +optional
+	Budget *metav1.Duration `json:"budget,omitempty"`
+	// NonIdempotent also retries POST, LOCK, PATCH (`non_idempotent` condition or ConfigMap
+	// `retry-non-idempotent`). By default they are never retried.
+	// +optional
+	NonIdempotent bool `json:"nonIdempotent,omitempty"`
+}
+
+// BackendProtocol is what the backend speaks. From `backend-protocol`.
+// +kubebuilder:validation:Enum=HTTP;HTTPS;AUTO_HTTP;GRPC;GRPCS
+type BackendProtocol string
+
+// Backend protocols.
+const (
+	BackendProtocolHTTP     BackendProtocol = "HTTP"
+	BackendProtocolHTTPS    BackendProtocol = "HTTPS"
+	BackendProtocolAutoHTTP BackendProtocol = "AUTO_HTTP"
+	BackendProtocolGRPC     BackendProtocol = "GRPC"
+	BackendProtocolGRPCS    BackendProtocol = "GRPCS"
+)
+
+// LoadBalancing is the endpoint picking algorithm. From `load-balance`.
+// +kubebuilder:validation:Enum=RoundRobin;LeastRequest
+type LoadBalancing string
+
+// Load balancing algorithms.
+const (
+	LoadBalancingRoundRobin   LoadBalancing = "RoundRobin"
+	LoadBalancingLeastRequest LoadBalancing = "LeastRequest"
+)
+
+// BackendPolicy says how to talk to the backends.
+type BackendPolicy struct {
+	// Protocol of the backend. HTTPS and GRPCS do not verify the backend certificate unless
+	// TLS.Verify is true (ingress-nginx default).
+	// +optional
+	Protocol BackendProtocol `json:"protocol,omitempty"`
+	// ServiceUpstream sends traffic to the Service's cluster IP instead of its endpoints.
+	// From `service-upstream`.
+	// +optional
+	ServiceUpstream bool `json:"serviceUpstream,omitempty"`
+	// LoadBalancing algorithm. From `load-balance` (`ewma` becomes LeastRequest).
+	// +optional
+	LoadBalancing LoadBalancing `json:"loadBalancing,omitempty"`
+	// TLS towards HTTPS/GRPCS backends. From `proxy-ssl-*`.
+	// +optional
+	TLS *BackendTLS `json:"tls,omitempty"`
+}
+
+// BackendTLS configures TLS towards the backend.
+type BackendTLS struct {
+	// Verify checks the backend certificate against CACertificateRef. `proxy-ssl-verify: on`.
+	// +optional
+	Verify bool `json:"verify,omitempty"`
+	// CertificateRef is a Secret with tls.crt/tls.key (client certificate) and ca.crt
+	// (trusted CAs). `proxy-ssl-secret`.
+	// +optional
+	CertificateRef *gwv1.SecretObjectReference `json:"certificateRef,omitempty"`
+	// VerifyDepth is the longest accepted chain. `proxy-ssl-verify-depth` (1).
+	// +optional
+	VerifyDepth *int32 `json:"verifyDepth,omitempty"`
+	// ServerName is used for SNI and verification. `proxy-ssl-name`.
+	// +optional
+	ServerName string `json:"serverName,omitempty"`
+	// SendSNI sends the server name in the handshake. `proxy-ssl-server-name: on`.
+	// +optional
+	SendSNI bool `json:"sendSNI,omitempty"`
+	// Ciphers is an OpenSSL cipher list. `proxy-ssl-ciphers`.
+	// +optional
+	Ciphers string `json:"ciphers,omitempty"`
+	// Protocols lists accepted versions, e.g. TLSv1.2 TLSv1.3. `proxy-ssl-protocols`.
+	// +optional
+	Protocols []string `json:"protocols,omitempty"`
+}
+
+// CORSPolicy is ingress-nginx's CORS behaviour: every OPTIONS request from an allowed origin
+// is answered 204 by the proxy (no Access-Control-Request-Method needed), headers are set on
+// every response from an allowed origin (errors included), and "*" is sent literally.
+type CORSPolicy struct {
+	// AllowOrigins: "*" or origins `scheme://host[:port]`, `scheme://*.domain` (one label).
+	// `cors-allow-origin` (default "*").
+	AllowOrigins []string `json:"allowOrigins"`
+	// AllowMethods `cors-allow-methods`.
+	AllowMethods []string `json:"allowMethods"`
+	// AllowHeaders `cors-allow-headers`.
+	AllowHeaders []string `json:"allowHeaders"`
+	// ExposeHeaders `cors-expose-headers`.
+	// +optional
+	ExposeHeaders []string `json:"exposeHeaders,omitempty"`
+	// AllowCredentials `cors-allow-credentials` (default true).
+	AllowCredentials bool `json:"allowCredentials"`
+	// MaxAgeSeconds `cors-max-age` (default 1728000).
+	MaxAgeSeconds int32 `json:"maxAgeSeconds"`
+}
+
+// AccessPolicy allows or denies clients by address; deny is evaluated first. A client not
+// in a non-empty Allow list gets 403. The client address is the TCP peer unless the data
+// plane is told to trust X-Forwarded-For.
+type AccessPolicy struct {
+	// Allow CIDRs. `allowlist-source-range` / `whitelist-source-range`.
+	// +optional
+	Allow []string `json:"allow,omitempty"`
+	// Deny CIDRs. `denylist-source-range`.
+	// +optional
+	Deny []string `json:"deny,omitempty"`
+}
+
+// BasicAuthSecretType is the layout of the credentials Secret.
+// +kubebuilder:validation:Enum=auth-file;auth-map
+type BasicAuthSecretType string
+
+// Secret layouts of `auth-secret-type`.
+const (
+	BasicAuthFile BasicAuthSecretType = "auth-file"
+	BasicAuthMap  BasicAuthSecretType = "auth-map"
+)
+
+// BasicAuthPolicy requires HTTP basic authentication. Wrong credentials get 401 with
+// `WWW-Authenticate: Basic realm="<realm>"`; on success the Authorization header is removed
+// before proxying. A missing or unreadable Secret fails closed (503).
+type BasicAuthPolicy struct {
+	// SecretRef names the Secret (`auth-secret`). Another namespace needs a ReferenceGrant.
+	SecretRef gwv1.SecretObjectReference `json:"secretRef"`
+	// SecretType `auth-secret-type`: auth-file (htpasswd in key "auth") or auth-map.
+	SecretType BasicAuthSecretType `json:"secretType"`
+	// Realm `auth-realm`.
+	// +optional
+	Realm string `json:"realm,omitempty"`
+}
+
+// ExternalAuthPolicy asks an HTTP service before proxying (nginx auth_request): 2xx allows,
+// 401/403 are returned to the client, anything else gives 500. The body is not sent.
+type ExternalAuthPolicy struct {
+	// URL of the auth service. `auth-url`. May contain the variables $host, $scheme,
+	// $request_uri, $escaped_request_uri, $http_host; no others.
+	URL string `json:"url"`
+	// Method of the auth request; empty = the client's. `auth-method`.
+	// +optional
+	Method string `json:"method,omitempty"`
+	// SignIn: on 401 redirect (302) to this URL with the original URL in RedirectParam.
+	// `auth-signin`.
+	// +optional
+	SignIn string `json:"signIn,omitempty"`
+	// RedirectParam `auth-signin-redirect-param` (default "rd").
+	// +optional
+	RedirectParam string `json:"redirectParam,omitempty"`
+	// ResponseHeaders are copied from the auth response into the backend request.
+	// `auth-response-headers`.
+	// +optional
+	ResponseHeaders []string `json:"responseHeaders,omitempty"`
+	// RequestRedirect is the value of X-Auth-Request-Redirect. `auth-request-redirect`.
+	// +optional
+	RequestRedirect string `json:"requestRedirect,omitempty"`
+	// AlwaysSetCookie forwards Set-Cookie from the auth response for every status.
+	// `auth-always-set-cookie`.
+	// +optional
+	AlwaysSetCookie bool `json:"alwaysSetCookie,omitempty"`
+	// Disabled turns off gateway-wide external auth for these routes. `enable-global-auth: "false"`.
+	// +optional
+	Disabled bool `json:"disabled,omitempty"`
+}
+
+// RateLimitPolicy limits requests per client address, nginx limit_req style: a token bucket
+// per client, filled at the rate, holding rate × BurstMultiplier, excess answered with
+// StatusCode. The bucket is shared by all routes of the policy (one Ingress = one zone).
+type RateLimitPolicy struct {
+	// RequestsPerSecond `limit-rps`.
+	// +optional
+	RequestsPerSecond int32 `json:"requestsPerSecond,omitempty"`
+	// RequestsPerMinute `limit-rpm`.
+	// +optional
+	RequestsPerMinute int32 `json:"requestsPerMinute,omitempty"`
+	// BurstMultiplier `limit-burst-multiplier` (5).
+	BurstMultiplier int32 `json:"burstMultiplier"`
+	// Exempt CIDRs are not limited. `limit-allowlist` / `limit-whitelist`.
+	// +optional
+	Exempt []string `json:"exempt,omitempty"`
+	// StatusCode for limited requests (ConfigMap `limit-req-status-code`, 503).
+	StatusCode int32 `json:"statusCode"`
+}
+
+// SessionAffinityPolicy pins clients with a cookie, set when an endpoint is first chosen.
+type SessionAffinityPolicy struct {
+	// CookieName `session-cookie-name` (INGRESSCOOKIE).
+	CookieName string `json:"cookieName"`
+	// CookiePath `session-cookie-path`; empty = the path of the matched rule.
+	// +optional
+	CookiePath string `json:"cookiePath,omitempty"`
+	// CookieDomain `session-cookie-domain`.
+	// +optional
+	CookieDomain string `json:"cookieDomain,omitempty"`
+	// ExpiresSeconds `session-cookie-expires`.
+	// +optional
+	ExpiresSeconds *int64 `json:"expiresSeconds,omitempty"`
+	// MaxAgeSeconds `session-cookie-max-age`.
+	// +optional
+	MaxAgeSeconds *int64 `json:"maxAgeSeconds,omitempty"`
+	// Secure `session-cookie-secure`; unset = Secure when the request is HTTPS.
+	// +optional
+	Secure *bool `json:"secure,omitempty"`
+	// SameSite `session-cookie-samesite`.
+	// +optional
+	// +kubebuilder:validation:Enum=None;Lax;Strict
+	SameSite string `json:"sameSite,omitempty"`
+	// Mode `affinity-mode`: balanced (may move sessions on scale-up) or persistent.
+	// +kubebuilder:validation:Enum=balanced;persistent
+	Mode string `json:"mode"`
+	// CanaryBehavior `affinity-canary-behavior`: sticky or legacy.
+	// +kubebuilder:validation:Enum=sticky;legacy
+	CanaryBehavior string `json:"canaryBehavior"`
+	// ChangeOnFailure picks a new endpoint when the pinned one fails.
+	// `session-cookie-change-on-failure`.
+	// +optional
+	ChangeOnFailure bool `json:"changeOnFailure,omitempty"`
+}
+
+// ErrorPagesPolicy routes errors to a default backend Service.
+type ErrorPagesPolicy struct {
+	// DefaultBackend Service (first port) in the policy's namespace: used when the rule's
+	// backend has no ready endpoints, and for Codes. `default-backend`.
+	// +optional
+	DefaultBackend *gwv1.BackendObjectReference `json:"defaultBackend,omitempty"`
+	// Codes are backend response codes replaced by the default backend's answer to `GET /`
+	// with X-Code, X-Format, X-Original-URI, X-Namespace, X-Ingress-Name, X-Service-Name,
+	// X-Service-Port headers. `custom-http-errors`.
+	// +optional
+	Codes []int32 `json:"codes,omitempty"`
+	// InterceptUpstreamErrors false lets backend error bodies through unchanged.
+	// `disable-proxy-intercept-errors` (inverted).
+	InterceptUpstreamErrors bool `json:"interceptUpstreamErrors"`
+	// IngressName is sent as X-Ingress-Name to the default backend.
+	// +optional
+	IngressName string `json:"ingressName,omitempty"`
+}
+
+// TrafficPolicyStatus is written by the controller.
+type TrafficPolicyStatus struct {
+	// Ancestors are the targets this policy applies to, with conditions.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	Ancestors []gwv1.PolicyAncestorStatus `json:"ancestors,omitempty"`
+}
