@@ -1,0 +1,413 @@
+package converters
+
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gwv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+
+	"github.com/gatebridge-dev/gatebridge/annotations"
+)
+
+// Result is what Convert produces.
+type Result struct {
+	// Objects are sorted (kind order, then namespace, then name): apply them in this order.
+	Objects []client.Object
+	Report  Report
+}
+
+// converter holds the state of one conversion.
+type converter struct {
+	opts      Options
+	defaults  annotations.Defaults
+	sources   []*source // selected, non-canary and canary, in ingress-nginx order
+	model     *model
+	listeners *listenerPlan
+	out       *objectSet
+	global    []Finding
+}
+
+// objectSet collects generated objects and remembers which Ingress each belongs to.
+type objectSet struct {
+	objs []client.Object
+}
+
+func (o *objectSet) add(obj client.Object) { o.objs = append(o.objs, obj) }
+
+func (o *objectSet) addFor(src *source, obj client.Object) {
+	o.objs = append(o.objs, obj)
+	kind := obj.GetObjectKind().GroupVersionKind().Kind
+	src.report.Objects = append(src.report.Objects, ObjectRef{Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName()})
+}
+
+// Convert converts in with opts. It never fails: every problem is in the Report.
+func Convert(in Input, opts Options) Result {
+	opts = opts.withDefaults()
+	c := &converter{opts: opts, out: &objectSet{}}
+	c.readConfigMap(in.ControllerConfigMap)
+	reports := c.selectAndParse(in)
+	c.model = newModel(in, c.defaults)
+
+	var primaries, canaries []*source
+	for _, s := range c.sources {
+		if s.ann.Canary.Enabled {
+			canaries = append(canaries, s)
+		} else {
+			primaries = append(primaries, s)
+		}
+	}
+	for _, s := range primaries {
+		if s.ann.Blocked() {
+			continue
+		}
+		for _, l := range c.model.collectLocations(s) {
+			c.model.place(l)
+		}
+	}
+	joined := map[backend]*canaryJoin{}
+	for _, s := range canaries {
+		if !s.ann.Blocked() {
+			c.model.joinCanary(s, joined)
+		}
+	}
+	c.model.attachCanaries(joined)
+	c.model.computeRegexMode()
+	c.planListeners()
+
+	routesBySrc := map[*source][]*gwv1.HTTPRoute{}
+	for _, h := range c.model.sortedHosts() {
+		for _, rs := range c.buildHostRoutes(h) {
+			routes := c.emitRouteSet(rs)
+			for _, r := range routes {
+				c.out.addFor(rs.src, r)
+			}
+			for _, f := range rs.filters {
+				c.out.addFor(rs.src, f)
+			}
+			routesBySrc[rs.src] = append(routesBySrc[rs.src], routes...)
+		}
+		if h.passthrough != nil {
+			c.emitPassthrough(h)
+		}
+		if h.fromToWWW != nil {
+			c.emitWWWRedirect(h)
+		}
+	}
+	for _, s := range primaries {
+		c.emitIngressPolicy(s, routesBySrc[s])
+	}
+	c.emitCanaryGrants(joined)
+	if len(c.out.objs) > 0 {
+		c.emitGateway()
+		c.out.add(c.defaultsPolicy())
+	}
+	for _, s := range canaries {
+		s.usesExtensions = s.usesExtensions || joinedUsesExtensions(s, joined, c.model)
+	}
+	return Result{Objects: sortObjects(c.out.objs), Report: c.finishReport(reports)}
+}
+
+// readConfigMap reads the controller ConfigMap into defaults.
+func (c *converter) readConfigMap(cm *corev1.ConfigMap) {
+	c.defaults = annotations.DefaultDefaults()
+	if cm == nil {
+		return
+	}
+	d, findings := annotations.DefaultsFromConfigMap(cm.Data)
+	c.defaults = d
+	for _, f := range findings {
+		c.global = append(c.global, Finding{Field: "ConfigMap " + cm.Namespace + "/" + cm.Name + " data." + f.Key, Value: f.Value, Severity: SeverityWarning, Message: f.Message})
+	}
+	if d.GlobalAuthURL != "" {
+		c.global = append(c.global, Finding{Field: "ConfigMap " + cm.Namespace + "/" + cm.Name + " data.global-auth-url", Value: d.GlobalAuthURL, Severity: SeverityWarning,
+			Message: "global external auth is not converted yet: add a Gateway-level TrafficPolicy externalAuth by hand, or keep these Ingresses on ingress-nginx"})
+	}
+}
+
+// selectAndParse decides the class of every Ingress and parses the selected ones'
+// annotations, in parallel; reports are returned in input order.
+func (c *converter) selectAndParse(in Input) []*IngressReport {
+	sel := newClassSelector(c.opts, in.IngressClasses)
+	reports := make([]*IngressReport, len(in.Ingresses))
+	parsed := make([]*source, len(in.Ingresses))
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	next := make(chan int, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				reports[i], parsed[i] = c.selectOne(sel, &in.Ingresses[i])
+			}
+		}()
+	}
+	for i := range in.Ingresses {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, s := range parsed {
+		if s != nil {
+			c.sources = append(c.sources, s)
+		}
+	}
+	sortByAge(c.sources)
+	return reports
+}
+
+func (c *converter) selectOne(sel classSelector, ing *networkingv1.Ingress) (*IngressReport, *source) {
+	class, ok, why := sel.decide(ing)
+	rep := &IngressReport{Namespace: ing.Namespace, Name: ing.Name, Class: class, Findings: []Finding{}, Objects: []ObjectRef{}}
+	rep.Hosts = ingressHosts(ing)
+	if !ok {
+		rep.Verdict = VerdictSkipped
+		rep.Findings = append(rep.Findings, Finding{Field: "spec.ingressClassName", Value: class, Severity: SeverityInfo, Message: why})
+		return rep, nil
+	}
+	ann := annotations.Parse(ing.Annotations, c.opts.AnnotationsPrefix, c.defaults)
+	src := &source{ing: ing, ann: ann, report: rep}
+	rep.Canary = ann.Canary.Enabled
+	for _, f := range ann.Findings {
+		rep.Findings = append(rep.Findings, annotationFinding(f))
+	}
+	if ann.Canary.Enabled {
+		c.noteIgnoredCanaryAnnotations(src)
+	}
+	return rep, src
+}
+
+// noteIgnoredCanaryAnnotations: a canary inherits the primary's location, so its own
+// annotations (except affinity and load balancing) do nothing.
+func (c *converter) noteIgnoredCanaryAnnotations(src *source) {
+	for k := range src.ing.Annotations {
+		name, ok := annotations.SplitName(k, c.opts.AnnotationsPrefix)
+		if !ok || strings.HasPrefix(name, "canary") || strings.HasPrefix(name, "affinity") || strings.HasPrefix(name, "session-cookie") || name == "load-balance" || name == "upstream-hash-by" {
+			continue
+		}
+		if spec, known := annotations.Lookup(name); known && spec.Level != annotations.Refused {
+			src.add(Finding{Annotation: name, Severity: SeverityInfo, Level: spec.Level,
+				Message: "is ignored on a canary Ingress: the primary's annotations apply (as in ingress-nginx)"})
+		}
+	}
+	sort.SliceStable(src.report.Findings, func(i, j int) bool { return src.report.Findings[i].Annotation < src.report.Findings[j].Annotation })
+}
+
+func ingressHosts(ing *networkingv1.Ingress) []string {
+	seen := map[string]bool{}
+	for _, r := range ing.Spec.Rules {
+		seen[strings.ToLower(r.Host)] = true
+	}
+	var out []string
+	for _, h := range sortedKeys(seen) {
+		out = append(out, hostOrAll(h))
+	}
+	return out
+}
+
+// annotationFinding turns a parser finding into a report finding.
+func annotationFinding(f annotations.Finding) Finding {
+	sev := SeverityInfo
+	switch {
+	case f.Invalid, f.Level == annotations.Refused:
+		sev = SeverityError
+	case f.Level == annotations.Unsupported, f.Level == annotations.Unknown:
+		sev = SeverityWarning
+	}
+	return Finding{Annotation: f.Annotation, Value: f.Value, Level: f.Level, Severity: sev, Message: f.Message}
+}
+
+func newModel(in Input, d annotations.Defaults) *model {
+	m := &model{hosts: map[string]*hostModel{}, services: map[string]*corev1.Service{}, secrets: map[string]*corev1.Secret{}, defaults: d}
+	for i := range in.Services {
+		s := &in.Services[i]
+		m.services[s.Namespace+"/"+s.Name] = s
+	}
+	for i := range in.Secrets {
+		s := &in.Secrets[i]
+		m.secrets[s.Namespace+"/"+s.Name] = s
+	}
+	return m
+}
+
+// emitWWWRedirect builds the from-to-www redirect: the other name answers 308 to host h,
+// unless an Ingress defines the other name itself.
+func (c *converter) emitWWWRedirect(h *hostModel) {
+	src := h.fromToWWW
+	other := "www." + h.name
+	if strings.HasPrefix(h.name, "www.") {
+		other = strings.TrimPrefix(h.name, "www.")
+	}
+	if _, defined := c.model.hosts[other]; defined || strings.HasPrefix(h.name, "*") {
+		src.add(Finding{Annotation: "from-to-www-redirect", Severity: SeverityInfo, Level: annotations.Approximate,
+			Message: fmt.Sprintf("is ignored for %s: %s is defined by an Ingress (as in ingress-nginx)", h.name, other)})
+		return
+	}
+	rule := gwv1.HTTPRouteRule{
+		Name:    ptr(gwv1.SectionName("www-redirect")),
+		Matches: []gwv1.HTTPRouteMatch{{Path: &gwv1.HTTPPathMatch{Type: ptr(gwv1.PathMatchPathPrefix), Value: ptr("/")}}},
+		Filters: []gwv1.HTTPRouteFilter{{Type: gwv1.HTTPRouteFilterRequestRedirect,
+			RequestRedirect: &gwv1.HTTPRequestRedirectFilter{Hostname: ptr(gwv1.PreciseHostname(h.name)), StatusCode: ptr(308)}}},
+	}
+	r := &gwv1.HTTPRoute{
+		TypeMeta:   metav1.TypeMeta{APIVersion: gwv1.GroupVersion.String(), Kind: "HTTPRoute"},
+		ObjectMeta: c.meta(src, objectName(253, src.ing.Name, hostLabel(other), "www-redirect"), src.ing.Namespace),
+		Spec: gwv1.HTTPRouteSpec{
+			CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: c.parents(h, false)},
+			Hostnames:       []gwv1.Hostname{gwv1.Hostname(other)},
+			Rules:           []gwv1.HTTPRouteRule{rule},
+		},
+	}
+	c.out.addFor(src, r)
+}
+
+// emitCanaryGrants lets a primary's HTTPRoute reference a canary Service in another
+// namespace (ingress-nginx joined them across namespaces).
+func (c *converter) emitCanaryGrants(joined map[backend]*canaryJoin) {
+	type pair struct{ from, to, svc string }
+	need := map[pair]*source{}
+	for prim, cj := range joined {
+		if cj.backend.namespace != prim.namespace {
+			need[pair{prim.namespace, cj.backend.namespace, cj.backend.service}] = cj.src
+		}
+	}
+	keys := make([]pair, 0, len(need))
+	for k := range need {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+	for _, k := range keys {
+		src := need[k]
+		g := &gwv1b1.ReferenceGrant{
+			TypeMeta:   metav1.TypeMeta{APIVersion: gwv1b1.GroupVersion.String(), Kind: "ReferenceGrant"},
+			ObjectMeta: c.meta(src, objectName(253, "canary-from", k.from, k.svc), k.to),
+			Spec: gwv1b1.ReferenceGrantSpec{
+				From: []gwv1b1.ReferenceGrantFrom{{Group: gwv1.GroupName, Kind: "HTTPRoute", Namespace: gwv1.Namespace(k.from)}},
+				To:   []gwv1b1.ReferenceGrantTo{{Group: "", Kind: "Service", Name: ptr(gwv1.ObjectName(k.svc))}},
+			},
+		}
+		c.out.addFor(src, g)
+	}
+}
+
+// joinedUsesExtensions: a canary's result lives in its primary's routes.
+func joinedUsesExtensions(s *source, joined map[backend]*canaryJoin, m *model) bool {
+	for _, h := range m.hosts {
+		for _, l := range h.locations {
+			if l.canary != nil && l.canary.src == s && l.src.usesExtensions {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// finishReport computes verdicts and totals.
+func (c *converter) finishReport(reports []*IngressReport) Report {
+	r := Report{
+		SchemaVersion: ReportSchemaVersion,
+		Settings: ReportSettings{IngressClass: c.opts.IngressClass, IncludeUnclassed: c.opts.IncludeUnclassed,
+			AnnotationsPrefix: c.opts.AnnotationsPrefix, Gateway: c.opts.GatewayNamespace + "/" + c.opts.GatewayName,
+			GatewayClass: c.opts.GatewayClassName},
+		Global: c.global,
+		Totals: Totals{Annotations: map[string]int{}, Objects: map[string]int{}},
+	}
+	if r.Global == nil {
+		r.Global = []Finding{}
+	}
+	bySrc := map[*IngressReport]*source{}
+	for _, s := range c.sources {
+		bySrc[s.report] = s
+	}
+	for _, rep := range reports {
+		if s := bySrc[rep]; s != nil {
+			rep.Verdict = verdictOf(s)
+			rep.Portable = rep.Verdict != VerdictRefused && !s.usesExtensions
+			for k := range s.ing.Annotations {
+				if name, ok := annotations.SplitName(k, c.opts.AnnotationsPrefix); ok {
+					r.Totals.Annotations[name]++
+				}
+			}
+			sort.Slice(rep.Objects, func(i, j int) bool {
+				a, b := rep.Objects[i], rep.Objects[j]
+				if a.Kind != b.Kind {
+					return kindRank(a.Kind) < kindRank(b.Kind)
+				}
+				return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+			})
+		}
+		r.Ingresses = append(r.Ingresses, *rep)
+		countVerdict(&r.Totals, rep)
+	}
+	sort.SliceStable(r.Ingresses, func(i, j int) bool {
+		a, b := r.Ingresses[i], r.Ingresses[j]
+		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+	})
+	if r.Ingresses == nil {
+		r.Ingresses = []IngressReport{}
+	}
+	for _, o := range c.out.objs {
+		r.Totals.Objects[o.GetObjectKind().GroupVersionKind().Kind]++
+	}
+	return r
+}
+
+func countVerdict(t *Totals, rep *IngressReport) {
+	t.Ingresses++
+	switch rep.Verdict {
+	case VerdictExact:
+		t.Exact++
+	case VerdictApproximate:
+		t.Approximate++
+	case VerdictAttention:
+		t.Attention++
+	case VerdictRefused:
+		t.Refused++
+	case VerdictSkipped:
+		t.Skipped++
+	}
+	if rep.Portable {
+		t.Portable++
+	}
+}
+
+// verdictOf: refused when blocked; needs-attention when a person must act (errors and
+// warnings); approximate when some behaviour differs; else exact.
+func verdictOf(s *source) Verdict {
+	if s.ann.Blocked() {
+		s.add(Finding{Severity: SeverityError, Message: blockedMessage(s.ann)})
+		return VerdictRefused
+	}
+	v := VerdictExact
+	for _, f := range s.report.Findings {
+		switch {
+		case f.Severity == SeverityError || f.Severity == SeverityWarning:
+			return VerdictAttention
+		case f.Level == annotations.Approximate:
+			v = VerdictApproximate
+		}
+	}
+	return v
+}
+
+func blockedMessage(a *annotations.Ingress) string {
+	var parts []string
+	if len(a.Refused) > 0 {
+		parts = append(parts, "refused annotations: "+strings.Join(a.Refused, ", "))
+	}
+	if len(a.FailClosed) > 0 {
+		parts = append(parts, "invalid security settings: "+strings.Join(a.FailClosed, ", "))
+	}
+	if a.Rejected {
+		parts = append(parts, "ingress-nginx itself rejects this Ingress")
+	}
+	return "not converted (" + strings.Join(parts, "; ") + "); no objects are generated and its traffic stays on ingress-nginx until the findings above are resolved"
+}

@@ -1,0 +1,270 @@
+package converters
+
+import (
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gwv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+)
+
+// listenerKind says what a listener is for.
+type listenerKind int
+
+const (
+	listenerHTTPS listenerKind = iota
+	listenerPassthrough
+)
+
+// plannedListener is a listener and where it lives (Gateway or a ListenerSet).
+type plannedListener struct {
+	kind     listenerKind
+	hostname string
+	cert     *tlsCert
+	// owner is "" for the Gateway, else the ListenerSet name.
+	owner string
+	name  string
+}
+
+// listenerPlan places every listener: "http" and the first HTTPS/TLS listeners on the
+// Gateway (64 at most), the rest in ListenerSets of 64 in the Gateway's namespace.
+type listenerPlan struct {
+	byHost map[string][]*plannedListener
+	all    []*plannedListener
+	sets   []string
+}
+
+func (c *converter) planListeners() {
+	p := &listenerPlan{byHost: map[string][]*plannedListener{}}
+	for _, h := range c.model.sortedHosts() {
+		if h.name == "" {
+			continue
+		}
+		if h.passthrough != nil {
+			if passthroughBackend(h) != nil {
+				l := &plannedListener{kind: listenerPassthrough, hostname: h.name, name: "tls-" + hostLabel(h.name)}
+				p.byHost[h.name] = append(p.byHost[h.name], l)
+				p.all = append(p.all, l)
+			}
+			continue
+		}
+		if h.tls == nil {
+			continue
+		}
+		names := append([]string{h.name}, c.aliasesOf(h)...)
+		for _, n := range names {
+			l := &plannedListener{kind: listenerHTTPS, hostname: n, cert: h.tls, name: "https-" + hostLabel(n)}
+			p.byHost[h.name] = append(p.byHost[h.name], l)
+			p.all = append(p.all, l)
+		}
+	}
+	max := c.opts.MaxListenersPerGateway
+	onGateway := max - 1 // "http" takes one place
+	for i, l := range p.all {
+		if i < onGateway {
+			continue
+		}
+		set := fmt.Sprintf("%s-listeners-%d", c.opts.GatewayName, (i-onGateway)/max+1)
+		l.owner = set
+		if len(p.sets) == 0 || p.sets[len(p.sets)-1] != set {
+			p.sets = append(p.sets, set)
+		}
+	}
+	c.listeners = p
+}
+
+// parents are the parentRefs of a host's routes: its HTTPS listeners or the HTTP listener.
+func (c *converter) parents(h *hostModel, https bool) []gwv1.ParentReference {
+	gwNS := gwv1.Namespace(c.opts.GatewayNamespace)
+	if !https {
+		return []gwv1.ParentReference{{Name: gwv1.ObjectName(c.opts.GatewayName), Namespace: &gwNS, SectionName: ptr(gwv1.SectionName("http"))}}
+	}
+	var out []gwv1.ParentReference
+	for _, l := range c.listeners.byHost[h.name] {
+		if l.kind != listenerHTTPS {
+			continue
+		}
+		out = append(out, c.parentRef(l))
+	}
+	return out
+}
+
+func (c *converter) parentRef(l *plannedListener) gwv1.ParentReference {
+	gwNS := gwv1.Namespace(c.opts.GatewayNamespace)
+	ref := gwv1.ParentReference{Name: gwv1.ObjectName(c.opts.GatewayName), Namespace: &gwNS, SectionName: ptr(gwv1.SectionName(l.name))}
+	if l.owner != "" {
+		ref.Group = ptr(gwv1.Group(gwv1.GroupName))
+		ref.Kind = ptr(gwv1.Kind("ListenerSet"))
+		ref.Name = gwv1.ObjectName(l.owner)
+	}
+	return ref
+}
+
+// emitGateway builds the GatewayClass, the shared Gateway, its ListenerSets and the
+// ReferenceGrants that let them read certificates in the Ingresses' namespaces.
+func (c *converter) emitGateway() {
+	c.out.add(&gwv1.GatewayClass{
+		TypeMeta:   metav1.TypeMeta{APIVersion: gwv1.GroupVersion.String(), Kind: "GatewayClass"},
+		ObjectMeta: c.meta(nil, c.opts.GatewayClassName, ""),
+		Spec:       gwv1.GatewayClassSpec{ControllerName: ControllerName},
+	})
+	allNS := gwv1.NamespacesFromAll
+	allowed := &gwv1.AllowedRoutes{Namespaces: &gwv1.RouteNamespaces{From: &allNS}}
+	gw := &gwv1.Gateway{
+		TypeMeta:   metav1.TypeMeta{APIVersion: gwv1.GroupVersion.String(), Kind: "Gateway"},
+		ObjectMeta: c.meta(nil, c.opts.GatewayName, c.opts.GatewayNamespace),
+		Spec: gwv1.GatewaySpec{
+			GatewayClassName: gwv1.ObjectName(c.opts.GatewayClassName),
+			Listeners:        []gwv1.Listener{{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType, AllowedRoutes: allowed}},
+		},
+	}
+	sets := map[string]*gwv1.ListenerSet{}
+	grants := map[string]map[string]bool{} // namespace → secret names
+	grantFrom := map[string]map[string]bool{}
+	for _, l := range c.listeners.all {
+		entry := c.listenerEntry(l, allowed, grants, grantFrom)
+		if l.owner == "" {
+			gw.Spec.Listeners = append(gw.Spec.Listeners, gwv1.Listener(entry))
+			continue
+		}
+		ls := sets[l.owner]
+		if ls == nil {
+			ls = &gwv1.ListenerSet{
+				TypeMeta:   metav1.TypeMeta{APIVersion: gwv1.GroupVersion.String(), Kind: "ListenerSet"},
+				ObjectMeta: c.meta(nil, l.owner, c.opts.GatewayNamespace),
+				Spec: gwv1.ListenerSetSpec{ParentRef: gwv1.ParentGatewayReference{
+					Group: ptr(gwv1.Group(gwv1.GroupName)), Kind: ptr(gwv1.Kind("Gateway")), Name: gwv1.ObjectName(c.opts.GatewayName)}},
+			}
+			sets[l.owner] = ls
+			c.out.add(ls)
+		}
+		ls.Spec.Listeners = append(ls.Spec.Listeners, entry)
+	}
+	if len(sets) > 0 {
+		same := gwv1.NamespacesFromSame
+		gw.Spec.AllowedListeners = &gwv1.AllowedListeners{Namespaces: &gwv1.ListenerNamespaces{From: &same}}
+		c.global = append(c.global, Finding{Severity: SeverityInfo, Field: "Gateway",
+			Message: fmt.Sprintf("%d listeners exceed the %d a Gateway may hold; the rest are in %d ListenerSet(s)", len(c.listeners.all)+1, c.opts.MaxListenersPerGateway, len(sets))})
+	}
+	c.out.add(gw)
+	c.emitReferenceGrants(grants, grantFrom)
+}
+
+// listenerEntry builds one HTTPS or TLS passthrough listener and records the certificate
+// grants it needs.
+func (c *converter) listenerEntry(l *plannedListener, allowed *gwv1.AllowedRoutes, grants, grantFrom map[string]map[string]bool) gwv1.ListenerEntry {
+	e := gwv1.ListenerEntry{Name: gwv1.SectionName(l.name), Hostname: ptr(gwv1.Hostname(l.hostname)), Port: 443, AllowedRoutes: allowed}
+	if l.kind == listenerPassthrough {
+		e.Protocol = gwv1.TLSProtocolType
+		e.TLS = &gwv1.ListenerTLSConfig{Mode: ptr(gwv1.TLSModePassthrough)}
+		return e
+	}
+	e.Protocol = gwv1.HTTPSProtocolType
+	ns, name := l.cert.namespace, l.cert.secret
+	if l.cert.useDefault {
+		ns, name = splitRef(c.opts.DefaultCertificate, c.opts.GatewayNamespace)
+		if name == "" {
+			l.cert.src.add(Finding{Field: "spec.tls", Severity: SeverityWarning,
+				Message: fmt.Sprintf("TLS host %s has no secretName: ingress-nginx serves its default certificate; pass --default-certificate namespace/name, until then the listener references Secret %s/default-certificate", l.hostname, c.opts.GatewayNamespace)})
+			ns, name = c.opts.GatewayNamespace, "default-certificate"
+		}
+	}
+	ref := gwv1.SecretObjectReference{Name: gwv1.ObjectName(name)}
+	if ns != c.opts.GatewayNamespace {
+		ref.Namespace = ptr(gwv1.Namespace(ns))
+		if grants[ns] == nil {
+			grants[ns], grantFrom[ns] = map[string]bool{}, map[string]bool{}
+		}
+		grants[ns][name] = true
+		grantFrom[ns][map[bool]string{true: "ListenerSet", false: "Gateway"}[l.owner != ""]] = true
+	}
+	e.TLS = &gwv1.ListenerTLSConfig{Mode: ptr(gwv1.TLSModeTerminate), CertificateRefs: []gwv1.SecretObjectReference{ref}}
+	return e
+}
+
+// emitReferenceGrants lets the Gateway (and its ListenerSets) read the named Secrets of
+// each namespace — only those Secrets, nothing more.
+func (c *converter) emitReferenceGrants(grants, grantFrom map[string]map[string]bool) {
+	for _, ns := range sortedKeys(nsSet(grants)) {
+		g := &gwv1b1.ReferenceGrant{
+			TypeMeta:   metav1.TypeMeta{APIVersion: gwv1b1.GroupVersion.String(), Kind: "ReferenceGrant"},
+			ObjectMeta: c.meta(nil, objectName(253, c.opts.GatewayName, "certificates"), ns),
+		}
+		for _, kind := range sortedKeys(grantFrom[ns]) {
+			g.Spec.From = append(g.Spec.From, gwv1b1.ReferenceGrantFrom{Group: gwv1.GroupName, Kind: gwv1.Kind(kind), Namespace: gwv1.Namespace(c.opts.GatewayNamespace)})
+		}
+		names := sortedKeys(grants[ns])
+		for _, n := range names {
+			g.Spec.To = append(g.Spec.To, gwv1b1.ReferenceGrantTo{Group: "", Kind: "Secret", Name: ptr(gwv1.ObjectName(n))})
+		}
+		if len(g.Spec.To) > 16 {
+			// The CRD allows 16 entries; beyond that grant every Secret of the namespace.
+			g.Spec.To = []gwv1b1.ReferenceGrantTo{{Group: "", Kind: "Secret"}}
+		}
+		c.out.add(g)
+	}
+}
+
+func nsSet(m map[string]map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	for k := range m {
+		out[k] = true
+	}
+	return out
+}
+
+// passthroughBackend is the backend of the host's "/" path (ingress-nginx sends
+// passthrough traffic there); nil when the host has none.
+func passthroughBackend(h *hostModel) *location {
+	if l, ok := h.locations[string(pathPrefix)+" /"]; ok {
+		return l
+	}
+	if l, ok := h.locations[string(pathExact)+" /"]; ok {
+		return l
+	}
+	return nil
+}
+
+// emitPassthrough builds the TLSRoute of an ssl-passthrough host.
+func (c *converter) emitPassthrough(h *hostModel) {
+	l := passthroughBackend(h)
+	if l == nil {
+		h.passthrough.add(Finding{Annotation: "ssl-passthrough", Severity: SeverityWarning,
+			Message: fmt.Sprintf("host %s has no / path, which ingress-nginx needs to pick the passthrough backend; passthrough is ignored (as in ingress-nginx)", h.name)})
+		return
+	}
+	var parents []gwv1.ParentReference
+	for _, pl := range c.listeners.byHost[h.name] {
+		if pl.kind == listenerPassthrough {
+			parents = append(parents, c.parentRef(pl))
+		}
+	}
+	be := gwv1.BackendRef{BackendObjectReference: gwv1.BackendObjectReference{Name: gwv1.ObjectName(l.backend.service), Port: ptr(gwv1.PortNumber(l.backend.port))}}
+	src := h.passthrough
+	if l.backend.namespace != src.ing.Namespace {
+		be.Namespace = ptr(gwv1.Namespace(l.backend.namespace))
+	}
+	r := &gwv1.TLSRoute{
+		TypeMeta:   metav1.TypeMeta{APIVersion: gwv1.GroupVersion.String(), Kind: "TLSRoute"},
+		ObjectMeta: c.meta(src, objectName(253, src.ing.Name, hostLabel(h.name), "passthrough"), src.ing.Namespace),
+		Spec: gwv1.TLSRouteSpec{
+			CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: parents},
+			Hostnames:       []gwv1.Hostname{gwv1.Hostname(h.name)},
+			Rules:           []gwv1.TLSRouteRule{{BackendRefs: []gwv1.BackendRef{be}}},
+		},
+	}
+	c.out.addFor(src, r)
+}
+
+// splitRef splits "namespace/name" (a bare name gets defNS).
+func splitRef(ref, defNS string) (string, string) {
+	if ref == "" {
+		return "", ""
+	}
+	for i := 0; i < len(ref); i++ {
+		if ref[i] == '/' {
+			return ref[:i], ref[i+1:]
+		}
+	}
+	return defNS, ref
+}

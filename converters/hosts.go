@@ -1,0 +1,354 @@
+package converters
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/gatebridge-dev/gatebridge/annotations"
+)
+
+// hostModel is one nginx server: everything that applies to one hostname.
+type hostModel struct {
+	name string
+	// locations by key (pathType + path), winners only.
+	locations map[string]*location
+	// regexMode: some Ingress of the host uses use-regex or a rewrite-target ≠ path.
+	regexMode bool
+	// tls is the certificate of the host (first Ingress wins); nil = no TLS.
+	tls *tlsCert
+	// passthrough is OR-ed over the host's Ingresses.
+	passthrough *source
+	// aliases come from the first Ingress of the host that sets server-alias.
+	aliases []string
+	// appRoot is the first app-root of the host's Ingresses.
+	appRoot    string
+	appRootSrc *source
+	// fromToWWW is the first Ingress asking for the www redirect.
+	fromToWWW *source
+	// first is the oldest Ingress with a rule for this host.
+	first *source
+}
+
+// tlsCert is a certificate reference for a host.
+type tlsCert struct {
+	namespace, secret string
+	src               *source
+	// useDefault means the Ingress tls entry had no secretName.
+	useDefault bool
+}
+
+// canaryJoin is a canary Ingress joined to a primary upstream.
+type canaryJoin struct {
+	src     *source
+	backend backend
+	cfg     annotations.Canary
+}
+
+// model is the host view of all selected Ingresses.
+type model struct {
+	hosts map[string]*hostModel
+	// services by namespace/name, for named ports and existence checks.
+	services map[string]*corev1.Service
+	secrets  map[string]*corev1.Secret
+	defaults annotations.Defaults
+}
+
+func (m *model) host(name string) *hostModel {
+	h, ok := m.hosts[name]
+	if !ok {
+		h = &hostModel{name: name, locations: map[string]*location{}}
+		m.hosts[name] = h
+	}
+	return h
+}
+
+// sortedHosts returns hosts by name ("" — the catch-all — first).
+func (m *model) sortedHosts() []*hostModel {
+	out := make([]*hostModel, 0, len(m.hosts))
+	for _, h := range m.hosts {
+		out = append(out, h)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// resolveBackend turns an Ingress backend into a Service backend; ok is false (with a
+// finding) when it cannot be expressed.
+func (m *model) resolveBackend(src *source, b *networkingv1.IngressBackend, field string) (backend, bool) {
+	ns := src.ing.Namespace
+	if b == nil || b.Service == nil {
+		if b != nil && b.Resource != nil {
+			src.add(Finding{Field: field, Severity: SeverityWarning,
+				Message: fmt.Sprintf("resource backend %s/%s is not supported (ingress-nginx ignores it too); the path is not converted", b.Resource.Kind, b.Resource.Name)})
+		} else {
+			src.add(Finding{Field: field, Severity: SeverityWarning, Message: "has no service backend; the path is not converted"})
+		}
+		return backend{}, false
+	}
+	svcName := b.Service.Name
+	out := backend{namespace: ns, service: svcName}
+	svc := m.services[ns+"/"+svcName]
+	switch {
+	case b.Service.Port.Name != "":
+		out.portLabel = b.Service.Port.Name
+		if svc == nil {
+			src.add(Finding{Field: field + ".backend.service.port.name", Value: b.Service.Port.Name, Severity: SeverityWarning,
+				Message: fmt.Sprintf("names port %q of Service %s/%s, which is not in the input, so the port number is unknown; the path is not converted — include the Service (e.g. kubectl get svc -o yaml) or use a port number", b.Service.Port.Name, ns, svcName)})
+			return out, false
+		}
+		for _, p := range svc.Spec.Ports {
+			if p.Name == b.Service.Port.Name {
+				out.port = p.Port
+			}
+		}
+		if out.port == 0 {
+			src.add(Finding{Field: field + ".backend.service.port.name", Value: b.Service.Port.Name, Severity: SeverityWarning,
+				Message: fmt.Sprintf("Service %s/%s has no port named %q; ingress-nginx answers 503 for this path; the path is not converted", ns, svcName, b.Service.Port.Name)})
+			return out, false
+		}
+	default:
+		out.port = b.Service.Port.Number
+		out.portLabel = fmt.Sprint(out.port)
+		if out.port <= 0 || out.port > 65535 {
+			src.add(Finding{Field: field + ".backend.service.port", Severity: SeverityWarning,
+				Message: "has no valid port number or name; the path is not converted"})
+			return out, false
+		}
+		if svc == nil && len(m.services) > 0 {
+			src.add(Finding{Field: field + ".backend.service.name", Value: svcName, Severity: SeverityInfo,
+				Message: fmt.Sprintf("Service %s/%s is not in the input; the route is generated and will report ResolvedRefs=False until the Service exists", ns, svcName)})
+		}
+	}
+	return out, true
+}
+
+// collectLocations expands the rules of one non-canary Ingress into locations, and
+// records its server-level settings on its hosts (first Ingress wins).
+func (m *model) collectLocations(src *source) []*location {
+	var out []*location
+	ing := src.ing
+	seenHosts := map[string]bool{}
+	for ri, rule := range ing.Spec.Rules {
+		host := strings.ToLower(rule.Host)
+		if rule.HTTP == nil {
+			continue
+		}
+		seenHosts[host] = true
+		for pi, p := range rule.HTTP.Paths {
+			field := fmt.Sprintf("spec.rules[%d].http.paths[%d]", ri, pi)
+			path := effectivePath(p.Path)
+			if err := validatePath(path); err != nil {
+				src.add(Finding{Field: field + ".path", Value: p.Path, Severity: SeverityError,
+					Message: err.Error() + "; the path is not converted"})
+				continue
+			}
+			be, ok := m.resolveBackend(src, &p.Backend, field)
+			if !ok {
+				continue
+			}
+			out = append(out, &location{src: src, host: host, path: path, pathType: effectivePathType(p.PathType), backend: be, field: field})
+		}
+	}
+	// spec.defaultBackend: the "/" of each of the Ingress's hosts when no Ingress defines
+	// one, and of the catch-all server when the Ingress has no rules.
+	if db := ing.Spec.DefaultBackend; db != nil {
+		if be, ok := m.resolveBackend(src, db, "spec.defaultBackend"); ok {
+			hosts := sortedKeys(seenHosts)
+			if len(ing.Spec.Rules) == 0 {
+				hosts = []string{""}
+			}
+			for _, h := range hosts {
+				out = append(out, &location{src: src, host: h, path: "/", pathType: pathPrefix, backend: be, field: "spec.defaultBackend", implicit: true})
+			}
+		}
+	}
+	for _, h := range sortedKeys(seenHosts) {
+		m.applyServerSettings(src, m.host(h))
+	}
+	return out
+}
+
+// applyServerSettings records the server-level settings of src on host h; the first
+// (oldest) Ingress of the host wins each of them, as in ingress-nginx.
+func (m *model) applyServerSettings(src *source, h *hostModel) {
+	ann := src.ann
+	if h.first == nil {
+		h.first = src
+	}
+	if len(ann.Backend.ServerAlias) > 0 {
+		if h.aliases == nil {
+			h.aliases = ann.Backend.ServerAlias
+		} else {
+			src.add(Finding{Annotation: "server-alias", Severity: SeverityWarning, Level: annotations.Exact,
+				Message: fmt.Sprintf("is ignored for host %s: an older Ingress of the host already sets server-alias (first wins)", h.name)})
+		}
+	}
+	if ann.Backend.SSLPassthrough && h.passthrough == nil {
+		h.passthrough = src
+	}
+	if ann.Rewrite.AppRoot != "" {
+		if h.appRoot == "" {
+			h.appRoot, h.appRootSrc = ann.Rewrite.AppRoot, src
+		} else if h.appRoot != ann.Rewrite.AppRoot {
+			src.add(Finding{Annotation: "app-root", Severity: SeverityWarning, Level: annotations.Exact,
+				Message: fmt.Sprintf("is ignored for host %s: %s, older, redirects / to %s", h.name, h.appRootSrc.key(), h.appRoot)})
+		}
+	}
+	if ann.Redirect.FromToWWW && h.fromToWWW == nil {
+		h.fromToWWW = src
+	}
+	m.applyTLS(src, h)
+}
+
+// applyTLS records the certificate of the Ingress's tls entry that covers host h.
+func (m *model) applyTLS(src *source, h *hostModel) {
+	for ti, t := range src.ing.Spec.TLS {
+		if !tlsCovers(t.Hosts, h.name) {
+			continue
+		}
+		cert := &tlsCert{namespace: src.ing.Namespace, secret: t.SecretName, src: src, useDefault: t.SecretName == ""}
+		if h.tls == nil {
+			h.tls = cert
+			if len(m.secrets) > 0 && !cert.useDefault {
+				if _, ok := m.secrets[cert.namespace+"/"+cert.secret]; !ok {
+					src.add(Finding{Field: fmt.Sprintf("spec.tls[%d].secretName", ti), Value: t.SecretName, Severity: SeverityWarning,
+						Message: fmt.Sprintf("Secret %s/%s is not in the input; the HTTPS listener will report ResolvedRefs=False until it exists", cert.namespace, cert.secret)})
+				}
+			}
+		} else if h.tls.src != src && (h.tls.secret != cert.secret || h.tls.namespace != cert.namespace) {
+			src.add(Finding{Field: fmt.Sprintf("spec.tls[%d]", ti), Value: t.SecretName, Severity: SeverityWarning,
+				Message: fmt.Sprintf("certificate for %s is ignored: %s, older, already provides %s/%s (first wins, as in ingress-nginx)", h.name, h.tls.src.key(), h.tls.namespace, h.tls.secret)})
+		}
+		return
+	}
+}
+
+// tlsCovers reports whether a tls entry's hosts cover host (exact or one-label wildcard).
+// An entry without hosts covers nothing, as in ingress-nginx.
+func tlsCovers(hosts []string, host string) bool {
+	for _, th := range hosts {
+		th = strings.ToLower(th)
+		if th == host {
+			return true
+		}
+		if strings.HasPrefix(th, "*.") && host != "" {
+			if i := strings.IndexByte(host, '.'); i > 0 && host[i:] == th[1:] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// place puts a location into its host, resolving conflicts: the first (oldest) Ingress wins
+// the same host + path + pathType, explicit locations win over implicit default-backend ones.
+func (m *model) place(l *location) {
+	h := m.host(l.host)
+	cur, exists := h.locations[l.key()]
+	switch {
+	case !exists:
+		h.locations[l.key()] = l
+	case cur.implicit && !l.implicit:
+		h.locations[l.key()] = l
+	case !cur.implicit && l.implicit:
+		// an explicit "/" already exists: the default backend is not used for this host.
+	case cur.src == l.src:
+		l.src.add(Finding{Field: l.field, Value: l.path, Severity: SeverityWarning,
+			Message: fmt.Sprintf("duplicates path %s (%s) of host %s within the same Ingress; the first one is used", l.path, l.pathType, hostOrAll(l.host))})
+	default:
+		l.src.add(Finding{Field: l.field, Value: l.path, Severity: SeverityWarning,
+			Message: fmt.Sprintf("path %s (%s) of host %s is also defined by %s, which is older and wins (as in ingress-nginx); this path is not converted", l.path, l.pathType, hostOrAll(l.host), cur.src.key())})
+		cur.src.add(Finding{Field: cur.field, Value: cur.path, Severity: SeverityInfo,
+			Message: fmt.Sprintf("path %s (%s) of host %s is also defined by %s, which is newer and loses", cur.path, cur.pathType, hostOrAll(cur.host), l.src.key())})
+	}
+}
+
+func hostOrAll(h string) string {
+	if h == "" {
+		return "(all hosts)"
+	}
+	return h
+}
+
+// computeRegexMode marks hosts where some location's Ingress uses use-regex or a
+// rewrite-target that differs from the path (reference §3.2).
+func (m *model) computeRegexMode() {
+	for _, h := range m.hosts {
+		for _, l := range h.locations {
+			rw := l.src.ann.Rewrite
+			if rw.UseRegex || (rw.Target != "" && rw.Target != l.path) {
+				h.regexMode = true
+				break
+			}
+		}
+	}
+}
+
+// joinCanary attaches a canary Ingress to the primary upstream of the location with the
+// same host, path and pathType. Every location using that upstream gets the canary
+// (ingress-nginx balances per upstream); only the first canary per upstream is used.
+func (m *model) joinCanary(src *source, joined map[backend]*canaryJoin) {
+	ing := src.ing
+	matched := false
+	for ri, rule := range ing.Spec.Rules {
+		if rule.HTTP == nil {
+			continue
+		}
+		host := strings.ToLower(rule.Host)
+		for pi, p := range rule.HTTP.Paths {
+			field := fmt.Sprintf("spec.rules[%d].http.paths[%d]", ri, pi)
+			path, pt := effectivePath(p.Path), effectivePathType(p.PathType)
+			h := m.hosts[host]
+			var primary *location
+			if h != nil {
+				primary = h.locations[string(pt)+" "+path]
+			}
+			if primary == nil || primary.implicit {
+				src.add(Finding{Field: field, Value: path, Severity: SeverityWarning,
+					Message: fmt.Sprintf("canary has no primary: no non-canary Ingress defines %s (%s) on host %s; ingress-nginx drops this canary path and so does gatebridge", path, pt, hostOrAll(host))})
+				continue
+			}
+			be, ok := m.resolveBackend(src, &p.Backend, field)
+			if !ok {
+				continue
+			}
+			if cur, taken := joined[primary.backend]; taken && cur.src != src {
+				src.add(Finding{Field: field, Severity: SeverityWarning,
+					Message: fmt.Sprintf("upstream %s already has canary %s (ingress-nginx uses one canary per primary upstream); this canary is ignored", primary.backend, cur.src.key())})
+				continue
+			}
+			joined[primary.backend] = &canaryJoin{src: src, backend: be, cfg: src.ann.Canary}
+			matched = true
+			src.add(Finding{Field: field, Severity: SeverityInfo, Annotation: "canary", Level: annotations.Exact,
+				Message: fmt.Sprintf("joins %s (%s %s on %s, upstream %s)", primary.src.key(), pt, path, hostOrAll(host), primary.backend)})
+		}
+	}
+	if !matched && len(ing.Spec.Rules) == 0 {
+		src.add(Finding{Annotation: "canary", Severity: SeverityWarning, Level: annotations.Exact,
+			Message: "canary Ingress has no rules; a canary never creates a host or catch-all, so it is dropped (as in ingress-nginx)"})
+	}
+}
+
+// attachCanaries sets the canary of every location whose upstream has one.
+func (m *model) attachCanaries(joined map[backend]*canaryJoin) {
+	for _, h := range m.hosts {
+		for _, l := range h.locations {
+			if c, ok := joined[l.backend]; ok {
+				l.canary = c
+			}
+		}
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

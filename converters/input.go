@@ -1,0 +1,69 @@
+package converters
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/gatebridge-dev/gatebridge/annotations"
+)
+
+// Input is everything the converter reads.
+type Input struct {
+	Ingresses      []networkingv1.Ingress
+	IngressClasses []networkingv1.IngressClass
+	// Services resolve named ports and check that backends exist.
+	Services []corev1.Service
+	// Secrets are checked for existence and content (TLS, basic auth); optional.
+	Secrets []corev1.Secret
+	// ControllerConfigMap is the ingress-nginx controller ConfigMap (global defaults); optional.
+	ControllerConfigMap *corev1.ConfigMap
+}
+
+// Options are the converter settings.
+type Options struct {
+	// IngressClass to convert (default "nginx").
+	IngressClass string
+	// IncludeUnclassed converts Ingresses without a class even when IngressClass is not the
+	// cluster's default IngressClass.
+	IncludeUnclassed bool
+	// AnnotationsPrefix as ingress-nginx's --annotations-prefix (default nginx.ingress.kubernetes.io).
+	AnnotationsPrefix string
+	// GatewayName and GatewayNamespace name the shared Gateway (default gatebridge-system/gatebridge).
+	GatewayName      string
+	GatewayNamespace string
+	// GatewayClassName is the GatewayClass of the shared Gateway (default "gatebridge").
+	GatewayClassName string
+	// DefaultCertificate ("namespace/name") is used for TLS hosts without secretName, as
+	// ingress-nginx's --default-ssl-certificate.
+	DefaultCertificate string
+	// MaxListenersPerGateway is 64 (the Gateway API limit); lowered only by tests.
+	MaxListenersPerGateway int
+}
+
+// ControllerName is the GatewayClass controllerName of gatebridge.
+const ControllerName = "gatebridge.dev/gateway-controller"
+
+// IngressNginxController is the IngressClass controller of ingress-nginx.
+const IngressNginxController = "k8s.io/ingress-nginx"
+
+func (o Options) withDefaults() Options {
+	if o.IngressClass == "" {
+		o.IngressClass = "nginx"
+	}
+	if o.AnnotationsPrefix == "" {
+		o.AnnotationsPrefix = annotations.DefaultPrefix
+	}
+	if o.GatewayName == "" {
+		o.GatewayName = "gatebridge"
+	}
+	if o.GatewayNamespace == "" {
+		o.GatewayNamespace = "gatebridge-system"
+	}
+	if o.GatewayClassName == "" {
+		o.GatewayClassName = "gatebridge"
+	}
+	if o.MaxListenersPerGateway <= 0 || o.MaxListenersPerGateway > 64 {
+		o.MaxListenersPerGateway = 64
+	}
+	return o
+}

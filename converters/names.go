@@ -1,0 +1,80 @@
+package converters
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
+
+// dnsSafe lowercases s and replaces everything outside [a-z0-9-] with "-", collapsing runs
+// and trimming dashes: a label-safe form of hostnames and paths for object names.
+func dnsSafe(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case r == '*':
+			if b.Len() > 0 && !dash {
+				b.WriteByte('-')
+			}
+			b.WriteString("wildcard")
+			dash = false
+		default:
+			if !dash && b.Len() > 0 {
+				b.WriteByte('-')
+				dash = true
+			}
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}
+
+// shortHash is 8 hex characters of SHA-256, for names that must be unique but short.
+func shortHash(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:8]
+}
+
+// objectName joins parts into a DNS-subdomain-safe name of at most max characters; when
+// too long it is cut and suffixed with a hash of the full name, so it stays unique.
+func objectName(max int, parts ...string) string {
+	var kept []string
+	for _, p := range parts {
+		if p = dnsSafe(p); p != "" {
+			kept = append(kept, p)
+		}
+	}
+	n := strings.Join(kept, "-")
+	if n == "" {
+		n = "x"
+	}
+	if len(n) <= max {
+		return n
+	}
+	h := shortHash(parts...)
+	return strings.TrimRight(n[:max-9], "-") + "-" + h
+}
+
+// labelValue makes a valid label value (≤ 63 chars, alnum at both ends).
+func labelValue(s string) string {
+	if len(s) <= 63 {
+		return s
+	}
+	return strings.Trim(s[:54], "-._") + "-" + shortHash(s)
+}
+
+// hostLabel names a host in object and listener names ("" = all hosts).
+func hostLabel(host string) string {
+	if host == "" {
+		return "all-hosts"
+	}
+	return dnsSafe(host)
+}
