@@ -1,11 +1,61 @@
+// Command gatebridge converts ingress-nginx Ingresses to Gateway API, reports on the
+// conversion, and prints the annotation catalog. See README.md.
 package main
 
 import (
-	_ "k8s.io/api/networking/v1"
-	_ "k8s.io/client-go/kubernetes"
-	_ "sigs.k8s.io/controller-runtime/pkg/envtest"
-	_ "sigs.k8s.io/gateway-api/apis/v1"
-	_ "sigs.k8s.io/yaml"
+	"fmt"
+	"io"
+	"os"
 )
 
-func main() {}
+// Exit codes (documented in docs/report-schema.md and the README).
+const (
+	exitOK       = 0
+	exitUsage    = 1
+	exitInternal = 2
+	exitFailOn   = 3
+)
+
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "convert":
+		return runConvert(args[1:], stdin, stdout, stderr, false)
+	case "report":
+		return runConvert(args[1:], stdin, stdout, stderr, true)
+	case "annotations":
+		return runAnnotations(args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "gatebridge", version)
+		return exitOK
+	case "help", "-h", "--help":
+		usage(stdout)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "gatebridge: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `gatebridge moves ingress-nginx Ingresses to the Gateway API.
+
+Usage:
+  gatebridge report      -f PATH... | --kubeconfig FILE [-n NS | -A]  [-o table|json|markdown|html]
+  gatebridge convert     -f PATH... | --kubeconfig FILE [-n NS | -A]  [-o yaml|json]
+  gatebridge annotations [-o table|json|markdown]
+  gatebridge version
+
+PATH is a file, a directory (read recursively) or - for standard input.
+Run "gatebridge COMMAND -h" for the flags of a command.
+`)
+}

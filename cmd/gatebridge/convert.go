@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/gatebridge-dev/gatebridge/annotations"
+	"github.com/gatebridge-dev/gatebridge/converters"
+	"github.com/gatebridge-dev/gatebridge/report"
+	"github.com/gatebridge-dev/gatebridge/sources"
+)
+
+// multiFlag is a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// convertFlags are shared by convert and report.
+type convertFlags struct {
+	files         multiFlag
+	output        string
+	opts          converters.Options
+	configMap     string
+	kubeconfig    string
+	namespace     string
+	allNamespaces bool
+	failOn        string
+	reportFile    string
+}
+
+func (f *convertFlags) register(fs *flag.FlagSet, isReport bool) {
+	fs.Var(&f.files, "f", "file, directory (recursive) or - for stdin; repeatable")
+	fs.Var(&f.files, "filename", "same as -f")
+	if isReport {
+		fs.StringVar(&f.output, "o", "table", "output format: table, json, markdown, html")
+		fs.StringVar(&f.failOn, "fail-on", "", "exit 3 if any Ingress is at least this bad: approximate, needs-attention, refused")
+	} else {
+		fs.StringVar(&f.output, "o", "yaml", "output format: yaml, json")
+		fs.StringVar(&f.reportFile, "report", "", "also write the JSON report to this file")
+	}
+	fs.StringVar(&f.opts.IngressClass, "ingress-class", "nginx", "IngressClass to convert")
+	fs.BoolVar(&f.opts.IncludeUnclassed, "include-unclassed", false, "also convert Ingresses without a class")
+	fs.StringVar(&f.opts.AnnotationsPrefix, "annotations-prefix", annotations.DefaultPrefix, "ingress-nginx --annotations-prefix")
+	fs.StringVar(&f.opts.GatewayName, "gateway-name", "gatebridge", "name of the shared Gateway")
+	fs.StringVar(&f.opts.GatewayNamespace, "gateway-namespace", "gatebridge-system", "namespace of the shared Gateway")
+	fs.StringVar(&f.opts.GatewayClassName, "gateway-class", "gatebridge", "GatewayClass of the shared Gateway")
+	fs.StringVar(&f.opts.DefaultCertificate, "default-certificate", "", "namespace/name of the Secret for TLS hosts without secretName (ingress-nginx --default-ssl-certificate)")
+	fs.StringVar(&f.configMap, "configmap", "", "namespace/name of the ingress-nginx controller ConfigMap (default: ingress-nginx-controller if present)")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "read from this cluster instead of files")
+	fs.StringVar(&f.namespace, "n", "", "with --kubeconfig: only this namespace")
+	fs.BoolVar(&f.allNamespaces, "A", false, "with --kubeconfig: all namespaces (the default)")
+}
+
+func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer, isReport bool) int {
+	name := map[bool]string{true: "report", false: "convert"}[isReport]
+	fs := flag.NewFlagSet("gatebridge "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f convertFlags
+	f.register(fs, isReport)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(f.files) == 0 && f.kubeconfig == "" {
+		fmt.Fprintf(stderr, "gatebridge %s: give input with -f PATH (or - for stdin) or --kubeconfig\n", name)
+		return exitUsage
+	}
+	if f.failOn != "" && !validVerdict(f.failOn) {
+		fmt.Fprintf(stderr, "gatebridge report: --fail-on must be approximate, needs-attention or refused\n")
+		return exitUsage
+	}
+	loaded, err := load(f, stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "gatebridge %s: %v\n", name, err)
+		return exitUsage
+	}
+	res := converters.Convert(loaded.Input, f.opts)
+	extra := report.Extra{Ignored: loaded.Ignored}
+	for _, p := range loaded.Problems {
+		extra.Problems = append(extra.Problems, report.Problem{Source: p.Source, Kind: p.Kind, Name: p.Name, Message: p.Message})
+	}
+	if isReport {
+		if err := report.Render(stdout, &res.Report, f.output, extra); err != nil {
+			fmt.Fprintf(stderr, "gatebridge report: %v\n", err)
+			return exitUsage
+		}
+		if f.failOn != "" && converters.AtLeast(res.Report.Worst(), converters.Verdict(f.failOn)) {
+			return exitFailOn
+		}
+		return exitOK
+	}
+	for _, p := range loaded.Problems {
+		fmt.Fprintf(stderr, "gatebridge convert: %s: %s\n", p.Source, p.Message)
+	}
+	summarize(stderr, &res.Report)
+	if f.reportFile != "" {
+		if err := writeReportFile(f.reportFile, &res.Report, extra); err != nil {
+			fmt.Fprintf(stderr, "gatebridge convert: %v\n", err)
+			return exitUsage
+		}
+	}
+	if err := converters.EncodeObjects(stdout, res.Objects, f.output); err != nil {
+		fmt.Fprintf(stderr, "gatebridge convert: %v\n", err)
+		return exitUsage
+	}
+	return exitOK
+}
+
+func validVerdict(v string) bool {
+	switch converters.Verdict(v) {
+	case converters.VerdictApproximate, converters.VerdictAttention, converters.VerdictRefused:
+		return true
+	}
+	return false
+}
+
+func load(f convertFlags, stdin io.Reader) (*sources.Loaded, error) {
+	if f.kubeconfig != "" {
+		ns := f.namespace
+		if f.allNamespaces {
+			ns = ""
+		}
+		return sources.ReadCluster(context.Background(), f.kubeconfig, ns, f.configMap)
+	}
+	return sources.ReadPaths(f.files, sources.Options{ConfigMap: f.configMap, Stdin: stdin})
+}
+
+// summarize prints one line per non-exact Ingress and the totals on stderr, so convert's
+// stdout stays pure YAML.
+func summarize(w io.Writer, r *converters.Report) {
+	for _, i := range r.Ingresses {
+		switch i.Verdict {
+		case converters.VerdictAttention, converters.VerdictRefused:
+			fmt.Fprintf(w, "gatebridge convert: %s/%s: %s (%d findings; run gatebridge report for details)\n", i.Namespace, i.Name, i.Verdict, len(i.Findings))
+		}
+	}
+	t := r.Totals
+	fmt.Fprintf(w, "gatebridge convert: %d Ingresses: %d exact, %d approximate, %d need attention, %d refused, %d skipped\n",
+		t.Ingresses, t.Exact, t.Approximate, t.Attention, t.Refused, t.Skipped)
+}
+
+func writeReportFile(path string, r *converters.Report, extra report.Extra) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	if err := report.Render(fh, r, "json", extra); err != nil {
+		fh.Close()
+		return fmt.Errorf("writing report: %w", err)
+	}
+	return fh.Close()
+}
