@@ -18,7 +18,7 @@ func init() {
 			Accepts: "boolean", validate: validateBool,
 			Note: "Sends traffic to the Service cluster IP instead of the endpoints.", Target: "TrafficPolicy.backend.serviceUpstream"},
 		Spec{Name: "load-balance", Family: "backend", Level: Approximate, Risk: RiskLow, Scope: ScopeLocation, Default: "round_robin (ConfigMap)",
-			Accepts: "round_robin, ewma, chash, chashsubset, sticky_balanced, sticky_persistent",
+			Accepts:  "round_robin, ewma, chash, chashsubset, sticky_balanced, sticky_persistent",
 			validate: validateEnum("round_robin", "ewma", "chash", "chashsubset", "sticky_balanced", "sticky_persistent"),
 			Note:     "round_robin is exact; ewma becomes Envoy least-request (power of two choices), the others round robin.",
 			Target:   "TrafficPolicy.backend.loadBalancing"},

@@ -16,7 +16,7 @@ func init() {
 			Accepts: "integer seconds", validate: validateNonNegativeInt,
 			Note: "Envoy has one idle timeout per stream, so the send and read idle timeouts are folded into the larger of the two.", Target: "TrafficPolicy.timeouts.send"},
 		Spec{Name: "proxy-next-upstream", Family: "timeouts", Level: Exact, Risk: RiskMedium, Scope: ScopeLocation, Default: "error timeout (ConfigMap)",
-			Accepts: "space-separated error, timeout, invalid_header, http_500, http_502, http_503, http_504, http_403, http_404, http_429, non_idempotent, off",
+			Accepts:  "space-separated error, timeout, invalid_header, http_500, http_502, http_503, http_504, http_403, http_404, http_429, non_idempotent, off",
 			validate: validateNextUpstream,
 			Note:     "Conditions to retry on the next endpoint; POST, LOCK and PATCH are never retried unless non_idempotent.", Target: "TrafficPolicy.retry.on"},
 		Spec{Name: "proxy-next-upstream-timeout", Family: "timeouts", Level: Exact, Risk: RiskLow, Scope: ScopeLocation, Default: "0 (no limit)",

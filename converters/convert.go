@@ -33,6 +33,8 @@ type converter struct {
 	listeners *listenerPlan
 	out       *objectSet
 	global    []Finding
+	// configMapName is the controller ConfigMap read, for the report.
+	configMapName string
 }
 
 // objectSet collects generated objects and remembers which Ingress each belongs to.
@@ -53,6 +55,9 @@ func Convert(in Input, opts Options) Result {
 	opts = opts.withDefaults()
 	c := &converter{opts: opts, out: &objectSet{}}
 	c.readConfigMap(in.ControllerConfigMap)
+	if cm := in.ControllerConfigMap; cm != nil {
+		c.configMapName = cm.Namespace + "/" + cm.Name
+	}
 	reports := c.selectAndParse(in)
 	c.model = newModel(in, c.defaults)
 
@@ -316,7 +321,7 @@ func (c *converter) finishReport(reports []*IngressReport) Report {
 		SchemaVersion: ReportSchemaVersion,
 		Settings: ReportSettings{IngressClass: c.opts.IngressClass, IncludeUnclassed: c.opts.IncludeUnclassed,
 			AnnotationsPrefix: c.opts.AnnotationsPrefix, Gateway: c.opts.GatewayNamespace + "/" + c.opts.GatewayName,
-			GatewayClass: c.opts.GatewayClassName},
+			GatewayClass: c.opts.GatewayClassName, ConfigMap: c.configMapName},
 		Global: c.global,
 		Totals: Totals{Annotations: map[string]int{}, Objects: map[string]int{}},
 	}
@@ -349,7 +354,10 @@ func (c *converter) finishReport(reports []*IngressReport) Report {
 	}
 	sort.SliceStable(r.Ingresses, func(i, j int) bool {
 		a, b := r.Ingresses[i], r.Ingresses[j]
-		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
 	})
 	if r.Ingresses == nil {
 		r.Ingresses = []IngressReport{}
