@@ -3,6 +3,7 @@ package converters
 import (
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,8 +30,20 @@ func (c *converter) buildHostRoutes(h *hostModel) []*routeSet {
 	for _, l := range h.locations {
 		bySrc[l.src] = append(bySrc[l.src], l)
 	}
+	if h.appRootSrc != nil {
+		if _, ok := bySrc[h.appRootSrc]; !ok {
+			bySrc[h.appRootSrc] = nil
+		}
+	}
+	// Only this host's Ingresses, in ingress-nginx order: walking every source for every
+	// host made conversion quadratic.
+	srcs := make([]*source, 0, len(bySrc))
+	for s := range bySrc {
+		srcs = append(srcs, s)
+	}
+	sort.Slice(srcs, func(i, j int) bool { return srcs[i].order < srcs[j].order })
 	var sets []*routeSet
-	for _, src := range c.sources {
+	for _, src := range srcs {
 		ls := bySrc[src]
 		isAppRoot := h.appRootSrc == src
 		if len(ls) == 0 && !isAppRoot {
