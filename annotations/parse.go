@@ -30,6 +30,9 @@ type Ingress struct {
 	FailClosed []string
 	// Rejected is true when ingress-nginx itself would reject the whole Ingress.
 	Rejected bool
+	// ClientCertAuth is set when auth-tls-* asks for client certificates: ingress-nginx
+	// applies it to the whole host, so every Ingress of the host must fail closed.
+	ClientCertAuth bool
 	// Present counts the annotations under the prefix.
 	Present int
 }
@@ -70,7 +73,7 @@ func Parse(annotations map[string]string, prefix string, defaults Defaults) *Ing
 	out.ExternalAuth = parseExternalAuth(r)
 	out.Access = parseAccess(r)
 	out.RateLimit = parseRateLimit(r)
-	parseTLS(r)
+	out.ClientCertAuth = parseTLS(r)
 	parseObservability(r)
 	noteRemaining(r, values)
 	for _, n := range otherPrefix {

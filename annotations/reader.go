@@ -20,6 +20,16 @@ type Finding struct {
 	Message string `json:"message"`
 }
 
+// rejectsIngress are the annotations whose invalid value makes ingress-nginx reject the
+// whole Ingress (their parsers return the error, reference §1 rule 3) instead of falling
+// back to the default.
+var rejectsIngress = map[string]bool{
+	"limit-rps": true, "limit-rpm": true, "limit-burst-multiplier": true, "limit-connections": true,
+	"limit-rate": true, "limit-rate-after": true, "limit-allowlist": true, "limit-whitelist": true,
+	"permanent-redirect": true, "temporal-redirect": true, "from-to-www-redirect": true,
+	"upstream-hash-by": true, "upstream-hash-by-subset": true, "upstream-hash-by-subset-size": true,
+}
+
 // reader reads one Ingress's annotations and records findings. Each annotation read
 // through it is marked as seen, so Parse can report the remaining ones.
 type reader struct {
@@ -52,6 +62,10 @@ func (r *reader) raw(name string) (string, bool) {
 		return "", false
 	}
 	r.seen[name] = true
+	if err := rejectControlChars(strings.TrimSpace(v)); err != nil {
+		r.invalid(name, v, err.Error())
+		return "", false
+	}
 	v = normalize(v)
 	if v == "" {
 		r.invalid(name, v, "is empty; ingress-nginx treats an empty value as not set")
@@ -153,6 +167,14 @@ func acceptsSuffix(s Spec) string {
 // invalid records an invalid value. Whether ingress-nginx falls back to the default,
 // rejects the Ingress or denies the location is said by the caller through fallback notes.
 func (r *reader) invalid(name, value, why string) {
+	if rejectsIngress[name] {
+		r.findings = append(r.findings, Finding{
+			Annotation: name, Value: value, Level: levelOf(name), Invalid: true,
+			Message: fmt.Sprintf("value %s; ingress-nginx rejects the whole Ingress for an invalid %s, so it is not converted", why, name),
+		})
+		r.rejected = true
+		return
+	}
 	r.findings = append(r.findings, Finding{
 		Annotation: name, Value: value, Level: levelOf(name), Invalid: true,
 		Message: fmt.Sprintf("value %s; ignored, the default applies", why),
@@ -187,6 +209,11 @@ func (r *reader) strClosed(name string) (string, bool) {
 		return "", false
 	}
 	r.seen[name] = true
+	// Security-sensitive values: any line break, even a trailing one, fails closed.
+	if err := rejectControlChars(v); err != nil {
+		r.invalidClosed(name, v, err.Error())
+		return "", false
+	}
 	v = normalize(v)
 	if v == "" {
 		r.invalidClosed(name, v, "is empty")

@@ -123,7 +123,7 @@ func redirectCode(r *reader, name string, def, max int) int {
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil || n < 300 || n > max {
-		r.findings = append(r.findings, Finding{Annotation: name, Value: v, Level: Exact, Invalid: true,
+		r.findings = append(r.findings, Finding{Annotation: name, Value: v, Level: Exact,
 			Message: "is outside 300–" + strconv.Itoa(max) + "; ingress-nginx uses " + strconv.Itoa(def) + " instead, and so does gatebridge"})
 		return def
 	}

@@ -32,7 +32,8 @@ var mtlsNames = []string{"auth-tls-secret", "auth-tls-verify-client", "auth-tls-
 
 // parseTLS refuses client-certificate auth (security control we cannot enforce yet) and
 // notes the rest.
-func parseTLS(r *reader) {
+// parseTLS returns whether client-certificate auth is requested (a host-wide control).
+func parseTLS(r *reader) (clientCert bool) {
 	for _, n := range mtlsNames {
 		if !r.has(n) {
 			continue
@@ -44,8 +45,10 @@ func parseTLS(r *reader) {
 		}
 		spec, _ := Lookup(n)
 		r.refuse(n, spec.Note)
+		clientCert = true
 	}
 	if _, ok := r.str("ssl-ciphers"); ok {
 		r.unsupported("ssl-ciphers")
 	}
+	return clientCert
 }

@@ -70,16 +70,14 @@ func Convert(in Input, opts Options) Result {
 		}
 	}
 	for _, s := range primaries {
-		if s.ann.Blocked() {
-			continue
-		}
 		for _, l := range c.model.collectLocations(s) {
 			c.model.place(l)
 		}
 	}
+	c.model.refuseClientCertHosts()
 	joined := map[backend]*canaryJoin{}
 	for _, s := range canaries {
-		if !s.ann.Blocked() {
+		if !s.refused() {
 			c.model.joinCanary(s, joined)
 		}
 	}
@@ -99,10 +97,10 @@ func Convert(in Input, opts Options) Result {
 			}
 			routesBySrc[rs.src] = append(routesBySrc[rs.src], routes...)
 		}
-		if h.passthrough != nil {
+		if h.passthrough != nil && !h.passthrough.refused() {
 			c.emitPassthrough(h)
 		}
-		if h.fromToWWW != nil {
+		if h.fromToWWW != nil && !h.fromToWWW.refused() {
 			c.emitWWWRedirect(h)
 		}
 	}
@@ -252,7 +250,7 @@ func (c *converter) emitWWWRedirect(h *hostModel) {
 		other = strings.TrimPrefix(h.name, "www.")
 	}
 	if _, defined := c.model.hosts[other]; defined || strings.HasPrefix(h.name, "*") {
-		src.add(Finding{Annotation: "from-to-www-redirect", Severity: SeverityInfo, Level: annotations.Approximate,
+		src.add(Finding{Annotation: "from-to-www-redirect", Severity: SeverityInfo, Level: annotations.Exact,
 			Message: fmt.Sprintf("is ignored for %s: %s is defined by an Ingress (as in ingress-nginx)", h.name, other)})
 		return
 	}
@@ -272,6 +270,9 @@ func (c *converter) emitWWWRedirect(h *hostModel) {
 		},
 	}
 	c.out.addFor(src, r)
+	spec, _ := annotations.Lookup("from-to-www-redirect")
+	src.add(Finding{Annotation: "from-to-www-redirect", Severity: SeverityInfo, Level: annotations.Approximate,
+		Message: other + " answers 308 to " + h.name + ": " + spec.Note})
 }
 
 // emitCanaryGrants lets a primary's HTTPRoute reference a canary Service in another
@@ -390,8 +391,8 @@ func countVerdict(t *Totals, rep *IngressReport) {
 // verdictOf: refused when blocked; needs-attention when a person must act (errors and
 // warnings); approximate when some behaviour differs; else exact.
 func verdictOf(s *source) Verdict {
-	if s.ann.Blocked() {
-		s.add(Finding{Severity: SeverityError, Message: blockedMessage(s.ann)})
+	if s.refused() {
+		s.add(Finding{Severity: SeverityError, Message: blockedMessage(s)})
 		return VerdictRefused
 	}
 	v := VerdictExact
@@ -406,8 +407,9 @@ func verdictOf(s *source) Verdict {
 	return v
 }
 
-func blockedMessage(a *annotations.Ingress) string {
-	var parts []string
+func blockedMessage(s *source) string {
+	a := s.ann
+	parts := append([]string{}, s.hostRefusals...)
 	if len(a.Refused) > 0 {
 		parts = append(parts, "refused annotations: "+strings.Join(a.Refused, ", "))
 	}

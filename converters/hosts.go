@@ -31,6 +31,8 @@ type hostModel struct {
 	fromToWWW *source
 	// first is the oldest Ingress with a rule for this host.
 	first *source
+	// clientCert is the first Ingress asking for client certificates on this host.
+	clientCert *source
 }
 
 // tlsCert is a certificate reference for a host.
@@ -198,6 +200,9 @@ func (m *model) applyServerSettings(src *source, h *hostModel) {
 				Message: fmt.Sprintf("is ignored for host %s: %s, older, redirects / to %s", h.name, h.appRootSrc.key(), h.appRoot)})
 		}
 	}
+	if ann.ClientCertAuth && h.clientCert == nil {
+		h.clientCert = src
+	}
 	if ann.Redirect.FromToWWW && h.fromToWWW == nil {
 		h.fromToWWW = src
 	}
@@ -244,10 +249,45 @@ func tlsCovers(hosts []string, host string) bool {
 	return false
 }
 
+// refuseClientCertHosts fails closed every Ingress with a path on a host where some
+// Ingress asks for client certificates: ingress-nginx enforces auth-tls-* for the whole
+// host (server level), and gatebridge cannot enforce it yet.
+func (m *model) refuseClientCertHosts() {
+	for _, h := range m.sortedHosts() {
+		if h.clientCert == nil {
+			continue
+		}
+		for _, l := range h.locations {
+			if l.src == h.clientCert || l.src.ann.Blocked() {
+				continue
+			}
+			why := fmt.Sprintf("host %s requires client certificates (auth-tls-* on %s), which ingress-nginx enforces for every Ingress of the host and gatebridge cannot enforce yet (fails closed)", h.name, h.clientCert.key())
+			if !contains(l.src.hostRefusals, why) {
+				l.src.hostRefusals = append(l.src.hostRefusals, why)
+			}
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
 // place puts a location into its host, resolving conflicts: the first (oldest) Ingress wins
 // the same host + path + pathType, explicit locations win over implicit default-backend ones.
 func (m *model) place(l *location) {
 	h := m.host(l.host)
+	if l.implicit && l.host != "" && h.first != nil && h.first != l.src {
+		// ingress-nginx builds a host's implicit "/" from the host's first Ingress only.
+		l.src.add(Finding{Field: l.field, Severity: SeverityInfo,
+			Message: fmt.Sprintf("is not used for host %s: the host's implicit / comes from its first Ingress, %s (as in ingress-nginx)", l.host, h.first.key())})
+		return
+	}
 	cur, exists := h.locations[l.key()]
 	switch {
 	case !exists:
@@ -261,7 +301,11 @@ func (m *model) place(l *location) {
 			Message: fmt.Sprintf("duplicates path %s (%s) of host %s within the same Ingress; the first one is used", l.path, l.pathType, hostOrAll(l.host))})
 	default:
 		l.src.add(Finding{Field: l.field, Value: l.path, Severity: SeverityWarning,
-			Message: fmt.Sprintf("path %s (%s) of host %s is also defined by %s, which is older and wins (as in ingress-nginx); this path is not converted", l.path, l.pathType, hostOrAll(l.host), cur.src.key())})
+			Message: fmt.Sprintf("path %s (%s) of host %s is also defined by %s, which comes first in ingress-nginx order (older, or as old and later by namespace/name) and wins; this path is not converted", l.path, l.pathType, hostOrAll(l.host), cur.src.key())})
+		if cur.src.ann.Blocked() {
+			l.src.add(Finding{Field: l.field, Value: l.path, Severity: SeverityInfo,
+				Message: cur.src.key() + " is refused, so this path stays on ingress-nginx, where " + cur.src.key() + " serves it"})
+		}
 		cur.src.add(Finding{Field: cur.field, Value: cur.path, Severity: SeverityInfo,
 			Message: fmt.Sprintf("path %s (%s) of host %s is also defined by %s, which is newer and loses", cur.path, cur.pathType, hostOrAll(cur.host), l.src.key())})
 	}

@@ -17,9 +17,17 @@ type source struct {
 	report *IngressReport
 	// order is the position in ingress-nginx processing order (oldest first).
 	order int
-	// hasObjects records whether any object was emitted for this Ingress.
+	// usesExtensions records whether the Ingress's objects use gatebridge kinds.
 	usesExtensions bool
+	// hostRefusals say why the Ingress is refused because of another Ingress of a host
+	// it shares (a host-wide security control gatebridge cannot enforce).
+	hostRefusals []string
 }
+
+// refused reports whether the Ingress must produce no objects. A refused Ingress still
+// owns its paths, certificate and host settings, exactly as in ingress-nginx: newer
+// Ingresses do not take them over.
+func (s *source) refused() bool { return s.ann.Blocked() || len(s.hostRefusals) > 0 }
 
 func (s *source) key() string { return s.ing.Namespace + "/" + s.ing.Name }
 
@@ -100,8 +108,10 @@ func validatePath(p string) error {
 	if !strings.HasPrefix(p, "/") {
 		return fmt.Errorf("path %q does not start with /", p)
 	}
-	if strings.ContainsAny(p, "\r\n\x00\"'`;{} \t\\") {
-		return fmt.Errorf("path %q contains a quote, brace, semicolon, backslash, space or control character", p)
+	// Quotes and white space are never part of a URL path; braces, backslashes and
+	// semicolons are regex syntax (`[a-z]{3}`, `\d`) and harmless in typed Envoy config.
+	if strings.ContainsAny(p, "\r\n\x00\"'` \t") {
+		return fmt.Errorf("path %q contains a quote, space or control character", p)
 	}
 	return nil
 }

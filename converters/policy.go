@@ -275,8 +275,11 @@ func toInt32(v []int) []int32 {
 
 // emitIngressPolicy attaches the Ingress's policy to all of its HTTPRoutes.
 func (c *converter) emitIngressPolicy(src *source, routes []*gwv1.HTTPRoute) {
+	if len(routes) == 0 {
+		return
+	}
 	spec := c.ingressPolicySpec(src)
-	if spec == nil || len(routes) == 0 {
+	if spec == nil {
 		return
 	}
 	src.usesExtensions = true

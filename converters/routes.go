@@ -44,6 +44,9 @@ func (c *converter) buildHostRoutes(h *hostModel) []*routeSet {
 	sort.Slice(srcs, func(i, j int) bool { return srcs[i].order < srcs[j].order })
 	var sets []*routeSet
 	for _, src := range srcs {
+		if src.refused() {
+			continue
+		}
 		ls := bySrc[src]
 		isAppRoot := h.appRootSrc == src
 		if len(ls) == 0 && !isAppRoot {

@@ -95,7 +95,7 @@ func checkLocation(l *location, regexMode bool) string {
 			return "path " + l.path + " " + err.Error()
 		}
 		if topLevelAlternation(l.path) {
-			l.src.add(Finding{Field: l.field + ".path", Value: l.path, Severity: SeverityInfo,
+			l.src.add(Finding{Field: l.field + ".path", Value: l.path, Severity: SeverityInfo, Level: annotations.Approximate,
 				Message: "has a top-level \"|\": ingress-nginx anchors only the first alternative at the start, gatebridge anchors all; group the alternatives to make both agree"})
 		}
 		return ""
@@ -105,7 +105,7 @@ func checkLocation(l *location, regexMode bool) string {
 			" match cannot hold; outside regex mode ingress-nginx treats it literally; use pathType ImplementationSpecific with use-regex if it is meant as a regex"
 	}
 	if l.pathType == pathPrefix && len(l.path) > 1 && strings.HasSuffix(l.path, "/") {
-		l.src.add(Finding{Field: l.field + ".path", Value: l.path, Severity: SeverityInfo,
+		l.src.add(Finding{Field: l.field + ".path", Value: l.path, Severity: SeverityInfo, Level: annotations.Approximate,
 			Message: "ends with \"/\": ingress-nginx answers a request for " + strings.TrimSuffix(l.path, "/") + " with 301 to " + l.path + ", Gateway API PathPrefix serves it directly"})
 	}
 	return ""
