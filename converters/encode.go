@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 )
 
 // EncodeObjects writes objs as a multi-document YAML stream ("yaml") or a v1 List ("json").
@@ -75,8 +74,10 @@ func encodeOne(obj client.Object, format string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
 	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
+	if err := dec.Decode(&m); err != nil {
 		return nil, err
 	}
 	delete(m, "status")
@@ -88,5 +89,8 @@ func encodeOne(obj client.Object, format string) ([]byte, error) {
 	if format == "json" {
 		return json.MarshalIndent(m, "", "  ")
 	}
-	return yaml.Marshal(m)
+	var b bytes.Buffer
+	b.Grow(len(raw) * 2)
+	writeYAML(&b, m, 0)
+	return b.Bytes(), nil
 }

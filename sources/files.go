@@ -189,8 +189,33 @@ type decoded struct {
 	ignored   []string
 }
 
+// expandJSONLists splits JSON List documents (kubectl get -o json) into their items, so
+// they are decoded in parallel like YAML documents.
+func expandJSONLists(docs []document) []document {
+	var out []document
+	for _, d := range docs {
+		if !d.json || d.data[0] != '{' {
+			out = append(out, d)
+			continue
+		}
+		var l struct {
+			Kind  string            `json:"kind"`
+			Items []json.RawMessage `json:"items"`
+		}
+		if err := json.Unmarshal(d.data, &l); err != nil || !strings.HasSuffix(l.Kind, "List") {
+			out = append(out, d)
+			continue
+		}
+		for i, it := range l.Items {
+			out = append(out, document{source: fmt.Sprintf("%s.items[%d]", d.source, i), data: it, json: true})
+		}
+	}
+	return out
+}
+
 // decodeAll decodes documents on all cores and merges the results in input order.
 func decodeAll(docs []document, opts Options) *Loaded {
+	docs = expandJSONLists(docs)
 	results := make([]decoded, len(docs))
 	var wg sync.WaitGroup
 	next := make(chan int, 64)
