@@ -111,6 +111,8 @@ func Convert(in Input, opts Options) Result {
 	if len(c.out.objs) > 0 {
 		c.emitGateway()
 		c.out.add(c.defaultsPolicy())
+		c.global = append(c.global, Finding{Field: "TrafficPolicy " + c.opts.GatewayNamespace + "/" + DefaultsPolicyName, Severity: SeverityInfo,
+			Message: "carries ingress-nginx's gateway-wide defaults (1 MiB body limit, idle timeouts, retries, https redirects dropping the trailing slash, full-path redirects dropping the query, nginx regex order); other implementations ignore it, so \"portable\" routes behave there with their own defaults"})
 	}
 	for _, s := range canaries {
 		s.usesExtensions = s.usesExtensions || joinedUsesExtensions(s, joined, c.model)

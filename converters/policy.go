@@ -215,6 +215,10 @@ func (c *converter) backendPolicy(src *source) *gbv1.BackendPolicy {
 	if b.Protocol != "" && b.Protocol != "HTTP" {
 		p.Protocol = gbv1.BackendProtocol(b.Protocol)
 		set = true
+		if (b.Protocol == "HTTPS" || b.Protocol == "GRPCS" || b.Protocol == "AUTO_HTTP") && !b.ProxySSL.Verify {
+			src.add(Finding{Annotation: "backend-protocol", Value: b.Protocol, Level: annotations.Exact, Severity: SeverityInfo,
+				Message: "TLS to the backend is not certificate-checked, as in ingress-nginx; set proxy-ssl-verify: \"on\" with proxy-ssl-secret to verify it"})
+		}
 	}
 	if b.ServiceUpstream != nil && *b.ServiceUpstream {
 		p.ServiceUpstream = true

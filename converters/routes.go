@@ -57,7 +57,6 @@ func (c *converter) buildHostRoutes(h *hostModel) []*routeSet {
 		if isAppRoot {
 			rs.https = append(rs.https, appRootRule(h.appRoot))
 			rs.http = append(rs.http, appRootRule(h.appRoot))
-			src.usesExtensions = true // the query string is dropped through TrafficPolicy.redirects
 		}
 		for _, l := range ls {
 			c.addLocationRules(rs, l)
@@ -86,7 +85,6 @@ func (c *converter) addLocationRules(rs *routeSet, l *location) {
 			rs.addFilter(rf, &rule, l, "redirect")
 		}
 		rules = []gwv1.HTTPRouteRule{rule}
-		l.src.usesExtensions = true // the query string is dropped through TrafficPolicy.redirects
 	} else {
 		filters, rf := ruleFilters(l, h.regexMode)
 		rules = forwardRules(l, match, filters)
