@@ -34,6 +34,9 @@ var (
 	k8sClient  client.Client
 	skipReason string
 	repoRoot   string
+	// kubeconfig is the environment's kubeconfig file, for code that reads a cluster the
+	// way users point it at one (gatebridge report --kubeconfig).
+	kubeconfig []byte
 )
 
 const opTimeout = 30 * time.Second
@@ -98,6 +101,7 @@ func runMain(m *testing.M) int {
 			return 1
 		}
 		k8sClient = c
+		kubeconfig = env.KubeConfig
 		return m.Run()
 	}()
 
