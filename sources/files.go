@@ -316,47 +316,32 @@ func decodeObject(source string, js []byte, out *decoded) {
 	}
 	switch {
 	case h.Kind == "Ingress" && h.APIVersion == "networking.k8s.io/v1":
-		var o networkingv1.Ingress
-		if err := json.Unmarshal(js, &o); err != nil {
-			fail(err)
-			return
+		if o, ok := decodeAs[networkingv1.Ingress](js, fail); ok {
+			defaultNamespace(&o.Namespace)
+			out.ingresses = append(out.ingresses, o)
 		}
-		defaultNamespace(&o.ObjectMeta.Namespace)
-		out.ingresses = append(out.ingresses, o)
 	case h.Kind == "Ingress" && (group == "extensions" || group == "networking.k8s.io"):
 		out.problems = append(out.problems, Problem{Source: source, Kind: h.Kind, Name: qualified(h.Metadata.Namespace, h.Metadata.Name),
 			Message: h.APIVersion + " Ingress was removed in Kubernetes 1.22 and ingress-nginx v1 does not read it; convert it to networking.k8s.io/v1 first (kubectl convert)"})
 	case h.Kind == "IngressClass" && group == "networking.k8s.io":
-		var o networkingv1.IngressClass
-		if err := json.Unmarshal(js, &o); err != nil {
-			fail(err)
-			return
+		if o, ok := decodeAs[networkingv1.IngressClass](js, fail); ok {
+			out.classes = append(out.classes, o)
 		}
-		out.classes = append(out.classes, o)
 	case h.Kind == "Service" && h.APIVersion == "v1":
-		var o corev1.Service
-		if err := json.Unmarshal(js, &o); err != nil {
-			fail(err)
-			return
+		if o, ok := decodeAs[corev1.Service](js, fail); ok {
+			defaultNamespace(&o.Namespace)
+			out.services = append(out.services, o)
 		}
-		defaultNamespace(&o.Namespace)
-		out.services = append(out.services, o)
 	case h.Kind == "Secret" && h.APIVersion == "v1":
-		var o corev1.Secret
-		if err := json.Unmarshal(js, &o); err != nil {
-			fail(err)
-			return
+		if o, ok := decodeAs[corev1.Secret](js, fail); ok {
+			defaultNamespace(&o.Namespace)
+			out.secrets = append(out.secrets, o)
 		}
-		defaultNamespace(&o.Namespace)
-		out.secrets = append(out.secrets, o)
 	case h.Kind == "ConfigMap" && h.APIVersion == "v1":
-		var o corev1.ConfigMap
-		if err := json.Unmarshal(js, &o); err != nil {
-			fail(err)
-			return
+		if o, ok := decodeAs[corev1.ConfigMap](js, fail); ok {
+			defaultNamespace(&o.Namespace)
+			out.cms = append(out.cms, o)
 		}
-		defaultNamespace(&o.Namespace)
-		out.cms = append(out.cms, o)
 	default:
 		kind := h.Kind
 		if kind == "" {
@@ -364,6 +349,16 @@ func decodeObject(source string, js []byte, out *decoded) {
 		}
 		out.ignored = append(out.ignored, kind)
 	}
+}
+
+// decodeAs decodes js into a T, reporting a failure through fail.
+func decodeAs[T any](js []byte, fail func(error)) (T, bool) {
+	var o T
+	if err := json.Unmarshal(js, &o); err != nil {
+		fail(err)
+		return o, false
+	}
+	return o, true
 }
 
 // defaultNamespace gives namespace-less manifests the "default" namespace, as kubectl apply.
