@@ -2,10 +2,8 @@ package converters
 
 import (
 	"fmt"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -15,6 +13,7 @@ import (
 	gwv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/gatebridge-dev/gatebridge/annotations"
+	"github.com/gatebridge-dev/gatebridge/internal/parallel"
 )
 
 // Result is what Convert produces.
@@ -143,23 +142,7 @@ func (c *converter) selectAndParse(in Input) []*IngressReport {
 	sel := newClassSelector(c.opts, in.IngressClasses)
 	reports := make([]*IngressReport, len(in.Ingresses))
 	parsed := make([]*source, len(in.Ingresses))
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	next := make(chan int, workers)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				reports[i], parsed[i] = c.selectOne(sel, &in.Ingresses[i])
-			}
-		}()
-	}
-	for i := range in.Ingresses {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	parallel.For(len(in.Ingresses), func(i int) { reports[i], parsed[i] = c.selectOne(sel, &in.Ingresses[i]) })
 	for _, s := range parsed {
 		if s != nil {
 			c.sources = append(c.sources, s)

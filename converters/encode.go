@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"runtime"
-	"sync"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/gatebridge-dev/gatebridge/internal/parallel"
 )
 
 // EncodeObjects writes objs as a multi-document YAML stream ("yaml") or a v1 List ("json").
@@ -17,22 +17,7 @@ import (
 func EncodeObjects(w io.Writer, objs []client.Object, format string) error {
 	docs := make([][]byte, len(objs))
 	errs := make([]error, len(objs))
-	var wg sync.WaitGroup
-	next := make(chan int, 64)
-	for k := 0; k < runtime.GOMAXPROCS(0); k++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				docs[i], errs[i] = encodeOne(objs[i], format)
-			}
-		}()
-	}
-	for i := range objs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	parallel.For(len(objs), func(i int) { docs[i], errs[i] = encodeOne(objs[i], format) })
 	for i, err := range errs {
 		if err != nil {
 			return fmt.Errorf("encoding %s %s/%s: %w", objs[i].GetObjectKind().GroupVersionKind().Kind, objs[i].GetNamespace(), objs[i].GetName(), err)

@@ -8,16 +8,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gatebridge-dev/gatebridge/converters"
+	"github.com/gatebridge-dev/gatebridge/internal/parallel"
 )
 
 // Problem is a document that could not be read.
@@ -217,22 +216,7 @@ func expandJSONLists(docs []document) []document {
 func decodeAll(docs []document, opts Options) *Loaded {
 	docs = expandJSONLists(docs)
 	results := make([]decoded, len(docs))
-	var wg sync.WaitGroup
-	next := make(chan int, 64)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i] = decodeDocument(docs[i])
-			}
-		}()
-	}
-	for i := range docs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	parallel.For(len(docs), func(i int) { results[i] = decodeDocument(docs[i]) })
 	l := &Loaded{Ignored: map[string]int{}}
 	for _, r := range results {
 		l.Input.Ingresses = append(l.Input.Ingresses, r.ingresses...)
