@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gatebridge-dev/gatebridge/converters"
@@ -34,6 +35,10 @@ type Loaded struct {
 	Problems []Problem
 	// Ignored counts documents of kinds gatebridge does not read, by kind.
 	Ignored map[string]int
+	// Objects are the Gateway API objects, gatebridge extension objects, EndpointSlices and
+	// Endpoints of the input, in input order: `run` serves them next to the converted
+	// Ingresses; convert and report do not read them.
+	Objects []client.Object
 	// ConfigMapName selects the ingress-nginx ConfigMap ("namespace/name"); see Options.
 	configMaps []corev1.ConfigMap
 }
@@ -184,6 +189,7 @@ type decoded struct {
 	services  []corev1.Service
 	secrets   []corev1.Secret
 	cms       []corev1.ConfigMap
+	objects   []client.Object
 	problems  []Problem
 	ignored   []string
 }
@@ -224,6 +230,7 @@ func decodeAll(docs []document, opts Options) *Loaded {
 		l.Input.Services = append(l.Input.Services, r.services...)
 		l.Input.Secrets = append(l.Input.Secrets, r.secrets...)
 		l.configMaps = append(l.configMaps, r.cms...)
+		l.Objects = append(l.Objects, r.objects...)
 		l.Problems = append(l.Problems, r.problems...)
 		for _, k := range r.ignored {
 			l.Ignored[k]++
@@ -326,6 +333,16 @@ func decodeObject(source string, js []byte, out *decoded) {
 			defaultNamespace(&o.Namespace)
 			out.cms = append(out.cms, o)
 		}
+	case servedKinds[h.APIVersion+"/"+h.Kind] != nil:
+		o := servedKinds[h.APIVersion+"/"+h.Kind]()
+		if err := json.Unmarshal(js, o); err != nil {
+			fail(err)
+			return
+		}
+		if o.GetNamespace() == "" && h.Kind != "GatewayClass" {
+			o.SetNamespace("default")
+		}
+		out.objects = append(out.objects, o)
 	default:
 		kind := h.Kind
 		if kind == "" {

@@ -1,0 +1,609 @@
+package dataplane
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	previoushostsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/retry/host/previous_hosts/v3"
+	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+)
+
+// ruleAction is what one HTTPRoute rule does, shared by the routes of all its matches.
+type ruleAction struct {
+	redirect *routev3.RedirectAction
+	direct   *routev3.DirectResponseAction
+	forward  *routev3.RouteAction
+
+	reqAdd, respAdd       []*corev3.HeaderValueOption
+	reqRemove, respRemove []string
+	perFilter             map[string]*anypb.Any
+
+	// stripSlash: an https redirect that drops one trailing "/" of the path (ingress-nginx
+	// ssl-redirect), unless the request has a query string.
+	stripSlash bool
+	// cors answers cross-origin requests as ingress-nginx does (forwarding routes only).
+	cors *v1alpha1.CORSPolicy
+	// affinityPath is the cookie path when the policy does not give one (the rule's path).
+	affinity *v1alpha1.SessionAffinityPolicy
+}
+
+// ruleAction translates a rule's filters, backends and the policy that applies to it.
+func (t *translator) ruleAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule gwv1.HTTPRouteRule, ep *effectivePolicy) *ruleAction {
+	a := &ruleAction{}
+	field := func(s string) string { return fmt.Sprintf("spec.rules[%d].%s", ri, s) }
+	fail := func(status uint32, f, msg string) *ruleAction {
+		t.problem("HTTPRoute", r.Namespace, r.Name, f, msg)
+		return &ruleAction{direct: &routev3.DirectResponseAction{Status: status}}
+	}
+	var rewrite func(*routev3.RouteAction)
+	var mirrors []*routev3.RouteAction_RequestMirrorPolicy
+	for fi, f := range rule.Filters {
+		ff := field(fmt.Sprintf("filters[%d]", fi))
+		switch f.Type {
+		case gwv1.HTTPRouteFilterRequestHeaderModifier:
+			a.reqAdd, a.reqRemove = headerModifier(f.RequestHeaderModifier, a.reqAdd, a.reqRemove)
+		case gwv1.HTTPRouteFilterResponseHeaderModifier:
+			a.respAdd, a.respRemove = headerModifier(f.ResponseHeaderModifier, a.respAdd, a.respRemove)
+		case gwv1.HTTPRouteFilterRequestRedirect:
+			a.redirect, a.stripSlash = t.redirectAction(f.RequestRedirect, ep)
+		case gwv1.HTTPRouteFilterURLRewrite:
+			rewrite = urlRewrite(f.URLRewrite, rule)
+		case gwv1.HTTPRouteFilterRequestMirror:
+			m := f.RequestMirror
+			name, why := t.backendCluster(r.Namespace, "HTTPRoute", m.BackendRef, variantFor(ep, g.tls))
+			if why != "" {
+				t.problem("HTTPRoute", r.Namespace, r.Name, ff+".requestMirror.backendRef", why+"; not mirrored")
+				continue
+			}
+			mp := &routev3.RouteAction_RequestMirrorPolicy{Cluster: name}
+			if pct := mirrorPercent(m); pct < 100 {
+				mp.RuntimeFraction = &corev3.RuntimeFractionalPercent{DefaultValue: &typev3.FractionalPercent{
+					Numerator: uint32(pct * 10000), Denominator: typev3.FractionalPercent_MILLION}}
+			}
+			mirrors = append(mirrors, mp)
+		case gwv1.HTTPRouteFilterCORS:
+			a.perFilter = perFilter(a.perFilter, filterCORS, mustAny(standardCORS(f.CORS)))
+		case gwv1.HTTPRouteFilterExtensionRef:
+			ref := f.ExtensionRef
+			if string(ref.Group) != v1alpha1.GroupVersion.Group || string(ref.Kind) != "RouteFilter" {
+				return fail(500, ff+".extensionRef", fmt.Sprintf("filter kind %s.%s is not known to gatebridge; the rule answers 500", ref.Kind, ref.Group))
+			}
+			rf := t.ix.filters[qualified(r.Namespace, string(ref.Name))]
+			if rf == nil {
+				return fail(500, ff+".extensionRef", fmt.Sprintf("RouteFilter %s not found; the rule answers 500", qualified(r.Namespace, string(ref.Name))))
+			}
+			switch {
+			case rf.Spec.RegexRewrite != nil:
+				rr := rf.Spec.RegexRewrite
+				if _, err := regexp.Compile(rr.Pattern); err != nil {
+					return fail(500, ff+".extensionRef", fmt.Sprintf("RouteFilter %s pattern does not compile as RE2: %v; the rule answers 500", rf.Name, err))
+				}
+				rewrite = func(ra *routev3.RouteAction) {
+					ra.RegexRewrite = &matcherv3.RegexMatchAndSubstitute{Pattern: &matcherv3.RegexMatcher{Regex: rr.Pattern}, Substitution: rr.Substitution}
+				}
+			case rf.Spec.Redirect != nil:
+				a.direct = &routev3.DirectResponseAction{Status: uint32(rf.Spec.Redirect.StatusCode)}
+				a.respAdd = append(a.respAdd, setHeader("location", escapeFormatter(rf.Spec.Redirect.URL)))
+			}
+		default:
+			t.problem("HTTPRoute", r.Namespace, r.Name, ff, fmt.Sprintf("filter type %s is not supported; ignored", f.Type))
+		}
+	}
+	if a.redirect != nil || a.direct != nil {
+		return a
+	}
+	ra, extra, ok := t.forwardAction(g, r, ri, rule, ep)
+	if !ok {
+		return &ruleAction{direct: &routev3.DirectResponseAction{Status: 500}}
+	}
+	if rewrite != nil {
+		rewrite(ra)
+	}
+	ra.RequestMirrorPolicies = mirrors
+	a.forward = ra
+	a.reqAdd = append(a.reqAdd, extra...)
+	if d := t.applyPolicy(r, ri, ep, a); d != nil {
+		return d
+	}
+	return a
+}
+
+// forwardAction routes to the rule's backends. ok is false when none is usable (the
+// Gateway API says such a rule answers 500).
+func (t *translator) forwardAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule gwv1.HTTPRouteRule, ep *effectivePolicy) (*routev3.RouteAction, []*corev3.HeaderValueOption, bool) {
+	v := variantFor(ep, g.tls)
+	type weighted struct {
+		name   string
+		weight uint32
+		ref    gwv1.HTTPBackendRef
+	}
+	var ws []weighted
+	for bi, b := range rule.BackendRefs {
+		w := uint32(1)
+		if b.Weight != nil {
+			w = uint32(*b.Weight)
+		}
+		if w == 0 {
+			continue
+		}
+		name, why := t.backendCluster(r.Namespace, "HTTPRoute", b.BackendObjectReference, v)
+		if why != "" {
+			t.problem("HTTPRoute", r.Namespace, r.Name, fmt.Sprintf("spec.rules[%d].backendRefs[%d]", ri, bi), why+"; its share of requests is not served")
+			continue
+		}
+		ws = append(ws, weighted{name, w, b})
+	}
+	if len(ws) == 0 {
+		if len(rule.BackendRefs) == 0 {
+			t.problem("HTTPRoute", r.Namespace, r.Name, fmt.Sprintf("spec.rules[%d]", ri), "the rule has no backendRefs; it answers 500")
+		}
+		return nil, nil, false
+	}
+	ra := &routev3.RouteAction{
+		// nginx has no total deadline by default; Envoy's default is 15 s.
+		Timeout: durationpb.New(0),
+	}
+	if eps := ep.spec.ErrorPages; eps != nil && eps.DefaultBackend != nil && !t.anyReady(r.Namespace, ws[0].ref, rule.BackendRefs) {
+		if headers, ok := t.defaultBackendAction(r, ri, ep, ra); ok {
+			return ra, headers, true
+		}
+	}
+	if len(ws) == 1 {
+		ra.ClusterSpecifier = &routev3.RouteAction_Cluster{Cluster: ws[0].name}
+	} else {
+		wc := &routev3.WeightedCluster{}
+		for _, w := range ws {
+			wc.Clusters = append(wc.Clusters, &routev3.WeightedCluster_ClusterWeight{Name: w.name, Weight: wrapperspb.UInt32(w.weight)})
+		}
+		ra.ClusterSpecifier = &routev3.RouteAction_WeightedClusters{WeightedClusters: wc}
+	}
+	if to := rule.Timeouts; to != nil {
+		if to.Request != nil {
+			if d, err := time.ParseDuration(string(*to.Request)); err == nil {
+				ra.Timeout = durationpb.New(d)
+			}
+		}
+	}
+	return ra, nil, true
+}
+
+// anyReady reports whether any backend of the rule has ready endpoints.
+func (t *translator) anyReady(ns string, _ gwv1.HTTPBackendRef, refs []gwv1.HTTPBackendRef) bool {
+	for _, b := range refs {
+		bns := ns
+		if b.Namespace != nil {
+			bns = string(*b.Namespace)
+		}
+		if b.Port != nil && t.hasReadyEndpoints(bns, string(b.Name), int32(*b.Port)) {
+			return true
+		}
+	}
+	return false
+}
+
+// defaultBackendAction sends the request to the policy's default backend with the headers
+// ingress-nginx adds when a Service has no ready endpoints (`default-backend`).
+func (t *translator) defaultBackendAction(r *gwv1.HTTPRoute, ri int, ep *effectivePolicy, ra *routev3.RouteAction) ([]*corev3.HeaderValueOption, bool) {
+	db := ep.spec.ErrorPages.DefaultBackend
+	ns := r.Namespace
+	svc := t.ix.services[qualified(ns, string(db.Name))]
+	if svc == nil || len(svc.Spec.Ports) == 0 {
+		t.problem("HTTPRoute", r.Namespace, r.Name, fmt.Sprintf("spec.rules[%d]", ri), fmt.Sprintf("default backend Service %s not found", qualified(ns, string(db.Name))))
+		return nil, false
+	}
+	port := svc.Spec.Ports[0].Port
+	if db.Port != nil {
+		port = int32(*db.Port)
+	}
+	name, why := t.serviceCluster(ns, svc.Name, port, clusterVariant{connect: defaultConnectTimeout})
+	if why != "" {
+		t.problem("HTTPRoute", r.Namespace, r.Name, fmt.Sprintf("spec.rules[%d]", ri), why)
+		return nil, false
+	}
+	ra.ClusterSpecifier = &routev3.RouteAction_Cluster{Cluster: name}
+	rule := r.Spec.Rules[ri]
+	svcName, svcPort := "", ""
+	if len(rule.BackendRefs) > 0 {
+		svcName = string(rule.BackendRefs[0].Name)
+		if rule.BackendRefs[0].Port != nil {
+			svcPort = strconv.Itoa(int(*rule.BackendRefs[0].Port))
+		}
+	}
+	return []*corev3.HeaderValueOption{
+		setHeader("x-code", "503"),
+		setHeader("x-format", "%REQ(accept)%"),
+		setHeader("x-namespace", escapeFormatter(r.Namespace)),
+		setHeader("x-ingress-name", escapeFormatter(ep.spec.ErrorPages.IngressName)),
+		setHeader("x-service-name", escapeFormatter(svcName)),
+		setHeader("x-service-port", svcPort),
+	}, true
+}
+
+// backendCluster resolves a backend reference to a cluster.
+func (t *translator) backendCluster(fromNs, fromKind string, ref gwv1.BackendObjectReference, v clusterVariant) (string, string) {
+	if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Service") {
+		return "", fmt.Sprintf("backend kind %v is not supported (only Service)", ref.Kind)
+	}
+	ns := fromNs
+	if ref.Namespace != nil {
+		ns = string(*ref.Namespace)
+	}
+	if !t.ix.granted(gwv1.GroupName, fromKind, fromNs, "", "Service", ns, string(ref.Name)) {
+		return "", fmt.Sprintf("Service %s is in another namespace and no ReferenceGrant there allows it", qualified(ns, string(ref.Name)))
+	}
+	if ref.Port == nil {
+		return "", "backendRef has no port"
+	}
+	return t.serviceCluster(ns, string(ref.Name), int32(*ref.Port), v)
+}
+
+// redirectAction translates RequestRedirect, refined by the policy's redirect settings.
+func (t *translator) redirectAction(f *gwv1.HTTPRequestRedirectFilter, ep *effectivePolicy) (*routev3.RedirectAction, bool) {
+	ra := &routev3.RedirectAction{ResponseCode: routev3.RedirectAction_FOUND}
+	if f.StatusCode != nil {
+		switch *f.StatusCode {
+		case 301:
+			ra.ResponseCode = routev3.RedirectAction_MOVED_PERMANENTLY
+		case 303:
+			ra.ResponseCode = routev3.RedirectAction_SEE_OTHER
+		case 307:
+			ra.ResponseCode = routev3.RedirectAction_TEMPORARY_REDIRECT
+		case 308:
+			ra.ResponseCode = routev3.RedirectAction_PERMANENT_REDIRECT
+		}
+	}
+	rp := ep.spec.Redirects
+	if f.Scheme != nil {
+		if *f.Scheme == "https" {
+			ra.SchemeRewriteSpecifier = &routev3.RedirectAction_HttpsRedirect{HttpsRedirect: true}
+		} else {
+			ra.SchemeRewriteSpecifier = &routev3.RedirectAction_SchemeRedirect{SchemeRedirect: string(*f.Scheme)}
+		}
+	}
+	if f.Hostname != nil {
+		ra.HostRedirect = string(*f.Hostname)
+	}
+	if f.Port != nil {
+		ra.PortRedirect = uint32(*f.Port)
+	}
+	if p := f.Path; p != nil {
+		switch p.Type {
+		case gwv1.FullPathHTTPPathModifier:
+			if p.ReplaceFullPath != nil {
+				ra.PathRewriteSpecifier = &routev3.RedirectAction_PathRedirect{PathRedirect: *p.ReplaceFullPath}
+			}
+			// nginx `return <code> <url>` never appends the query string.
+			if rp != nil && rp.FullPathDropsQuery != nil && *rp.FullPathDropsQuery {
+				ra.StripQuery = true
+			}
+		case gwv1.PrefixMatchHTTPPathModifier:
+			if p.ReplacePrefixMatch != nil {
+				ra.PathRewriteSpecifier = &routev3.RedirectAction_PrefixRewrite{PrefixRewrite: *p.ReplacePrefixMatch}
+			}
+		}
+	}
+	// An ssl-redirect: only the scheme changes.
+	httpsOnly := f.Scheme != nil && *f.Scheme == "https" && f.Hostname == nil && f.Path == nil && f.Port == nil
+	strip := false
+	if httpsOnly && rp != nil {
+		strip = rp.HTTPSTrailingSlash == v1alpha1.TrailingSlashStrip
+		if rp.HTTPSIncludePort != nil && *rp.HTTPSIncludePort {
+			ra.PortRedirect = t.opts.envoyPort(443)
+		}
+	}
+	return ra, strip
+}
+
+// urlRewrite translates URLRewrite; ReplacePrefixMatch needs the rule's prefix.
+func urlRewrite(f *gwv1.HTTPURLRewriteFilter, rule gwv1.HTTPRouteRule) func(*routev3.RouteAction) {
+	return func(ra *routev3.RouteAction) {
+		if f.Hostname != nil {
+			ra.HostRewriteSpecifier = &routev3.RouteAction_HostRewriteLiteral{HostRewriteLiteral: string(*f.Hostname)}
+		}
+		p := f.Path
+		if p == nil {
+			return
+		}
+		switch p.Type {
+		case gwv1.FullPathHTTPPathModifier:
+			if p.ReplaceFullPath != nil {
+				ra.RegexRewrite = &matcherv3.RegexMatchAndSubstitute{Pattern: &matcherv3.RegexMatcher{Regex: "^.*$"}, Substitution: regexSubstitution(*p.ReplaceFullPath)}
+			}
+		case gwv1.PrefixMatchHTTPPathModifier:
+			if p.ReplacePrefixMatch == nil {
+				return
+			}
+			repl := *p.ReplacePrefixMatch
+			prefix := rulePrefix(rule)
+			if repl == "/" && prefix != "" && prefix != "/" {
+				// "/foo/bar" with prefix "/foo" must become "/bar", not "//bar".
+				ra.RegexRewrite = &matcherv3.RegexMatchAndSubstitute{
+					Pattern:      &matcherv3.RegexMatcher{Regex: "^" + regexp.QuoteMeta(strings.TrimRight(prefix, "/")) + "/*"},
+					Substitution: "/",
+				}
+				return
+			}
+			ra.PrefixRewrite = repl
+		}
+	}
+}
+
+func rulePrefix(rule gwv1.HTTPRouteRule) string {
+	for _, m := range rule.Matches {
+		if m.Path != nil && m.Path.Type != nil && *m.Path.Type == gwv1.PathMatchPathPrefix && m.Path.Value != nil {
+			return *m.Path.Value
+		}
+	}
+	return ""
+}
+
+// regexSubstitution escapes backslashes so a literal path survives RE2 substitution.
+func regexSubstitution(s string) string { return strings.ReplaceAll(s, `\`, `\\`) }
+
+func mirrorPercent(m *gwv1.HTTPRequestMirrorFilter) float64 {
+	if m.Percent != nil {
+		return float64(*m.Percent)
+	}
+	if m.Fraction != nil && m.Fraction.Denominator != nil && *m.Fraction.Denominator > 0 {
+		return 100 * float64(m.Fraction.Numerator) / float64(*m.Fraction.Denominator)
+	}
+	return 100
+}
+
+func headerModifier(f *gwv1.HTTPHeaderFilter, add []*corev3.HeaderValueOption, remove []string) ([]*corev3.HeaderValueOption, []string) {
+	for _, h := range f.Set {
+		add = append(add, setHeader(strings.ToLower(string(h.Name)), escapeFormatter(h.Value)))
+	}
+	for _, h := range f.Add {
+		add = append(add, &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: strings.ToLower(string(h.Name)), Value: escapeFormatter(h.Value)},
+			AppendAction: corev3.HeaderValueOption_APPEND_IF_EXISTS_OR_ADD})
+	}
+	for _, h := range f.Remove {
+		remove = append(remove, strings.ToLower(h))
+	}
+	return add, remove
+}
+
+func setHeader(k, v string) *corev3.HeaderValueOption {
+	return &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: k, Value: v}, AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD}
+}
+
+// escapeFormatter keeps a literal value literal: Envoy reads % in header values as the
+// start of a command operator.
+func escapeFormatter(s string) string { return strings.ReplaceAll(s, "%", "%%") }
+
+// applyPolicy adds what the TrafficPolicy asks of a forwarding rule. It returns a
+// replacement action when the policy fails closed.
+func (t *translator) applyPolicy(r *gwv1.HTTPRoute, ri int, ep *effectivePolicy, a *ruleAction) *ruleAction {
+	s := &ep.spec
+	ra := a.forward
+	field := fmt.Sprintf("spec.rules[%d]", ri)
+	if to := s.Timeouts; to != nil {
+		// nginx's read and send timeouts are idle timeouts; the larger one bounds a quiet stream.
+		var idle time.Duration
+		if to.Read != nil && to.Read.Duration > idle {
+			idle = to.Read.Duration
+		}
+		if to.Send != nil && to.Send.Duration > idle {
+			idle = to.Send.Duration
+		}
+		if idle > 0 {
+			ra.IdleTimeout = durationpb.New(idle)
+		}
+	}
+	if rp := retryPolicy(s.Retry); rp != nil {
+		ra.RetryPolicy = rp
+	}
+	if rule := r.Spec.Rules[ri]; rule.Timeouts != nil && rule.Timeouts.BackendRequest != nil {
+		if d, err := time.ParseDuration(string(*rule.Timeouts.BackendRequest)); err == nil {
+			if ra.RetryPolicy == nil {
+				ra.RetryPolicy = &routev3.RetryPolicy{RetryOn: "connect-failure,refused-stream", NumRetries: wrapperspb.UInt32(0)}
+			}
+			ra.RetryPolicy.PerTryTimeout = durationpb.New(d)
+		}
+	}
+	if s.SessionAffinity != nil {
+		a.affinity = s.SessionAffinity
+	}
+	if s.RequestBody != nil {
+		a.perFilter = perFilter(a.perFilter, filterBuffer, bufferPerRoute(s.RequestBody.MaxBytes))
+	}
+	if s.Access != nil {
+		cfg, err := rbacPerRoute(s.Access)
+		if err != nil {
+			t.problem("HTTPRoute", r.Namespace, r.Name, field, "access policy: "+err.Error()+"; the rule answers 503 (fail closed), as ingress-nginx does")
+			return &ruleAction{direct: &routev3.DirectResponseAction{Status: 503}}
+		}
+		a.perFilter = perFilter(a.perFilter, filterRBAC, cfg)
+	}
+	if s.RateLimit != nil {
+		a.perFilter = perFilter(a.perFilter, filterRateLimit, rateLimitPerRoute(s.RateLimit, "rate_limit_"+statName(ep.rateLimitSource)))
+	}
+	if s.BasicAuth != nil || s.ExternalAuth != nil {
+		if t.opts.AuthzAddress == "" {
+			t.problem("HTTPRoute", r.Namespace, r.Name, field, "needs gatebridge's auth service, which is not configured; the rule answers 503 (fail closed)")
+			return &ruleAction{direct: &routev3.DirectResponseAction{Status: 503}}
+		}
+		key := ep.authSource
+		if _, ok := t.auth[key]; !ok {
+			t.auth[key] = t.authPolicy(ep)
+		}
+		t.needAuthz = true
+		a.perFilter = perFilter(a.perFilter, filterAuthz, authzPerRoute(key))
+	}
+	if s.CORS != nil {
+		a.cors = s.CORS
+	}
+	return nil
+}
+
+func statName(s string) string { return strings.NewReplacer("/", "_", ".", "_").Replace(s) }
+
+// retryPolicy maps `proxy-next-upstream`. Connection failures are retried for every method
+// (nothing was sent); anything that may have reached the backend is retried only for
+// idempotent methods unless NonIdempotent, as nginx does.
+func retryPolicy(p *v1alpha1.RetryPolicy) *routev3.RetryPolicy {
+	if p == nil || len(p.On) == 0 || p.Attempts == 1 {
+		return nil
+	}
+	on := map[string]bool{}
+	var codes []uint32
+	for _, c := range p.On {
+		switch c {
+		case "error", "timeout":
+			on["connect-failure"], on["refused-stream"] = true, true
+			if p.NonIdempotent {
+				on["reset"] = true
+			}
+		case "invalid_header":
+			if p.NonIdempotent {
+				on["reset"] = true
+			}
+		default:
+			if code, err := strconv.Atoi(strings.TrimPrefix(string(c), "http_")); err == nil {
+				codes = append(codes, uint32(code))
+				on["retriable-status-codes"] = true
+			}
+		}
+	}
+	var keys []string
+	for _, k := range []string{"connect-failure", "refused-stream", "reset", "retriable-status-codes"} {
+		if on[k] {
+			keys = append(keys, k)
+		}
+	}
+	retries := uint32(p.Attempts - 1)
+	if p.Attempts == 0 {
+		retries = 10 // nginx: unlimited tries, bounded by the number of endpoints
+	}
+	rp := &routev3.RetryPolicy{
+		RetryOn:                       strings.Join(keys, ","),
+		NumRetries:                    wrapperspb.UInt32(retries),
+		RetriableStatusCodes:          codes,
+		HostSelectionRetryMaxAttempts: 3,
+		RetryHostPredicate: []*routev3.RetryPolicy_RetryHostPredicate{{
+			Name:       "envoy.retry_host_predicates.previous_hosts",
+			ConfigType: &routev3.RetryPolicy_RetryHostPredicate_TypedConfig{TypedConfig: mustAny(&previoushostsv3.PreviousHostsPredicate{})},
+		}},
+	}
+	if len(codes) > 0 && !p.NonIdempotent {
+		rp.RetriableRequestHeaders = []*routev3.HeaderMatcher{regexHeader(":method", "GET|HEAD|PUT|DELETE|OPTIONS|TRACE")}
+	}
+	if p.Budget != nil && p.Budget.Duration > 0 {
+		_ = p.Budget // a total budget has no Envoy equivalent short of a route deadline; see docs
+	}
+	return rp
+}
+
+// expand turns one match of the rule into its Envoy routes.
+func (a *ruleAction) expand(e *routeEntry) []*routeEntry {
+	base := e.route
+	switch {
+	case a.redirect != nil && a.stripSlash:
+		// With a query string nginx's $request_uri does not end in "/": nothing to strip.
+		withQuery := a.clone(e, 0)
+		withQuery.route.Match.Headers = append(withQuery.route.Match.Headers, regexHeader(":path", `[^?]*\?.*`))
+		withQuery.route.Action = &routev3.Route_Redirect{Redirect: a.redirect}
+		strip := proto.Clone(a.redirect).(*routev3.RedirectAction)
+		strip.PathRewriteSpecifier = &routev3.RedirectAction_RegexRewrite{RegexRewrite: &matcherv3.RegexMatchAndSubstitute{
+			Pattern: &matcherv3.RegexMatcher{Regex: "^(.*)/$"}, Substitution: `\1`,
+		}}
+		noQuery := a.clone(e, 1)
+		noQuery.route.Action = &routev3.Route_Redirect{Redirect: strip}
+		a.decorate(noQuery.route, false)
+		a.decorate(withQuery.route, false)
+		return []*routeEntry{withQuery, noQuery}
+	case a.redirect != nil:
+		base.Action = &routev3.Route_Redirect{Redirect: a.redirect}
+		a.decorate(base, false)
+		return []*routeEntry{e}
+	case a.direct != nil:
+		base.Action = &routev3.Route_DirectResponse{DirectResponse: a.direct}
+		a.decorate(base, false)
+		return []*routeEntry{e}
+	}
+	if a.cors == nil {
+		a.decorate(base, true)
+		return []*routeEntry{e}
+	}
+	return a.corsRoutes(e)
+}
+
+func (a *ruleAction) clone(e *routeEntry, sub int) *routeEntry {
+	c := *e
+	c.route = &routev3.Route{Name: e.route.Name, Match: proto.Clone(e.route.Match).(*routev3.RouteMatch)}
+	c.sub = sub
+	return &c
+}
+
+// decorate sets the route action (when forwarding), the header modifiers and per-filter
+// configs on an Envoy route.
+func (a *ruleAction) decorate(r *routev3.Route, forward bool) {
+	r.RequestHeadersToAdd = a.reqAdd
+	r.RequestHeadersToRemove = a.reqRemove
+	r.ResponseHeadersToAdd = append(r.ResponseHeadersToAdd, a.respAdd...)
+	r.ResponseHeadersToRemove = a.respRemove
+	if !forward {
+		return
+	}
+	ra := a.forward
+	if a.affinity != nil {
+		ra = proto.Clone(ra).(*routev3.RouteAction)
+		ra.HashPolicy = []*routev3.RouteAction_HashPolicy{{PolicySpecifier: &routev3.RouteAction_HashPolicy_Cookie_{Cookie: affinityCookie(a.affinity, r.Match)}}}
+	}
+	r.Action = &routev3.Route_Route{Route: ra}
+	r.TypedPerFilterConfig = a.perFilter
+}
+
+// affinityCookie is the cookie Envoy sets on the first request and hashes on later.
+func affinityCookie(p *v1alpha1.SessionAffinityPolicy, m *routev3.RouteMatch) *routev3.RouteAction_HashPolicy_Cookie {
+	c := &routev3.RouteAction_HashPolicy_Cookie{Name: p.CookieName, Ttl: durationpb.New(0)}
+	switch {
+	case p.MaxAgeSeconds != nil:
+		c.Ttl = durationpb.New(time.Duration(*p.MaxAgeSeconds) * time.Second)
+	case p.ExpiresSeconds != nil:
+		c.Ttl = durationpb.New(time.Duration(*p.ExpiresSeconds) * time.Second)
+	}
+	c.Path = p.CookiePath
+	if c.Path == "" {
+		c.Path = cookiePathFor(m)
+	}
+	if p.SameSite != "" {
+		c.Attributes = append(c.Attributes, &routev3.RouteAction_HashPolicy_CookieAttribute{Name: "SameSite", Value: p.SameSite})
+	}
+	if p.Secure != nil && *p.Secure {
+		c.Attributes = append(c.Attributes, &routev3.RouteAction_HashPolicy_CookieAttribute{Name: "Secure"})
+	}
+	return c
+}
+
+// cookiePathFor is the Ingress path of a rule: nginx sets Path to the location's path.
+func cookiePathFor(m *routev3.RouteMatch) string {
+	switch p := m.PathSpecifier.(type) {
+	case *routev3.RouteMatch_Path:
+		return p.Path
+	case *routev3.RouteMatch_Prefix:
+		return p.Prefix
+	case *routev3.RouteMatch_PathSeparatedPrefix:
+		return p.PathSeparatedPrefix
+	case *routev3.RouteMatch_SafeRegex:
+		re := p.SafeRegex.Regex
+		if strings.HasPrefix(re, "(?i)^(?:") && strings.HasSuffix(re, ").*") {
+			return re[len("(?i)^(?:") : len(re)-len(").*")]
+		}
+	}
+	return "/"
+}

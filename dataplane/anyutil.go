@@ -1,0 +1,20 @@
+package dataplane
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+)
+
+type anyType = anypb.Any
+
+// mustAny packs a message built by this package. Packing only fails for messages that are
+// not registered, which would be a programming error.
+func mustAny(m proto.Message) *anypb.Any {
+	a, err := anypb.New(m)
+	if err != nil {
+		panic(fmt.Sprintf("dataplane: packing %T: %v", m, err))
+	}
+	return a
+}

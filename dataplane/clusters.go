@@ -1,0 +1,381 @@
+package dataplane
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
+	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+)
+
+// defaultConnectTimeout is nginx's proxy_connect_timeout default.
+const defaultConnectTimeout = 5 * time.Second
+
+// clusterVariant is how one Service port is spoken to. Several routes with different
+// policies may use one Service port in different ways; each way is its own Envoy cluster,
+// and all of them share the Service port's endpoints (one ClusterLoadAssignment).
+type clusterVariant struct {
+	protocol v1alpha1.BackendProtocol // HTTP, HTTPS, GRPC, GRPCS ("" = HTTP)
+	tls      *v1alpha1.BackendTLS
+	lb       string // "", "least-request", "ring-hash"
+	connect  time.Duration
+	// tcp is set for TLS passthrough backends (no HTTP options).
+	tcp bool
+}
+
+// suffix names the variant; the default variant has none, so the common cluster name is
+// just namespace/service/port.
+func (v clusterVariant) suffix() string {
+	var parts []string
+	switch v.protocol {
+	case v1alpha1.BackendProtocolHTTPS:
+		parts = append(parts, "https")
+	case v1alpha1.BackendProtocolGRPC:
+		parts = append(parts, "h2c")
+	case v1alpha1.BackendProtocolGRPCS:
+		parts = append(parts, "h2-tls")
+	}
+	if v.tls != nil && (v.protocol == v1alpha1.BackendProtocolHTTPS || v.protocol == v1alpha1.BackendProtocolGRPCS) {
+		t := v.tls
+		if t.Verify {
+			parts = append(parts, "verify-depth-"+strconv.Itoa(int(derefInt32(t.VerifyDepth, 1))))
+		}
+		if t.CertificateRef != nil {
+			parts = append(parts, "cert-"+string(t.CertificateRef.Name))
+		}
+		if t.SendSNI {
+			parts = append(parts, "sni-"+t.ServerName)
+		}
+	}
+	if v.lb != "" {
+		parts = append(parts, v.lb)
+	}
+	if v.connect != defaultConnectTimeout && v.connect > 0 {
+		parts = append(parts, "connect-"+v.connect.String())
+	}
+	if v.tcp {
+		parts = append(parts, "tcp")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "~" + strings.Join(parts, "~")
+}
+
+func derefInt32(p *int32, def int32) int32 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// variantFor derives the cluster variant from a route's policy. downstreamTLS matters for
+// AUTO_HTTP (TLS to the backend only when the client used HTTPS).
+func variantFor(ep *effectivePolicy, downstreamTLS bool) clusterVariant {
+	v := clusterVariant{connect: defaultConnectTimeout}
+	if ep == nil {
+		return v
+	}
+	if b := ep.spec.Backend; b != nil {
+		v.protocol = b.Protocol
+		if b.Protocol == v1alpha1.BackendProtocolAutoHTTP {
+			v.protocol = v1alpha1.BackendProtocolHTTP
+			if downstreamTLS {
+				v.protocol = v1alpha1.BackendProtocolHTTPS
+			}
+		}
+		if b.Protocol == v1alpha1.BackendProtocolHTTP {
+			v.protocol = ""
+		}
+		v.tls = b.TLS
+		if b.LoadBalancing == v1alpha1.LoadBalancingLeastRequest {
+			v.lb = "least-request"
+		}
+	}
+	if ep.spec.SessionAffinity != nil {
+		v.lb = "ring-hash"
+	}
+	if to := ep.spec.Timeouts; to != nil && to.Connect != nil && to.Connect.Duration > 0 {
+		v.connect = to.Connect.Duration
+	}
+	return v
+}
+
+// serviceCluster returns the name of the cluster for a Service port in a variant, creating
+// the cluster and its endpoints on first use. The second result says why the Service port
+// cannot be used ("" when it can).
+func (t *translator) serviceCluster(ns, name string, port int32, v clusterVariant) (string, string) {
+	svc := t.ix.services[qualified(ns, name)]
+	if svc == nil {
+		return "", fmt.Sprintf("Service %s not found", qualified(ns, name))
+	}
+	sp := findServicePort(svc, port)
+	if sp == nil {
+		return "", fmt.Sprintf("Service %s has no port %d", qualified(ns, name), port)
+	}
+	base := fmt.Sprintf("%s/%s/%d", ns, name, port)
+	cname := base + v.suffix()
+	if _, ok := t.clusters[cname]; ok {
+		return cname, ""
+	}
+	c, why := t.buildCluster(cname, base, svc, sp, v)
+	if why != "" {
+		return "", why
+	}
+	t.clusters[cname] = c
+	return cname, ""
+}
+
+func findServicePort(svc *corev1.Service, port int32) *corev1.ServicePort {
+	for i := range svc.Spec.Ports {
+		if svc.Spec.Ports[i].Port == port {
+			return &svc.Spec.Ports[i]
+		}
+	}
+	return nil
+}
+
+func (t *translator) buildCluster(cname, base string, svc *corev1.Service, sp *corev1.ServicePort, v clusterVariant) (*clusterv3.Cluster, string) {
+	c := &clusterv3.Cluster{
+		Name:                      cname,
+		ConnectTimeout:            durationpb.New(v.connect),
+		LbPolicy:                  clusterv3.Cluster_ROUND_ROBIN,
+		IgnoreHealthOnHostRemoval: true,
+		// nginx has no request or connection limits towards upstreams; Envoy's defaults
+		// (1024) would answer 503 under load where ingress-nginx did not.
+		CircuitBreakers: &clusterv3.CircuitBreakers{Thresholds: []*clusterv3.CircuitBreakers_Thresholds{{
+			MaxConnections:     wrapperspb.UInt32(1 << 20),
+			MaxPendingRequests: wrapperspb.UInt32(1 << 20),
+			MaxRequests:        wrapperspb.UInt32(1 << 20),
+			MaxRetries:         wrapperspb.UInt32(1 << 20),
+		}}},
+	}
+	switch v.lb {
+	case "least-request":
+		c.LbPolicy = clusterv3.Cluster_LEAST_REQUEST
+	case "ring-hash":
+		c.LbPolicy = clusterv3.Cluster_RING_HASH
+	}
+	switch {
+	case svc.Spec.Type == corev1.ServiceTypeExternalName:
+		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STRICT_DNS}
+		c.DnsLookupFamily = clusterv3.Cluster_V4_PREFERRED
+		c.LoadAssignment = &endpointv3.ClusterLoadAssignment{ClusterName: cname, Endpoints: []*endpointv3.LocalityLbEndpoints{{
+			LbEndpoints: []*endpointv3.LbEndpoint{lbEndpoint(svc.Spec.ExternalName, uint32(sp.Port))},
+		}}}
+	default:
+		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_EDS}
+		c.EdsClusterConfig = &clusterv3.Cluster_EdsClusterConfig{EdsConfig: adsConfigSource(), ServiceName: base}
+		if _, ok := t.loadAssignments[base]; !ok {
+			t.loadAssignments[base] = t.loadAssignment(base, svc, sp)
+		}
+	}
+	if v.protocol == v1alpha1.BackendProtocolGRPC || v.protocol == v1alpha1.BackendProtocolGRPCS {
+		c.TypedExtensionProtocolOptions = map[string]*anyType{
+			"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": mustAny(&upstreamhttpv3.HttpProtocolOptions{
+				UpstreamProtocolOptions: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig{
+					ProtocolConfig: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{Http2ProtocolOptions: &corev3.Http2ProtocolOptions{}},
+				}},
+			}),
+		}
+	}
+	if v.protocol == v1alpha1.BackendProtocolHTTPS || v.protocol == v1alpha1.BackendProtocolGRPCS {
+		ts, why := t.upstreamTLS(svc.Namespace, v)
+		if why != "" {
+			return nil, why
+		}
+		c.TransportSocket = ts
+	}
+	return c, ""
+}
+
+// upstreamTLS is TLS towards a backend. Like ingress-nginx, the certificate is not verified
+// and no SNI is sent unless the policy asks for it.
+func (t *translator) upstreamTLS(ns string, v clusterVariant) (*corev3.TransportSocket, string) {
+	ctx := &tlsv3.UpstreamTlsContext{CommonTlsContext: &tlsv3.CommonTlsContext{}}
+	if v.protocol == v1alpha1.BackendProtocolGRPCS {
+		ctx.CommonTlsContext.AlpnProtocols = []string{"h2"}
+	}
+	if b := v.tls; b != nil {
+		if b.SendSNI && b.ServerName != "" {
+			ctx.Sni = b.ServerName
+		}
+		if b.CertificateRef != nil {
+			sns := ns
+			if b.CertificateRef.Namespace != nil {
+				sns = string(*b.CertificateRef.Namespace)
+			}
+			sec := t.ix.secrets[qualified(sns, string(b.CertificateRef.Name))]
+			if sec == nil {
+				return nil, fmt.Sprintf("backend TLS Secret %s not found", qualified(sns, string(b.CertificateRef.Name)))
+			}
+			if len(sec.Data[corev1.TLSCertKey]) > 0 && len(sec.Data[corev1.TLSPrivateKeyKey]) > 0 {
+				name := t.tlsSecret(sec)
+				if name == "" {
+					return nil, fmt.Sprintf("backend TLS Secret %s has an invalid certificate or key", qualified(sec.Namespace, sec.Name))
+				}
+				ctx.CommonTlsContext.TlsCertificateSdsSecretConfigs = []*tlsv3.SdsSecretConfig{{Name: name, SdsConfig: adsConfigSource()}}
+			}
+			if b.Verify {
+				ca := sec.Data["ca.crt"]
+				if len(ca) == 0 {
+					return nil, fmt.Sprintf("backend TLS Secret %s has no ca.crt to verify with", qualified(sec.Namespace, sec.Name))
+				}
+				vc := &tlsv3.CertificateValidationContext{
+					TrustedCa:   &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: ca}},
+					MaxVerifyDepth: wrapperspb.UInt32(uint32(derefInt32(b.VerifyDepth, 1))),
+				}
+				if b.ServerName != "" {
+					vc.MatchTypedSubjectAltNames = []*tlsv3.SubjectAltNameMatcher{{
+						SanType: tlsv3.SubjectAltNameMatcher_DNS,
+						Matcher: &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Exact{Exact: b.ServerName}},
+					}}
+				}
+				ctx.CommonTlsContext.ValidationContextType = &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: vc}
+			}
+		} else if b.Verify {
+			return nil, "proxy-ssl-verify is on but no proxy-ssl-secret names the CA"
+		}
+	}
+	return &corev3.TransportSocket{Name: "envoy.transport_sockets.tls", ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: mustAny(ctx)}}, ""
+}
+
+// loadAssignment resolves a Service port to its ready endpoints, through EndpointSlices
+// (or the legacy Endpoints object), as kube-proxy would.
+func (t *translator) loadAssignment(base string, svc *corev1.Service, sp *corev1.ServicePort) *endpointv3.ClusterLoadAssignment {
+	type hostPort struct {
+		host string
+		port uint32
+	}
+	seen := map[hostPort]bool{}
+	var eps []hostPort
+	add := func(h string, p int32) {
+		hp := hostPort{h, uint32(p)}
+		if p > 0 && !seen[hp] {
+			seen[hp] = true
+			eps = append(eps, hp)
+		}
+	}
+	k := qualified(svc.Namespace, svc.Name)
+	if slices := t.ix.slices[k]; len(slices) > 0 {
+		for _, s := range slices {
+			var port int32
+			for _, p := range s.Ports {
+				if p.Name != nil && *p.Name == sp.Name && p.Port != nil {
+					port = *p.Port
+				} else if p.Name == nil && sp.Name == "" && p.Port != nil {
+					port = *p.Port
+				}
+			}
+			for _, e := range s.Endpoints {
+				if e.Conditions.Ready != nil && !*e.Conditions.Ready {
+					continue
+				}
+				for _, a := range e.Addresses {
+					add(a, port)
+				}
+			}
+		}
+	} else if e := t.ix.endpoints[k]; e != nil {
+		for _, ss := range e.Subsets {
+			var port int32
+			for _, p := range ss.Ports {
+				if p.Name == sp.Name {
+					port = p.Port
+				}
+			}
+			for _, a := range ss.Addresses {
+				add(a.IP, port)
+			}
+		}
+	}
+	sort.Slice(eps, func(i, j int) bool {
+		if eps[i].host != eps[j].host {
+			return eps[i].host < eps[j].host
+		}
+		return eps[i].port < eps[j].port
+	})
+	cla := &endpointv3.ClusterLoadAssignment{ClusterName: base}
+	if len(eps) > 0 {
+		loc := &endpointv3.LocalityLbEndpoints{}
+		for _, e := range eps {
+			loc.LbEndpoints = append(loc.LbEndpoints, lbEndpoint(e.host, e.port))
+		}
+		cla.Endpoints = []*endpointv3.LocalityLbEndpoints{loc}
+	}
+	return cla
+}
+
+// hasReadyEndpoints reports whether a Service port resolves to at least one endpoint.
+func (t *translator) hasReadyEndpoints(ns, name string, port int32) bool {
+	svc := t.ix.services[qualified(ns, name)]
+	if svc == nil {
+		return false
+	}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		return true
+	}
+	sp := findServicePort(svc, port)
+	if sp == nil {
+		return false
+	}
+	base := fmt.Sprintf("%s/%s/%d", ns, name, port)
+	cla := t.loadAssignments[base]
+	if cla == nil {
+		cla = t.loadAssignment(base, svc, sp)
+	}
+	return len(cla.Endpoints) > 0
+}
+
+func lbEndpoint(host string, port uint32) *endpointv3.LbEndpoint {
+	return &endpointv3.LbEndpoint{
+		HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{Address: socketAddress(host, port)}},
+	}
+}
+
+func socketAddress(host string, port uint32) *corev3.Address {
+	return &corev3.Address{Address: &corev3.Address_SocketAddress{SocketAddress: &corev3.SocketAddress{
+		Address: host, PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: port},
+	}}}
+}
+
+func adsConfigSource() *corev3.ConfigSource {
+	return &corev3.ConfigSource{ResourceApiVersion: corev3.ApiVersion_V3, ConfigSourceSpecifier: &corev3.ConfigSource_Ads{Ads: &corev3.AggregatedConfigSource{}}}
+}
+
+// authzCluster reaches gatebridge's ext_authz gRPC service (HTTP/2).
+func authzCluster(address string) *clusterv3.Cluster {
+	host, portStr, err := net.SplitHostPort(address)
+	port, _ := strconv.Atoi(portStr)
+	if err != nil {
+		host, port = address, 0
+	}
+	return &clusterv3.Cluster{
+		Name:                 AuthzClusterName,
+		ConnectTimeout:       durationpb.New(2 * time.Second),
+		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STRICT_DNS},
+		LoadAssignment: &endpointv3.ClusterLoadAssignment{ClusterName: AuthzClusterName, Endpoints: []*endpointv3.LocalityLbEndpoints{{
+			LbEndpoints: []*endpointv3.LbEndpoint{lbEndpoint(host, uint32(port))},
+		}}},
+		TypedExtensionProtocolOptions: map[string]*anyType{
+			"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": mustAny(&upstreamhttpv3.HttpProtocolOptions{
+				UpstreamProtocolOptions: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig{
+					ProtocolConfig: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{Http2ProtocolOptions: &corev3.Http2ProtocolOptions{}},
+				}},
+			}),
+		},
+	}
+}

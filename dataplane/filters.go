@@ -1,0 +1,238 @@
+package dataplane
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	rbacconfigv3 "github.com/envoyproxy/go-control-plane/envoy/config/rbac/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	bufferv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/buffer/v3"
+	corsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/cors/v3"
+	extauthzv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_authz/v3"
+	localrlv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/local_ratelimit/v3"
+	rbacv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/rbac/v3"
+	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	ratelimitcommonv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+)
+
+// HTTP filter names, in the order nginx's request phases run them: preaccess (limit_req),
+// access (allow/deny, auth_basic, auth_request), then the body is read (client_max_body_size)
+// and the request proxied. Redirects and CORS preflights are route actions, answered before
+// any of these, as nginx answers them in the rewrite phase.
+const (
+	filterRateLimit = "envoy.filters.http.local_ratelimit"
+	filterRBAC      = "envoy.filters.http.rbac"
+	filterAuthz     = "envoy.filters.http.ext_authz"
+	filterBuffer    = "envoy.filters.http.buffer"
+	filterCORS      = "envoy.filters.http.cors"
+	filterRouter    = "envoy.filters.http.router"
+)
+
+// maxBufferedBody is the largest body limit enforced by buffering (the buffer filter's
+// limit is 32-bit). Larger limits are not enforced; see docs/dataplane.md.
+const maxBufferedBody = 1<<32 - 1
+
+// authzTimeout bounds one auth decision; nginx's auth subrequest uses the proxy timeouts.
+const authzTimeout = 65 * time.Second
+
+func (t *translator) httpFilters(g *portGroup) []*hcmv3.HttpFilter {
+	filters := []*hcmv3.HttpFilter{
+		{Name: filterRateLimit, Disabled: true, ConfigType: typed(&localrlv3.LocalRateLimit{StatPrefix: "gatebridge_rate_limit"})},
+		{Name: filterRBAC, Disabled: true, ConfigType: typed(&rbacv3.RBAC{})},
+	}
+	if t.opts.AuthzAddress != "" {
+		filters = append(filters, &hcmv3.HttpFilter{Name: filterAuthz, Disabled: true, ConfigType: typed(&extauthzv3.ExtAuthz{
+			TransportApiVersion: corev3.ApiVersion_V3,
+			Services: &extauthzv3.ExtAuthz_GrpcService{GrpcService: &corev3.GrpcService{
+				TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: AuthzClusterName}},
+				Timeout:         durationpb.New(authzTimeout),
+			}},
+			FailureModeAllow: false,
+			// nginx answers 500 when the auth service cannot be reached.
+			StatusOnError: &typev3.HttpStatus{Code: typev3.StatusCode_InternalServerError},
+		})})
+	}
+	gwPolicy := t.policyFor(g.gw, nil)
+	maxBody := int64(0)
+	if rb := gwPolicy.spec.RequestBody; rb != nil {
+		maxBody = rb.MaxBytes
+	}
+	filters = append(filters, &hcmv3.HttpFilter{
+		Name:     filterBuffer,
+		Disabled: maxBody <= 0 || maxBody > maxBufferedBody,
+		ConfigType: typed(&bufferv3.Buffer{MaxRequestBytes: wrapperspb.UInt32(uint32(clampBody(maxBody)))}),
+	})
+	filters = append(filters,
+		&hcmv3.HttpFilter{Name: filterCORS, ConfigType: typed(&corsv3.Cors{})},
+		&hcmv3.HttpFilter{Name: filterRouter, ConfigType: typed(&routerv3.Router{})},
+	)
+	return filters
+}
+
+func clampBody(n int64) int64 {
+	if n <= 0 || n > maxBufferedBody {
+		return 1 << 20
+	}
+	return n
+}
+
+func typed(m proto.Message) *hcmv3.HttpFilter_TypedConfig {
+	return &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(m)}
+}
+
+// enable wraps a per-route config so that it also enables a filter disabled at the
+// connection manager.
+func enable(cfg *anypb.Any) *anypb.Any {
+	return mustAny(&routev3.FilterConfig{Config: cfg})
+}
+
+// bufferPerRoute sets a route's body limit, or turns the limit off (maxBytes 0 = unlimited).
+func bufferPerRoute(maxBytes int64) *anypb.Any {
+	if maxBytes <= 0 || maxBytes > maxBufferedBody {
+		return mustAny(&bufferv3.BufferPerRoute{Override: &bufferv3.BufferPerRoute_Disabled{Disabled: true}})
+	}
+	return enable(mustAny(&bufferv3.BufferPerRoute{Override: &bufferv3.BufferPerRoute_Buffer{
+		Buffer: &bufferv3.Buffer{MaxRequestBytes: wrapperspb.UInt32(uint32(maxBytes))},
+	}}))
+}
+
+// rbacPerRoute allows a client when it is not in Deny and, if Allow is set, in Allow; the
+// rest get 403, as nginx's `deny …; allow …; deny all;` does. The address is the TCP peer.
+func rbacPerRoute(a *v1alpha1.AccessPolicy) (*anypb.Any, error) {
+	deny, err := cidrPrincipals(a.Deny)
+	if err != nil {
+		return nil, err
+	}
+	allow, err := cidrPrincipals(a.Allow)
+	if err != nil {
+		return nil, err
+	}
+	var ids []*rbacconfigv3.Principal
+	if len(deny) > 0 {
+		ids = append(ids, &rbacconfigv3.Principal{Identifier: &rbacconfigv3.Principal_NotId{NotId: orIDs(deny)}})
+	}
+	if len(allow) > 0 {
+		ids = append(ids, orIDs(allow))
+	}
+	var principal *rbacconfigv3.Principal
+	switch len(ids) {
+	case 0:
+		principal = &rbacconfigv3.Principal{Identifier: &rbacconfigv3.Principal_Any{Any: true}}
+	case 1:
+		principal = ids[0]
+	default:
+		principal = &rbacconfigv3.Principal{Identifier: &rbacconfigv3.Principal_AndIds{AndIds: &rbacconfigv3.Principal_Set{Ids: ids}}}
+	}
+	rules := &rbacconfigv3.RBAC{Action: rbacconfigv3.RBAC_ALLOW, Policies: map[string]*rbacconfigv3.Policy{
+		"source-ranges": {
+			Permissions: []*rbacconfigv3.Permission{{Rule: &rbacconfigv3.Permission_Any{Any: true}}},
+			Principals:  []*rbacconfigv3.Principal{principal},
+		},
+	}}
+	return enable(mustAny(&rbacv3.RBACPerRoute{Rbac: &rbacv3.RBAC{Rules: rules}})), nil
+}
+
+func orIDs(ps []*rbacconfigv3.Principal) *rbacconfigv3.Principal {
+	if len(ps) == 1 {
+		return ps[0]
+	}
+	return &rbacconfigv3.Principal{Identifier: &rbacconfigv3.Principal_OrIds{OrIds: &rbacconfigv3.Principal_Set{Ids: ps}}}
+}
+
+func cidrPrincipals(cidrs []string) ([]*rbacconfigv3.Principal, error) {
+	var out []*rbacconfigv3.Principal
+	for _, c := range cidrs {
+		r, err := cidrRange(c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &rbacconfigv3.Principal{Identifier: &rbacconfigv3.Principal_DirectRemoteIp{DirectRemoteIp: r}})
+	}
+	return out, nil
+}
+
+// cidrRange parses "10.0.0.0/8" or a bare address.
+func cidrRange(s string) (*corev3.CidrRange, error) {
+	if ip := net.ParseIP(s); ip != nil {
+		bits := 32
+		if ip.To4() == nil {
+			bits = 128
+		}
+		return &corev3.CidrRange{AddressPrefix: ip.String(), PrefixLen: wrapperspb.UInt32(uint32(bits))}, nil
+	}
+	ip, n, err := net.ParseCIDR(s)
+	if err != nil {
+		return nil, fmt.Errorf("invalid CIDR %q", s)
+	}
+	ones, _ := n.Mask.Size()
+	_ = ip
+	return &corev3.CidrRange{AddressPrefix: n.IP.String(), PrefixLen: wrapperspb.UInt32(uint32(ones))}, nil
+}
+
+// authzPerRoute enables ext_authz for a route and tells the service which policy applies.
+func authzPerRoute(key string) *anypb.Any {
+	return enable(mustAny(&extauthzv3.ExtAuthzPerRoute{Override: &extauthzv3.ExtAuthzPerRoute_CheckSettings{
+		CheckSettings: &extauthzv3.CheckSettings{ContextExtensions: map[string]string{"gatebridge-policy": key}},
+	}}))
+}
+
+// rateLimitPerRoute is nginx `limit_req zone=<per client address> burst=<rate×multiplier>
+// nodelay`: a token bucket per client address holding rate×multiplier+1 tokens, refilled at
+// the rate, excess answered with the policy's status (503).
+func rateLimitPerRoute(rl *v1alpha1.RateLimitPolicy, statPrefix string) *anypb.Any {
+	rate, period := int64(rl.RequestsPerSecond), time.Second
+	if rate <= 0 {
+		rate, period = int64(rl.RequestsPerMinute), time.Minute
+	}
+	if rate <= 0 {
+		return nil
+	}
+	mult := int64(rl.BurstMultiplier)
+	if mult <= 0 {
+		mult = 5
+	}
+	// Refill one token at a time where Envoy allows it (its smallest fill interval is 50 ms)
+	// so the bucket leaks steadily like nginx's.
+	interval := period / time.Duration(rate)
+	perFill := int64(1)
+	if interval < 50*time.Millisecond {
+		interval = 50 * time.Millisecond
+		perFill = (rate*int64(interval) + int64(period) - 1) / int64(period)
+	}
+	bucket := &typev3.TokenBucket{
+		MaxTokens:     uint32(rate*mult + 1),
+		TokensPerFill: wrapperspb.UInt32(uint32(perFill)),
+		FillInterval:  durationpb.New(interval),
+	}
+	status := rl.StatusCode
+	if status == 0 {
+		status = 503
+	}
+	all := &corev3.RuntimeFractionalPercent{DefaultValue: &typev3.FractionalPercent{Numerator: 100, Denominator: typev3.FractionalPercent_HUNDRED}}
+	return enable(mustAny(&localrlv3.LocalRateLimit{
+		StatPrefix: statPrefix,
+		Status:     &typev3.HttpStatus{Code: typev3.StatusCode(status)},
+		// The route-wide bucket is effectively unlimited: only the per-client buckets limit.
+		TokenBucket:    &typev3.TokenBucket{MaxTokens: 1 << 30, TokensPerFill: wrapperspb.UInt32(1 << 30), FillInterval: durationpb.New(time.Second)},
+		FilterEnabled:  all,
+		FilterEnforced: all,
+		Descriptors: []*ratelimitcommonv3.LocalRateLimitDescriptor{{
+			Entries:     []*ratelimitcommonv3.RateLimitDescriptor_Entry{{Key: "remote_address"}},
+			TokenBucket: bucket,
+		}},
+		MaxDynamicDescriptors: wrapperspb.UInt32(100000),
+		RateLimits: []*routev3.RateLimit{{Actions: []*routev3.RateLimit_Action{{
+			ActionSpecifier: &routev3.RateLimit_Action_RemoteAddress_{RemoteAddress: &routev3.RateLimit_Action_RemoteAddress{}},
+		}}}},
+	}))
+}

@@ -1,0 +1,250 @@
+package dataplane
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// listenerInfo is one Gateway API listener (of a Gateway or of a ListenerSet attached to
+// it) with the Envoy address and port it is served on.
+type listenerInfo struct {
+	gw *gwv1.Gateway
+	// setNamespace/setName name the ListenerSet holding the listener, "" for the Gateway.
+	setNamespace, setName string
+	spec                  gwv1.Listener
+	address               string
+	envoyPort             uint32
+}
+
+func (l *listenerInfo) hostname() string {
+	if l.spec.Hostname == nil {
+		return ""
+	}
+	return string(*l.spec.Hostname)
+}
+
+// id names the listener for problems and resource names.
+func (l *listenerInfo) id() string {
+	if l.setName != "" {
+		return qualified(l.setNamespace, l.setName) + "/" + string(l.spec.Name)
+	}
+	return qualified(l.gw.Namespace, l.gw.Name) + "/" + string(l.spec.Name)
+}
+
+// portGroup is the set of Gateway API listeners Envoy serves on one address and port: one
+// Envoy listener.
+type portGroup struct {
+	gw        *gwv1.Gateway
+	address   string
+	envoyPort uint32
+	// gatewayPort is the port written in the Gateway (80, 443), for X-Forwarded-Port.
+	gatewayPort int32
+	listeners   []*listenerInfo
+	// tls is true when the group terminates or passes through TLS.
+	tls bool
+}
+
+// name is the stable Envoy listener (and route configuration) name of the group.
+func (g *portGroup) name() string {
+	return fmt.Sprintf("%s/%s/%d", g.gw.Namespace, g.gw.Name, g.gatewayPort)
+}
+
+// ourGateways returns the Gateways whose class is controlled by controllerName, sorted.
+func ourGateways(m *Model, controllerName string) []*gwv1.Gateway {
+	classes := map[string]bool{}
+	for _, c := range m.GatewayClasses {
+		if string(c.Spec.ControllerName) == controllerName {
+			classes[c.Name] = true
+		}
+	}
+	var out []*gwv1.Gateway
+	for _, g := range m.Gateways {
+		if classes[string(g.Spec.GatewayClassName)] {
+			out = append(out, g)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return qualified(out[i].Namespace, out[i].Name) < qualified(out[j].Namespace, out[j].Name)
+	})
+	return out
+}
+
+// collectListeners returns the listeners of gw and of the ListenerSets attached to it, in
+// Gateway order then ListenerSet order (oldest set first, then by name).
+func (t *translator) collectListeners(gw *gwv1.Gateway) []*listenerInfo {
+	addr := t.opts.address(gw)
+	var out []*listenerInfo
+	for _, l := range gw.Spec.Listeners {
+		out = append(out, &listenerInfo{gw: gw, spec: l, address: addr, envoyPort: t.opts.envoyPort(int32(l.Port))})
+	}
+	sets := append([]*gwv1.ListenerSet(nil), t.model.ListenerSets...)
+	sort.Slice(sets, func(i, j int) bool {
+		a, b := sets[i], sets[j]
+		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+			return a.CreationTimestamp.Before(&b.CreationTimestamp)
+		}
+		return qualified(a.Namespace, a.Name) < qualified(b.Namespace, b.Name)
+	})
+	for _, s := range sets {
+		ref := s.Spec.ParentRef
+		ns := s.Namespace
+		if ref.Namespace != nil {
+			ns = string(*ref.Namespace)
+		}
+		if string(ref.Name) != gw.Name || ns != gw.Namespace {
+			continue
+		}
+		for _, le := range s.Spec.Listeners {
+			l := gwv1.Listener{Name: le.Name, Hostname: le.Hostname, Port: le.Port, Protocol: le.Protocol, TLS: le.TLS, AllowedRoutes: le.AllowedRoutes}
+			out = append(out, &listenerInfo{gw: gw, setNamespace: s.Namespace, setName: s.Name, spec: l, address: addr, envoyPort: t.opts.envoyPort(int32(l.Port))})
+		}
+	}
+	return out
+}
+
+// groupByPort builds one portGroup per (address, port). A listener whose protocol cannot
+// share its port with the first listener of the group is reported and left out.
+func (t *translator) groupByPort(ls []*listenerInfo) []*portGroup {
+	byKey := map[string]*portGroup{}
+	var out []*portGroup
+	for _, l := range ls {
+		k := fmt.Sprintf("%s:%d", l.address, l.envoyPort)
+		g := byKey[k]
+		if g == nil {
+			g = &portGroup{gw: l.gw, address: l.address, envoyPort: l.envoyPort, gatewayPort: int32(l.spec.Port)}
+			byKey[k] = g
+			out = append(out, g)
+		}
+		isTLS := l.spec.Protocol == gwv1.HTTPSProtocolType || l.spec.Protocol == gwv1.TLSProtocolType
+		if len(g.listeners) > 0 && isTLS != g.tls {
+			t.problem("Gateway", l.gw.Namespace, l.gw.Name, "listeners["+string(l.spec.Name)+"]",
+				fmt.Sprintf("protocol %s cannot share port %d with a listener of protocol %s; this listener is not served", l.spec.Protocol, l.spec.Port, g.listeners[0].spec.Protocol))
+			continue
+		}
+		switch l.spec.Protocol {
+		case gwv1.HTTPProtocolType, gwv1.HTTPSProtocolType, gwv1.TLSProtocolType:
+		default:
+			t.problem("Gateway", l.gw.Namespace, l.gw.Name, "listeners["+string(l.spec.Name)+"].protocol",
+				fmt.Sprintf("protocol %q is not supported (HTTP, HTTPS and TLS are); this listener is not served", l.spec.Protocol))
+			continue
+		}
+		g.tls = isTLS
+		g.listeners = append(g.listeners, l)
+	}
+	return out
+}
+
+// routeAllowed reports whether a route of kind in namespace ns may attach to l.
+func routeAllowed(l *listenerInfo, kind, ns string) bool {
+	ar := l.spec.AllowedRoutes
+	ownerNs := l.gw.Namespace
+	if l.setName != "" {
+		ownerNs = l.setNamespace
+	}
+	from := gwv1.NamespacesFromSame
+	if ar != nil && ar.Namespaces != nil && ar.Namespaces.From != nil {
+		from = *ar.Namespaces.From
+	}
+	switch from {
+	case gwv1.NamespacesFromAll:
+	case gwv1.NamespacesFromSame:
+		if ns != ownerNs {
+			return false
+		}
+	default:
+		// Selector needs Namespace labels the model does not carry; be strict.
+		if ns != ownerNs {
+			return false
+		}
+	}
+	if ar != nil && len(ar.Kinds) > 0 {
+		for _, k := range ar.Kinds {
+			if string(k.Kind) == kind {
+				return true
+			}
+		}
+		return false
+	}
+	switch l.spec.Protocol {
+	case gwv1.HTTPProtocolType, gwv1.HTTPSProtocolType:
+		return kind == "HTTPRoute"
+	case gwv1.TLSProtocolType:
+		return kind == "TLSRoute"
+	}
+	return false
+}
+
+// intersectHostnames returns the hostnames a route serves on a listener, following the
+// Gateway API rules; nil means none (the route does not attach), []string{"*"} any host.
+func intersectHostnames(listenerHost string, routeHosts []string) []string {
+	if len(routeHosts) == 0 {
+		if listenerHost == "" {
+			return []string{"*"}
+		}
+		return []string{listenerHost}
+	}
+	if listenerHost == "" {
+		return routeHosts
+	}
+	var out []string
+	for _, h := range routeHosts {
+		switch {
+		case h == listenerHost:
+			out = append(out, h)
+		case strings.HasPrefix(listenerHost, "*.") && !strings.HasPrefix(h, "*.") && strings.HasSuffix(h, listenerHost[1:]):
+			out = append(out, h)
+		case strings.HasPrefix(h, "*.") && !strings.HasPrefix(listenerHost, "*.") && strings.HasSuffix(listenerHost, h[1:]):
+			out = append(out, listenerHost)
+		case strings.HasPrefix(h, "*.") && strings.HasPrefix(listenerHost, "*."):
+			if strings.HasSuffix(h, listenerHost[1:]) {
+				out = append(out, h)
+			} else if strings.HasSuffix(listenerHost, h[1:]) {
+				out = append(out, listenerHost)
+			}
+		}
+	}
+	return out
+}
+
+// parentListeners returns the listeners a parentRef of a route in routeNs selects.
+func parentListeners(groups []*portGroup, ref gwv1.ParentReference, routeNs string) []*listenerInfo {
+	kind := "Gateway"
+	if ref.Kind != nil {
+		kind = string(*ref.Kind)
+	}
+	if ref.Group != nil && string(*ref.Group) != gwv1.GroupName {
+		return nil
+	}
+	ns := routeNs
+	if ref.Namespace != nil {
+		ns = string(*ref.Namespace)
+	}
+	var out []*listenerInfo
+	for _, g := range groups {
+		for _, l := range g.listeners {
+			switch kind {
+			case "Gateway":
+				if l.gw.Name != string(ref.Name) || l.gw.Namespace != ns {
+					continue
+				}
+			case "ListenerSet":
+				if l.setName != string(ref.Name) || l.setNamespace != ns {
+					continue
+				}
+			default:
+				continue
+			}
+			if ref.SectionName != nil && string(*ref.SectionName) != string(l.spec.Name) {
+				continue
+			}
+			if ref.Port != nil && int32(*ref.Port) != int32(l.spec.Port) {
+				continue
+			}
+			out = append(out, l)
+		}
+	}
+	return out
+}

@@ -1,0 +1,145 @@
+package dataplane_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"sigs.k8s.io/yaml"
+
+	"github.com/gatebridge-dev/gatebridge/converters"
+	"github.com/gatebridge-dev/gatebridge/dataplane"
+	"github.com/gatebridge-dev/gatebridge/internal/pipeline"
+	"github.com/gatebridge-dev/gatebridge/sources"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.out.yaml from the current translator")
+
+// goldenOptions are the translation options of every golden case: the ext_authz service on
+// a fixed address and the Gateway ports as written.
+var goldenOptions = dataplane.Options{AuthzAddress: "127.0.0.1:18000"}
+
+// TestGolden translates each testdata/<case>.in.yaml (Gateway API objects, Ingresses —
+// converted first, as `gatebridge run` does — Services, EndpointSlices, Secrets) and compares
+// the Envoy resources, auth policies and problems with testdata/<case>.out.yaml.
+func TestGolden(t *testing.T) {
+	ins, err := filepath.Glob("testdata/*.in.yaml")
+	if err != nil || len(ins) == 0 {
+		t.Fatalf("no golden cases in testdata: %v", err)
+	}
+	for _, in := range ins {
+		name := strings.TrimSuffix(filepath.Base(in), ".in.yaml")
+		t.Run(name, func(t *testing.T) {
+			got := renderCase(t, in)
+			outPath := strings.TrimSuffix(in, ".in.yaml") + ".out.yaml"
+			if *update {
+				if err := os.WriteFile(outPath, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(outPath)
+			if err != nil {
+				t.Fatalf("%v (run go test ./dataplane -run TestGolden -update)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs from the translation; run with -update and review the diff\n%s", outPath, firstDiff(want, got))
+			}
+			if again := renderCase(t, in); !bytes.Equal(got, again) {
+				t.Errorf("translation is not deterministic")
+			}
+		})
+	}
+}
+
+func renderCase(t *testing.T, in string) []byte {
+	t.Helper()
+	loaded, err := sources.ReadPaths([]string{in}, sources.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(loaded.Problems) > 0 {
+		t.Fatalf("input problems: %+v", loaded.Problems)
+	}
+	res := pipeline.Build(loaded, converters.Options{})
+	out := dataplane.Translate(res.Model, goldenOptions)
+	if err := dataplane.Validate(out.Resources); err != nil {
+		t.Errorf("translation does not validate: %v", err)
+	}
+	return RenderOutput(t, out)
+}
+
+// RenderOutput writes the translation as YAML: one document per resource type, resources
+// as protojson with proto field names, map keys sorted.
+func RenderOutput(t *testing.T, out *dataplane.Output) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	section := func(title string, v any) {
+		js, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := yaml.JSONToYAML(js)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "# %s\n", title)
+		b.Write(y)
+		b.WriteString("---\n")
+	}
+	res := out.Resources
+	section("listeners", protos(t, res.Listeners))
+	section("routes", protos(t, res.Routes))
+	section("clusters", protos(t, res.Clusters))
+	section("endpoints", protos(t, res.Endpoints))
+	section("secrets", protos(t, res.Secrets))
+	keys := make([]string, 0, len(out.Auth))
+	for k := range out.Auth {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	section("auth", out.Auth)
+	section("problems", out.Problems)
+	return b.Bytes()
+}
+
+func protos[T proto.Message](t *testing.T, ms []T) []any {
+	out := []any{}
+	for _, m := range ms {
+		js, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(js, &v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func firstDiff(want, got []byte) string {
+	wl, gl := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+	for i := 0; i < len(wl) || i < len(gl); i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			return fmt.Sprintf("line %d:\n  want: %s\n  got:  %s", i+1, w, g)
+		}
+	}
+	return ""
+}

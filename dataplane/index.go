@@ -1,0 +1,114 @@
+package dataplane
+
+import (
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gwv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+
+	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+)
+
+// index holds the model's objects by key for the lookups translation needs.
+type index struct {
+	services  map[string]*corev1.Service
+	secrets   map[string]*corev1.Secret
+	slices    map[string][]*discoveryv1.EndpointSlice // by namespace/service
+	endpoints map[string]*corev1.Endpoints
+	filters   map[string]*v1alpha1.RouteFilter
+	grants    []*gwv1b1.ReferenceGrant
+	// gatewayPolicies and routePolicies hold the TrafficPolicies by target, oldest first.
+	gatewayPolicies map[string][]*v1alpha1.TrafficPolicy
+	routePolicies   map[string][]*v1alpha1.TrafficPolicy
+}
+
+func newIndex(m *Model) *index {
+	ix := &index{
+		services:        map[string]*corev1.Service{},
+		secrets:         map[string]*corev1.Secret{},
+		slices:          map[string][]*discoveryv1.EndpointSlice{},
+		endpoints:       map[string]*corev1.Endpoints{},
+		filters:         map[string]*v1alpha1.RouteFilter{},
+		gatewayPolicies: map[string][]*v1alpha1.TrafficPolicy{},
+		routePolicies:   map[string][]*v1alpha1.TrafficPolicy{},
+		grants:          m.ReferenceGrants,
+	}
+	for _, s := range m.Services {
+		ix.services[qualified(s.Namespace, s.Name)] = s
+	}
+	for _, s := range m.Secrets {
+		ix.secrets[qualified(s.Namespace, s.Name)] = s
+	}
+	for _, s := range m.EndpointSlices {
+		svc := s.Labels[discoveryv1.LabelServiceName]
+		if svc == "" {
+			continue
+		}
+		k := qualified(s.Namespace, svc)
+		ix.slices[k] = append(ix.slices[k], s)
+	}
+	for k := range ix.slices {
+		sort.Slice(ix.slices[k], func(i, j int) bool { return ix.slices[k][i].Name < ix.slices[k][j].Name })
+	}
+	for _, e := range m.Endpoints {
+		ix.endpoints[qualified(e.Namespace, e.Name)] = e
+	}
+	for _, f := range m.RouteFilters {
+		ix.filters[qualified(f.Namespace, f.Name)] = f
+	}
+	policies := append([]*v1alpha1.TrafficPolicy(nil), m.TrafficPolicies...)
+	sort.SliceStable(policies, func(i, j int) bool { return olderPolicy(policies[i], policies[j]) })
+	for _, p := range policies {
+		for _, ref := range p.Spec.TargetRefs {
+			if ref.Group != gwv1.GroupName {
+				continue
+			}
+			k := qualified(p.Namespace, string(ref.Name))
+			switch ref.Kind {
+			case "Gateway":
+				ix.gatewayPolicies[k] = append(ix.gatewayPolicies[k], p)
+			case "HTTPRoute":
+				ix.routePolicies[k] = append(ix.routePolicies[k], p)
+			}
+		}
+	}
+	return ix
+}
+
+func olderPolicy(a, b *v1alpha1.TrafficPolicy) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	return qualified(a.Namespace, a.Name) < qualified(b.Namespace, b.Name)
+}
+
+// granted reports whether a ReferenceGrant in toNamespace lets fromKind objects of
+// fromNamespace refer to toKind/toName. References within a namespace need no grant.
+func (ix *index) granted(fromGroup, fromKind, fromNamespace, toGroup, toKind, toNamespace, toName string) bool {
+	if fromNamespace == toNamespace {
+		return true
+	}
+	for _, g := range ix.grants {
+		if g.Namespace != toNamespace {
+			continue
+		}
+		fromOK := false
+		for _, f := range g.Spec.From {
+			if string(f.Group) == fromGroup && string(f.Kind) == fromKind && string(f.Namespace) == fromNamespace {
+				fromOK = true
+				break
+			}
+		}
+		if !fromOK {
+			continue
+		}
+		for _, t := range g.Spec.To {
+			if string(t.Group) == toGroup && string(t.Kind) == toKind && (t.Name == nil || string(*t.Name) == toName) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,87 @@
+package dataplane
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gwv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+
+	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+)
+
+// Model is everything the translator reads. The slices need not be sorted: Translate sorts
+// what it needs, so the output does not depend on input order.
+type Model struct {
+	GatewayClasses  []*gwv1.GatewayClass
+	Gateways        []*gwv1.Gateway
+	ListenerSets    []*gwv1.ListenerSet
+	HTTPRoutes      []*gwv1.HTTPRoute
+	TLSRoutes       []*gwv1.TLSRoute
+	ReferenceGrants []*gwv1b1.ReferenceGrant
+	TrafficPolicies []*v1alpha1.TrafficPolicy
+	RouteFilters    []*v1alpha1.RouteFilter
+	Services        []*corev1.Service
+	EndpointSlices  []*discoveryv1.EndpointSlice
+	Endpoints       []*corev1.Endpoints
+	Secrets         []*corev1.Secret
+}
+
+// Add puts obj into the slice of its kind and reports whether the kind is one the
+// translator reads.
+func (m *Model) Add(obj client.Object) bool {
+	switch o := obj.(type) {
+	case *gwv1.GatewayClass:
+		m.GatewayClasses = append(m.GatewayClasses, o)
+	case *gwv1.Gateway:
+		m.Gateways = append(m.Gateways, o)
+	case *gwv1.ListenerSet:
+		m.ListenerSets = append(m.ListenerSets, o)
+	case *gwv1.HTTPRoute:
+		m.HTTPRoutes = append(m.HTTPRoutes, o)
+	case *gwv1.TLSRoute:
+		m.TLSRoutes = append(m.TLSRoutes, o)
+	case *gwv1b1.ReferenceGrant:
+		m.ReferenceGrants = append(m.ReferenceGrants, o)
+	case *v1alpha1.TrafficPolicy:
+		m.TrafficPolicies = append(m.TrafficPolicies, o)
+	case *v1alpha1.RouteFilter:
+		m.RouteFilters = append(m.RouteFilters, o)
+	case *corev1.Service:
+		m.Services = append(m.Services, o)
+	case *discoveryv1.EndpointSlice:
+		m.EndpointSlices = append(m.EndpointSlices, o)
+	case *corev1.Endpoints:
+		m.Endpoints = append(m.Endpoints, o)
+	case *corev1.Secret:
+		m.Secrets = append(m.Secrets, o)
+	default:
+		return false
+	}
+	return true
+}
+
+// Problem is something in the model the data plane could not serve as written. It names
+// the object and the field, and says what happens instead and what to do.
+type Problem struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	Field     string `json:"field,omitempty"`
+	Message   string `json:"message"`
+}
+
+func (p Problem) String() string {
+	s := p.Kind + " " + qualified(p.Namespace, p.Name)
+	if p.Field != "" {
+		s += " " + p.Field
+	}
+	return s + ": " + p.Message
+}
+
+func qualified(ns, name string) string {
+	if ns == "" {
+		return name
+	}
+	return ns + "/" + name
+}

@@ -1,0 +1,361 @@
+package dataplane
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	"google.golang.org/protobuf/types/known/anypb"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// routeEntry is one Envoy route and the key that orders it inside its virtual host.
+type routeEntry struct {
+	route *routev3.Route
+	// pathClass orders kinds of path match: 0 Exact, 1 RegularExpression in ingress-nginx
+	// order, 2 PathPrefix, 3 other RegularExpression.
+	pathClass int
+	path      string
+	method    bool
+	headers   int
+	queries   int
+	// routeOrder is the HTTPRoute's place in creation order; rule and match its indexes;
+	// sub orders the Envoy routes generated from one match.
+	routeOrder, rule, match, sub int
+}
+
+// lessEntry is Gateway API precedence (Exact, then the longest prefix, then method, header
+// and query matches, then the oldest route and the rule order), except that in ingress-nginx
+// mode regular expressions are tried longest string first, then by string descending, and
+// the first that matches wins — nginx's order for regex locations.
+func lessEntry(a, b *routeEntry) bool {
+	if a.pathClass != b.pathClass {
+		return a.pathClass < b.pathClass
+	}
+	if len(a.path) != len(b.path) {
+		return len(a.path) > len(b.path)
+	}
+	if a.pathClass == 1 && a.path != b.path {
+		return a.path > b.path
+	}
+	if a.method != b.method {
+		return a.method
+	}
+	if a.headers != b.headers {
+		return a.headers > b.headers
+	}
+	if a.queries != b.queries {
+		return a.queries > b.queries
+	}
+	if a.routeOrder != b.routeOrder {
+		return a.routeOrder < b.routeOrder
+	}
+	if a.rule != b.rule {
+		return a.rule < b.rule
+	}
+	if a.match != b.match {
+		return a.match < b.match
+	}
+	return a.sub < b.sub
+}
+
+// routeConfiguration builds the RDS resource of a port group: one virtual host per
+// hostname, holding the routes of every HTTPRoute attached to a listener of the group.
+func (t *translator) routeConfiguration(g *portGroup, routes []*gwv1.HTTPRoute) *routev3.RouteConfiguration {
+	vhosts := map[string][]*routeEntry{}
+	for order, r := range routes {
+		hosts := t.attachedHostnames(g, r)
+		if len(hosts) == 0 {
+			continue
+		}
+		ep := t.policyFor(g.gw, r)
+		entries := t.httpRouteEntries(g, r, order, ep)
+		for _, h := range hosts {
+			vhosts[h] = append(vhosts[h], entries...)
+			t.recordServed(g, h, r, entries)
+		}
+	}
+	rc := &routev3.RouteConfiguration{
+		Name:                     g.name(),
+		RequestHeadersToAdd:      forwardedHeaders(g),
+		IgnorePortInHostMatching: true,
+	}
+	names := make([]string, 0, len(vhosts))
+	for h := range vhosts {
+		names = append(names, h)
+	}
+	sort.Strings(names)
+	for _, h := range names {
+		es := vhosts[h]
+		sort.SliceStable(es, func(i, j int) bool { return lessEntry(es[i], es[j]) })
+		vh := &routev3.VirtualHost{Name: h, Domains: []string{h}}
+		for _, e := range es {
+			vh.Routes = append(vh.Routes, e.route)
+		}
+		rc.VirtualHosts = append(rc.VirtualHosts, vh)
+	}
+	return rc
+}
+
+// attachedHostnames returns the hostnames route r serves on the listeners of g.
+func (t *translator) attachedHostnames(g *portGroup, r *gwv1.HTTPRoute) []string {
+	routeHosts := make([]string, len(r.Spec.Hostnames))
+	for i, h := range r.Spec.Hostnames {
+		routeHosts[i] = string(h)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, ref := range r.Spec.ParentRefs {
+		for _, l := range parentListeners([]*portGroup{g}, ref, r.Namespace) {
+			if l.spec.Protocol != gwv1.HTTPProtocolType && l.spec.Protocol != gwv1.HTTPSProtocolType {
+				continue
+			}
+			if !routeAllowed(l, "HTTPRoute", r.Namespace) {
+				continue
+			}
+			for _, h := range intersectHostnames(l.hostname(), routeHosts) {
+				if !seen[h] {
+					seen[h] = true
+					out = append(out, h)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// forwardedHeaders are the headers ingress-nginx always sets towards the backend.
+func forwardedHeaders(g *portGroup) []*corev3.HeaderValueOption {
+	scheme := "http"
+	if g.tls {
+		scheme = "https"
+	}
+	set := func(k, v string) *corev3.HeaderValueOption {
+		return &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: k, Value: v}, AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD}
+	}
+	return []*corev3.HeaderValueOption{
+		set("x-real-ip", "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"),
+		set("x-forwarded-for", "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"),
+		set("x-forwarded-host", "%REQ(:AUTHORITY)%"),
+		set("x-forwarded-port", strconv.Itoa(int(g.gatewayPort))),
+		set("x-forwarded-proto", scheme),
+		set("x-forwarded-scheme", scheme),
+		set("x-scheme", scheme),
+	}
+}
+
+func ruleName(rule gwv1.HTTPRouteRule, i int) string {
+	if rule.Name != nil && *rule.Name != "" {
+		return string(*rule.Name)
+	}
+	return "rule-" + strconv.Itoa(i)
+}
+
+// httpRouteEntries translates every rule and match of an HTTPRoute.
+func (t *translator) httpRouteEntries(g *portGroup, r *gwv1.HTTPRoute, order int, ep *effectivePolicy) []*routeEntry {
+	var out []*routeEntry
+	for ri, rule := range r.Spec.Rules {
+		act := t.ruleAction(g, r, ri, rule, ep)
+		matches := rule.Matches
+		if len(matches) == 0 {
+			matches = []gwv1.HTTPRouteMatch{{}}
+		}
+		for mi, m := range matches {
+			e, why := routeMatch(m, ep.nginxOrder())
+			if why != "" {
+				t.problem("HTTPRoute", r.Namespace, r.Name, fmt.Sprintf("spec.rules[%d].matches[%d]", ri, mi), why+"; this match is not served")
+				continue
+			}
+			e.routeOrder, e.rule, e.match = order, ri, mi
+			e.route.Name = fmt.Sprintf("%s/%s/%s/%d", r.Namespace, r.Name, ruleName(rule, ri), mi)
+			out = append(out, act.expand(e)...)
+		}
+	}
+	return out
+}
+
+// routeMatch translates one HTTPRouteMatch.
+func routeMatch(m gwv1.HTTPRouteMatch, nginxOrder bool) (*routeEntry, string) {
+	e := &routeEntry{route: &routev3.Route{Match: &routev3.RouteMatch{}}}
+	rm := e.route.Match
+	pt, pv := gwv1.PathMatchPathPrefix, "/"
+	if m.Path != nil {
+		if m.Path.Type != nil {
+			pt = *m.Path.Type
+		}
+		if m.Path.Value != nil {
+			pv = *m.Path.Value
+		}
+	}
+	e.path = pv
+	switch pt {
+	case gwv1.PathMatchExact:
+		rm.PathSpecifier = &routev3.RouteMatch_Path{Path: pv}
+	case gwv1.PathMatchPathPrefix:
+		e.pathClass = 2
+		trimmed := strings.TrimRight(pv, "/")
+		if trimmed == "" {
+			rm.PathSpecifier = &routev3.RouteMatch_Prefix{Prefix: "/"}
+		} else {
+			rm.PathSpecifier = &routev3.RouteMatch_PathSeparatedPrefix{PathSeparatedPrefix: trimmed}
+		}
+	case gwv1.PathMatchRegularExpression:
+		e.pathClass = 3
+		if nginxOrder {
+			e.pathClass = 1
+		}
+		if _, err := regexp.Compile(pv); err != nil {
+			return nil, fmt.Sprintf("path regular expression %q does not compile as RE2: %v", pv, err)
+		}
+		rm.PathSpecifier = &routev3.RouteMatch_SafeRegex{SafeRegex: &matcherv3.RegexMatcher{Regex: pv}}
+	default:
+		return nil, fmt.Sprintf("path match type %q is not supported", pt)
+	}
+	for _, h := range m.Headers {
+		hm, why := headerMatcher(h)
+		if why != "" {
+			return nil, why
+		}
+		rm.Headers = append(rm.Headers, hm)
+		e.headers++
+	}
+	for _, q := range m.QueryParams {
+		sm, why := stringMatcher(q.Type == nil || *q.Type == gwv1.QueryParamMatchExact, q.Value)
+		if why != "" {
+			return nil, why
+		}
+		rm.QueryParameters = append(rm.QueryParameters, &routev3.QueryParameterMatcher{
+			Name: string(q.Name), QueryParameterMatchSpecifier: &routev3.QueryParameterMatcher_StringMatch{StringMatch: sm},
+		})
+		e.queries++
+	}
+	if m.Method != nil {
+		e.method = true
+		rm.Headers = append(rm.Headers, exactHeader(":method", string(*m.Method)))
+	}
+	return e, ""
+}
+
+func headerMatcher(h gwv1.HTTPHeaderMatch) (*routev3.HeaderMatcher, string) {
+	sm, why := stringMatcher(h.Type == nil || *h.Type == gwv1.HeaderMatchExact, h.Value)
+	if why != "" {
+		return nil, why
+	}
+	return &routev3.HeaderMatcher{Name: strings.ToLower(string(h.Name)), HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{StringMatch: sm}}, ""
+}
+
+func stringMatcher(exact bool, value string) (*matcherv3.StringMatcher, string) {
+	if exact {
+		return &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Exact{Exact: value}}, ""
+	}
+	if _, err := regexp.Compile(value); err != nil {
+		return nil, fmt.Sprintf("regular expression %q does not compile as RE2: %v", value, err)
+	}
+	return &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_SafeRegex{SafeRegex: &matcherv3.RegexMatcher{Regex: value}}}, ""
+}
+
+func exactHeader(name, value string) *routev3.HeaderMatcher {
+	return &routev3.HeaderMatcher{Name: name, HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{
+		StringMatch: &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Exact{Exact: value}},
+	}}
+}
+
+func regexHeader(name, re string) *routev3.HeaderMatcher {
+	return &routev3.HeaderMatcher{Name: name, HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{
+		StringMatch: &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_SafeRegex{SafeRegex: &matcherv3.RegexMatcher{Regex: re}}},
+	}}
+}
+
+// recordServed notes what a route serves on a hostname, for people.
+func (t *translator) recordServed(g *portGroup, host string, r *gwv1.HTTPRoute, entries []*routeEntry) {
+	for _, e := range entries {
+		if e.sub != 0 {
+			continue
+		}
+		t.served = append(t.served, Served{Listener: g.name(), Host: host, Match: describeMatch(e.route.Match), Action: describeAction(e.route), Route: qualified(r.Namespace, r.Name)})
+	}
+}
+
+func describeMatch(m *routev3.RouteMatch) string {
+	var s string
+	switch p := m.PathSpecifier.(type) {
+	case *routev3.RouteMatch_Path:
+		s = "= " + p.Path
+	case *routev3.RouteMatch_Prefix:
+		s = p.Prefix
+	case *routev3.RouteMatch_PathSeparatedPrefix:
+		s = p.PathSeparatedPrefix
+	case *routev3.RouteMatch_SafeRegex:
+		s = "~ " + p.SafeRegex.Regex
+	}
+	for _, h := range m.Headers {
+		switch v := h.GetStringMatch().GetMatchPattern().(type) {
+		case *matcherv3.StringMatcher_Exact:
+			s += fmt.Sprintf(" [%s=%s]", h.Name, v.Exact)
+		case *matcherv3.StringMatcher_SafeRegex:
+			s += fmt.Sprintf(" [%s~%s]", h.Name, v.SafeRegex.Regex)
+		}
+	}
+	for _, q := range m.QueryParameters {
+		s += fmt.Sprintf(" [?%s]", q.Name)
+	}
+	return s
+}
+
+func describeAction(r *routev3.Route) string {
+	switch a := r.Action.(type) {
+	case *routev3.Route_Redirect:
+		return fmt.Sprintf("redirect %d", redirectCode(a.Redirect.ResponseCode))
+	case *routev3.Route_DirectResponse:
+		return fmt.Sprintf("answer %d", a.DirectResponse.Status)
+	case *routev3.Route_Route:
+		var parts []string
+		switch c := a.Route.ClusterSpecifier.(type) {
+		case *routev3.RouteAction_Cluster:
+			parts = append(parts, c.Cluster)
+		case *routev3.RouteAction_WeightedClusters:
+			for _, w := range c.WeightedClusters.Clusters {
+				parts = append(parts, fmt.Sprintf("%s (%d)", w.Name, w.Weight.GetValue()))
+			}
+		}
+		s := "→ " + strings.Join(parts, ", ")
+		if a.Route.RegexRewrite != nil {
+			s += " rewrite " + a.Route.RegexRewrite.Substitution
+		} else if a.Route.PrefixRewrite != "" {
+			s += " rewrite prefix " + a.Route.PrefixRewrite
+		}
+		return s
+	}
+	return ""
+}
+
+func redirectCode(c routev3.RedirectAction_RedirectResponseCode) int {
+	switch c {
+	case routev3.RedirectAction_FOUND:
+		return 302
+	case routev3.RedirectAction_SEE_OTHER:
+		return 303
+	case routev3.RedirectAction_TEMPORARY_REDIRECT:
+		return 307
+	case routev3.RedirectAction_PERMANENT_REDIRECT:
+		return 308
+	}
+	return 301
+}
+
+// perFilter merges per-filter configs.
+func perFilter(dst map[string]*anypb.Any, name string, cfg *anypb.Any) map[string]*anypb.Any {
+	if cfg == nil {
+		return dst
+	}
+	if dst == nil {
+		dst = map[string]*anypb.Any{}
+	}
+	dst[name] = cfg
+	return dst
+}

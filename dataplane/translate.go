@@ -1,0 +1,206 @@
+package dataplane
+
+import (
+	"fmt"
+	"sort"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/gatebridge-dev/gatebridge/dataplane/authz"
+	"github.com/gatebridge-dev/gatebridge/dataplane/xds"
+)
+
+// DefaultControllerName is the GatewayClass controllerName gatebridge serves.
+const DefaultControllerName = "gatebridge.dev/gateway-controller"
+
+// AuthzClusterName is the Envoy cluster that reaches gatebridge's ext_authz service.
+const AuthzClusterName = "gatebridge/authz"
+
+// Options say where and how the translated configuration is served.
+type Options struct {
+	// ControllerName selects the GatewayClasses served (default DefaultControllerName).
+	ControllerName string
+	// Address returns the IP a Gateway's listeners bind to (default "0.0.0.0"). Each Gateway
+	// may have its own address, so many Gateways can use the same ports.
+	Address func(gw *gwv1.Gateway) string
+	// PortMap maps a Gateway listener port to the port Envoy binds; unmapped ports bind as
+	// written. `gatebridge run` maps 80→8080 and 443→8443 so it needs no privileges.
+	PortMap map[int32]uint32
+	// AuthzAddress is host:port of the ext_authz gRPC service (gatebridge's own, see
+	// dataplane/authz) that implements basic and external auth. Empty: routes that need
+	// auth answer 503 (fail closed) and a problem says why.
+	AuthzAddress string
+}
+
+func (o Options) address(gw *gwv1.Gateway) string {
+	if o.Address != nil {
+		if a := o.Address(gw); a != "" {
+			return a
+		}
+	}
+	return "0.0.0.0"
+}
+
+func (o Options) envoyPort(p int32) uint32 {
+	if v, ok := o.PortMap[p]; ok {
+		return v
+	}
+	return uint32(p)
+}
+
+// Output is the result of one translation.
+type Output struct {
+	Resources *xds.Resources
+	// Auth holds the auth policies routes refer to by key (ext_authz context extension).
+	Auth map[string]authz.Policy
+	// Problems are sorted and deduplicated.
+	Problems []Problem
+	// Served lists what is served, for people: one line per host and path.
+	Served []Served
+}
+
+// Served is one host + path and where it goes, for `gatebridge run` to print.
+type Served struct {
+	Listener string `json:"listener"`
+	Host     string `json:"host"`
+	Match    string `json:"match"`
+	Action   string `json:"action"`
+	Route    string `json:"route"`
+}
+
+// translator holds the state of one translation.
+type translator struct {
+	model    *Model
+	opts     Options
+	ix       *index
+	problems []Problem
+	clusters map[string]*clusterv3.Cluster
+	// loadAssignments are keyed by EDS service name (namespace/service/port).
+	loadAssignments map[string]*endpointv3.ClusterLoadAssignment
+	secrets         map[string]*tlsv3.Secret
+	auth            map[string]authz.Policy
+	served          []Served
+	needAuthz       bool
+}
+
+// Translate turns the model into Envoy resources. It never fails: what cannot be served
+// becomes a Problem and is left out (or answers an error status, as the Gateway API says),
+// and everything else is still served.
+func Translate(m *Model, opts Options) *Output {
+	if opts.ControllerName == "" {
+		opts.ControllerName = DefaultControllerName
+	}
+	t := &translator{
+		model:           m,
+		opts:            opts,
+		ix:              newIndex(m),
+		clusters:        map[string]*clusterv3.Cluster{},
+		loadAssignments: map[string]*endpointv3.ClusterLoadAssignment{},
+		secrets:         map[string]*tlsv3.Secret{},
+		auth:            map[string]authz.Policy{},
+	}
+	res := &xds.Resources{}
+	var groups []*portGroup
+	for _, gw := range ourGateways(m, opts.ControllerName) {
+		groups = append(groups, t.groupByPort(t.collectListeners(gw))...)
+	}
+	groups = t.dropAddressClashes(groups)
+	httpRoutes := sortedHTTPRoutes(m.HTTPRoutes)
+	tlsRoutes := sortedTLSRoutes(m.TLSRoutes)
+	for _, g := range groups {
+		var rc *routev3.RouteConfiguration
+		if g.hasHTTP() {
+			rc = t.routeConfiguration(g, httpRoutes)
+			res.Routes = append(res.Routes, rc)
+		}
+		if l := t.listener(g, tlsRoutes, rc != nil); l != nil {
+			res.Listeners = append(res.Listeners, l)
+		}
+	}
+	if t.needAuthz && opts.AuthzAddress != "" {
+		t.clusters[AuthzClusterName] = authzCluster(opts.AuthzAddress)
+	}
+	res.Clusters = sortedValues(t.clusters, func(c *clusterv3.Cluster) string { return c.Name })
+	res.Endpoints = sortedValues(t.loadAssignments, func(c *endpointv3.ClusterLoadAssignment) string { return c.ClusterName })
+	res.Secrets = sortedValues(t.secrets, func(s *tlsv3.Secret) string { return s.Name })
+	return &Output{Resources: res, Auth: t.auth, Problems: sortProblems(t.problems), Served: t.served}
+}
+
+// dropAddressClashes keeps the first group (in Gateway name order) per address and port.
+func (t *translator) dropAddressClashes(groups []*portGroup) []*portGroup {
+	seen := map[string]*portGroup{}
+	var out []*portGroup
+	for _, g := range groups {
+		k := fmt.Sprintf("%s:%d", g.address, g.envoyPort)
+		if first, ok := seen[k]; ok {
+			t.problem("Gateway", g.gw.Namespace, g.gw.Name, "spec.listeners",
+				fmt.Sprintf("port %d on address %s is already served for Gateway %s; give each Gateway its own address", g.gatewayPort, g.address, qualified(first.gw.Namespace, first.gw.Name)))
+			continue
+		}
+		seen[k] = g
+		out = append(out, g)
+	}
+	return out
+}
+
+func (g *portGroup) hasHTTP() bool {
+	for _, l := range g.listeners {
+		if l.spec.Protocol == gwv1.HTTPProtocolType || l.spec.Protocol == gwv1.HTTPSProtocolType {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *translator) problem(kind, ns, name, field, msg string) {
+	t.problems = append(t.problems, Problem{Kind: kind, Namespace: ns, Name: name, Field: field, Message: msg})
+}
+
+func sortProblems(ps []Problem) []Problem {
+	sort.Slice(ps, func(i, j int) bool { return ps[i].String() < ps[j].String() })
+	var out []Problem
+	for i, p := range ps {
+		if i > 0 && p == ps[i-1] {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func sortedValues[T any](m map[string]T, name func(T) string) []T {
+	out := make([]T, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return name(out[i]) < name(out[j]) })
+	return out
+}
+
+func sortedHTTPRoutes(rs []*gwv1.HTTPRoute) []*gwv1.HTTPRoute {
+	out := append([]*gwv1.HTTPRoute(nil), rs...)
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+			return a.CreationTimestamp.Before(&b.CreationTimestamp)
+		}
+		return qualified(a.Namespace, a.Name) < qualified(b.Namespace, b.Name)
+	})
+	return out
+}
+
+func sortedTLSRoutes(rs []*gwv1.TLSRoute) []*gwv1.TLSRoute {
+	out := append([]*gwv1.TLSRoute(nil), rs...)
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+			return a.CreationTimestamp.Before(&b.CreationTimestamp)
+		}
+		return qualified(a.Namespace, a.Name) < qualified(b.Namespace, b.Name)
+	})
+	return out
+}

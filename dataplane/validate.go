@@ -1,0 +1,45 @@
+package dataplane
+
+import (
+	"fmt"
+
+	"github.com/gatebridge-dev/gatebridge/dataplane/xds"
+)
+
+// Validate checks every resource against Envoy's own constraints (protoc-gen-validate), so
+// that a translation bug is caught here rather than NACKed by Envoy.
+func Validate(res *xds.Resources) error {
+	type validator interface{ ValidateAll() error }
+	check := func(kind, name string, v validator) error {
+		if err := v.ValidateAll(); err != nil {
+			return fmt.Errorf("%s %q: %w", kind, name, err)
+		}
+		return nil
+	}
+	for _, r := range res.Listeners {
+		if err := check("listener", r.Name, r); err != nil {
+			return err
+		}
+	}
+	for _, r := range res.Routes {
+		if err := check("route configuration", r.Name, r); err != nil {
+			return err
+		}
+	}
+	for _, r := range res.Clusters {
+		if err := check("cluster", r.Name, r); err != nil {
+			return err
+		}
+	}
+	for _, r := range res.Endpoints {
+		if err := check("endpoints", r.ClusterName, r); err != nil {
+			return err
+		}
+	}
+	for _, r := range res.Secrets {
+		if err := check("secret", r.Name, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+package xds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+)
+
+// Publish makes res the configuration every Envoy is served.
+//
+// res is validated first (see checkReferences and newResourceSet); if anything is wrong the
+// snapshot being served is left alone and the error names the offending resource. If res
+// has exactly the content of the snapshot being served, nothing is published and published
+// is false: clients are not pushed anything. Otherwise a snapshot with the next version
+// ("1", "2", …) is published.
+//
+// Within a snapshot each resource type keeps the version of the snapshot that last changed
+// it, so a state-of-the-world client is only re-sent the types that changed, and a delta
+// client only the resources that changed (delta versions are per-resource content hashes).
+func (s *Server) Publish(res *Resources) (published bool, err error) {
+	s.publishMu.Lock()
+	defer s.publishMu.Unlock()
+
+	c, err := newConfig(res)
+	if err == nil {
+		err = checkReferences(c)
+	}
+	if err != nil {
+		return false, s.rejected(err)
+	}
+	return s.publish(c)
+}
+
+// PublishEndpoints replaces only the ClusterLoadAssignments of the snapshot being served,
+// keeping its listeners, routes, clusters and secrets — the same proto pointers and the same
+// versions — so an endpoint change reaches Envoy without rebuilding routes. The rules of
+// Publish apply: eps must contain exactly one ClusterLoadAssignment for each EDS cluster,
+// an invalid input changes nothing, and an unchanged one publishes nothing.
+func (s *Server) PublishEndpoints(eps []*endpointv3.ClusterLoadAssignment) (bool, error) {
+	s.publishMu.Lock()
+	defer s.publishMu.Unlock()
+
+	current := s.currentConfig()
+	if current == nil {
+		return false, s.rejected(errors.New("no snapshot to update the endpoints of: Publish first"))
+	}
+	endpoints, err := newResourceSet(kindEndpoint, asResources(eps))
+	if err != nil {
+		return false, s.rejected(err)
+	}
+	c := current.with(kindEndpoint, endpoints)
+	if err := checkReferences(c); err != nil {
+		return false, s.rejected(err)
+	}
+	return s.publish(c)
+}
+
+func (s *Server) currentConfig() *config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.current == nil {
+		return nil
+	}
+	return s.current.config
+}
+
+// rejected counts a configuration that failed validation and returns its error.
+func (s *Server) rejected(err error) error {
+	s.mu.Lock()
+	s.counts.validationFailures++
+	version := s.versionLocked()
+	s.mu.Unlock()
+	s.log.Error(err, "rejected xDS configuration, still serving the previous snapshot", "version", version)
+	return fmt.Errorf("xds: configuration rejected: %w", err)
+}
+
+// publish sets c as the next snapshot unless it has the content of the current one. The
+// caller holds publishMu and has validated c.
+func (s *Server) publish(c *config) (bool, error) {
+	s.mu.Lock()
+	prev := s.current
+	s.mu.Unlock()
+
+	var prevConfig *config
+	version := uint64(1)
+	if prev != nil {
+		prevConfig, version = prev.config, prev.version+1
+	}
+	changed := c.changedKinds(prevConfig)
+	if len(changed) == 0 {
+		s.log.V(1).Info("xDS configuration unchanged, nothing to publish", "version", prev.version)
+		return false, nil
+	}
+	c = c.reusing(prevConfig, version)
+
+	snapshot := c.snapshot()
+	// Our reference checks are stricter than the cache's own; this is a second opinion.
+	if err := snapshot.Consistent(); err != nil {
+		return false, s.rejected(fmt.Errorf("inconsistent snapshot: %w", err))
+	}
+
+	// Record the new state before the cache can send it, so that ACKs of it are understood.
+	s.mu.Lock()
+	s.current = &publishedConfig{version: version, config: c}
+	s.recordHistoryLocked(version, c)
+	s.counts.published++
+	s.notifyLocked()
+	s.mu.Unlock()
+
+	// The cache stores the snapshot before answering watches; an error here means some
+	// watch could not be answered, yet the snapshot is the one served from now on.
+	if err := s.cache.SetSnapshot(context.Background(), s.opts.NodeID, snapshot); err != nil {
+		return true, fmt.Errorf("xds: snapshot %d published but not sent to every client: %w", version, err)
+	}
+	s.log.Info("published xDS snapshot", "version", version, "changed", kindNames(changed), "counts", c.counts())
+	return true, nil
+}
+
+// reusing returns c with the sets that did not change since prev replaced by prev's, which
+// keeps their versions and proto pointers, and with the changed sets stamped with version.
+func (c *config) reusing(prev *config, version uint64) *config {
+	out := &config{}
+	for k := range numKinds {
+		if prev != nil && c.sets[k].sameAs(prev.sets[k]) {
+			out.sets[k] = prev.sets[k]
+			continue
+		}
+		set := *c.sets[k]
+		set.version = version
+		set.indexed = cachev3.NewResources(strconv.FormatUint(version, 10), set.items)
+		out.sets[k] = &set
+	}
+	return out
+}
+
+// snapshot builds the cache snapshot of a published config. The version map is filled in
+// from our hashes, which are exactly what the cache would compute for delta clients.
+func (c *config) snapshot() *cachev3.Snapshot {
+	snapshot := &cachev3.Snapshot{VersionMap: make(map[string]map[string]string, numKinds)}
+	for k := range numKinds {
+		typeURL := k.typeURL()
+		snapshot.Resources[cachev3.GetResponseType(typeURL)] = c.sets[k].indexed
+		snapshot.VersionMap[typeURL] = c.sets[k].hashes
+	}
+	return snapshot
+}
+
+// counts returns how many resources of each kind c has, for logs.
+func (c *config) counts() map[string]int {
+	out := make(map[string]int, numKinds)
+	for k := range numKinds {
+		out[k.String()] = len(c.sets[k].items)
+	}
+	return out
+}
+
+func kindNames(kinds []kind) []string {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = k.String()
+	}
+	return names
+}

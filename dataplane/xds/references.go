@@ -1,0 +1,214 @@
+package xds
+
+import (
+	"fmt"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+)
+
+// checkReferences checks that c is self-contained in both directions:
+//
+//   - every name a listener or cluster uses exists: RDS route configurations named by an
+//     HttpConnectionManager in any filter chain, the ClusterLoadAssignment of every EDS
+//     cluster, and SDS secrets named by Downstream/UpstreamTlsContexts. Envoy would
+//     otherwise wait forever for the missing resource (listener or cluster warming).
+//   - every route configuration, ClusterLoadAssignment and secret is used. In ADS mode the
+//     snapshot cache answers a state-of-the-world RDS/EDS/SDS request only once the
+//     request names every resource of that type, so one unused resource would stall all
+//     state-of-the-world clients' updates of that type.
+//
+// The HttpConnectionManager and TLS contexts are decoded from their typed_config and
+// validated too, since a listener's own validation does not look inside an Any.
+func checkReferences(c *config) error {
+	r := referenceChecker{config: c}
+	for k := range numKinds {
+		r.used[k] = make(map[string]bool)
+	}
+	for _, item := range c.sets[kindListener].items {
+		l := item.(*listenerv3.Listener)
+		if err := r.checkListener(l); err != nil {
+			return fmt.Errorf("listener %q: %w", l.GetName(), err)
+		}
+	}
+	for _, item := range c.sets[kindCluster].items {
+		cl := item.(*clusterv3.Cluster)
+		if err := r.checkCluster(cl); err != nil {
+			return fmt.Errorf("cluster %q: %w", cl.GetName(), err)
+		}
+	}
+	return r.checkAllUsed()
+}
+
+// referenceChecker records which route configurations, endpoints and secrets are used.
+type referenceChecker struct {
+	config *config
+	used   [numKinds]map[string]bool
+}
+
+func (r *referenceChecker) use(k kind, name string) error {
+	if _, ok := r.config.sets[k].hashes[name]; !ok {
+		return fmt.Errorf("uses %s %q, which is not published", k, name)
+	}
+	r.used[k][name] = true
+	return nil
+}
+
+func (r *referenceChecker) checkAllUsed() error {
+	users := map[kind]string{
+		kindRoute:    "listener",
+		kindEndpoint: "EDS cluster",
+		kindSecret:   "listener or cluster",
+	}
+	for _, k := range []kind{kindRoute, kindEndpoint, kindSecret} {
+		for _, item := range r.config.sets[k].items {
+			if name := cachev3.GetResourceName(item); !r.used[k][name] {
+				return fmt.Errorf("%s %q is not used by any %s", k, name, users[k])
+			}
+		}
+	}
+	return nil
+}
+
+func (r *referenceChecker) checkListener(l *listenerv3.Listener) error {
+	chains := l.GetFilterChains()
+	if l.GetDefaultFilterChain() != nil {
+		chains = append(chains[:len(chains):len(chains)], l.GetDefaultFilterChain())
+	}
+	for i, chain := range chains {
+		if err := r.checkFilterChain(chain); err != nil {
+			return fmt.Errorf("filter chain #%d %q: %w", i, chain.GetName(), err)
+		}
+	}
+	return nil
+}
+
+func (r *referenceChecker) checkFilterChain(chain *listenerv3.FilterChain) error {
+	for _, filter := range chain.GetFilters() {
+		if err := r.checkNetworkFilter(filter); err != nil {
+			return fmt.Errorf("filter %q: %w", filter.GetName(), err)
+		}
+	}
+	return r.checkTransportSocket(chain.GetTransportSocket())
+}
+
+// checkNetworkFilter follows an HttpConnectionManager to the route configurations it names.
+// Other network filters reference nothing gatebridge publishes.
+func (r *referenceChecker) checkNetworkFilter(filter *listenerv3.Filter) error {
+	hcm := &hcmv3.HttpConnectionManager{}
+	found, err := decodeTyped(filter.GetTypedConfig(), hcm)
+	if !found || err != nil {
+		return err
+	}
+	if name := hcm.GetRds().GetRouteConfigName(); name != "" {
+		if err := r.use(kindRoute, name); err != nil {
+			return err
+		}
+	}
+	for _, scope := range hcm.GetScopedRoutes().GetScopedRouteConfigurationsList().GetScopedRouteConfigurations() {
+		if err := r.use(kindRoute, scope.GetRouteConfigurationName()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *referenceChecker) checkCluster(cl *clusterv3.Cluster) error {
+	if cl.GetType() == clusterv3.Cluster_EDS {
+		if err := r.use(kindEndpoint, edsServiceName(cl)); err != nil {
+			return err
+		}
+	}
+	if err := r.checkTransportSocket(cl.GetTransportSocket()); err != nil {
+		return err
+	}
+	for _, match := range cl.GetTransportSocketMatches() {
+		if err := r.checkTransportSocket(match.GetTransportSocket()); err != nil {
+			return fmt.Errorf("transport socket match %q: %w", match.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// edsServiceName is the name of the ClusterLoadAssignment an EDS cluster asks for.
+func edsServiceName(cl *clusterv3.Cluster) string {
+	if name := cl.GetEdsClusterConfig().GetServiceName(); name != "" {
+		return name
+	}
+	return cl.GetName()
+}
+
+// checkTransportSocket follows a TLS transport socket to the SDS secrets it names.
+func (r *referenceChecker) checkTransportSocket(socket *corev3.TransportSocket) error {
+	names, err := sdsSecretNames(socket.GetTypedConfig())
+	if err != nil {
+		return fmt.Errorf("transport socket %q: %w", socket.GetName(), err)
+	}
+	for _, name := range names {
+		if err := r.use(kindSecret, name); err != nil {
+			return fmt.Errorf("transport socket %q: %w", socket.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// sdsSecretNames returns the SDS secret names used by a Downstream- or UpstreamTlsContext.
+func sdsSecretNames(typed *anypb.Any) ([]string, error) {
+	downstream := &tlsv3.DownstreamTlsContext{}
+	if found, err := decodeTyped(typed, downstream); found || err != nil {
+		names := commonTLSSecretNames(downstream.GetCommonTlsContext())
+		names = appendName(names, downstream.GetSessionTicketKeysSdsSecretConfig())
+		return names, err
+	}
+	upstream := &tlsv3.UpstreamTlsContext{}
+	found, err := decodeTyped(typed, upstream)
+	if !found || err != nil {
+		return nil, err
+	}
+	return commonTLSSecretNames(upstream.GetCommonTlsContext()), nil
+}
+
+func commonTLSSecretNames(common *tlsv3.CommonTlsContext) []string {
+	var names []string
+	for _, certificate := range common.GetTlsCertificateSdsSecretConfigs() {
+		names = appendName(names, certificate)
+	}
+	names = appendName(names, common.GetValidationContextSdsSecretConfig())
+	names = appendName(names, common.GetCombinedValidationContext().GetValidationContextSdsSecretConfig())
+	return names
+}
+
+func appendName(names []string, config *tlsv3.SdsSecretConfig) []string {
+	if name := config.GetName(); name != "" {
+		names = append(names, name)
+	}
+	return names
+}
+
+// decodedMessage is an Envoy message that can check its own validation rules.
+type decodedMessage interface {
+	proto.Message
+	validator
+}
+
+// decodeTyped decodes typed into into when typed holds that message type, and validates it.
+// found is false, with no error, when typed is nil or holds another type.
+func decodeTyped(typed *anypb.Any, into decodedMessage) (found bool, err error) {
+	if typed == nil || !typed.MessageIs(into) {
+		return false, nil
+	}
+	name := into.ProtoReflect().Descriptor().Name()
+	if err := typed.UnmarshalTo(into); err != nil {
+		return true, fmt.Errorf("decoding %s: %w", name, err)
+	}
+	if err := into.ValidateAll(); err != nil {
+		return true, fmt.Errorf("invalid %s: %w", name, err)
+	}
+	return true, nil
+}

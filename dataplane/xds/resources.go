@@ -1,0 +1,23 @@
+package xds
+
+import (
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+)
+
+// Resources is one complete Envoy configuration as the translator produces it. Every
+// resource has a stable name derived from the identity of the object it comes from, so two
+// translations of the same input are equal and an update touches only what changed.
+//
+// Listeners reference RouteConfigurations by name (RDS over ADS) and Secrets by name (SDS
+// over ADS); EDS Clusters reference ClusterLoadAssignments by cluster name.
+type Resources struct {
+	Listeners []*listenerv3.Listener
+	Routes    []*routev3.RouteConfiguration
+	Clusters  []*clusterv3.Cluster
+	Endpoints []*endpointv3.ClusterLoadAssignment
+	Secrets   []*tlsv3.Secret
+}

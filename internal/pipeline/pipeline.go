@@ -1,0 +1,37 @@
+package pipeline
+
+import (
+	"github.com/gatebridge-dev/gatebridge/converters"
+	"github.com/gatebridge-dev/gatebridge/dataplane"
+	"github.com/gatebridge-dev/gatebridge/sources"
+)
+
+// Result is what one pass of the pipeline produced.
+type Result struct {
+	Model *dataplane.Model
+	// Report is the converter's report on the Ingresses of the input.
+	Report converters.Report
+	// Generated counts the objects the converter generated.
+	Generated int
+}
+
+// Build converts the Ingresses of loaded and returns the model the data plane serves: the
+// generated objects first, then the objects of the input (Gateway API objects written by
+// hand, EndpointSlices, Endpoints), then the Services and Secrets of the input.
+func Build(loaded *sources.Loaded, opts converters.Options) Result {
+	conv := converters.Convert(loaded.Input, opts)
+	m := &dataplane.Model{}
+	for _, o := range conv.Objects {
+		m.Add(o)
+	}
+	for _, o := range loaded.Objects {
+		m.Add(o)
+	}
+	for i := range loaded.Input.Services {
+		m.Services = append(m.Services, &loaded.Input.Services[i])
+	}
+	for i := range loaded.Input.Secrets {
+		m.Secrets = append(m.Secrets, &loaded.Input.Secrets[i])
+	}
+	return Result{Model: m, Report: conv.Report, Generated: len(conv.Objects)}
+}
