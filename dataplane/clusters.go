@@ -235,7 +235,7 @@ func (t *translator) upstreamTLS(ns string, v clusterVariant) (*corev3.Transport
 					return nil, fmt.Sprintf("backend TLS Secret %s has no ca.crt to verify with", qualified(sec.Namespace, sec.Name))
 				}
 				vc := &tlsv3.CertificateValidationContext{
-					TrustedCa:   &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: ca}},
+					TrustedCa:      &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: ca}},
 					MaxVerifyDepth: wrapperspb.UInt32(uint32(derefInt32(b.VerifyDepth, 1))),
 				}
 				if b.ServerName != "" {

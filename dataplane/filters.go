@@ -8,6 +8,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	rbacconfigv3 "github.com/envoyproxy/go-control-plane/envoy/config/rbac/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	ratelimitcommonv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 	bufferv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/buffer/v3"
 	corsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/cors/v3"
 	extauthzv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_authz/v3"
@@ -15,7 +16,6 @@ import (
 	rbacv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/rbac/v3"
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
-	ratelimitcommonv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/common/ratelimit/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -68,8 +68,8 @@ func (t *translator) httpFilters(g *portGroup) []*hcmv3.HttpFilter {
 		maxBody = rb.MaxBytes
 	}
 	filters = append(filters, &hcmv3.HttpFilter{
-		Name:     filterBuffer,
-		Disabled: maxBody <= 0 || maxBody > maxBufferedBody,
+		Name:       filterBuffer,
+		Disabled:   maxBody <= 0 || maxBody > maxBufferedBody,
 		ConfigType: typed(&bufferv3.Buffer{MaxRequestBytes: wrapperspb.UInt32(uint32(clampBody(maxBody)))}),
 	})
 	filters = append(filters,
