@@ -3,6 +3,7 @@ module github.com/gatebridge-dev/gatebridge
 go 1.26.0
 
 require (
+	github.com/fsnotify/fsnotify v1.9.0
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260720211330-0afa2a65878a
 	google.golang.org/grpc v1.84.0
 	k8s.io/api v0.37.0

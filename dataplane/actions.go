@@ -304,6 +304,11 @@ func (t *translator) redirectAction(f *gwv1.HTTPRequestRedirectFilter, ep *effec
 			ra.PortRedirect = t.opts.envoyPort(443)
 		}
 	}
+	// nginx redirects to https://<host without port>: the HTTPS port, which Envoy omits when
+	// it is 443. When `run` maps 443 elsewhere, the Location names the port it serves on.
+	if httpsOnly && ra.PortRedirect == 0 {
+		ra.PortRedirect = t.opts.envoyPort(443)
+	}
 	return ra, strip
 }
 
@@ -522,6 +527,7 @@ func (a *ruleAction) expand(e *routeEntry) []*routeEntry {
 			Pattern: &matcherv3.RegexMatcher{Regex: "^(.*)/$"}, Substitution: `\1`,
 		}}
 		noQuery := a.clone(e, 1)
+		noQuery.shown = true
 		noQuery.route.Action = &routev3.Route_Redirect{Redirect: strip}
 		a.decorate(noQuery.route, false)
 		a.decorate(withQuery.route, false)
@@ -529,14 +535,17 @@ func (a *ruleAction) expand(e *routeEntry) []*routeEntry {
 	case a.redirect != nil:
 		base.Action = &routev3.Route_Redirect{Redirect: a.redirect}
 		a.decorate(base, false)
+		e.shown = true
 		return []*routeEntry{e}
 	case a.direct != nil:
 		base.Action = &routev3.Route_DirectResponse{DirectResponse: a.direct}
 		a.decorate(base, false)
+		e.shown = true
 		return []*routeEntry{e}
 	}
 	if a.cors == nil {
 		a.decorate(base, true)
+		e.shown = true
 		return []*routeEntry{e}
 	}
 	return a.corsRoutes(e)

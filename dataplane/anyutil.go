@@ -12,7 +12,10 @@ type anyType = anypb.Any
 // mustAny packs a message built by this package. Packing only fails for messages that are
 // not registered, which would be a programming error.
 func mustAny(m proto.Message) *anypb.Any {
-	a, err := anypb.New(m)
+	// Deterministic: map fields (RBAC policies, context extensions) must encode the same
+	// way every time, or an unchanged configuration would look changed and be pushed again.
+	a := &anypb.Any{}
+	err := anypb.MarshalFrom(a, m, proto.MarshalOptions{Deterministic: true})
 	if err != nil {
 		panic(fmt.Sprintf("dataplane: packing %T: %v", m, err))
 	}

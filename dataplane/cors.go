@@ -47,6 +47,7 @@ func (a *ruleAction) corsRoutes(e *routeEntry) []*routeEntry {
 		allowed := a.clone(e, 1)
 		allowed.route.ResponseHeadersToAdd = headers
 		a.decorate(allowed.route, true)
+		allowed.shown = true
 		return append(out, allowed)
 	}
 	allowed := a.clone(e, 1)
@@ -55,6 +56,7 @@ func (a *ruleAction) corsRoutes(e *routeEntry) []*routeEntry {
 	a.decorate(allowed.route, true)
 	other := a.clone(e, 2)
 	a.decorate(other.route, true)
+	other.shown = true
 	return append(out, allowed, other)
 }
 

@@ -58,6 +58,8 @@ func (t *translator) httpFilters(g *portGroup) []*hcmv3.HttpFilter {
 				Timeout:         durationpb.New(authzTimeout),
 			}},
 			FailureModeAllow: false,
+			// Repeated headers reach the auth service as separate lines, bytes intact.
+			EncodeRawHeaders: true,
 			// nginx answers 500 when the auth service cannot be reached.
 			StatusOnError: &typev3.HttpStatus{Code: typev3.StatusCode_InternalServerError},
 		})})

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	tlsinspectorv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/tls_inspector/v3"
@@ -218,6 +219,19 @@ func (t *translator) tlsSecret(sec *corev1.Secret) string {
 	return name
 }
 
+// upstreamFailureReplies answers 502 where a backend could not be reached or broke the
+// connection before its response (nginx "connect() failed" / "upstream prematurely closed
+// connection": 502 Bad Gateway); Envoy's own answer is 503. Upstream timeouts stay 504 and
+// "no endpoints" stays 503, as in nginx.
+func upstreamFailureReplies() *hcmv3.LocalReplyConfig {
+	return &hcmv3.LocalReplyConfig{Mappers: []*hcmv3.ResponseMapper{{
+		Filter: &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_ResponseFlagFilter{
+			ResponseFlagFilter: &accesslogv3.ResponseFlagFilter{Flags: []string{"UF", "UC", "UR", "UPE"}},
+		}},
+		StatusCode: wrapperspb.UInt32(502),
+	}}}
+}
+
 // hcmFilter is the HTTP connection manager of a port group. Routes come over RDS; the
 // filters are mostly disabled here and enabled per route by the policies that need them.
 func (t *translator) hcmFilter(g *portGroup, scheme string) *listenerv3.Filter {
@@ -237,6 +251,7 @@ func (t *translator) hcmFilter(g *portGroup, scheme string) *listenerv3.Filter {
 		},
 		// ingress-nginx answers HTTP/1.0 clients too.
 		HttpProtocolOptions: &corev3.Http1ProtocolOptions{AcceptHttp_10: true},
+		LocalReplyConfig:    upstreamFailureReplies(),
 	}
 	_ = scheme
 	return &listenerv3.Filter{Name: "envoy.filters.network.http_connection_manager",

@@ -27,6 +27,8 @@ type routeEntry struct {
 	// routeOrder is the HTTPRoute's place in creation order; rule and match its indexes;
 	// sub orders the Envoy routes generated from one match.
 	routeOrder, rule, match, sub int
+	// shown marks the one route per match that listings show (not the synthetic variants).
+	shown bool
 }
 
 // lessEntry is Gateway API precedence (Exact, then the longest prefix, then method, header
@@ -274,7 +276,7 @@ func regexHeader(name, re string) *routev3.HeaderMatcher {
 // recordServed notes what a route serves on a hostname, for people.
 func (t *translator) recordServed(g *portGroup, host string, r *gwv1.HTTPRoute, entries []*routeEntry) {
 	for _, e := range entries {
-		if e.sub != 0 {
+		if !e.shown {
 			continue
 		}
 		t.served = append(t.served, Served{Listener: g.name(), Host: host, Match: describeMatch(e.route.Match), Action: describeAction(e.route), Route: qualified(r.Namespace, r.Name)})

@@ -32,6 +32,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runConvert(args[1:], stdin, stdout, stderr, false)
 	case "report":
 		return runConvert(args[1:], stdin, stdout, stderr, true)
+	case "run":
+		return runRun(args[1:], stdout, stderr)
 	case "annotations":
 		return runAnnotations(args[1:], stdout, stderr)
 	case "version", "--version":
@@ -52,6 +54,7 @@ func usage(w io.Writer) {
 Usage:
   gatebridge report      -f PATH... | --kubeconfig FILE [-n NS | -A]  [-o table|json|markdown|html]
   gatebridge convert     -f PATH... | --kubeconfig FILE [-n NS | -A]  [-o yaml|json]
+  gatebridge run         -f PATH... [--http-port 8080] [--https-port 8443] [--admin-port 9901] [--envoy PATH]
   gatebridge annotations [-o table|json|markdown]
   gatebridge version
 

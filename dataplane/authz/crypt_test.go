@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Vectors generated once on a Debian 12 machine with `htpasswd` (apache2-utils 2.4),
@@ -39,6 +41,11 @@ var hashVectors = []struct {
 	{"sha512-crypt long password", "$6$short$LyfW/bfq5rzj9M6swPZRkM7XqEYtgnxyEfjM6c/b7T4faQc0sd0iqHRYYR7JuKgg6/ZfKKiRh9GkvKQ93yAAi/", "a very long password that is longer than sixty-four bytes in total length ok", schemeSHA512Crypt},
 	// crypt('we have a short salt string but not a short password', '$6$rounds=77777$short')
 	{"sha512-crypt rounds", "$6$rounds=77777$short$WuQyW2YR.hBNpjjRhpYD/ifIw05xdfeEyQoMxIXbkvr0gge1a1x3yRULJ5CCaUeOxFmtlcGZelFl5CxtgfiAc0", "we have a short salt string but not a short password", schemeSHA512Crypt},
+	// htpasswd -nbB -C 5 bc bcrypt-secret
+	{"bcrypt 2y", "$2y$05$hBL47duyabjBsWWDogFX8u4ifnHvR0dUs2PF9Y4KLBFnyxW72I9Fq", "bcrypt-secret", schemeBcrypt},
+	// the same hash with the $2b$ and $2a$ prefixes (identical algorithm for this password)
+	{"bcrypt 2b", "$2b$05$hBL47duyabjBsWWDogFX8u4ifnHvR0dUs2PF9Y4KLBFnyxW72I9Fq", "bcrypt-secret", schemeBcrypt},
+	{"bcrypt 2a", "$2a$05$hBL47duyabjBsWWDogFX8u4ifnHvR0dUs2PF9Y4KLBFnyxW72I9Fq", "bcrypt-secret", schemeBcrypt},
 	// crypt('', '$6$emptypw')
 	{"sha512-crypt empty password", "$6$emptypw$TWmzQ8/uLn1BFSZ5Lkfum8lAba5vixF9Nl3Aiof.Praatq9nh0kkPuTdoVrIL6du0L6LAoadbPq.q.D7keveg/", "", schemeSHA512Crypt},
 }
@@ -50,11 +57,11 @@ func TestHashVectors(t *testing.T) {
 			if c.scheme != v.scheme {
 				t.Fatalf("classifyHash: scheme %v, want %v", c.scheme, v.scheme)
 			}
-			ok, err := c.verify([]byte(v.password), nil)
+			ok, err := c.verify([]byte(v.password), bcrypt.CompareHashAndPassword)
 			if err != nil || !ok {
 				t.Fatalf("verify(right password) = %v, %v; want true, nil", ok, err)
 			}
-			ok, err = c.verify([]byte(v.password+"x"), nil)
+			ok, err = c.verify([]byte(v.password+"x"), bcrypt.CompareHashAndPassword)
 			if err != nil || ok {
 				t.Fatalf("verify(wrong password) = %v, %v; want false, nil", ok, err)
 			}

@@ -50,7 +50,8 @@ type ProcessOptions struct {
 	// Default: DefaultLogLevel.
 	LogLevel string
 	// Stdout and Stderr receive Envoy's output (its log is on stderr). A nil writer means
-	// the file LogFile in WorkDir. The last 64 KiB are also kept for error messages.
+	// the file LogFile in WorkDir. When both are the same writer, it is written from one
+	// goroutine at a time. The last 64 KiB are also kept for error messages.
 	Stdout, Stderr io.Writer
 	// Concurrency is Envoy's number of worker threads (--concurrency). Default:
 	// DefaultConcurrency.
@@ -197,8 +198,14 @@ func Start(ctx context.Context, o ProcessOptions) (*Process, error) {
 	args = append(args, o.ExtraArgs...)
 	cmd := exec.Command(envoyPath, args...)
 	cmd.Dir = workDir
+	// One writer for both when they are the same, so that (as exec.Cmd promises) it is never
+	// written from two goroutines at once.
 	cmd.Stdout = io.MultiWriter(stdout, p.tail)
-	cmd.Stderr = io.MultiWriter(stderr, p.tail)
+	if sameWriter(stdout, stderr) {
+		cmd.Stderr = cmd.Stdout
+	} else {
+		cmd.Stderr = io.MultiWriter(stderr, p.tail)
+	}
 	cmd.SysProcAttr = sysProcAttr()
 
 	// Pdeathsig fires when the OS thread that started the child exits, not the process; the
@@ -262,6 +269,16 @@ func Start(ctx context.Context, o ProcessOptions) (*Process, error) {
 		}
 	}()
 	return p, nil
+}
+
+// sameWriter reports whether a and b are the same writer (false for incomparable types).
+func sameWriter(a, b io.Writer) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
 }
 
 func validHostPort(s string) bool {

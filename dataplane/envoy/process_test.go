@@ -227,3 +227,24 @@ func TestEnvoyDyingIsReported(t *testing.T) {
 		t.Error("Stop of an Envoy that died on its own reported no error")
 	}
 }
+
+// syncless is a writer that is not safe for concurrent use; the race detector catches
+// concurrent writes to it.
+type syncless struct{ n int }
+
+func (w *syncless) Write(b []byte) (int, error) { w.n += len(b); return len(b), nil }
+
+func TestSharedOutputWriter(t *testing.T) {
+	out := &syncless{}
+	p := envoytest.Start(t, envoy.ProcessOptions{Bootstrap: bootstrap(t, 0), Stdout: out, Stderr: out, LogLevel: "debug"})
+	t.Parallel()
+	if p.LogPath() != "" {
+		t.Errorf("LogPath = %q with both writers given", p.LogPath())
+	}
+	if err := p.Stop(2 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if out.n == 0 || p.LogTail() == "" {
+		t.Errorf("Envoy's debug log did not reach the writer (%d bytes) or the tail", out.n)
+	}
+}

@@ -29,52 +29,13 @@ package xds
 // compared by digest against the history of recent snapshots.
 
 import (
-	"cmp"
-	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 )
-
-// historySize is how many recent snapshots ACKs can be matched against. A client lagging
-// further behind holds "an older version", which is all WaitForAck needs to know.
-const historySize = 256
-
-// historyEntry is what the accounting needs to know about one published snapshot.
-type historyEntry struct {
-	version      uint64
-	typeVersions [numKinds]uint64
-	digests      [numKinds]setDigest
-	hasResources [numKinds]bool
-}
-
-func (s *Server) recordHistoryLocked(version uint64, c *config) {
-	entry := historyEntry{version: version}
-	for k := range numKinds {
-		entry.typeVersions[k] = c.sets[k].version
-		entry.digests[k] = c.sets[k].digest
-		entry.hasResources[k] = len(c.sets[k].items) > 0
-	}
-	if len(s.history) == historySize {
-		s.history = slices.Delete(s.history, 0, 1)
-	}
-	s.history = append(s.history, entry)
-}
-
-// entryLocked returns the history entry of version, or the oldest one if version is older
-// than the history (its requirements are at least as strict).
-func (s *Server) entryLocked(version uint64) historyEntry {
-	for i := len(s.history) - 1; i >= 0; i-- {
-		if s.history[i].version <= version {
-			return s.history[i]
-		}
-	}
-	return s.history[0]
-}
 
 type protocol string
 
@@ -83,8 +44,10 @@ const (
 	delta           protocol = "delta"
 )
 
-// streamKey identifies a stream: the two protocols number their streams independently.
+// streamKey identifies a stream. Each Serve call has its own go-control-plane server, and
+// each numbers its state-of-the-world and delta streams independently from 1.
 type streamKey struct {
+	serve    uint64
 	protocol protocol
 	id       int64
 }
@@ -142,6 +105,19 @@ type namedVersion struct{ name, version string }
 type heldResources struct {
 	versions map[string]string
 	digest   setDigest
+}
+
+// maxPending bounds the delta responses remembered per stream and type. Envoy answers each
+// response at once; a client that does not is taken to have accepted the oldest ones, as
+// an ACK of a later response would imply.
+const maxPending = 64
+
+func (ts *typeState) addPending(r deltaResponse) {
+	if len(ts.pending) == maxPending {
+		ts.held.apply(ts.pending[0])
+		ts.pending = slices.Delete(ts.pending, 0, 1)
+	}
+	ts.pending = append(ts.pending, r)
 }
 
 func (h *heldResources) put(name, version string) {
@@ -232,16 +208,16 @@ func (s *Server) streamLocked(key streamKey, node *corev3.Node) *clientStream {
 
 // sotwRequest accounts for a state-of-the-world request and rewrites two kinds of request
 // before the cache sees it (see the top of this file for why).
-func (s *Server) sotwRequest(id int64, req *discoveryv3.DiscoveryRequest) {
+func (s *Server) sotwRequest(key streamKey, req *discoveryv3.DiscoveryRequest) {
 	s.mu.Lock()
-	event := s.sotwRequestLocked(id, req)
+	event := s.sotwRequestLocked(key, req)
 	s.notifyLocked()
 	s.mu.Unlock()
 	s.logNACK(event)
 }
 
-func (s *Server) sotwRequestLocked(id int64, req *discoveryv3.DiscoveryRequest) *nackEvent {
-	cs := s.streamLocked(streamKey{stateOfTheWorld, id}, req.GetNode())
+func (s *Server) sotwRequestLocked(key streamKey, req *discoveryv3.DiscoveryRequest) *nackEvent {
+	cs := s.streamLocked(key, req.GetNode())
 	k, known := kindOf(req.GetTypeUrl())
 	var ts *typeState
 	if known {
@@ -282,28 +258,28 @@ func (s *Server) sotwRequestLocked(id int64, req *discoveryv3.DiscoveryRequest) 
 	return nil
 }
 
-func (s *Server) sotwResponse(id int64, resp *discoveryv3.DiscoveryResponse) {
+func (s *Server) sotwResponse(key streamKey, resp *discoveryv3.DiscoveryResponse) {
 	k, known := kindOf(resp.GetTypeUrl())
 	if !known {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cs, ok := s.streams[streamKey{stateOfTheWorld, id}]; ok {
+	if cs, ok := s.streams[key]; ok {
 		cs.types[k].sent = sentResponse{nonce: resp.GetNonce(), version: resp.GetVersionInfo()}
 	}
 }
 
-func (s *Server) deltaRequest(id int64, req *discoveryv3.DeltaDiscoveryRequest) {
+func (s *Server) deltaRequest(key streamKey, req *discoveryv3.DeltaDiscoveryRequest) {
 	s.mu.Lock()
-	event := s.deltaRequestLocked(id, req)
+	event := s.deltaRequestLocked(key, req)
 	s.notifyLocked()
 	s.mu.Unlock()
 	s.logNACK(event)
 }
 
-func (s *Server) deltaRequestLocked(id int64, req *discoveryv3.DeltaDiscoveryRequest) *nackEvent {
-	cs := s.streamLocked(streamKey{delta, id}, req.GetNode())
+func (s *Server) deltaRequestLocked(key streamKey, req *discoveryv3.DeltaDiscoveryRequest) *nackEvent {
+	cs := s.streamLocked(key, req.GetNode())
 	k, known := kindOf(req.GetTypeUrl())
 	if !known {
 		if detail := req.GetErrorDetail(); detail != nil {
@@ -360,7 +336,7 @@ func (s *Server) deltaAnswerLocked(cs *clientStream, ts *typeState, req *discove
 	return nil
 }
 
-func (s *Server) deltaResponse(id int64, resp *discoveryv3.DeltaDiscoveryResponse) {
+func (s *Server) deltaResponse(key streamKey, resp *discoveryv3.DeltaDiscoveryResponse) {
 	k, known := kindOf(resp.GetTypeUrl())
 	if !known {
 		return
@@ -375,110 +351,7 @@ func (s *Server) deltaResponse(id int64, resp *discoveryv3.DeltaDiscoveryRespons
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cs, ok := s.streams[streamKey{delta, id}]; ok {
-		cs.types[k].pending = append(cs.types[k].pending, sent)
+	if cs, ok := s.streams[key]; ok {
+		cs.types[k].addPending(sent)
 	}
-}
-
-// heldVersionLocked returns the newest snapshot version whose resources of kind k the
-// client holds, 0 if none in the history.
-func (s *Server) heldVersionLocked(cs *clientStream, k kind) uint64 {
-	ts := &cs.types[k]
-	for i := len(s.history) - 1; i >= 0; i-- {
-		entry := &s.history[i]
-		var holds bool
-		if cs.key.protocol == delta {
-			holds = entry.digests[k] == ts.held.digest
-		} else {
-			holds = ts.sotwVersion != 0 && entry.typeVersions[k] == ts.sotwVersion
-		}
-		if holds {
-			return entry.version
-		}
-	}
-	return 0
-}
-
-// WaitForAck blocks until at least one client is connected and every connected client
-// holds version (or a newer one) of each resource type that has resources in the current
-// snapshot, i.e. has acknowledged it. A client that rejects (NACKs) version or a newer
-// version of a type it does not yet hold makes WaitForAck return an error at once, as does
-// a malformed version. Otherwise it returns ctx's error, saying which client it was
-// waiting for, when ctx is done.
-//
-// For a state-of-the-world client "holds" means its last request of the type carried that
-// type's version; for a delta client, that the resources it acknowledged are exactly the
-// ones of that type in the snapshot (see the top of acks.go). So a type a change did not
-// touch counts as acknowledged without anything being sent.
-func (s *Server) WaitForAck(ctx context.Context, version string) error {
-	target := parseVersion(version)
-	if target == 0 {
-		return fmt.Errorf("waiting for ACKs: %q is not a snapshot version", version)
-	}
-	for {
-		s.mu.Lock()
-		waitingFor, err := s.unacknowledgedLocked(target)
-		changed := s.changed
-		s.mu.Unlock()
-		if err != nil {
-			return fmt.Errorf("waiting for ACKs of version %s: %w", version, err)
-		}
-		if waitingFor == "" {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for ACKs of version %s, still waiting for %s: %w", version, waitingFor, ctx.Err())
-		case <-changed:
-		}
-	}
-}
-
-// unacknowledgedLocked describes what keeps version target from being acknowledged by
-// every client, "" if nothing does. It returns an error if a client rejected it.
-func (s *Server) unacknowledgedLocked(target uint64) (string, error) {
-	if s.current == nil || s.current.version < target {
-		return "version " + strconv.FormatUint(target, 10) + " to be published", nil
-	}
-	clients := s.clientsLocked()
-	if len(clients) == 0 {
-		return "a client to connect", nil
-	}
-	needed := s.entryLocked(target)
-	for _, cs := range clients {
-		for k := range numKinds {
-			if len(s.current.config.sets[k].items) == 0 || s.heldVersionLocked(cs, k) >= target {
-				continue
-			}
-			who := fmt.Sprintf("node %q (%s stream %d) to acknowledge %ss", cs.nodeID, cs.key.protocol, cs.key.id, k)
-			if nack := cs.types[k].nack; nack != nil && nack.typeVersion >= needed.typeVersions[k] {
-				return "", fmt.Errorf("node %q rejected %ss of version %d: %s", cs.nodeID, k, nack.typeVersion, nack.message)
-			}
-			return who, nil
-		}
-	}
-	return "", nil
-}
-
-// clientsLocked returns the streams that have sent a request, in a stable order.
-func (s *Server) clientsLocked() []*clientStream {
-	var clients []*clientStream
-	for _, cs := range s.streams {
-		if cs.requested {
-			clients = append(clients, cs)
-		}
-	}
-	slices.SortFunc(clients, func(a, b *clientStream) int {
-		return cmp.Or(cmp.Compare(a.key.protocol, b.key.protocol), cmp.Compare(a.key.id, b.key.id))
-	})
-	return clients
-}
-
-// parseVersion parses a snapshot or type version; anything else (including "") is 0.
-func parseVersion(version string) uint64 {
-	v, err := strconv.ParseUint(version, 10, 64)
-	if err != nil {
-		return 0
-	}
-	return v
 }

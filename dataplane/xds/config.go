@@ -100,6 +100,21 @@ func newResourceSet(k kind, items []types.Resource) (*resourceSet, error) {
 	return set, nil
 }
 
+// only returns the subset of s whose names are in keep.
+func (s *resourceSet) only(keep map[string]bool) *resourceSet {
+	out := &resourceSet{hashes: make(map[string]string, len(keep))}
+	for _, item := range s.items {
+		name := cachev3.GetResourceName(item)
+		if !keep[name] {
+			continue
+		}
+		out.items = append(out.items, item)
+		out.hashes[name] = s.hashes[name]
+		out.digest.add(name, s.hashes[name])
+	}
+	return out
+}
+
 // sameAs reports whether both sets hold the same resources with the same content.
 func (s *resourceSet) sameAs(other *resourceSet) bool {
 	return other != nil && s.digest == other.digest && maps.Equal(s.hashes, other.hashes)
@@ -135,7 +150,7 @@ type config struct {
 }
 
 // newConfig validates and hashes every resource of res. References between resources are
-// checked separately (checkReferences) because PublishEndpoints combines a new set of
+// resolved separately (resolveReferences) because PublishEndpoints combines a new set of
 // endpoints with the sets already published.
 func newConfig(res *Resources) (*config, error) {
 	if res == nil {

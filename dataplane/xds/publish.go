@@ -12,11 +12,12 @@ import (
 
 // Publish makes res the configuration every Envoy is served.
 //
-// res is validated first (see checkReferences and newResourceSet); if anything is wrong the
-// snapshot being served is left alone and the error names the offending resource. If res
-// has exactly the content of the snapshot being served, nothing is published and published
-// is false: clients are not pushed anything. Otherwise a snapshot with the next version
-// ("1", "2", …) is published.
+// res is validated first (see newResourceSet and resolveReferences); if anything is wrong
+// the snapshot being served is left alone, the failure is counted, and the error names the
+// offending resource. Route configurations, ClusterLoadAssignments and secrets that no
+// listener or cluster uses are left out. If what remains has exactly the content of the
+// snapshot being served, nothing is published and published is false: clients are not
+// pushed anything. Otherwise a snapshot with the next version ("1", "2", …) is published.
 //
 // Within a snapshot each resource type keeps the version of the snapshot that last changed
 // it, so a state-of-the-world client is only re-sent the types that changed, and a delta
@@ -26,20 +27,17 @@ func (s *Server) Publish(res *Resources) (published bool, err error) {
 	defer s.publishMu.Unlock()
 
 	c, err := newConfig(res)
-	if err == nil {
-		err = checkReferences(c)
-	}
 	if err != nil {
 		return false, s.rejected(err)
 	}
-	return s.publish(c)
+	return s.resolveAndPublish(c)
 }
 
 // PublishEndpoints replaces only the ClusterLoadAssignments of the snapshot being served,
 // keeping its listeners, routes, clusters and secrets — the same proto pointers and the same
 // versions — so an endpoint change reaches Envoy without rebuilding routes. The rules of
-// Publish apply: eps must contain exactly one ClusterLoadAssignment for each EDS cluster,
-// an invalid input changes nothing, and an unchanged one publishes nothing.
+// Publish apply: eps must contain a ClusterLoadAssignment for each EDS cluster (others are
+// left out), an invalid input changes nothing, and an unchanged one publishes nothing.
 func (s *Server) PublishEndpoints(eps []*endpointv3.ClusterLoadAssignment) (bool, error) {
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
@@ -52,9 +50,18 @@ func (s *Server) PublishEndpoints(eps []*endpointv3.ClusterLoadAssignment) (bool
 	if err != nil {
 		return false, s.rejected(err)
 	}
-	c := current.with(kindEndpoint, endpoints)
-	if err := checkReferences(c); err != nil {
+	return s.resolveAndPublish(current.with(kindEndpoint, endpoints))
+}
+
+// resolveAndPublish checks c's references, leaves out what nothing uses and publishes the
+// rest.
+func (s *Server) resolveAndPublish(c *config) (bool, error) {
+	c, unused, err := resolveReferences(c)
+	if err != nil {
 		return false, s.rejected(err)
+	}
+	if len(unused) > 0 {
+		s.log.V(1).Info("leaving out of the snapshot resources nothing uses", "resources", unused)
 	}
 	return s.publish(c)
 }
@@ -98,7 +105,8 @@ func (s *Server) publish(c *config) (bool, error) {
 	c = c.reusing(prevConfig, version)
 
 	snapshot := c.snapshot()
-	// Our reference checks are stricter than the cache's own; this is a second opinion.
+	// resolveReferences already guarantees what the cache checks here (every RDS and EDS
+	// name used exists, and nothing else); this is a second opinion on our own code.
 	if err := snapshot.Consistent(); err != nil {
 		return false, s.rejected(fmt.Errorf("inconsistent snapshot: %w", err))
 	}

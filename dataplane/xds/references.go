@@ -13,20 +13,21 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
-// checkReferences checks that c is self-contained in both directions:
+// resolveReferences checks that every name a listener or cluster uses is published: RDS
+// route configurations named by an HttpConnectionManager in any filter chain, the
+// ClusterLoadAssignment of every EDS cluster, and SDS secrets named by a Downstream- or
+// UpstreamTlsContext. Envoy would otherwise wait forever for the missing resource (listener
+// or cluster warming), so a dangling name is an error.
 //
-//   - every name a listener or cluster uses exists: RDS route configurations named by an
-//     HttpConnectionManager in any filter chain, the ClusterLoadAssignment of every EDS
-//     cluster, and SDS secrets named by Downstream/UpstreamTlsContexts. Envoy would
-//     otherwise wait forever for the missing resource (listener or cluster warming).
-//   - every route configuration, ClusterLoadAssignment and secret is used. In ADS mode the
-//     snapshot cache answers a state-of-the-world RDS/EDS/SDS request only once the
-//     request names every resource of that type, so one unused resource would stall all
-//     state-of-the-world clients' updates of that type.
+// It returns c without the route configurations, ClusterLoadAssignments and secrets that
+// nothing uses, and their descriptions. They are useless to Envoy and harmful in ADS mode:
+// the snapshot cache answers a state-of-the-world RDS/EDS/SDS request only once it names
+// every resource of that type, so one unused resource would stall every state-of-the-world
+// client's updates of that type.
 //
 // The HttpConnectionManager and TLS contexts are decoded from their typed_config and
 // validated too, since a listener's own validation does not look inside an Any.
-func checkReferences(c *config) error {
+func resolveReferences(c *config) (resolved *config, unused []string, err error) {
 	r := referenceChecker{config: c}
 	for k := range numKinds {
 		r.used[k] = make(map[string]bool)
@@ -34,16 +35,17 @@ func checkReferences(c *config) error {
 	for _, item := range c.sets[kindListener].items {
 		l := item.(*listenerv3.Listener)
 		if err := r.checkListener(l); err != nil {
-			return fmt.Errorf("listener %q: %w", l.GetName(), err)
+			return nil, nil, fmt.Errorf("listener %q: %w", l.GetName(), err)
 		}
 	}
 	for _, item := range c.sets[kindCluster].items {
 		cl := item.(*clusterv3.Cluster)
 		if err := r.checkCluster(cl); err != nil {
-			return fmt.Errorf("cluster %q: %w", cl.GetName(), err)
+			return nil, nil, fmt.Errorf("cluster %q: %w", cl.GetName(), err)
 		}
 	}
-	return r.checkAllUsed()
+	resolved, unused = r.withoutUnused()
+	return resolved, unused, nil
 }
 
 // referenceChecker records which route configurations, endpoints and secrets are used.
@@ -60,20 +62,23 @@ func (r *referenceChecker) use(k kind, name string) error {
 	return nil
 }
 
-func (r *referenceChecker) checkAllUsed() error {
-	users := map[kind]string{
-		kindRoute:    "listener",
-		kindEndpoint: "EDS cluster",
-		kindSecret:   "listener or cluster",
-	}
+// withoutUnused returns the config without the referenced kinds' resources nothing uses.
+func (r *referenceChecker) withoutUnused() (*config, []string) {
+	out := r.config
+	var unused []string
 	for _, k := range []kind{kindRoute, kindEndpoint, kindSecret} {
-		for _, item := range r.config.sets[k].items {
+		set := r.config.sets[k]
+		if len(r.used[k]) == len(set.items) {
+			continue
+		}
+		for _, item := range set.items {
 			if name := cachev3.GetResourceName(item); !r.used[k][name] {
-				return fmt.Errorf("%s %q is not used by any %s", k, name, users[k])
+				unused = append(unused, fmt.Sprintf("%s %q", k, name))
 			}
 		}
+		out = out.with(k, set.only(r.used[k]))
 	}
-	return nil
+	return out, unused
 }
 
 func (r *referenceChecker) checkListener(l *listenerv3.Listener) error {

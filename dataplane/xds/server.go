@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -67,6 +68,8 @@ type Server struct {
 	log   logr.Logger
 	opts  Options
 	cache cachev3.SnapshotCache
+	// serves numbers Serve calls, to tell their streams apart.
+	serves atomic.Uint64
 
 	// publishMu serialises Publish and PublishEndpoints, so each compares with and builds
 	// on what the previous one published. Validation runs under it but not under mu, so
@@ -141,7 +144,7 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	grpcServer := grpc.NewServer(s.grpcOptions()...)
 	// The xDS handlers end their streams when ctx is done, which is what lets GracefulStop
 	// finish: ADS streams otherwise last as long as the Envoy.
-	handlers := serverv3.NewServer(ctx, s.cache, streamCallbacks{s})
+	handlers := serverv3.NewServer(ctx, s.cache, streamCallbacks{s: s, serve: s.serves.Add(1)})
 	discoveryv3.RegisterAggregatedDiscoveryServiceServer(grpcServer, handlers)
 
 	served := make(chan error, 1)

@@ -51,12 +51,6 @@ func TestPublishRejectsInvalidResources(t *testing.T) {
 		modify: func(t *testing.T, res *Resources) { res.Endpoints = res.Endpoints[:1] },
 		want:   `cluster "c2": uses cluster load assignment "c2", which is not published`,
 	}, {
-		name: "route configuration no listener uses",
-		modify: func(t *testing.T, res *Resources) {
-			res.Routes = append(res.Routes, testRoute("r2", "c1"))
-		},
-		want: `route configuration "r2" is not used by any listener`,
-	}, {
 		name: "listener using a missing secret",
 		modify: func(t *testing.T, res *Resources) {
 			withDownstreamTLS(t, res.Listeners[0], "cert")
@@ -68,10 +62,6 @@ func TestPublishRejectsInvalidResources(t *testing.T) {
 			withUpstreamTLS(t, res.Clusters[0], "ca")
 		},
 		want: `cluster "c1": transport socket "envoy.transport_sockets.tls": uses secret "ca", which is not published`,
-	}, {
-		name:   "secret nothing uses",
-		modify: func(t *testing.T, res *Resources) { res.Secrets = []*tlsv3.Secret{testSecret("ca")} },
-		want:   `secret "ca" is not used by any listener or cluster`,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := New(testLogger(t), Options{})
@@ -92,6 +82,28 @@ func TestPublishRejectsInvalidResources(t *testing.T) {
 				t.Errorf("cache serves clusters of version %q, want 1", v)
 			}
 		})
+	}
+}
+
+// What no listener or cluster uses is left out of the snapshot, and so does not count as a
+// change either.
+func TestPublishLeavesOutUnusedResources(t *testing.T) {
+	s := New(testLogger(t), Options{})
+	if _, err := s.Publish(testResources(t)); err != nil {
+		t.Fatal(err)
+	}
+	res := testResources(t)
+	res.Routes = append(res.Routes, testRoute("r2", "c1"))
+	res.Endpoints = append(res.Endpoints, testEndpoints("c9", 9009))
+	res.Secrets = []*tlsv3.Secret{testSecret("ca")}
+	if published, err := s.Publish(res); published || err != nil {
+		t.Fatalf("Publish(with unused resources) = %v, %v; want false, nil", published, err)
+	}
+	snapshot, _ := s.cache.GetSnapshot(s.opts.NodeID)
+	for typeURL, name := range map[string]string{resourcev3.RouteType: "r2", resourcev3.EndpointType: "c9", resourcev3.SecretType: "ca"} {
+		if _, ok := snapshot.GetResources(typeURL)[name]; ok {
+			t.Errorf("the snapshot has the unused %s %s", typeURL, name)
+		}
 	}
 }
 

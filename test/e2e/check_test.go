@@ -22,6 +22,10 @@ type expect struct {
 	// headers are response headers the client must see ("" = must be absent); upstream
 	// are request headers the backend must have received ("" = must be absent).
 	headers, upstream map[string]string
+	// cert is the first DNS name of the certificate the client must have been served.
+	cert string
+	// also runs further checks on the result.
+	also func(t *testing.T, res result)
 }
 
 // check sends r and compares the outcome with want, as one named subtest (one case).
@@ -59,6 +63,12 @@ func verify(t *testing.T, r request, res result, want expect) {
 	}
 	if want.local && res.backend != nil {
 		t.Errorf("%s: reached backend %s, want a proxy answer", what, res.backend.Server)
+	}
+	if want.cert != "" && res.cert != want.cert {
+		t.Errorf("%s: served certificate for %q, want %q", what, res.cert, want.cert)
+	}
+	if want.also != nil {
+		want.also(t, res)
 	}
 	if want.backend == "" && want.uri == "" && want.host == "" && want.upstream == nil && want.method == "" {
 		return

@@ -180,6 +180,16 @@ func (d sceneData) DeadPort() int { return d.e.deadPort }
 func (d sceneData) Cert() string { return b64(d.e.certPEM) }
 func (d sceneData) Key() string  { return b64(d.e.keyPEM) }
 
+// TLSSecret is a kubernetes.io/tls Secret holding a certificate for hosts, issued by the
+// test CA (the first host is the certificate's first DNS name, see expect.cert).
+func (d sceneData) TLSSecret(ns, name string, hosts ...string) string {
+	crt, key, err := d.e.ca.Issue(hosts...)
+	if err != nil {
+		panic(err)
+	}
+	return fmt.Sprintf("---\napiVersion: v1\nkind: Secret\nmetadata: {name: %s, namespace: %s}\ntype: kubernetes.io/tls\ndata: {tls.crt: %s, tls.key: %s}\n", name, ns, b64(crt), b64(key))
+}
+
 // Service is a Service with one port 80 (target port = the backend's) and an
 // EndpointSlice pointing at the named echo backends.
 func (d sceneData) Service(ns, name string, backends ...string) string {
@@ -231,6 +241,13 @@ func apply(t *testing.T, yamlTemplate string) {
 	if err != nil {
 		t.Fatalf("apply: %v", err)
 	}
+	for _, ir := range res.Report.Ingresses {
+		for _, f := range ir.Findings {
+			if f.Severity != converters.SeverityInfo {
+				t.Logf("conversion %s: Ingress %s/%s %s%s: %s", f.Severity, ir.Namespace, ir.Name, f.Annotation, f.Field, f.Message)
+			}
+		}
+	}
 	for _, p := range out.Problems {
 		t.Logf("translation problem: %s", p)
 	}
@@ -243,7 +260,11 @@ func apply(t *testing.T, yamlTemplate string) {
 
 // client sends requests to Envoy whatever the host: HTTP to the mapped port 80, HTTPS
 // (SNI = host, verified against the test CA) to the mapped port 443.
-func client(https bool) *http.Client {
+func client(https bool) *http.Client { return newClient(https, false) }
+
+// newClient is client; insecure skips certificate verification (for TLS passthrough to a
+// backend with a self-signed certificate).
+func newClient(https, insecure bool) *http.Client {
 	port := env.httpPort
 	if https {
 		port = env.httpsPort
@@ -253,7 +274,7 @@ func client(https bool) *http.Client {
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return dialer.DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", port))
 		},
-		TLSClientConfig:   &tls.Config{RootCAs: env.ca.Pool()},
+		TLSClientConfig:   &tls.Config{RootCAs: env.ca.Pool(), InsecureSkipVerify: insecure},
 		DisableKeepAlives: true,
 	}
 	return &http.Client{Transport: tr, Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -265,6 +286,8 @@ type result struct {
 	header  http.Header
 	body    []byte
 	backend *echo.Response
+	// cert is the first DNS name of the certificate the server presented (HTTPS only).
+	cert string
 }
 
 // request describes one request.
@@ -273,6 +296,10 @@ type request struct {
 	url     string // "http://host/path?query" or "https://..."
 	headers map[string]string
 	body    string
+	// chunked sends the body without Content-Length (chunked transfer encoding).
+	chunked bool
+	// insecure skips verifying the server certificate.
+	insecure bool
 }
 
 func do(t *testing.T, r request) result {
@@ -284,6 +311,9 @@ func do(t *testing.T, r request) result {
 	var body io.Reader
 	if r.body != "" {
 		body = strings.NewReader(r.body)
+		if r.chunked {
+			body = io.MultiReader(body) // hides the length: sent chunked
+		}
 	}
 	req, err := http.NewRequest(method, r.url, body)
 	if err != nil {
@@ -296,13 +326,16 @@ func do(t *testing.T, r request) result {
 		}
 		req.Header.Set(k, v)
 	}
-	resp, err := client(strings.HasPrefix(r.url, "https://")).Do(req)
+	resp, err := newClient(strings.HasPrefix(r.url, "https://"), r.insecure).Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, r.url, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	res := result{status: resp.StatusCode, header: resp.Header, body: b}
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 && len(resp.TLS.PeerCertificates[0].DNSNames) > 0 {
+		res.cert = resp.TLS.PeerCertificates[0].DNSNames[0]
+	}
 	if resp.Header.Get("X-Echo-Server") != "" {
 		if er, err := echo.Decode(b); err == nil {
 			res.backend = &er

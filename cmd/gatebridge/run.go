@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+
+	"github.com/gatebridge-dev/gatebridge/annotations"
+	"github.com/gatebridge-dev/gatebridge/converters"
+	"github.com/gatebridge-dev/gatebridge/dataplane"
+	"github.com/gatebridge-dev/gatebridge/dataplane/envoy"
+	"github.com/gatebridge-dev/gatebridge/dataplane/local"
+	"github.com/gatebridge-dev/gatebridge/internal/pipeline"
+	"github.com/gatebridge-dev/gatebridge/sources"
+)
+
+// reloadDebounce batches the file events of one save (editors write, rename and chmod)
+// into one reload.
+const reloadDebounce = 25 * time.Millisecond
+
+type runFlags struct {
+	files     multiFlag
+	opts      converters.Options
+	configMap string
+	httpPort  int
+	httpsPort int
+	adminPort int
+	address   string
+	envoy     string
+	logLevel  string
+	quiet     bool
+}
+
+func runRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gatebridge run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f runFlags
+	fs.Var(&f.files, "f", "file or directory (recursive) to serve; repeatable; watched for changes")
+	fs.Var(&f.files, "filename", "same as -f")
+	fs.IntVar(&f.httpPort, "http-port", 8080, "port Envoy serves the Gateway's port 80 (plain HTTP) on")
+	fs.IntVar(&f.httpsPort, "https-port", 8443, "port Envoy serves the Gateway's port 443 (HTTPS, TLS passthrough) on")
+	fs.IntVar(&f.adminPort, "admin-port", 9901, "Envoy admin port, on 127.0.0.1 only (/ready, /config_dump, /stats)")
+	fs.StringVar(&f.address, "address", "127.0.0.1", "address Envoy's listeners bind to (0.0.0.0 for every interface)")
+	fs.StringVar(&f.envoy, "envoy", "", "Envoy binary (default $"+envoy.EnvVar+", else envoy on PATH)")
+	fs.StringVar(&f.logLevel, "envoy-log-level", "warning", "Envoy's log level")
+	fs.BoolVar(&f.quiet, "q", false, "do not print the served routes")
+	fs.StringVar(&f.opts.IngressClass, "ingress-class", "nginx", "IngressClass to serve")
+	fs.BoolVar(&f.opts.IncludeUnclassed, "include-unclassed", false, "also serve Ingresses without a class")
+	fs.StringVar(&f.opts.AnnotationsPrefix, "annotations-prefix", annotations.DefaultPrefix, "ingress-nginx --annotations-prefix")
+	fs.StringVar(&f.opts.DefaultCertificate, "default-certificate", "", "namespace/name of the Secret for TLS hosts without secretName")
+	fs.StringVar(&f.configMap, "configmap", "", "namespace/name of the ingress-nginx controller ConfigMap (default: ingress-nginx-controller if present)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(f.files) == 0 {
+		fmt.Fprintln(stderr, "gatebridge run: give the Ingresses (and Services, EndpointSlices, Secrets, Gateway API objects) to serve with -f PATH")
+		return exitUsage
+	}
+	for _, p := range f.files {
+		if p == "-" {
+			fmt.Fprintln(stderr, "gatebridge run: reads files it can watch; stdin (-) is not supported")
+			return exitUsage
+		}
+	}
+	envoyPath, err := envoy.Find(f.envoy)
+	if err != nil {
+		fmt.Fprintf(stderr, "gatebridge run: %v\n", err)
+		return exitUsage
+	}
+	log := funcr.New(func(prefix, args string) { fmt.Fprintln(stderr, "gatebridge run:", prefix, args) }, funcr.Options{})
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r := &runner{f: f, stdout: stdout, stderr: stderr, log: log}
+	if err := r.run(ctx, envoyPath); err != nil {
+		fmt.Fprintf(stderr, "gatebridge run: %v\n", err)
+		return exitInternal
+	}
+	return exitOK
+}
+
+// runner is one `gatebridge run`: the stack, the files and what was served last.
+type runner struct {
+	f      runFlags
+	stdout io.Writer
+	stderr io.Writer
+	log    logr.Logger
+	stack  *local.Stack
+	last   *sources.Loaded
+}
+
+func (r *runner) run(ctx context.Context, envoyPath string) error {
+	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	stack, err := local.Start(startCtx, local.Config{
+		EnvoyPath:     envoyPath,
+		Address:       r.f.address,
+		PortMap:       map[int32]uint32{80: uint32(r.f.httpPort), 443: uint32(r.f.httpsPort)},
+		AdminPort:     r.f.adminPort,
+		EnvoyLogLevel: r.f.logLevel,
+		EnvoyOutput:   r.stderr,
+		Log:           r.log,
+	})
+	if err != nil {
+		return fmt.Errorf("starting Envoy: %w", err)
+	}
+	r.stack = stack
+	defer func() {
+		if err := stack.Stop(10 * time.Second); err != nil {
+			fmt.Fprintf(r.stderr, "gatebridge run: stopping Envoy: %v\n", err)
+		}
+		fmt.Fprintln(r.stderr, "gatebridge run: stopped")
+	}()
+	if err := r.reload(ctx, true); err != nil {
+		return err
+	}
+	fmt.Fprintf(r.stderr, "gatebridge run: serving http://%s:%d and https://%s:%d; Envoy admin %s (GET /ready); watching %s; Ctrl-C stops\n",
+		r.f.address, r.f.httpPort, r.f.address, r.f.httpsPort, stack.AdminURL(), strings.Join(r.f.files, ", "))
+	return r.watch(ctx)
+}
+
+// reload reads the files, converts and serves them. A reload that fails keeps the last
+// good configuration serving.
+func (r *runner) reload(ctx context.Context, first bool) error {
+	loaded, err := sources.ReadPaths(r.f.files, sources.Options{ConfigMap: r.f.configMap})
+	if err != nil {
+		if first {
+			return err
+		}
+		r.log.Error(err, "reading the files; still serving the last good configuration")
+		return nil
+	}
+	for _, p := range loaded.Problems {
+		fmt.Fprintf(r.stderr, "gatebridge run: %s: %s\n", p.Source, p.Message)
+	}
+	res := pipeline.Build(loaded, r.f.opts)
+	var version string
+	var out *dataplane.Output
+	if !first && r.onlyEndpointsChanged(loaded) {
+		version, _, err = r.stack.ApplyEndpoints(res.Model)
+		r.log.Info("endpoints updated", "version", version)
+	} else {
+		out, version, _, err = r.stack.Apply(res.Model)
+	}
+	if err != nil {
+		if first {
+			return err
+		}
+		r.log.Error(err, "the new configuration was not published; still serving the last good one")
+		return nil
+	}
+	r.last = loaded
+	if out != nil {
+		for _, p := range out.Problems {
+			fmt.Fprintf(r.stderr, "gatebridge run: %s\n", p)
+		}
+		t := res.Report.Totals
+		fmt.Fprintf(r.stderr, "gatebridge run: %d Ingresses: %d exact, %d approximate, %d need attention, %d refused, %d skipped (gatebridge report -f ... explains)\n",
+			t.Ingresses, t.Exact, t.Approximate, t.Attention, t.Refused, t.Skipped)
+		if !r.f.quiet {
+			r.printServed(out.Served)
+		}
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := r.stack.WaitApplied(waitCtx, version); err != nil {
+		if first {
+			return err
+		}
+		r.log.Error(err, "Envoy did not confirm the update")
+		return nil
+	}
+	r.log.Info("serving", "version", version)
+	return nil
+}
+
+// onlyEndpointsChanged reports whether everything but EndpointSlices and Endpoints is as
+// last served, so that only endpoints need re-resolving (no route rebuild).
+func (r *runner) onlyEndpointsChanged(l *sources.Loaded) bool {
+	if r.last == nil || !reflect.DeepEqual(r.last.Input, l.Input) {
+		return false
+	}
+	return reflect.DeepEqual(nonEndpoints(r.last), nonEndpoints(l))
+}
+
+func nonEndpoints(l *sources.Loaded) []any {
+	var out []any
+	for _, o := range l.Objects {
+		switch o.GetObjectKind().GroupVersionKind().Kind {
+		case "EndpointSlice", "Endpoints":
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// watch reloads when a file under the watched paths changes, until ctx ends.
+func (r *runner) watch(ctx context.Context) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("watching files: %w", err)
+	}
+	defer w.Close()
+	for _, p := range r.f.files {
+		if err := addWatches(w, p); err != nil {
+			return err
+		}
+	}
+	var timer *time.Timer
+	var fire <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-w.Events:
+			if !ok {
+				return nil
+			}
+			if ev.Op&fsnotify.Create != 0 {
+				if st, err := os.Stat(ev.Name); err == nil && st.IsDir() {
+					_ = addWatches(w, ev.Name)
+				}
+			}
+			if timer == nil {
+				timer = time.NewTimer(reloadDebounce)
+			} else {
+				timer.Reset(reloadDebounce)
+			}
+			fire = timer.C
+		case err := <-w.Errors:
+			r.log.Error(err, "file watch")
+		case <-fire:
+			fire = nil
+			if err := r.reload(ctx, false); err != nil {
+				r.log.Error(err, "reload")
+			}
+		}
+	}
+}
+
+// addWatches watches a file's directory (editors replace files by renaming) or a directory
+// tree.
+func addWatches(w *fsnotify.Watcher, path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("watching %s: %w", path, err)
+	}
+	if !st.IsDir() {
+		return w.Add(filepath.Dir(path))
+	}
+	return filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return w.Add(p)
+		}
+		return nil
+	})
+}
+
+// printServed prints what is served, one line per host and match.
+func (r *runner) printServed(served []dataplane.Served) {
+	sort.SliceStable(served, func(i, j int) bool {
+		if served[i].Listener != served[j].Listener {
+			return served[i].Listener < served[j].Listener
+		}
+		return served[i].Host < served[j].Host
+	})
+	tw := tabwriter.NewWriter(r.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "URL\tMATCH\tACTION\tFROM")
+	for _, s := range served {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.urlOf(s), s.Match, s.Action, s.Route)
+	}
+	tw.Flush()
+}
+
+func (r *runner) urlOf(s dataplane.Served) string {
+	switch {
+	case strings.HasSuffix(s.Listener, "/443") || strings.Contains(s.Listener, "/https"):
+		return fmt.Sprintf("https://%s:%d", s.Host, r.f.httpsPort)
+	case strings.HasSuffix(s.Listener, "/80"):
+		return fmt.Sprintf("http://%s:%d", s.Host, r.f.httpPort)
+	}
+	if s.Match == "TLS passthrough" {
+		return fmt.Sprintf("tls://%s:%d", s.Host, r.f.httpsPort)
+	}
+	return s.Listener + " " + s.Host
+}

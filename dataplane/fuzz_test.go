@@ -1,0 +1,36 @@
+package dataplane_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gatebridge-dev/gatebridge/converters"
+	"github.com/gatebridge-dev/gatebridge/dataplane"
+	"github.com/gatebridge-dev/gatebridge/internal/pipeline"
+	"github.com/gatebridge-dev/gatebridge/sources"
+)
+
+// FuzzTranslate feeds arbitrary YAML through the run pipeline (decode, convert, translate):
+// nothing may panic, and what is translated must be deterministic.
+func FuzzTranslate(f *testing.F) {
+	ins, _ := filepath.Glob("testdata/*.in.yaml")
+	for _, in := range ins {
+		if b, err := os.ReadFile(in); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		loaded, err := sources.ReadPaths([]string{"-"}, sources.Options{Stdin: bytes.NewReader(data)})
+		if err != nil {
+			return
+		}
+		res := pipeline.Build(loaded, converters.Options{})
+		out := dataplane.Translate(res.Model, goldenOptions)
+		again := dataplane.Translate(res.Model, goldenOptions)
+		if len(out.Resources.Routes) != len(again.Resources.Routes) || len(out.Problems) != len(again.Problems) {
+			t.Fatalf("translation is not deterministic")
+		}
+	})
+}

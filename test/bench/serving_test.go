@@ -1,0 +1,138 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/gatebridge-dev/gatebridge/dataplane"
+	"github.com/gatebridge-dev/gatebridge/dataplane/envoy"
+	"github.com/gatebridge-dev/gatebridge/dataplane/local"
+	"github.com/gatebridge-dev/gatebridge/test/echo"
+)
+
+// BenchmarkChangeToServing measures, with real Envoy, the time from handing the data plane
+// a model in which one HTTPRoute changed to Envoy serving the change (a probe request sees
+// the new header value): the median of 20 changes, reported as ms/change. The model has
+// 1,000 or 10,000 HTTPRoutes.
+func BenchmarkChangeToServing(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("routes=%d", n), func(b *testing.B) { benchChange(b, n) })
+	}
+}
+
+func startStack(tb testing.TB) (*local.Stack, int, *echo.Server) {
+	envoyPath, err := envoy.FindForTest()
+	if err != nil {
+		tb.Skipf("Envoy not available: %v", err)
+	}
+	backend, err := echo.Start("backend", "127.0.0.1:0", echo.NewHandler("backend"), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dir, _ := os.MkdirTemp("", "gatebridge-bench-")
+	s, err := local.Start(context.Background(), local.Config{EnvoyPath: envoyPath, PortMap: map[int32]uint32{80: uint32(port)}, WorkDir: dir, Log: logr.Discard()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, port, backend
+}
+
+func benchChange(b *testing.B, n int) {
+	s, port, backend := startStack(b)
+	defer backend.Close()
+	defer s.Stop(5 * time.Second)
+	_, bp, _ := net.SplitHostPort(backend.Addr)
+	bport, _ := strconv.Atoi(bp)
+	m := GenerateRoutes(n, int32(bport))
+	_, v, _, err := s.Apply(m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	if err := s.WaitApplied(ctx, v); err != nil {
+		b.Fatal(err)
+	}
+	// The control plane is this process: translator, xDS server, auth service (and a small
+	// echo backend). Its resident memory once the model is served is what a user pays.
+	runtime.GC()
+	rssMiB := residentMiB()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}, Timeout: 5 * time.Second}
+	probe := func(i int, want string) bool {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/r%d", port, i), nil)
+		req.Host = RouteHost(i)
+		resp, err := client.Do(req)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		buf := make([]byte, 4096)
+		k, _ := resp.Body.Read(buf)
+		r, err := echo.Decode(buf[:k])
+		if err != nil {
+			return false
+		}
+		return http.Header(r.Headers).Get("X-Tag") == want
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		var times []time.Duration
+		for c := range 20 {
+			i := (c * 7919) % n
+			tag := fmt.Sprintf("change-%d-%d", c, time.Now().UnixNano())
+			m.HTTPRoutes[i] = Route(i, tag)
+			start := time.Now()
+			out := dataplane.Translate(m, s.Options())
+			translated := time.Since(start)
+			if _, _, err := s.Publish(out); err != nil {
+				b.Fatal(err)
+			}
+			if c == 0 {
+				b.Logf("translate %v, publish %v", translated, time.Since(start)-translated)
+			}
+			for !probe(i, tag) {
+				if time.Since(start) > 30*time.Second {
+					b.Fatalf("change %d not served after 30s", c)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			times = append(times, time.Since(start))
+		}
+		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+		b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms/change")
+		b.ReportMetric(float64(times[len(times)-1].Microseconds())/1000, "max-ms/change")
+		b.ReportMetric(rssMiB, "control-plane-RSS-MiB")
+	}
+}
+
+// residentMiB reads this process's resident set size (VmRSS) from /proc.
+func residentMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return -1
+}

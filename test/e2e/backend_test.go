@@ -1,0 +1,100 @@
+package e2e
+
+import "testing"
+
+// TestBackend: backend-protocol HTTPS speaks TLS to the backend without verifying its
+// certificate and without SNI (nginx defaults); upstream-vhost replaces the Host the backend
+// sees; x-forwarded-prefix is sent only together with a rewrite-target (§3.9).
+func TestBackend(t *testing.T) {
+	apply(t, `
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: secure
+  namespace: e2e
+  annotations: {nginx.ingress.kubernetes.io/backend-protocol: HTTPS}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: backend.example.com
+    http:
+      paths:
+      - {path: /secure, pathType: Prefix, backend: {service: {name: secure, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: vhost
+  namespace: e2e
+  annotations: {nginx.ingress.kubernetes.io/upstream-vhost: internal.svc.local}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: backend.example.com
+    http:
+      paths:
+      - {path: /vhost, pathType: Prefix, backend: {service: {name: api, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: prefixed
+  namespace: e2e
+  annotations:
+    nginx.ingress.kubernetes.io/rewrite-target: /$2
+    nginx.ingress.kubernetes.io/x-forwarded-prefix: /app
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: prefix.example.com
+    http:
+      paths:
+      - {path: /app(/|$)(.*), pathType: ImplementationSpecific, backend: {service: {name: v2, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: prefix-alone
+  namespace: e2e
+  annotations: {nginx.ingress.kubernetes.io/x-forwarded-prefix: /ignored}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: backend.example.com
+    http:
+      paths:
+      - {path: /alone, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: plain, namespace: e2e}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: backend.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+{{.Service "e2e" "secure" "tls-backend"}}{{.Service "e2e" "web" "web"}}{{.Service "e2e" "api" "api"}}{{.Service "e2e" "v2" "v2"}}
+`)
+	h := "http://backend.example.com"
+	check(t, "https-backend-unverified", request{url: h + "/secure/x?y=1"}, expect{status: 200, backend: "tls-backend", uri: "/secure/x?y=1", host: "backend.example.com",
+		also: func(t *testing.T, res result) {
+			if res.backend != nil && !res.backend.TLS {
+				t.Errorf("the backend saw a cleartext connection, want TLS")
+			}
+			if res.backend != nil && res.backend.SNI != "" {
+				t.Errorf("the backend saw SNI %q, want none (proxy-ssl-server-name is off)", res.backend.SNI)
+			}
+		}})
+	check(t, "https-backend-post", request{method: "POST", url: h + "/secure", body: "hello"}, expect{status: 200, backend: "tls-backend", method: "POST"})
+	check(t, "upstream-vhost-replaces-host", request{url: h + "/vhost/a"}, expect{status: 200, backend: "api", uri: "/vhost/a", host: "internal.svc.local",
+		upstream: map[string]string{"X-Forwarded-Host": "backend.example.com"}})
+	check(t, "other-ingress-keeps-host", request{url: h + "/other"}, expect{status: 200, backend: "web", host: "backend.example.com"})
+	check(t, "x-forwarded-prefix-with-rewrite", request{url: "http://prefix.example.com/app/users/1?z=2"}, expect{status: 200, backend: "v2", uri: "/users/1?z=2",
+		upstream: map[string]string{"X-Forwarded-Prefix": "/app"}})
+	check(t, "x-forwarded-prefix-alone-not-sent", request{url: h + "/alone/x"}, expect{status: 200, backend: "web", uri: "/alone/x",
+		upstream: map[string]string{"X-Forwarded-Prefix": ""}})
+	check(t, "client-x-forwarded-prefix-passes-without-annotation", request{url: h + "/other", headers: map[string]string{"X-Forwarded-Prefix": "/client"}}, expect{status: 200, backend: "web",
+		upstream: map[string]string{"X-Forwarded-Prefix": "/client"}})
+}
