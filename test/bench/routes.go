@@ -95,7 +95,7 @@ func Route(i int, tag string) *gwv1.HTTPRoute {
 				{
 					Matches: []gwv1.HTTPRouteMatch{{Path: &gwv1.HTTPPathMatch{Type: &prefix, Value: ptr(fmt.Sprintf("/r%d", i))}}},
 					Filters: []gwv1.HTTPRouteFilter{{
-						Type: gwv1.HTTPRouteFilterRequestHeaderModifier,
+						Type:                  gwv1.HTTPRouteFilterRequestHeaderModifier,
 						RequestHeaderModifier: &gwv1.HTTPHeaderFilter{Set: []gwv1.HTTPHeader{{Name: "X-Tag", Value: tag}}},
 					}},
 					BackendRefs: ref,

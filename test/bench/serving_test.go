@@ -7,9 +7,9 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"strings"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
