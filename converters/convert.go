@@ -167,10 +167,42 @@ func (c *converter) selectOne(sel classSelector, ing *networkingv1.Ingress) (*In
 	for _, f := range ann.Findings {
 		rep.Findings = append(rep.Findings, annotationFinding(f))
 	}
+	c.noteApproximateAnnotations(src)
 	if ann.Canary.Enabled {
 		c.noteIgnoredCanaryAnnotations(src)
 	}
 	return rep, src
+}
+
+// noteApproximateAnnotations states the catalog's difference for every approximate
+// annotation of the Ingress that no more specific finding already explains, so that no
+// difference between ingress-nginx and the data plane goes unreported.
+func (c *converter) noteApproximateAnnotations(src *source) {
+	// from-to-www-redirect is explained where its redirect is planned (it may not be);
+	// custom-http-errors does nothing when interception is disabled, as in nginx.
+	explained := map[string]bool{"from-to-www-redirect": true}
+	for k, v := range src.ing.Annotations {
+		if name, ok := annotations.SplitName(k, c.opts.AnnotationsPrefix); ok && name == "disable-proxy-intercept-errors" && strings.EqualFold(strings.TrimSpace(v), "true") {
+			explained["custom-http-errors"] = true
+		}
+	}
+	for _, f := range src.report.Findings {
+		explained[f.Annotation] = true
+	}
+	keys := make([]string, 0, len(src.ing.Annotations))
+	for k := range src.ing.Annotations {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		name, ok := annotations.SplitName(k, c.opts.AnnotationsPrefix)
+		if !ok || explained[name] {
+			continue
+		}
+		if spec, known := annotations.Lookup(name); known && spec.Level == annotations.Approximate && spec.Note != "" {
+			src.add(Finding{Annotation: name, Value: src.ing.Annotations[k], Severity: SeverityInfo, Level: annotations.Approximate, Message: spec.Note})
+		}
+	}
 }
 
 // noteIgnoredCanaryAnnotations: a canary inherits the primary's location, so its own

@@ -58,7 +58,42 @@ func TestCanary(t *testing.T) {
 		canaryPair("cy-both", "canary-by-header", "X-Canary", "canary-by-cookie", "use_canary")+
 		canaryPair("cy-w0", "canary-weight", "0")+
 		canaryPair("cy-w100", "canary-weight", "100", "canary-by-header", "X-Canary")+
-		canaryPair("cy-w50", "canary-weight", "50"))
+		canaryPair("cy-w50", "canary-weight", "50")+
+		canaryPair("cy-wt200", "canary-weight", "200", "canary-weight-total", "200")+
+		canaryPair("cy-wt50", "canary-weight", "50", "canary-weight-total", "50")+`
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: cy-nopath, namespace: e2e}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: cy-nopath.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: prod-cy-nopath, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: cy-nopath-canary
+  namespace: e2e
+  annotations:
+    nginx.ingress.kubernetes.io/canary: "true"
+    nginx.ingress.kubernetes.io/canary-weight: "100"
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: cy-nopath.example.com
+    http:
+      paths:
+      - {path: /beta, pathType: Prefix, backend: {service: {name: canary-cy-nopath, port: {number: 80}}}}
+  - host: cy-nohost.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: canary-cy-nopath, port: {number: 80}}}}
+{{.Service "e2e" "prod-cy-nopath" "web"}}{{.Service "e2e" "canary-cy-nopath" "v2"}}
+`)
 
 	hdr := func(kv ...string) map[string]string {
 		m := map[string]string{}
@@ -99,6 +134,24 @@ func TestCanary(t *testing.T) {
 	}
 	check(t, "weight-100-header-never-wins", request{url: u("cy-w100"), headers: hdr("X-Canary", "never")}, expect{status: 200, backend: "web"})
 
+	for i := range 3 {
+		check(t, fmt.Sprintf("weight-total-200-weight-200-always/%d", i), request{url: u("cy-wt200")}, expect{status: 200, backend: "v2"})
+	}
+	t.Run("weight-total-at-most-100-means-100", func(t *testing.T) {
+		// canary-weight 50 of canary-weight-total 50: nginx only honours totals above 100,
+		// so this is 50 %, not "always".
+		seen := map[string]int{}
+		for range 40 {
+			if res := do(t, request{url: u("cy-wt50")}); res.backend != nil {
+				seen[res.backend.Server]++
+			}
+		}
+		if seen["web"] == 0 || seen["v2"] == 0 {
+			t.Errorf("40 requests at weight 50 of total 50 reached %v, want both web and v2", seen)
+		}
+	})
+	check(t, "canary-without-same-path-is-dropped", request{url: "http://cy-nopath.example.com/beta/x"}, expect{status: 200, backend: "web", uri: "/beta/x"})
+	check(t, "canary-never-creates-a-host", request{url: "http://cy-nohost.example.com/"}, expect{status: 404, local: true})
 	t.Run("weight-50-both-served", func(t *testing.T) {
 		seen := map[string]int{}
 		for range 100 {

@@ -1,6 +1,9 @@
 package e2e
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestCORS: enable-cors as ingress-nginx renders it (§3.8). Origin list: an allowed origin
 // (case-insensitive, "*." = one DNS label, port exact) gets Access-Control-Allow-Origin =
@@ -59,6 +62,38 @@ spec:
     http:
       paths:
       - {path: /, pathType: Prefix, backend: {service: {name: v2, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: star-limits
+  namespace: e2e
+  annotations:
+    nginx.ingress.kubernetes.io/enable-cors: "true"
+    nginx.ingress.kubernetes.io/proxy-body-size: 1k
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: cors-star.example.com
+    http:
+      paths:
+      - {path: /small, pathType: Prefix, backend: {service: {name: v2, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: star-denied
+  namespace: e2e
+  annotations:
+    nginx.ingress.kubernetes.io/enable-cors: "true"
+    nginx.ingress.kubernetes.io/allowlist-source-range: 10.0.0.0/8
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: cors-star.example.com
+    http:
+      paths:
+      - {path: /denied, pathType: Prefix, backend: {service: {name: v2, port: {number: 80}}}}
 {{.Service "e2e" "web" "web"}}{{.Service "e2e" "api" "api"}}{{.Service "e2e" "v2" "v2"}}
 `)
 	h := "http://cors.example.com"
@@ -116,4 +151,7 @@ spec:
 	check(t, "star-options-without-origin-204", request{method: "OPTIONS", url: s + "/x"}, expect{status: 204, local: true, headers: map[string]string{"Access-Control-Allow-Origin": "*"}})
 	check(t, "star-preflight-204", request{method: "OPTIONS", url: s + "/x", headers: origin("https://anything.example", "Access-Control-Request-Method", "DELETE")}, expect{status: 204, local: true,
 		headers: map[string]string{"Access-Control-Allow-Origin": "*", "Access-Control-Max-Age": "1728000"}})
+	check(t, "star-preflight-before-access-list", request{method: "OPTIONS", url: s + "/denied"}, expect{status: 204, local: true, headers: map[string]string{"Access-Control-Allow-Origin": "*"}})
+	check(t, "star-headers-on-403", request{url: s + "/denied"}, expect{status: 403, local: true, headers: map[string]string{"Access-Control-Allow-Origin": "*"}})
+	check(t, "star-headers-on-413", request{method: "POST", url: s + "/small", body: strings.Repeat("x", 4096)}, expect{status: 413, local: true, headers: map[string]string{"Access-Control-Allow-Origin": "*"}})
 }

@@ -35,22 +35,6 @@ spec:
       paths:
       - {path: /bare, pathType: Prefix, backend: {service: {name: empty, port: {number: 80}}}}
 ---
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: intercept
-  namespace: e2e
-  annotations:
-    nginx.ingress.kubernetes.io/default-backend: error-pages
-    nginx.ingress.kubernetes.io/custom-http-errors: "404,500"
-spec:
-  ingressClassName: nginx
-  rules:
-  - host: defaultbackend.example.com
-    http:
-      paths:
-      - {path: /intercept, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
----
 apiVersion: v1
 kind: Service
 metadata: {name: empty, namespace: e2e}
@@ -63,8 +47,5 @@ spec: {ports: [{name: http, port: 80, targetPort: 8080}]}
 	check(t, "default-backend-status-passed-through", request{url: h + "/empty/x", headers: map[string]string{"X-Echo-Status": "503"}}, expect{status: 503, backend: "errors"})
 	check(t, "default-backend-keeps-method", request{method: "POST", url: h + "/empty", body: "x"}, expect{status: 200, backend: "errors", method: "POST"})
 	check(t, "live-service-answers", request{url: h + "/live/x"}, expect{status: 200, backend: "web", uri: "/live/x", upstream: map[string]string{"X-Code": ""}})
-	check(t, "custom-error-404-intercepted", request{url: h + "/intercept/missing?x=1", headers: map[string]string{"X-Echo-Status": "404"}}, expect{status: 404, backend: "errors", uri: "/",
-		upstream: map[string]string{"X-Code": "404", "X-Original-Uri": "/intercept/missing?x=1", "X-Namespace": "e2e", "X-Ingress-Name": "intercept", "X-Service-Name": "web", "X-Service-Port": "80"}})
-	check(t, "custom-error-other-code-passes", request{url: h + "/intercept/x", headers: map[string]string{"X-Echo-Status": "502"}}, expect{status: 502, backend: "web"})
 	check(t, "no-default-backend-503", request{url: h + "/bare"}, expect{status: 503, local: true})
 }
