@@ -38,11 +38,13 @@ type ruleAction struct {
 	cors *v1alpha1.CORSPolicy
 	// affinityPath is the cookie path when the policy does not give one (the rule's path).
 	affinity *v1alpha1.SessionAffinityPolicy
+	// downstreamTLS: the rule is served on an HTTPS listener (affinity cookies are Secure).
+	downstreamTLS bool
 }
 
 // ruleAction translates a rule's filters, backends and the policy that applies to it.
 func (t *translator) ruleAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule gwv1.HTTPRouteRule, ep *effectivePolicy) *ruleAction {
-	a := &ruleAction{}
+	a := &ruleAction{downstreamTLS: g.tls}
 	field := func(s string) string { return fmt.Sprintf("spec.rules[%d].%s", ri, s) }
 	fail := func(status uint32, f, msg string) *ruleAction {
 		t.problem("HTTPRoute", r.Namespace, r.Name, f, msg)
@@ -103,6 +105,12 @@ func (t *translator) ruleAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule gw
 		}
 	}
 	if a.redirect != nil || a.direct != nil {
+		// nginx runs a location's CORS block before its `return` and before the ssl-redirect
+		// (rewrite_by_lua runs last in the rewrite phase). app-root is a server-level return,
+		// answered before any location, so it gets no CORS.
+		if ep.spec.CORS != nil && ruleName(rule, ri) != "app-root" {
+			a.cors = ep.spec.CORS
+		}
 		return a
 	}
 	ra, extra, ok := t.forwardAction(g, r, ri, rule, ep)
@@ -515,6 +523,9 @@ func retryPolicy(p *v1alpha1.RetryPolicy) *routev3.RetryPolicy {
 
 // expand turns one match of the rule into its Envoy routes.
 func (a *ruleAction) expand(e *routeEntry) []*routeEntry {
+	if a.cors != nil && (a.redirect != nil || a.direct != nil) {
+		return a.corsLocalRoutes(e)
+	}
 	base := e.route
 	switch {
 	case a.redirect != nil && a.stripSlash:
@@ -571,14 +582,15 @@ func (a *ruleAction) decorate(r *routev3.Route, forward bool) {
 	ra := a.forward
 	if a.affinity != nil {
 		ra = proto.Clone(ra).(*routev3.RouteAction)
-		ra.HashPolicy = []*routev3.RouteAction_HashPolicy{{PolicySpecifier: &routev3.RouteAction_HashPolicy_Cookie_{Cookie: affinityCookie(a.affinity, r.Match)}}}
+		ra.HashPolicy = []*routev3.RouteAction_HashPolicy{{PolicySpecifier: &routev3.RouteAction_HashPolicy_Cookie_{Cookie: affinityCookie(a.affinity, r.Match, a.downstreamTLS)}}}
 	}
 	r.Action = &routev3.Route_Route{Route: ra}
 	r.TypedPerFilterConfig = a.perFilter
 }
 
-// affinityCookie is the cookie Envoy sets on the first request and hashes on later.
-func affinityCookie(p *v1alpha1.SessionAffinityPolicy, m *routev3.RouteMatch) *routev3.RouteAction_HashPolicy_Cookie {
+// affinityCookie is the cookie Envoy sets on the first request and hashes on later. Like
+// ingress-nginx's sticky.lua, it is Secure on HTTPS unless the policy says otherwise.
+func affinityCookie(p *v1alpha1.SessionAffinityPolicy, m *routev3.RouteMatch, downstreamTLS bool) *routev3.RouteAction_HashPolicy_Cookie {
 	c := &routev3.RouteAction_HashPolicy_Cookie{Name: p.CookieName, Ttl: durationpb.New(0)}
 	switch {
 	case p.MaxAgeSeconds != nil:
@@ -593,7 +605,7 @@ func affinityCookie(p *v1alpha1.SessionAffinityPolicy, m *routev3.RouteMatch) *r
 	if p.SameSite != "" {
 		c.Attributes = append(c.Attributes, &routev3.RouteAction_HashPolicy_CookieAttribute{Name: "SameSite", Value: p.SameSite})
 	}
-	if p.Secure != nil && *p.Secure {
+	if (p.Secure == nil && downstreamTLS) || (p.Secure != nil && *p.Secure) {
 		c.Attributes = append(c.Attributes, &routev3.RouteAction_HashPolicy_CookieAttribute{Name: "Secure"})
 	}
 	return c

@@ -60,6 +60,54 @@ func (a *ruleAction) corsRoutes(e *routeEntry) []*routeEntry {
 	return append(out, allowed, other)
 }
 
+// corsLocalRoutes is CORS on a rule the proxy answers itself (a redirect or a literal
+// answer): as in nginx, where the CORS block runs before the location's `return` and its
+// ssl-redirect, a preflight from an allowed origin (any OPTIONS with "*") is answered 204,
+// and the answer to other requests from allowed origins carries the CORS headers.
+func (a *ruleAction) corsLocalRoutes(e *routeEntry) []*routeEntry {
+	c := a.cors
+	star := corsStar(c.AllowOrigins)
+	originRE := ""
+	if !star {
+		originRE = corsOriginRegex(c.AllowOrigins)
+	}
+	headers := corsHeaders(c, star)
+	inner := *a
+	inner.cors = nil
+	withHeaders := func(es []*routeEntry) []*routeEntry {
+		for _, x := range es {
+			x.route.ResponseHeadersToAdd = append(append([]*corev3.HeaderValueOption(nil), headers...), x.route.ResponseHeadersToAdd...)
+		}
+		return es
+	}
+
+	preflight := a.clone(e, 0)
+	preflight.route.Match.Headers = append(preflight.route.Match.Headers, exactHeader(":method", "OPTIONS"))
+	if !star {
+		preflight.route.Match.Headers = append(preflight.route.Match.Headers, regexHeader("origin", originRE))
+	}
+	preflight.route.Action = &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{Status: 204}}
+	preflight.route.ResponseHeadersToAdd = append(append([]*corev3.HeaderValueOption(nil), headers...),
+		setHeader("content-type", "text/plain charset=UTF-8"))
+	out := []*routeEntry{preflight}
+
+	if star {
+		out = append(out, withHeaders(inner.expand(a.clone(e, 0)))...)
+	} else {
+		allowed := a.clone(e, 0)
+		allowed.route.Match.Headers = append(allowed.route.Match.Headers, regexHeader("origin", originRE))
+		for _, x := range withHeaders(inner.expand(allowed)) {
+			x.shown = false
+			out = append(out, x)
+		}
+		out = append(out, inner.expand(a.clone(e, 0))...)
+	}
+	for i, x := range out {
+		x.sub = i
+	}
+	return out
+}
+
 func corsStar(origins []string) bool {
 	if len(origins) == 0 {
 		return true

@@ -56,6 +56,23 @@ spec:
     http:
       paths:
       - {path: /plain, pathType: Prefix, backend: {service: {name: pool, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: sticky-tls
+  namespace: e2e
+  annotations:
+    nginx.ingress.kubernetes.io/affinity: cookie
+spec:
+  ingressClassName: nginx
+  tls: [{hosts: [sticky-tls.example.com], secretName: sticky-tls}]
+  rules:
+  - host: sticky-tls.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: pool, port: {number: 80}}}}
+{{.TLSSecret "e2e" "sticky-tls" "sticky-tls.example.com"}}
 {{.Service "e2e" "pool" "pool-a" "pool-b"}}
 `)
 	h := "http://sticky.example.com"
@@ -131,6 +148,20 @@ spec:
 		}
 		if c.MaxAge != 3600 {
 			t.Errorf("cookie Max-Age %d, want 3600 (%q)", c.MaxAge, res.header.Values("Set-Cookie"))
+		}
+	}})
+	check(t, "cookie-secure-over-https", request{url: "https://sticky-tls.example.com/s"}, expect{status: 200, also: func(t *testing.T, res result) {
+		c := cookieNamed(res, "INGRESSCOOKIE")
+		if c == nil {
+			t.Fatalf("no INGRESSCOOKIE in %q", res.header.Values("Set-Cookie"))
+		}
+		if !c.Secure || c.Path != "/" {
+			t.Errorf("cookie over HTTPS: %q, want Secure and Path=/", res.header.Values("Set-Cookie"))
+		}
+	}})
+	check(t, "cookie-not-secure-over-http", request{url: h + "/app/plain"}, expect{status: 200, also: func(t *testing.T, res result) {
+		if c := cookieNamed(res, "INGRESSCOOKIE"); c == nil || c.Secure {
+			t.Errorf("cookie over HTTP: %q, want one without Secure", res.header.Values("Set-Cookie"))
 		}
 	}})
 	check(t, "other-ingress-same-service-no-cookie", request{url: h + "/plain"}, expect{status: 200, also: func(t *testing.T, res result) {

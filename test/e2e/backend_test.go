@@ -67,6 +67,34 @@ spec:
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
+metadata:
+  name: grpc
+  namespace: e2e
+  annotations: {nginx.ingress.kubernetes.io/backend-protocol: GRPC}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: backend.example.com
+    http:
+      paths:
+      - {path: /grpc.Service, pathType: Prefix, backend: {service: {name: api, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: grpcs
+  namespace: e2e
+  annotations: {nginx.ingress.kubernetes.io/backend-protocol: GRPCS}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: backend.example.com
+    http:
+      paths:
+      - {path: /grpcs.Service, pathType: Prefix, backend: {service: {name: secure, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
 metadata: {name: plain, namespace: e2e}
 spec:
   ingressClassName: nginx
@@ -88,6 +116,20 @@ spec:
 			}
 		}})
 	check(t, "https-backend-post", request{method: "POST", url: h + "/secure", body: "hello"}, expect{status: 200, backend: "tls-backend", method: "POST"})
+	proto := func(wantTLS bool) func(*testing.T, result) {
+		return func(t *testing.T, res result) {
+			if res.backend != nil && (res.backend.Proto != "HTTP/2.0" || res.backend.TLS != wantTLS) {
+				t.Errorf("backend saw %s tls=%v, want HTTP/2.0 tls=%v", res.backend.Proto, res.backend.TLS, wantTLS)
+			}
+		}
+	}
+	check(t, "grpc-speaks-h2c", request{method: "POST", url: h + "/grpc.Service/Method", body: "x"}, expect{status: 200, backend: "api", uri: "/grpc.Service/Method", also: proto(false)})
+	check(t, "grpcs-speaks-h2-over-tls", request{method: "POST", url: h + "/grpcs.Service/Method", body: "x"}, expect{status: 200, backend: "tls-backend", also: proto(true)})
+	check(t, "http-backend-speaks-http1", request{url: h + "/other"}, expect{status: 200, backend: "web", also: func(t *testing.T, res result) {
+		if res.backend != nil && res.backend.Proto != "HTTP/1.1" {
+			t.Errorf("backend saw %s, want HTTP/1.1 (nginx proxies with HTTP/1.1)", res.backend.Proto)
+		}
+	}})
 	check(t, "upstream-vhost-replaces-host", request{url: h + "/vhost/a"}, expect{status: 200, backend: "api", uri: "/vhost/a", host: "internal.svc.local",
 		upstream: map[string]string{"X-Forwarded-Host": "backend.example.com"}})
 	check(t, "other-ingress-keeps-host", request{url: h + "/other"}, expect{status: 200, backend: "web", host: "backend.example.com"})

@@ -94,6 +94,41 @@ spec:
     http:
       paths:
       - {path: /denied, pathType: Prefix, backend: {service: {name: v2, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: cors-tls
+  namespace: e2e
+  annotations:
+    nginx.ingress.kubernetes.io/enable-cors: "true"
+    nginx.ingress.kubernetes.io/cors-allow-origin: "https://app.example.com"
+spec:
+  ingressClassName: nginx
+  tls: [{hosts: [cors-tls.example.com], secretName: cors-tls}]
+  rules:
+  - host: cors-tls.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: cors-moved
+  namespace: e2e
+  annotations:
+    nginx.ingress.kubernetes.io/enable-cors: "true"
+    nginx.ingress.kubernetes.io/permanent-redirect: "https://api2.example.com/v2"
+    nginx.ingress.kubernetes.io/app-root: /home
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: cors-moved.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+{{.TLSSecret "e2e" "cors-tls" "cors-tls.example.com"}}
 {{.Service "e2e" "web" "web"}}{{.Service "e2e" "api" "api"}}{{.Service "e2e" "v2" "v2"}}
 `)
 	h := "http://cors.example.com"
@@ -154,4 +189,18 @@ spec:
 	check(t, "star-preflight-before-access-list", request{method: "OPTIONS", url: s + "/denied"}, expect{status: 204, local: true, headers: map[string]string{"Access-Control-Allow-Origin": "*"}})
 	check(t, "star-headers-on-403", request{url: s + "/denied"}, expect{status: 403, local: true, headers: map[string]string{"Access-Control-Allow-Origin": "*"}})
 	check(t, "star-headers-on-413", request{method: "POST", url: s + "/small", body: strings.Repeat("x", 4096)}, expect{status: 413, local: true, headers: map[string]string{"Access-Control-Allow-Origin": "*"}})
+	check(t, "preflight-over-http-answered-before-ssl-redirect", request{method: "OPTIONS", url: "http://cors-tls.example.com/x", headers: origin(app, "Access-Control-Request-Method", "GET")},
+		expect{status: 204, local: true, headers: map[string]string{"Access-Control-Allow-Origin": app}})
+	check(t, "ssl-redirect-carries-cors-headers", request{url: "http://cors-tls.example.com/x", headers: origin(app)}, expect{status: 308, location: httpsLoc("cors-tls.example.com", "/x"),
+		headers: map[string]string{"Access-Control-Allow-Origin": app, "Access-Control-Allow-Credentials": "true"}})
+	check(t, "ssl-redirect-other-origin-no-cors", request{url: "http://cors-tls.example.com/x/", headers: origin("https://evil.example.net")}, expect{status: 308, location: httpsLoc("cors-tls.example.com", "/x"),
+		headers: map[string]string{"Access-Control-Allow-Origin": ""}})
+	check(t, "options-other-origin-over-http-redirected", request{method: "OPTIONS", url: "http://cors-tls.example.com/x", headers: origin("https://evil.example.net")}, expect{status: 308})
+	m := "http://cors-moved.example.com"
+	check(t, "preflight-before-permanent-redirect", request{method: "OPTIONS", url: m + "/api", headers: origin("https://any.example")}, expect{status: 204, local: true,
+		headers: map[string]string{"Access-Control-Allow-Origin": "*"}, noLocation: true})
+	check(t, "permanent-redirect-carries-cors-headers", request{url: m + "/api", headers: origin("https://any.example")}, expect{status: 301, location: "https://api2.example.com/v2",
+		headers: map[string]string{"Access-Control-Allow-Origin": "*"}})
+	check(t, "app-root-is-server-level-no-cors", request{method: "OPTIONS", url: m + "/", headers: origin("https://any.example")}, expect{status: 302, location: m + "/home",
+		headers: map[string]string{"Access-Control-Allow-Origin": ""}})
 }

@@ -49,6 +49,39 @@ spec:
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
+  name: signin-query
+  namespace: e2e
+  annotations:
+    nginx.ingress.kubernetes.io/auth-url: "http://127.0.0.1:{{.Port "auth"}}/auth"
+    nginx.ingress.kubernetes.io/auth-signin: "https://login.example.com/start?app=shop"
+    nginx.ingress.kubernetes.io/auth-signin-redirect-param: next
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: signin-query.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: method
+  namespace: e2e
+  annotations:
+    nginx.ingress.kubernetes.io/auth-url: "http://127.0.0.1:{{.Port "auth"}}/check?via=get"
+    nginx.ingress.kubernetes.io/auth-method: GET
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: extauth-method.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
   name: unreachable
   namespace: e2e
   annotations:
@@ -122,5 +155,20 @@ spec:
 	check(t, "signin-not-for-403", request{url: s + "/", headers: bearer(echo.TokenForbidden)}, expect{status: 403, noLocation: true})
 	check(t, "signin-good-token-200", request{url: s + "/p", headers: bearer(echo.TokenGood)}, expect{status: 200, backend: "web", uri: "/p"})
 
+	check(t, "signin-url-with-query-and-param-name", request{url: "http://signin-query.example.com/a?b=c"}, expect{status: 302,
+		location: "https://login.example.com/start?app=shop&next=http://signin-query.example.com%2Fa%3Fb%3Dc"})
+	check(t, "auth-method-overrides-client-method", request{method: "PUT", url: "http://extauth-method.example.com/item/7?v=1", body: "new", headers: bearer(echo.TokenGood)},
+		expect{status: 200, backend: "web", method: "PUT", also: func(t *testing.T, res result) {
+			last, _ := env.auth.Last()
+			if last.Method != "GET" || last.URI != "/check?via=get" {
+				t.Errorf("auth subrequest %s %s, want GET /check?via=get", last.Method, last.URI)
+			}
+			for k, want := range map[string]string{"X-Original-Method": "PUT", "X-Original-Uri": "/item/7?v=1", "X-Scheme": "http",
+				"X-Original-Url": "http://extauth-method.example.com/item/7?v=1"} {
+				if got := last.Headers.Get(k); got != want {
+					t.Errorf("auth subrequest %s = %q, want %q", k, got, want)
+				}
+			}
+		}})
 	check(t, "auth-service-unreachable-500", request{url: "http://extauth-down.example.com/", headers: bearer(echo.TokenGood)}, expect{status: 500, local: true})
 }

@@ -161,7 +161,6 @@ metadata:
     nginx.ingress.kubernetes.io/app-root: /home
     nginx.ingress.kubernetes.io/auth-type: basic
     nginx.ingress.kubernetes.io/auth-secret: no-such-secret
-    nginx.ingress.kubernetes.io/allowlist-source-range: 10.0.0.0/8
 spec:
   ingressClassName: nginx
   rules:
@@ -169,14 +168,51 @@ spec:
     http:
       paths:
       - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: root-tls
+  namespace: e2e
+  annotations: {nginx.ingress.kubernetes.io/app-root: /app1}
+spec:
+  ingressClassName: nginx
+  tls: [{hosts: [approot-tls.example.com], secretName: approot-tls}]
+  rules:
+  - host: approot-tls.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: root-regex
+  namespace: e2e
+  annotations:
+    nginx.ingress.kubernetes.io/app-root: /start
+    nginx.ingress.kubernetes.io/use-regex: "true"
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: approot-regex.example.com
+    http:
+      paths:
+      - {path: "/.*", pathType: ImplementationSpecific, backend: {service: {name: web, port: {number: 80}}}}
+{{.TLSSecret "e2e" "approot-tls" "approot-tls.example.com"}}
 {{.Service "e2e" "web" "web"}}{{.Service "e2e" "api" "api"}}
 `)
 	ar := "http://approot.example.com"
 	check(t, "app-root-302", request{url: ar + "/"}, expect{status: 302, location: ar + "/app1", local: true})
 	check(t, "app-root-drops-query", request{url: ar + "/?a=1&b=2"}, expect{status: 302, location: ar + "/app1"})
 	check(t, "app-root-only-for-root", request{url: ar + "/other?x=1"}, expect{status: 200, backend: "web", uri: "/other?x=1", noLocation: true})
-	check(t, "app-root-answers-before-access-and-auth", request{url: "http://approot-guarded.example.com/"}, expect{status: 302, location: "http://approot-guarded.example.com/home"})
-	check(t, "app-root-host-other-paths-guarded", request{url: "http://approot-guarded.example.com/home"}, expect{status: 403, local: true})
+	check(t, "app-root-before-ssl-redirect", request{url: "http://approot-tls.example.com/"}, expect{status: 302, location: "http://approot-tls.example.com/app1"})
+	check(t, "app-root-target-then-ssl-redirected", request{url: "http://approot-tls.example.com/app1"}, expect{status: 308, location: httpsLoc("approot-tls.example.com", "/app1")})
+	check(t, "app-root-over-https", request{url: "https://approot-tls.example.com/?x=1"}, expect{status: 302, location: "https://approot-tls.example.com/app1"})
+	check(t, "app-root-before-regex-locations", request{url: "http://approot-regex.example.com/"}, expect{status: 302, location: "http://approot-regex.example.com/start"})
+	check(t, "app-root-regex-host-other-paths", request{url: "http://approot-regex.example.com/x"}, expect{status: 200, backend: "web", uri: "/x"})
+	check(t, "app-root-answers-before-auth", request{url: "http://approot-guarded.example.com/"}, expect{status: 302, location: "http://approot-guarded.example.com/home"})
+	check(t, "app-root-host-other-paths-guarded", request{url: "http://approot-guarded.example.com/home"}, expect{status: 503, local: true})
 	check(t, "app-root-target-served", request{url: ar + "/app1"}, expect{status: 200, backend: "web", uri: "/app1"})
 
 	r := "http://redir.example.com"
