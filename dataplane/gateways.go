@@ -98,7 +98,7 @@ func (t *translator) collectListeners(gw *gwv1.Gateway) []*listenerInfo {
 			continue
 		}
 		for _, le := range s.Spec.Listeners {
-			l := gwv1.Listener{Name: le.Name, Hostname: le.Hostname, Port: le.Port, Protocol: le.Protocol, TLS: le.TLS, AllowedRoutes: le.AllowedRoutes}
+			l := gwv1.Listener(le)
 			out = append(out, &listenerInfo{gw: gw, setNamespace: s.Namespace, setName: s.Name, spec: l, address: addr, envoyPort: t.opts.envoyPort(int32(l.Port))})
 		}
 	}

@@ -13,9 +13,10 @@ import (
 
 // index holds the model's objects by key for the lookups translation needs.
 type index struct {
-	services  map[string]*corev1.Service
-	secrets   map[string]*corev1.Secret
-	slices    map[string][]*discoveryv1.EndpointSlice // by namespace/service
+	services map[string]*corev1.Service
+	secrets  map[string]*corev1.Secret
+	slices   map[string][]*discoveryv1.EndpointSlice // by namespace/service
+	//lint:ignore SA1019 legacy Endpoints objects are still found in manifests; run resolves Services through them as a cluster would
 	endpoints map[string]*corev1.Endpoints
 	filters   map[string]*v1alpha1.RouteFilter
 	grants    []*gwv1b1.ReferenceGrant
@@ -26,9 +27,10 @@ type index struct {
 
 func newIndex(m *Model) *index {
 	ix := &index{
-		services:        map[string]*corev1.Service{},
-		secrets:         map[string]*corev1.Secret{},
-		slices:          map[string][]*discoveryv1.EndpointSlice{},
+		services: map[string]*corev1.Service{},
+		secrets:  map[string]*corev1.Secret{},
+		slices:   map[string][]*discoveryv1.EndpointSlice{},
+		//lint:ignore SA1019 legacy Endpoints objects are still found in manifests; run resolves Services through them as a cluster would
 		endpoints:       map[string]*corev1.Endpoints{},
 		filters:         map[string]*v1alpha1.RouteFilter{},
 		gatewayPolicies: map[string][]*v1alpha1.TrafficPolicy{},

@@ -242,6 +242,11 @@ func (t *translator) hcmFilter(g *portGroup, scheme string) *listenerv3.Filter {
 		}},
 		HttpFilters:      t.httpFilters(g),
 		UseRemoteAddress: wrapperspb.Bool(true),
+		// X-Forwarded-For is set to the peer address by the route configuration (nginx:
+		// $remote_addr, not appended); the client's value goes to X-Original-Forwarded-For.
+		SkipXffAppend: true,
+		// nginx passes the client's X-Request-ID on and generates one only when absent.
+		PreserveExternalRequestId: true,
 		// nginx matches locations on the normalised $uri: dot segments resolved, slashes merged.
 		NormalizePath: wrapperspb.Bool(true),
 		MergeSlashes:  true,

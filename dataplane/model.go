@@ -23,8 +23,9 @@ type Model struct {
 	RouteFilters    []*v1alpha1.RouteFilter
 	Services        []*corev1.Service
 	EndpointSlices  []*discoveryv1.EndpointSlice
-	Endpoints       []*corev1.Endpoints
-	Secrets         []*corev1.Secret
+	//lint:ignore SA1019 legacy Endpoints objects are still found in manifests; run resolves Services through them as a cluster would
+	Endpoints []*corev1.Endpoints
+	Secrets   []*corev1.Secret
 }
 
 // Add puts obj into the slice of its kind and reports whether the kind is one the
@@ -51,6 +52,7 @@ func (m *Model) Add(obj client.Object) bool {
 		m.Services = append(m.Services, o)
 	case *discoveryv1.EndpointSlice:
 		m.EndpointSlices = append(m.EndpointSlices, o)
+	//lint:ignore SA1019 legacy Endpoints objects are still found in manifests; run resolves Services through them as a cluster would
 	case *corev1.Endpoints:
 		m.Endpoints = append(m.Endpoints, o)
 	case *corev1.Secret:

@@ -83,8 +83,11 @@ func (t *translator) routeConfiguration(g *portGroup, routes []*gwv1.HTTPRoute) 
 		}
 	}
 	rc := &routev3.RouteConfiguration{
-		Name:                     g.name(),
-		RequestHeadersToAdd:      forwardedHeaders(g),
+		Name:                g.name(),
+		RequestHeadersToAdd: forwardedHeaders(g),
+		// nginx sends `Proxy: ""` (httpoxy): the client's Proxy header never reaches a backend.
+		// The X-Original-* headers are always nginx's own (removals run before additions).
+		RequestHeadersToRemove:   []string{"proxy", "x-original-forwarded-for", "x-original-forwarded-host"},
 		IgnorePortInHostMatching: true,
 	}
 	names := make([]string, 0, len(vhosts))
@@ -141,6 +144,11 @@ func forwardedHeaders(g *portGroup) []*corev3.HeaderValueOption {
 		return &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: k, Value: v}, AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD}
 	}
 	return []*corev3.HeaderValueOption{
+		// The client's own values, before they are replaced below (evaluated in order; the
+		// connection manager leaves X-Forwarded-For as received, see hcmFilter). Absent
+		// client headers give empty values, which are not sent, as in nginx.
+		set("x-original-forwarded-for", "%REQ(x-forwarded-for)%"),
+		set("x-original-forwarded-host", "%REQ(x-forwarded-host)%"),
 		set("x-real-ip", "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"),
 		set("x-forwarded-for", "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"),
 		set("x-forwarded-host", "%REQ(:AUTHORITY)%"),

@@ -23,5 +23,6 @@ var servedKinds = map[string]func() client.Object{
 	"gatebridge.dev/v1alpha1/TrafficPolicy":            func() client.Object { return &v1alpha1.TrafficPolicy{} },
 	"gatebridge.dev/v1alpha1/RouteFilter":              func() client.Object { return &v1alpha1.RouteFilter{} },
 	"discovery.k8s.io/v1/EndpointSlice":                func() client.Object { return &discoveryv1.EndpointSlice{} },
-	"v1/Endpoints":                                     func() client.Object { return &corev1.Endpoints{} },
+	//lint:ignore SA1019 legacy Endpoints objects are still found in manifests; run resolves Services through them as a cluster would
+	"v1/Endpoints": func() client.Object { return &corev1.Endpoints{} },
 }

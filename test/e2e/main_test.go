@@ -258,11 +258,8 @@ func apply(t *testing.T, yamlTemplate string) {
 	}
 }
 
-// client sends requests to Envoy whatever the host: HTTP to the mapped port 80, HTTPS
-// (SNI = host, verified against the test CA) to the mapped port 443.
-func client(https bool) *http.Client { return newClient(https, false) }
-
-// newClient is client; insecure skips certificate verification (for TLS passthrough to a
+// newClient sends requests to Envoy whatever the host: HTTP to the mapped port 80, HTTPS
+// (SNI = host, verified against the test CA) to the mapped port 443; insecure skips certificate verification (for TLS passthrough to a
 // backend with a self-signed certificate).
 func newClient(https, insecure bool) *http.Client {
 	port := env.httpPort

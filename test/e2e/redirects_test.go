@@ -187,6 +187,21 @@ spec:
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
+  name: moved-tls
+  namespace: e2e
+  annotations: {nginx.ingress.kubernetes.io/permanent-redirect: "https://new.example.com/tls"}
+spec:
+  ingressClassName: nginx
+  tls: [{hosts: [approot-tls.example.com], secretName: approot-tls}]
+  rules:
+  - host: approot-tls.example.com
+    http:
+      paths:
+      - {path: /moved, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
   name: root-regex
   namespace: e2e
   annotations:
@@ -209,6 +224,8 @@ spec:
 	check(t, "app-root-before-ssl-redirect", request{url: "http://approot-tls.example.com/"}, expect{status: 302, location: "http://approot-tls.example.com/app1"})
 	check(t, "app-root-target-then-ssl-redirected", request{url: "http://approot-tls.example.com/app1"}, expect{status: 308, location: httpsLoc("approot-tls.example.com", "/app1")})
 	check(t, "app-root-over-https", request{url: "https://approot-tls.example.com/?x=1"}, expect{status: 302, location: "https://approot-tls.example.com/app1"})
+	check(t, "permanent-redirect-before-ssl-redirect", request{url: "http://approot-tls.example.com/moved/x"}, expect{status: 301, location: "https://new.example.com/tls"})
+	check(t, "permanent-redirect-over-https", request{url: "https://approot-tls.example.com/moved"}, expect{status: 301, location: "https://new.example.com/tls"})
 	check(t, "app-root-before-regex-locations", request{url: "http://approot-regex.example.com/"}, expect{status: 302, location: "http://approot-regex.example.com/start"})
 	check(t, "app-root-regex-host-other-paths", request{url: "http://approot-regex.example.com/x"}, expect{status: 200, backend: "web", uri: "/x"})
 	check(t, "app-root-answers-before-auth", request{url: "http://approot-guarded.example.com/"}, expect{status: 302, location: "http://approot-guarded.example.com/home"})

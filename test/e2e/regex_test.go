@@ -56,6 +56,7 @@ spec:
       paths:
       - {path: "/foo/bar/[a-z]{3}", pathType: ImplementationSpecific, backend: {service: {name: v2, port: {number: 80}}}}
       - {path: "/id/[0-9]+", pathType: ImplementationSpecific, backend: {service: {name: v2, port: {number: 80}}}}
+      - {path: "/t/.+", pathType: ImplementationSpecific, backend: {service: {name: v2, port: {number: 80}}}}
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -71,6 +72,7 @@ spec:
       paths:
       - {path: /foo/bar/bar, pathType: Exact, backend: {service: {name: errors, port: {number: 80}}}}
       - {path: /HEAD, pathType: Exact, backend: {service: {name: pool-a, port: {number: 80}}}}
+      - {path: "/t/.*", pathType: ImplementationSpecific, backend: {service: {name: errors, port: {number: 80}}}}
       - {path: /foo, pathType: Prefix, backend: {service: {name: pool-b, port: {number: 80}}}}
       - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
 {{.Service "e2e" "web" "web"}}{{.Service "e2e" "api" "api"}}{{.Service "e2e" "v2" "v2"}}{{.Service "e2e" "solver" "solver"}}
@@ -92,5 +94,7 @@ spec:
 	check(t, "exact-becomes-case-insensitive", request{url: h + "/head"}, expect{status: 200, backend: "pool-a"})
 	check(t, "prefix-matches-longer-segment", request{url: h + "/foobar"}, expect{status: 200, backend: "pool-b", uri: "/foobar"})
 	check(t, "prefix-case-insensitive", request{url: h + "/FOO/bar/x"}, expect{status: 200, backend: "pool-b", uri: "/FOO/bar/x"})
+	check(t, "same-length-greater-string-first", request{url: h + "/t/x"}, expect{status: 200, backend: "v2", uri: "/t/x"})
+	check(t, "same-length-second-when-first-fails", request{url: h + "/t/"}, expect{status: 200, backend: "errors", uri: "/t/"})
 	check(t, "root-catches-the-rest", request{url: h + "/other"}, expect{status: 200, backend: "web", uri: "/other"})
 }
