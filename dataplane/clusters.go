@@ -185,11 +185,7 @@ func (t *translator) buildCluster(cname, base string, svc *corev1.Service, sp *c
 	}
 	if v.protocol == v1alpha1.BackendProtocolGRPC || v.protocol == v1alpha1.BackendProtocolGRPCS {
 		c.TypedExtensionProtocolOptions = map[string]*anyType{
-			"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": mustAny(&upstreamhttpv3.HttpProtocolOptions{
-				UpstreamProtocolOptions: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig{
-					ProtocolConfig: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{Http2ProtocolOptions: &corev3.Http2ProtocolOptions{}},
-				}},
-			}),
+			"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": http2Options(),
 		}
 	}
 	if v.protocol == v1alpha1.BackendProtocolHTTPS || v.protocol == v1alpha1.BackendProtocolGRPCS {
@@ -371,11 +367,16 @@ func authzCluster(address string) *clusterv3.Cluster {
 			LbEndpoints: []*endpointv3.LbEndpoint{lbEndpoint(host, uint32(port))},
 		}}},
 		TypedExtensionProtocolOptions: map[string]*anyType{
-			"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": mustAny(&upstreamhttpv3.HttpProtocolOptions{
-				UpstreamProtocolOptions: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig{
-					ProtocolConfig: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{Http2ProtocolOptions: &corev3.Http2ProtocolOptions{}},
-				}},
-			}),
+			"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": http2Options(),
 		},
 	}
+}
+
+// http2Options makes a cluster speak HTTP/2 (h2c, or h2 over its TLS transport socket).
+func http2Options() *anyType {
+	return mustAny(&upstreamhttpv3.HttpProtocolOptions{
+		UpstreamProtocolOptions: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig{
+			ProtocolConfig: &upstreamhttpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{Http2ProtocolOptions: &corev3.Http2ProtocolOptions{}},
+		}},
+	})
 }

@@ -80,15 +80,7 @@ func (t *translator) collectListeners(gw *gwv1.Gateway) []*listenerInfo {
 	for _, l := range gw.Spec.Listeners {
 		out = append(out, &listenerInfo{gw: gw, spec: l, address: addr, envoyPort: t.opts.envoyPort(int32(l.Port))})
 	}
-	sets := append([]*gwv1.ListenerSet(nil), t.model.ListenerSets...)
-	sort.Slice(sets, func(i, j int) bool {
-		a, b := sets[i], sets[j]
-		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-			return a.CreationTimestamp.Before(&b.CreationTimestamp)
-		}
-		return qualified(a.Namespace, a.Name) < qualified(b.Namespace, b.Name)
-	})
-	for _, s := range sets {
+	for _, s := range oldestFirst(t.model.ListenerSets) {
 		ref := s.Spec.ParentRef
 		ns := s.Namespace
 		if ref.Namespace != nil {

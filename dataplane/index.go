@@ -60,9 +60,7 @@ func newIndex(m *Model) *index {
 	for _, f := range m.RouteFilters {
 		ix.filters[qualified(f.Namespace, f.Name)] = f
 	}
-	policies := append([]*v1alpha1.TrafficPolicy(nil), m.TrafficPolicies...)
-	sort.SliceStable(policies, func(i, j int) bool { return olderPolicy(policies[i], policies[j]) })
-	for _, p := range policies {
+	for _, p := range oldestFirst(m.TrafficPolicies) {
 		for _, ref := range p.Spec.TargetRefs {
 			if ref.Group != gwv1.GroupName {
 				continue
@@ -77,13 +75,6 @@ func newIndex(m *Model) *index {
 		}
 	}
 	return ix
-}
-
-func olderPolicy(a, b *v1alpha1.TrafficPolicy) bool {
-	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-		return a.CreationTimestamp.Before(&b.CreationTimestamp)
-	}
-	return qualified(a.Namespace, a.Name) < qualified(b.Namespace, b.Name)
 }
 
 // granted reports whether a ReferenceGrant in toNamespace lets fromKind objects of

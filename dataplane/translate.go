@@ -8,6 +8,7 @@ import (
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/gatebridge-dev/gatebridge/dataplane/authz"
@@ -109,8 +110,8 @@ func Translate(m *Model, opts Options) *Output {
 		groups = append(groups, t.groupByPort(t.collectListeners(gw))...)
 	}
 	groups = t.dropAddressClashes(groups)
-	httpRoutes := sortedHTTPRoutes(m.HTTPRoutes)
-	tlsRoutes := sortedTLSRoutes(m.TLSRoutes)
+	httpRoutes := oldestFirst(m.HTTPRoutes)
+	tlsRoutes := oldestFirst(m.TLSRoutes)
 	for _, g := range groups {
 		var rc *routev3.RouteConfiguration
 		if g.hasHTTP() {
@@ -181,26 +182,18 @@ func sortedValues[T any](m map[string]T, name func(T) string) []T {
 	return out
 }
 
-func sortedHTTPRoutes(rs []*gwv1.HTTPRoute) []*gwv1.HTTPRoute {
-	out := append([]*gwv1.HTTPRoute(nil), rs...)
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-			return a.CreationTimestamp.Before(&b.CreationTimestamp)
-		}
-		return qualified(a.Namespace, a.Name) < qualified(b.Namespace, b.Name)
-	})
+// oldestFirst returns objs sorted the way the Gateway API and ingress-nginx break ties:
+// oldest creationTimestamp first, then by namespace/name.
+func oldestFirst[T metav1.Object](objs []T) []T {
+	out := append([]T(nil), objs...)
+	sort.SliceStable(out, func(i, j int) bool { return older(out[i], out[j]) })
 	return out
 }
 
-func sortedTLSRoutes(rs []*gwv1.TLSRoute) []*gwv1.TLSRoute {
-	out := append([]*gwv1.TLSRoute(nil), rs...)
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-			return a.CreationTimestamp.Before(&b.CreationTimestamp)
-		}
-		return qualified(a.Namespace, a.Name) < qualified(b.Namespace, b.Name)
-	})
-	return out
+func older(a, b metav1.Object) bool {
+	ta, tb := a.GetCreationTimestamp(), b.GetCreationTimestamp()
+	if !ta.Equal(&tb) {
+		return ta.Before(&tb)
+	}
+	return qualified(a.GetNamespace(), a.GetName()) < qualified(b.GetNamespace(), b.GetName())
 }
