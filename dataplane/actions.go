@@ -164,7 +164,7 @@ func (t *translator) forwardAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule
 		// nginx has no total deadline by default; Envoy's default is 15 s.
 		Timeout: durationpb.New(0),
 	}
-	if eps := ep.spec.ErrorPages; eps != nil && eps.DefaultBackend != nil && !t.anyReady(r.Namespace, ws[0].ref, rule.BackendRefs) {
+	if eps := ep.spec.ErrorPages; eps != nil && eps.DefaultBackend != nil && !t.anyReady(r.Namespace, rule.BackendRefs) {
 		if headers, ok := t.defaultBackendAction(r, ri, ep, ra); ok {
 			return ra, headers, true
 		}
@@ -189,7 +189,7 @@ func (t *translator) forwardAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule
 }
 
 // anyReady reports whether any backend of the rule has ready endpoints.
-func (t *translator) anyReady(ns string, _ gwv1.HTTPBackendRef, refs []gwv1.HTTPBackendRef) bool {
+func (t *translator) anyReady(ns string, refs []gwv1.HTTPBackendRef) bool {
 	for _, b := range refs {
 		bns := ns
 		if b.Namespace != nil {
@@ -515,9 +515,8 @@ func retryPolicy(p *v1alpha1.RetryPolicy) *routev3.RetryPolicy {
 	if len(codes) > 0 && !p.NonIdempotent {
 		rp.RetriableRequestHeaders = []*routev3.HeaderMatcher{regexHeader(":method", "GET|HEAD|PUT|DELETE|OPTIONS|TRACE")}
 	}
-	if p.Budget != nil && p.Budget.Duration > 0 {
-		_ = p.Budget // a total budget has no Envoy equivalent short of a route deadline; see docs
-	}
+	// p.Budget (proxy-next-upstream-timeout) has no Envoy equivalent short of a route
+	// deadline, which would also cut long responses; docs/dataplane.md states the gap.
 	return rp
 }
 

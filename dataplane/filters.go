@@ -172,12 +172,11 @@ func cidrRange(s string) (*corev3.CidrRange, error) {
 		}
 		return &corev3.CidrRange{AddressPrefix: ip.String(), PrefixLen: wrapperspb.UInt32(uint32(bits))}, nil
 	}
-	ip, n, err := net.ParseCIDR(s)
+	_, n, err := net.ParseCIDR(s)
 	if err != nil {
 		return nil, fmt.Errorf("invalid CIDR %q", s)
 	}
 	ones, _ := n.Mask.Size()
-	_ = ip
 	return &corev3.CidrRange{AddressPrefix: n.IP.String(), PrefixLen: wrapperspb.UInt32(uint32(ones))}, nil
 }
 

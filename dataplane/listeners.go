@@ -33,7 +33,7 @@ func (t *translator) listener(g *portGroup, tlsRoutes []*gwv1.TLSRoute, hasRoute
 		if !hasRoutes {
 			return nil
 		}
-		l.FilterChains = []*listenerv3.FilterChain{{Name: "http", Filters: []*listenerv3.Filter{t.hcmFilter(g, "http")}}}
+		l.FilterChains = []*listenerv3.FilterChain{{Name: "http", Filters: []*listenerv3.Filter{t.hcmFilter(g)}}}
 		return l
 	}
 	l.ListenerFilters = []*listenerv3.ListenerFilter{{
@@ -126,7 +126,7 @@ func (t *translator) httpsFilterChain(g *portGroup, li *listenerInfo) *listenerv
 	}}
 	return &listenerv3.FilterChain{
 		Name:    "https/" + chainName(li.hostname()),
-		Filters: []*listenerv3.Filter{t.hcmFilter(g, "https")},
+		Filters: []*listenerv3.Filter{t.hcmFilter(g)},
 		TransportSocket: &corev3.TransportSocket{Name: "envoy.transport_sockets.tls",
 			ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: mustAny(ctx)}},
 	}
@@ -234,7 +234,7 @@ func upstreamFailureReplies() *hcmv3.LocalReplyConfig {
 
 // hcmFilter is the HTTP connection manager of a port group. Routes come over RDS; the
 // filters are mostly disabled here and enabled per route by the policies that need them.
-func (t *translator) hcmFilter(g *portGroup, scheme string) *listenerv3.Filter {
+func (t *translator) hcmFilter(g *portGroup) *listenerv3.Filter {
 	hcm := &hcmv3.HttpConnectionManager{
 		StatPrefix: g.name(),
 		RouteSpecifier: &hcmv3.HttpConnectionManager_Rds{Rds: &hcmv3.Rds{
@@ -258,7 +258,6 @@ func (t *translator) hcmFilter(g *portGroup, scheme string) *listenerv3.Filter {
 		HttpProtocolOptions: &corev3.Http1ProtocolOptions{AcceptHttp_10: true},
 		LocalReplyConfig:    upstreamFailureReplies(),
 	}
-	_ = scheme
 	return &listenerv3.Filter{Name: "envoy.filters.network.http_connection_manager",
 		ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: mustAny(hcm)}}
 }
