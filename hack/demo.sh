@@ -6,6 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
 
+# curl shows the requests; a fresh Debian machine may not have it.
+if ! command -v curl >/dev/null 2>&1; then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "demo: installing curl (apt-get install -y curl)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y curl >&2 || { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y curl >&2; }
+  else
+    echo "demo: curl is missing; install it (Debian/Ubuntu: sudo apt-get install -y curl) and rerun" >&2; exit 1
+  fi
+fi
 ENVOY="$(hack/envoy.sh)"
 mkdir -p .cache/bin .cache/demo
 go build -o .cache/bin/gatebridge ./cmd/gatebridge
@@ -39,7 +48,7 @@ H="--resolve shop.example.com:$HTTP_PORT:127.0.0.1 --resolve shop.example.com:$H
 show() { # description, curl args...
   local what=$1; shift
   echo "## $what"
-  echo "\$ curl $*"
+  printf '$ curl'; printf ' %q' "$@"; echo
   # shellcheck disable=SC2086
   curl -sS -o .cache/demo/body -D .cache/demo/headers $H "$@" || true
   head -1 .cache/demo/headers | tr -d '\r'

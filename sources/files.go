@@ -96,12 +96,30 @@ func readPath(p string, stdin io.Reader) ([]document, error) {
 		}
 		return splitDocuments(p, b), nil
 	}
+	files, err := listFiles(p)
+	if err != nil {
+		return nil, err
+	}
+	var docs []document
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", f, err)
+		}
+		docs = append(docs, splitDocuments(f, b)...)
+	}
+	return docs, nil
+}
+
+// listFiles returns the .yaml, .yml and .json files under dir (hidden directories skipped),
+// sorted.
+func listFiles(dir string) ([]string, error) {
 	var files []string
-	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != p {
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != dir {
 			return filepath.SkipDir
 		}
 		switch strings.ToLower(filepath.Ext(path)) {
@@ -113,18 +131,10 @@ func readPath(p string, stdin io.Reader) ([]document, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading directory %s: %w", p, err)
+		return nil, fmt.Errorf("reading directory %s: %w", dir, err)
 	}
 	sort.Strings(files)
-	var docs []document
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", f, err)
-		}
-		docs = append(docs, splitDocuments(f, b)...)
-	}
-	return docs, nil
+	return files, nil
 }
 
 // splitDocuments splits a YAML stream at "---" lines; a JSON file is one document.
@@ -223,6 +233,11 @@ func decodeAll(docs []document, opts Options) *Loaded {
 	docs = expandJSONLists(docs)
 	results := make([]decoded, len(docs))
 	parallel.For(len(docs), func(i int) { results[i] = decodeDocument(docs[i]) })
+	return merge(results, opts)
+}
+
+// merge joins decoded documents, in order, into one Loaded.
+func merge(results []decoded, opts Options) *Loaded {
 	l := &Loaded{Ignored: map[string]int{}}
 	for _, r := range results {
 		l.Input.Ingresses = append(l.Input.Ingresses, r.ingresses...)

@@ -109,6 +109,8 @@ type runner struct {
 	log    logr.Logger
 	stack  *local.Stack
 	last   *sources.Loaded
+	// reader decodes only the files that changed since the last reload.
+	reader *sources.Reader
 }
 
 func (r *runner) run(ctx context.Context, envoyPath string) error {
@@ -144,7 +146,10 @@ func (r *runner) run(ctx context.Context, envoyPath string) error {
 // reload reads the files, converts and serves them. A reload that fails keeps the last
 // good configuration serving.
 func (r *runner) reload(ctx context.Context, first bool) error {
-	loaded, err := sources.ReadPaths(r.f.files, sources.Options{ConfigMap: r.f.configMap})
+	if r.reader == nil {
+		r.reader = sources.NewReader(r.f.files, sources.Options{ConfigMap: r.f.configMap})
+	}
+	loaded, err := r.reader.Read()
 	if err != nil {
 		if first {
 			return err
