@@ -184,8 +184,14 @@ func (c *deltaClient) nack(resp *discoveryv3.DeltaDiscoveryResponse, message str
 // response, and returns the responses by type URL.
 func (c *deltaClient) sync() map[string]*discoveryv3.DeltaDiscoveryResponse {
 	c.t.Helper()
+	return c.syncWith(testSubscriptions)
+}
+
+// syncWith is sync with other subscriptions.
+func (c *deltaClient) syncWith(subs []subscription) map[string]*discoveryv3.DeltaDiscoveryResponse {
+	c.t.Helper()
 	got := make(map[string]*discoveryv3.DeltaDiscoveryResponse)
-	for _, sub := range testSubscriptions {
+	for _, sub := range subs {
 		c.subscribe(sub.typeURL, sub.names...)
 		resp := c.recv(sub.typeURL)
 		c.ack(resp)
@@ -194,16 +200,30 @@ func (c *deltaClient) sync() map[string]*discoveryv3.DeltaDiscoveryResponse {
 	return got
 }
 
-// testSubscriptions are the subscriptions of an Envoy given testResources, in the order
-// Envoy makes them: clusters, their endpoints, listeners, their routes.
-var testSubscriptions = []struct {
+// subscription is one resource type an Envoy subscribes to: the names it asks for, or all
+// of them if none.
+type subscription struct {
 	typeURL string
 	names   []string
-}{
+}
+
+// testSubscriptions are the subscriptions of an Envoy given testResources, in the order
+// Envoy makes them: clusters, their endpoints, listeners, their routes.
+var testSubscriptions = []subscription{
 	{resourcev3.ClusterType, nil},
 	{resourcev3.EndpointType, []string{"c1", "c2"}},
 	{resourcev3.ListenerType, nil},
 	{resourcev3.RouteType, []string{"r1"}},
+}
+
+// scopedSubscriptions are the subscriptions of an Envoy given testScopedResources: SRDS is
+// a subscription to every scope, and the routes are those of the listener and the scopes.
+var scopedSubscriptions = []subscription{
+	{resourcev3.ClusterType, nil},
+	{resourcev3.EndpointType, []string{"c1", "c2"}},
+	{resourcev3.ListenerType, nil},
+	{resourcev3.ScopedRouteType, nil},
+	{resourcev3.RouteType, []string{"r1", "r2", "r3"}},
 }
 
 func deltaNames(resp *discoveryv3.DeltaDiscoveryResponse) []string {
@@ -278,8 +298,13 @@ func (c *sotwClient) nack(resp *discoveryv3.DiscoveryResponse, previousVersion, 
 
 func (c *sotwClient) sync() map[string]*discoveryv3.DiscoveryResponse {
 	c.t.Helper()
+	return c.syncWith(testSubscriptions)
+}
+
+func (c *sotwClient) syncWith(subs []subscription) map[string]*discoveryv3.DiscoveryResponse {
+	c.t.Helper()
 	got := make(map[string]*discoveryv3.DiscoveryResponse)
-	for _, sub := range testSubscriptions {
+	for _, sub := range subs {
 		c.subscribe(sub.typeURL, sub.names...)
 		resp := c.recv(sub.typeURL)
 		c.ack(resp)

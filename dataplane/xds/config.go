@@ -5,39 +5,46 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/protobuf/proto"
 )
 
-// kind is one of the five resource types gatebridge publishes, in the order ADS delivers them.
+// kind is one of the six resource types gatebridge publishes, in the order Envoy subscribes
+// to them, which is only the order in which WaitForAck names what it waits for: every kind
+// is otherwise handled on its own.
 type kind int
 
 const (
 	kindCluster kind = iota
 	kindEndpoint
 	kindListener
+	kindScopedRoute
 	kindRoute
 	kindSecret
 	numKinds
 )
 
 var kindTypeURLs = [numKinds]string{
-	kindCluster:  resourcev3.ClusterType,
-	kindEndpoint: resourcev3.EndpointType,
-	kindListener: resourcev3.ListenerType,
-	kindRoute:    resourcev3.RouteType,
-	kindSecret:   resourcev3.SecretType,
+	kindCluster:     resourcev3.ClusterType,
+	kindEndpoint:    resourcev3.EndpointType,
+	kindListener:    resourcev3.ListenerType,
+	kindScopedRoute: resourcev3.ScopedRouteType,
+	kindRoute:       resourcev3.RouteType,
+	kindSecret:      resourcev3.SecretType,
 }
 
 var kindNouns = [numKinds]string{
-	kindCluster:  "cluster",
-	kindEndpoint: "cluster load assignment",
-	kindListener: "listener",
-	kindRoute:    "route configuration",
-	kindSecret:   "secret",
+	kindCluster:     "cluster",
+	kindEndpoint:    "cluster load assignment",
+	kindListener:    "listener",
+	kindScopedRoute: "scoped route configuration",
+	kindRoute:       "route configuration",
+	kindSecret:      "secret",
 }
 
 func (k kind) typeURL() string { return kindTypeURLs[k] }
@@ -57,25 +64,50 @@ func kindOf(typeURL string) (k kind, ok bool) {
 
 // resourceSet is the validated resources of one kind with a hash of each. It is immutable
 // once built, so consecutive snapshots share the sets that did not change, proto pointers
-// included.
+// included, and the next input of the kind can reuse what was computed for a resource it
+// hands over again.
 type resourceSet struct {
 	items []types.Resource
-	// hashes maps each resource name to the SHA-256 of its deterministic encoding. It is
-	// computed exactly as go-control-plane computes delta resource versions, so it doubles
-	// as the snapshot's version map and matches the versions delta clients acknowledge.
-	hashes map[string]string
-	digest setDigest
+	// checked maps each resource name to the resource and what validating it computed.
+	checked map[string]checked
+	digest  setDigest
 	// version is the snapshot version that first published this set: the type's version in
 	// that and every later snapshot until the set changes. Zero until published.
 	version uint64
-	// indexed is the set as the cache wants it, built once when the set is first published.
-	indexed cachev3.Resources
+	// indexed and versions are the set as the cache wants it, built once when the set is
+	// first published: its resources, and their versions (hashes) for delta clients.
+	indexed  cachev3.Resources
+	versions map[string]string
+	// copyOf is the set this one is the published copy of (see reusing), nil if it is not
+	// a copy. Both hold the same resources, which sameAs can then tell without comparing
+	// them one by one.
+	copyOf *resourceSet
+}
+
+// checked is what validating one resource found out about it.
+type checked struct {
+	item types.Resource
+	// hash is the SHA-256 of the resource's deterministic encoding. It is computed exactly
+	// as go-control-plane computes delta resource versions, so it doubles as the snapshot's
+	// version and matches the versions delta clients acknowledge.
+	hash string
+	// entry is the resource's share of the set's digest, kept so that a set built from
+	// resources already checked costs no hashing at all.
+	entry digestEntry
 }
 
 // newResourceSet validates items one by one — not nil, a non-empty unique name, the
-// resource's own protoc-gen-validate rules — and hashes each.
-func newResourceSet(k kind, items []types.Resource) (*resourceSet, error) {
-	set := &resourceSet{items: items, hashes: make(map[string]string, len(items))}
+// resource's own rules (validateResource) — and hashes each.
+//
+// prev is the set built from the previous input of kind k (nil if none). A resource that is
+// the very proto prev holds under the same name is neither validated nor hashed again: it is
+// unchanged, by Publish's contract that a resource handed over is never mutated, so prev's
+// result stands. If items are exactly prev's, prev itself is returned.
+func newResourceSet(k kind, items []types.Resource, prev *resourceSet) (*resourceSet, error) {
+	if prev != nil && slices.Equal(items, prev.items) {
+		return prev, nil
+	}
+	set := &resourceSet{items: items, checked: make(map[string]checked, len(items))}
 	for i, item := range items {
 		if item == nil || !item.ProtoReflect().IsValid() {
 			return nil, fmt.Errorf("%s #%d is nil", k, i)
@@ -84,40 +116,107 @@ func newResourceSet(k kind, items []types.Resource) (*resourceSet, error) {
 		if name == "" {
 			return nil, fmt.Errorf("%s #%d has an empty name", k, i)
 		}
-		if _, dup := set.hashes[name]; dup {
+		if _, dup := set.checked[name]; dup {
 			return nil, fmt.Errorf("%s %q is defined more than once", k, name)
 		}
-		if err := validateAll(item); err != nil {
-			return nil, fmt.Errorf("invalid %s %q: %w", k, name, err)
+		c, ok := prev.reusable(name, item)
+		if !ok {
+			var err error
+			if c, err = checkResource(k, name, item); err != nil {
+				return nil, err
+			}
 		}
-		hash, err := hashResource(item)
-		if err != nil {
-			return nil, fmt.Errorf("hashing %s %q: %w", k, name, err)
-		}
-		set.hashes[name] = hash
-		set.digest.add(name, hash)
+		set.checked[name] = c
+		set.digest.addEntry(c.entry)
 	}
 	return set, nil
 }
 
+// reusable returns what s found out about item if s holds that very proto under name. s may
+// be nil.
+func (s *resourceSet) reusable(name string, item types.Resource) (checked, bool) {
+	if s == nil {
+		return checked{}, false
+	}
+	c, ok := s.checked[name]
+	return c, ok && c.item == item
+}
+
+// checkResource validates and hashes item, named name.
+func checkResource(k kind, name string, item types.Resource) (checked, error) {
+	if err := validateResource(k, item); err != nil {
+		return checked{}, fmt.Errorf("invalid %s %q: %w", k, name, err)
+	}
+	hash, err := hashResource(item)
+	if err != nil {
+		return checked{}, fmt.Errorf("hashing %s %q: %w", k, name, err)
+	}
+	return checked{item: item, hash: hash, entry: newDigestEntry(name, hash)}, nil
+}
+
 // only returns the subset of s whose names are in keep.
 func (s *resourceSet) only(keep map[string]bool) *resourceSet {
-	out := &resourceSet{hashes: make(map[string]string, len(keep))}
+	out := &resourceSet{checked: make(map[string]checked, len(keep))}
 	for _, item := range s.items {
 		name := cachev3.GetResourceName(item)
 		if !keep[name] {
 			continue
 		}
+		c := s.checked[name]
 		out.items = append(out.items, item)
-		out.hashes[name] = s.hashes[name]
-		out.digest.add(name, s.hashes[name])
+		out.checked[name] = c
+		out.digest.addEntry(c.entry)
 	}
 	return out
 }
 
+// has reports whether s holds a resource named name.
+func (s *resourceSet) has(name string) bool {
+	_, ok := s.checked[name]
+	return ok
+}
+
 // sameAs reports whether both sets hold the same resources with the same content.
 func (s *resourceSet) sameAs(other *resourceSet) bool {
-	return other != nil && s.digest == other.digest && maps.Equal(s.hashes, other.hashes)
+	if other == nil {
+		return false
+	}
+	if s.original() == other.original() {
+		return true // the common case of a kind whose input did not change (newResourceSet)
+	}
+	return s.digest == other.digest && maps.EqualFunc(s.checked, other.checked, sameHash)
+}
+
+// original returns the set s is a copy of, or s.
+func (s *resourceSet) original() *resourceSet {
+	if s.copyOf != nil {
+		return s.copyOf
+	}
+	return s
+}
+
+func sameHash(a, b checked) bool { return a.hash == b.hash }
+
+// versionMap maps each resource name of s to its version, as the snapshot's VersionMap
+// wants it.
+func (s *resourceSet) versionMap() map[string]string {
+	versions := make(map[string]string, len(s.checked))
+	for name, c := range s.checked {
+		versions[name] = c.hash
+	}
+	return versions
+}
+
+// validateResource checks item's own protoc-gen-validate rules and, for the kinds that have
+// them, gatebridge's own.
+func validateResource(k kind, item types.Resource) error {
+	if err := validateAll(item); err != nil {
+		return err
+	}
+	if k == kindScopedRoute {
+		return validateScope(item.(*routev3.ScopedRouteConfiguration))
+	}
+	return nil
 }
 
 // validator is what protoc-gen-validate generates for every Envoy message.
@@ -149,23 +248,25 @@ type config struct {
 	sets [numKinds]*resourceSet
 }
 
-// newConfig validates and hashes every resource of res. References between resources are
-// resolved separately (resolveReferences) because PublishEndpoints combines a new set of
-// endpoints with the sets already published.
-func newConfig(res *Resources) (*config, error) {
+// newConfig validates and hashes every resource of res, reusing what prev, the sets built
+// from the previous input, already computed (see newResourceSet). References between
+// resources are resolved separately (resolveReferences) because PublishEndpoints combines a
+// new set of endpoints with the sets already published.
+func newConfig(res *Resources, prev [numKinds]*resourceSet) (*config, error) {
 	if res == nil {
 		return nil, errors.New("nil Resources")
 	}
 	inputs := [numKinds][]types.Resource{
-		kindCluster:  asResources(res.Clusters),
-		kindEndpoint: asResources(res.Endpoints),
-		kindListener: asResources(res.Listeners),
-		kindRoute:    asResources(res.Routes),
-		kindSecret:   asResources(res.Secrets),
+		kindCluster:     asResources(res.Clusters),
+		kindEndpoint:    asResources(res.Endpoints),
+		kindListener:    asResources(res.Listeners),
+		kindScopedRoute: asResources(res.ScopedRoutes),
+		kindRoute:       asResources(res.Routes),
+		kindSecret:      asResources(res.Secrets),
 	}
 	c := &config{}
 	for k := range numKinds {
-		set, err := newResourceSet(k, inputs[k])
+		set, err := newResourceSet(k, inputs[k], prev[k])
 		if err != nil {
 			return nil, err
 		}
@@ -210,23 +311,34 @@ type setDigest struct {
 	count int
 }
 
-func (d *setDigest) add(name, version string) {
-	d.toggle(name, version)
-	d.count++
-}
+// digestEntry is one (name, version) pair's share of a setDigest: the pair's SHA-256.
+type digestEntry [sha256.Size]byte
 
-func (d *setDigest) remove(name, version string) {
-	d.toggle(name, version)
-	d.count--
-}
-
-func (d *setDigest) toggle(name, version string) {
+func newDigestEntry(name, version string) digestEntry {
 	h := sha256.New()
 	h.Write([]byte(name))
 	h.Write([]byte{0}) // versions are hex, so the last NUL separates name and version
 	h.Write([]byte(version))
-	var entry [sha256.Size]byte
+	var entry digestEntry
 	h.Sum(entry[:0])
+	return entry
+}
+
+func (d *setDigest) add(name, version string) {
+	d.addEntry(newDigestEntry(name, version))
+}
+
+func (d *setDigest) remove(name, version string) {
+	d.toggle(newDigestEntry(name, version))
+	d.count--
+}
+
+func (d *setDigest) addEntry(entry digestEntry) {
+	d.toggle(entry)
+	d.count++
+}
+
+func (d *setDigest) toggle(entry digestEntry) {
 	for i := range d.sum {
 		d.sum[i] ^= entry[i]
 	}

@@ -18,8 +18,8 @@ import (
 )
 
 // The fixtures are the smallest valid Envoy configuration of the shape the translator
-// produces: HTTP listeners whose HttpConnectionManager uses RDS over ADS, EDS clusters over
-// ADS, their ClusterLoadAssignments, and TLS through SDS over ADS.
+// produces: HTTP listeners whose HttpConnectionManager uses RDS or SRDS over ADS, EDS
+// clusters over ADS, their ClusterLoadAssignments, and TLS through SDS over ADS.
 
 func adsSource() *corev3.ConfigSource {
 	return &corev3.ConfigSource{
@@ -38,17 +38,58 @@ func typed(t testing.TB, m proto.Message) *anypb.Any {
 }
 
 func hcmFilter(t testing.TB, routeName string) *listenerv3.Filter {
-	hcm := &hcmv3.HttpConnectionManager{
-		StatPrefix: "ingress_http",
+	return httpFilter(t, &hcmv3.HttpConnectionManager{
 		RouteSpecifier: &hcmv3.HttpConnectionManager_Rds{Rds: &hcmv3.Rds{
 			ConfigSource:    adsSource(),
 			RouteConfigName: routeName,
 		}},
-		HttpFilters: []*hcmv3.HttpFilter{{
-			Name:       "envoy.filters.http.router",
-			ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: typed(t, &routerv3.Router{})},
-		}},
+	})
+}
+
+// scopedRDSFilter is an HttpConnectionManager that gets its scopes by SRDS over ADS, and so
+// every ScopedRouteConfiguration published.
+func scopedRDSFilter(t testing.TB) *listenerv3.Filter {
+	scoped := scopedRoutes()
+	scoped.ConfigSpecifier = &hcmv3.ScopedRoutes_ScopedRds{ScopedRds: &hcmv3.ScopedRds{ScopedRdsConfigSource: adsSource()}}
+	return httpFilter(t, &hcmv3.HttpConnectionManager{
+		RouteSpecifier: &hcmv3.HttpConnectionManager_ScopedRoutes{ScopedRoutes: scoped},
+	})
+}
+
+// inlineScopesFilter is an HttpConnectionManager whose scopes are listed inline.
+func inlineScopesFilter(t testing.TB, scopes ...*routev3.ScopedRouteConfiguration) *listenerv3.Filter {
+	scoped := scopedRoutes()
+	scoped.ConfigSpecifier = &hcmv3.ScopedRoutes_ScopedRouteConfigurationsList{
+		ScopedRouteConfigurationsList: &hcmv3.ScopedRouteConfigurationsList{ScopedRouteConfigurations: scopes},
 	}
+	return httpFilter(t, &hcmv3.HttpConnectionManager{
+		RouteSpecifier: &hcmv3.HttpConnectionManager_ScopedRoutes{ScopedRoutes: scoped},
+	})
+}
+
+// scopedRoutes keys scopes by the host, their route configurations coming by RDS over ADS.
+// The caller says where the scopes come from.
+func scopedRoutes() *hcmv3.ScopedRoutes {
+	type extractor = hcmv3.ScopedRoutes_ScopeKeyBuilder_FragmentBuilder_HeaderValueExtractor
+	return &hcmv3.ScopedRoutes{
+		Name: "by-host",
+		ScopeKeyBuilder: &hcmv3.ScopedRoutes_ScopeKeyBuilder{Fragments: []*hcmv3.ScopedRoutes_ScopeKeyBuilder_FragmentBuilder{{
+			Type: &hcmv3.ScopedRoutes_ScopeKeyBuilder_FragmentBuilder_HeaderValueExtractor_{HeaderValueExtractor: &extractor{
+				Name:        ":authority",
+				ExtractType: &hcmv3.ScopedRoutes_ScopeKeyBuilder_FragmentBuilder_HeaderValueExtractor_Index{Index: 0},
+			}},
+		}}},
+		RdsConfigSource: adsSource(),
+	}
+}
+
+// httpFilter completes hcm with a stat prefix and the router, as a listener's network filter.
+func httpFilter(t testing.TB, hcm *hcmv3.HttpConnectionManager) *listenerv3.Filter {
+	hcm.StatPrefix = "ingress_http"
+	hcm.HttpFilters = []*hcmv3.HttpFilter{{
+		Name:       "envoy.filters.http.router",
+		ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: typed(t, &routerv3.Router{})},
+	}}
 	return &listenerv3.Filter{
 		Name:       "envoy.filters.network.http_connection_manager",
 		ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: typed(t, hcm)},
@@ -67,6 +108,15 @@ func testListener(t testing.TB, name string, port uint32, routeName string) *lis
 		Name:         name,
 		Address:      address(port),
 		FilterChains: []*listenerv3.FilterChain{{Filters: []*listenerv3.Filter{hcmFilter(t, routeName)}}},
+	}
+}
+
+// testScopedListener is a listener whose HttpConnectionManager uses SRDS.
+func testScopedListener(t testing.TB, name string, port uint32) *listenerv3.Listener {
+	return &listenerv3.Listener{
+		Name:         name,
+		Address:      address(port),
+		FilterChains: []*listenerv3.FilterChain{{Filters: []*listenerv3.Filter{scopedRDSFilter(t)}}},
 	}
 }
 
@@ -95,6 +145,17 @@ func testRoute(name, clusterName string) *routev3.RouteConfiguration {
 				}},
 			}},
 		}},
+	}
+}
+
+// testScope is the scope of requests for host, routed by the route configuration routeName.
+func testScope(name, routeName, host string) *routev3.ScopedRouteConfiguration {
+	return &routev3.ScopedRouteConfiguration{
+		Name:                   name,
+		RouteConfigurationName: routeName,
+		Key: &routev3.ScopedRouteConfiguration_Key{Fragments: []*routev3.ScopedRouteConfiguration_Key_Fragment{{
+			Type: &routev3.ScopedRouteConfiguration_Key_Fragment_StringKey{StringKey: host},
+		}}},
 	}
 }
 
@@ -152,4 +213,17 @@ func testResources(t testing.TB) *Resources {
 		Clusters:  []*clusterv3.Cluster{testCluster("c1", time.Second), testCluster("c2", time.Second)},
 		Endpoints: []*endpointv3.ClusterLoadAssignment{testEndpoints("c1", 9001), testEndpoints("c2", 9002)},
 	}
+}
+
+// testScopedResources is testResources plus a listener using SRDS and two scopes, for the
+// hosts a.example and b.example, routed by r2 and r3.
+func testScopedResources(t testing.TB) *Resources {
+	res := testResources(t)
+	res.Listeners = append(res.Listeners, testScopedListener(t, "l2", 8081))
+	res.ScopedRoutes = []*routev3.ScopedRouteConfiguration{
+		testScope("s-a", "r2", "a.example"),
+		testScope("s-b", "r3", "b.example"),
+	}
+	res.Routes = append(res.Routes, testRoute("r2", "c1"), testRoute("r3", "c2"))
+	return res
 }

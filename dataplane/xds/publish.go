@@ -14,22 +14,33 @@ import (
 //
 // res is validated first (see newResourceSet and resolveReferences); if anything is wrong
 // the snapshot being served is left alone, the failure is counted, and the error names the
-// offending resource. Route configurations, ClusterLoadAssignments and secrets that no
-// listener or cluster uses are left out. If what remains has exactly the content of the
-// snapshot being served, nothing is published and published is false: clients are not
-// pushed anything. Otherwise a snapshot with the next version ("1", "2", …) is published.
+// offending resource. Scoped route configurations, route configurations,
+// ClusterLoadAssignments and secrets that no listener or cluster uses are left out. If what
+// remains has exactly the content of the snapshot being served, nothing is published and
+// published is false: clients are not pushed anything. Otherwise a snapshot with the next
+// version ("1", "2", …) is published.
 //
 // Within a snapshot each resource type keeps the version of the snapshot that last changed
 // it, so a state-of-the-world client is only re-sent the types that changed, and a delta
 // client only the resources that changed (delta versions are per-resource content hashes).
+//
+// The protos of res are taken as they are, and none may be mutated afterwards. The cache
+// serves those very protos to every client; and since validating and hashing tens of
+// thousands of resources on every call would dominate its cost, a resource that is the same
+// proto pointer, under the same name, as in the last input that passed validation is taken
+// to be unchanged: it is neither validated nor hashed again. So callers build a new proto
+// for each changed resource and may hand unchanged ones over again by pointer. Resources
+// and its slices are not kept and may be reused.
 func (s *Server) Publish(res *Resources) (published bool, err error) {
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
 
-	c, err := newConfig(res)
+	c, err := newConfig(res, s.inputs)
 	if err != nil {
 		return false, s.rejected(err)
 	}
+	// Each resource passed its own validation, whatever resolving references finds.
+	s.inputs = c.sets
 	return s.resolveAndPublish(c)
 }
 
@@ -37,7 +48,8 @@ func (s *Server) Publish(res *Resources) (published bool, err error) {
 // keeping its listeners, routes, clusters and secrets — the same proto pointers and the same
 // versions — so an endpoint change reaches Envoy without rebuilding routes. The rules of
 // Publish apply: eps must contain a ClusterLoadAssignment for each EDS cluster (others are
-// left out), an invalid input changes nothing, and an unchanged one publishes nothing.
+// left out), an invalid input changes nothing, an unchanged one publishes nothing, and a
+// ClusterLoadAssignment handed over must never be mutated afterwards.
 func (s *Server) PublishEndpoints(eps []*endpointv3.ClusterLoadAssignment) (bool, error) {
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
@@ -46,10 +58,11 @@ func (s *Server) PublishEndpoints(eps []*endpointv3.ClusterLoadAssignment) (bool
 	if current == nil {
 		return false, s.rejected(errors.New("no snapshot to update the endpoints of: Publish first"))
 	}
-	endpoints, err := newResourceSet(kindEndpoint, asResources(eps))
+	endpoints, err := newResourceSet(kindEndpoint, asResources(eps), s.inputs[kindEndpoint])
 	if err != nil {
 		return false, s.rejected(err)
 	}
+	s.inputs[kindEndpoint] = endpoints
 	return s.resolveAndPublish(current.with(kindEndpoint, endpoints))
 }
 
@@ -138,8 +151,10 @@ func (c *config) reusing(prev *config, version uint64) *config {
 			continue
 		}
 		set := *c.sets[k]
+		set.copyOf = c.sets[k].original()
 		set.version = version
 		set.indexed = cachev3.NewResources(strconv.FormatUint(version, 10), set.items)
+		set.versions = set.versionMap()
 		out.sets[k] = &set
 	}
 	return out
@@ -152,7 +167,7 @@ func (c *config) snapshot() *cachev3.Snapshot {
 	for k := range numKinds {
 		typeURL := k.typeURL()
 		snapshot.Resources[cachev3.GetResponseType(typeURL)] = c.sets[k].indexed
-		snapshot.VersionMap[typeURL] = c.sets[k].hashes
+		snapshot.VersionMap[typeURL] = c.sets[k].versions
 	}
 	return snapshot
 }

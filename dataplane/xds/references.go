@@ -14,28 +14,39 @@ import (
 )
 
 // resolveReferences checks that every name a listener or cluster uses is published: RDS
-// route configurations named by an HttpConnectionManager in any filter chain, the
-// ClusterLoadAssignment of every EDS cluster, and SDS secrets named by a Downstream- or
-// UpstreamTlsContext. Envoy would otherwise wait forever for the missing resource (listener
-// or cluster warming), so a dangling name is an error.
+// route configurations named by an HttpConnectionManager in any filter chain, directly or
+// through an inline list of scopes; with SRDS (scoped_rds), every scoped route configuration
+// and the route configuration each names; the ClusterLoadAssignment of every EDS cluster;
+// and SDS secrets named by a Downstream- or UpstreamTlsContext. Envoy would otherwise wait
+// forever for the missing resource (listener or cluster warming), so a dangling name is an
+// error.
 //
-// It returns c without the route configurations, ClusterLoadAssignments and secrets that
-// nothing uses, and their descriptions. They are useless to Envoy and harmful in ADS mode:
-// the snapshot cache answers a state-of-the-world RDS/EDS/SDS request only once it names
-// every resource of that type, so one unused resource would stall every state-of-the-world
-// client's updates of that type.
+// It returns c without the scoped route configurations, route configurations,
+// ClusterLoadAssignments and secrets that nothing uses, and their descriptions. They are
+// useless to Envoy and harmful in ADS mode: the snapshot cache answers a state-of-the-world
+// RDS/EDS/SDS request only once it names every resource of that type, so one unused
+// resource would stall every state-of-the-world client's updates of that type.
 //
 // The HttpConnectionManager and TLS contexts are decoded from their typed_config and
 // validated too, since a listener's own validation does not look inside an Any.
 func resolveReferences(c *config) (resolved *config, unused []string, err error) {
 	r := referenceChecker{config: c}
 	for k := range numKinds {
-		r.used[k] = make(map[string]bool)
+		// Sized for the common case, where everything is used: 10,000 EDS clusters would
+		// otherwise grow the map of used endpoints a dozen times on every publish.
+		r.used[k] = make(map[string]bool, len(c.sets[k].items))
 	}
 	for _, item := range c.sets[kindListener].items {
 		l := item.(*listenerv3.Listener)
 		if err := r.checkListener(l); err != nil {
 			return nil, nil, fmt.Errorf("listener %q: %w", l.GetName(), err)
+		}
+	}
+	// Only once every listener is checked is it known whether the scopes, and so the route
+	// configurations they name, are used at all.
+	if r.scopedRDS {
+		if err := r.useScopes(); err != nil {
+			return nil, nil, err
 		}
 	}
 	for _, item := range c.sets[kindCluster].items {
@@ -52,10 +63,12 @@ func resolveReferences(c *config) (resolved *config, unused []string, err error)
 type referenceChecker struct {
 	config *config
 	used   [numKinds]map[string]bool
+	// scopedRDS is set when an HttpConnectionManager gets its scopes by SRDS.
+	scopedRDS bool
 }
 
 func (r *referenceChecker) use(k kind, name string) error {
-	if _, ok := r.config.sets[k].hashes[name]; !ok {
+	if !r.config.sets[k].has(name) {
 		return fmt.Errorf("uses %s %q, which is not published", k, name)
 	}
 	r.used[k][name] = true
@@ -66,7 +79,7 @@ func (r *referenceChecker) use(k kind, name string) error {
 func (r *referenceChecker) withoutUnused() (*config, []string) {
 	out := r.config
 	var unused []string
-	for _, k := range []kind{kindRoute, kindEndpoint, kindSecret} {
+	for _, k := range []kind{kindScopedRoute, kindRoute, kindEndpoint, kindSecret} {
 		set := r.config.sets[k]
 		if len(r.used[k]) == len(set.items) {
 			continue
@@ -103,8 +116,9 @@ func (r *referenceChecker) checkFilterChain(chain *listenerv3.FilterChain) error
 	return r.checkTransportSocket(chain.GetTransportSocket())
 }
 
-// checkNetworkFilter follows an HttpConnectionManager to the route configurations it names.
-// Other network filters reference nothing gatebridge publishes.
+// checkNetworkFilter follows an HttpConnectionManager to the route configurations it names,
+// and notes whether it uses SRDS. Other network filters reference nothing gatebridge
+// publishes.
 func (r *referenceChecker) checkNetworkFilter(filter *listenerv3.Filter) error {
 	hcm := &hcmv3.HttpConnectionManager{}
 	found, err := decodeTyped(filter.GetTypedConfig(), hcm)
@@ -116,10 +130,14 @@ func (r *referenceChecker) checkNetworkFilter(filter *listenerv3.Filter) error {
 			return err
 		}
 	}
-	for _, scope := range hcm.GetScopedRoutes().GetScopedRouteConfigurationsList().GetScopedRouteConfigurations() {
+	scoped := hcm.GetScopedRoutes()
+	for _, scope := range scoped.GetScopedRouteConfigurationsList().GetScopedRouteConfigurations() {
 		if err := r.use(kindRoute, scope.GetRouteConfigurationName()); err != nil {
 			return err
 		}
+	}
+	if scoped.GetScopedRds() != nil {
+		r.scopedRDS = true
 	}
 	return nil
 }
@@ -165,6 +183,9 @@ func (r *referenceChecker) checkTransportSocket(socket *corev3.TransportSocket) 
 
 // sdsSecretNames returns the SDS secret names used by a Downstream- or UpstreamTlsContext.
 func sdsSecretNames(typed *anypb.Any) ([]string, error) {
+	if typed == nil {
+		return nil, nil // most clusters: not worth allocating the contexts to find out
+	}
 	downstream := &tlsv3.DownstreamTlsContext{}
 	if found, err := decodeTyped(typed, downstream); found || err != nil {
 		names := commonTLSSecretNames(downstream.GetCommonTlsContext())

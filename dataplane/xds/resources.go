@@ -12,12 +12,15 @@ import (
 // resource has a stable name derived from the identity of the object it comes from, so two
 // translations of the same input are equal and an update touches only what changed.
 //
-// Listeners reference RouteConfigurations by name (RDS over ADS) and Secrets by name (SDS
-// over ADS); EDS Clusters reference ClusterLoadAssignments by cluster name.
+// Listeners reference RouteConfigurations by name (RDS over ADS) or, through scoped routes
+// (SRDS over ADS), every ScopedRouteConfiguration, each of which names a RouteConfiguration;
+// they reference Secrets by name (SDS over ADS); EDS Clusters reference
+// ClusterLoadAssignments by cluster name.
 type Resources struct {
-	Listeners []*listenerv3.Listener
-	Routes    []*routev3.RouteConfiguration
-	Clusters  []*clusterv3.Cluster
-	Endpoints []*endpointv3.ClusterLoadAssignment
-	Secrets   []*tlsv3.Secret
+	Listeners    []*listenerv3.Listener
+	Routes       []*routev3.RouteConfiguration
+	ScopedRoutes []*routev3.ScopedRouteConfiguration
+	Clusters     []*clusterv3.Cluster
+	Endpoints    []*endpointv3.ClusterLoadAssignment
+	Secrets      []*tlsv3.Secret
 }

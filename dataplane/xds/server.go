@@ -75,6 +75,10 @@ type Server struct {
 	// on what the previous one published. Validation runs under it but not under mu, so
 	// stream callbacks are never held up by a large validation.
 	publishMu sync.Mutex
+	// inputs holds, per kind, the set built from the last input of that kind that passed
+	// validation, unused resources included: the next input reuses its validation of every
+	// resource it hands over again (see newResourceSet). Guarded by publishMu.
+	inputs [numKinds]*resourceSet
 
 	// mu guards everything below: the published state and the per-stream accounting,
 	// which the stream callbacks update.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 )
@@ -457,5 +458,89 @@ func TestSotWNewStreamIsAnsweredWhateverVersionItDeclares(t *testing.T) {
 	resp := c.recv(resourcev3.ListenerType)
 	if resp.GetVersionInfo() != "1" || len(resp.GetResources()) != 0 {
 		t.Fatalf("got listeners of version %q with %d resources, want 1 with none", resp.GetVersionInfo(), len(resp.GetResources()))
+	}
+}
+
+// Scopes reach a delta client by SRDS like any other type, their ACK counts for WaitForAck,
+// and a change of one scope re-sends only that scope.
+func TestDeltaClientReceivesScopedRoutes(t *testing.T) {
+	s := startServer(t)
+	res := testScopedResources(t)
+	s.mustPublish(t, res)
+	c := newDeltaClient(t, s, "envoy-a")
+	for _, sub := range scopedSubscriptions[:3] {
+		c.subscribe(sub.typeURL, sub.names...)
+		c.ack(c.recv(sub.typeURL))
+	}
+	c.subscribe(resourcev3.ScopedRouteType)
+	scopes := c.recv(resourcev3.ScopedRouteType)
+	if got := deltaNames(scopes); !slices.Equal(got, []string{"s-a", "s-b"}) {
+		t.Fatalf("scopes = %v, want [s-a s-b]", got)
+	}
+	for _, r := range scopes.GetResources() {
+		i := slices.IndexFunc(res.ScopedRoutes, func(scope *routev3.ScopedRouteConfiguration) bool { return scope.GetName() == r.GetName() })
+		if want, _ := hashResource(res.ScopedRoutes[i]); r.GetVersion() != want {
+			t.Errorf("scope %s has version %q, want its hash %q", r.GetName(), r.GetVersion(), want)
+		}
+	}
+	eventually(t, "the listener ACK to be seen", func() bool {
+		return s.Stats().Clients[0].AckedVersions[resourcev3.ListenerType] == "1"
+	})
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.WaitForAck(cancelled, "1"); !errorContains(err, "to acknowledge scoped route configurations") {
+		t.Errorf("WaitForAck before the scope ACK = %v", err)
+	}
+	c.ack(scopes)
+	c.subscribe(resourcev3.RouteType, "r1", "r2", "r3")
+	c.ack(c.recv(resourcev3.RouteType))
+	s.waitForAck(t, "1")
+	if got := s.Stats().AckedVersions[resourcev3.ScopedRouteType]; got != "1" {
+		t.Errorf("AckedVersions[scoped routes] = %q, want 1", got)
+	}
+
+	// One scope changes: only it is sent. Every other resource is handed over again by
+	// pointer, as the translator does.
+	next := *res
+	next.ScopedRoutes = []*routev3.ScopedRouteConfiguration{res.ScopedRoutes[0], testScope("s-b", "r3", "c.example")}
+	s.mustPublish(t, &next)
+	resp := c.recv(resourcev3.ScopedRouteType)
+	if got := deltaNames(resp); !slices.Equal(got, []string{"s-b"}) || resp.GetSystemVersionInfo() != "2" {
+		t.Fatalf("delta response has %v at version %s, want s-b at 2", got, resp.GetSystemVersionInfo())
+	}
+	c.ack(resp)
+	s.waitForAck(t, "2")
+
+	// Without the SRDS listener the scopes and the route configurations only they name
+	// are removed.
+	next.Listeners = next.Listeners[:1]
+	s.mustPublish(t, &next)
+	wantRemoved := map[string][]string{
+		resourcev3.ListenerType:    {"l2"},
+		resourcev3.ScopedRouteType: {"s-a", "s-b"},
+		resourcev3.RouteType:       {"r2", "r3"},
+	}
+	for range wantRemoved {
+		resp := receive(t, c.responses)
+		removed := slices.Sorted(slices.Values(resp.GetRemovedResources()))
+		if want, ok := wantRemoved[resp.GetTypeUrl()]; !ok || !slices.Equal(removed, want) || len(resp.GetResources()) > 0 {
+			t.Fatalf("%s response has %v and removes %v, want it to remove %v", resp.GetTypeUrl(), deltaNames(resp), removed, want)
+		}
+		c.ack(resp)
+	}
+	s.waitForAck(t, "3")
+}
+
+func TestSotWClientReceivesScopedRoutes(t *testing.T) {
+	s := startServer(t)
+	s.mustPublish(t, testScopedResources(t))
+	c := newSotWClient(t, s, "envoy-sotw")
+	got := c.syncWith(scopedSubscriptions)
+	if resp := got[resourcev3.ScopedRouteType]; resp.GetVersionInfo() != "1" || len(resp.GetResources()) != 2 {
+		t.Fatalf("scopes response: version %q with %d resources, want 1 with 2", resp.GetVersionInfo(), len(resp.GetResources()))
+	}
+	s.waitForAck(t, "1")
+	if got := s.Stats().Clients[0].AckedVersions[resourcev3.ScopedRouteType]; got != "1" {
+		t.Errorf("client holds scopes of version %q, want 1", got)
 	}
 }
