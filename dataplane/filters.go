@@ -45,13 +45,24 @@ const maxBufferedBody = 1<<32 - 1
 // authzTimeout bounds one auth decision; nginx's auth subrequest uses the proxy timeouts.
 const authzTimeout = 65 * time.Second
 
+// httpFilters is the connection manager's filter chain. Every filter is on, with a
+// configuration that does nothing by itself; routes that need one carry its per-route
+// configuration, and virtual hosts turn off by default the filters whose global
+// configuration would act (see vhostFilterDefaults). Filters are not "disabled" at the
+// connection manager and enabled per route, because Envoy decides which filters run from
+// the route found before any filter runs, and the route is only known once the scope
+// filter has chosen the route table (see scopes.go).
 func (t *translator) httpFilters(g *portGroup) []*hcmv3.HttpFilter {
 	filters := []*hcmv3.HttpFilter{
-		{Name: filterRateLimit, Disabled: true, ConfigType: typed(&localrlv3.LocalRateLimit{StatPrefix: "gatebridge_rate_limit"})},
-		{Name: filterRBAC, Disabled: true, ConfigType: typed(&rbacv3.RBAC{})},
+		// First: the other filters' per-route configuration is looked up in the scope it selects.
+		scopeFilter(g.name()),
+		// No token bucket and filter_enabled unset (0%): limits nothing unless a route says so.
+		{Name: filterRateLimit, ConfigType: typed(&localrlv3.LocalRateLimit{StatPrefix: "gatebridge_rate_limit"})},
+		// No rules: allows everything unless a route has rules.
+		{Name: filterRBAC, ConfigType: typed(&rbacv3.RBAC{})},
 	}
 	if t.opts.AuthzAddress != "" {
-		filters = append(filters, &hcmv3.HttpFilter{Name: filterAuthz, Disabled: true, ConfigType: typed(&extauthzv3.ExtAuthz{
+		filters = append(filters, &hcmv3.HttpFilter{Name: filterAuthz, ConfigType: typed(&extauthzv3.ExtAuthz{
 			TransportApiVersion: corev3.ApiVersion_V3,
 			Services: &extauthzv3.ExtAuthz_GrpcService{GrpcService: &corev3.GrpcService{
 				TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: AuthzClusterName}},
@@ -64,21 +75,35 @@ func (t *translator) httpFilters(g *portGroup) []*hcmv3.HttpFilter {
 			StatusOnError: &typev3.HttpStatus{Code: typev3.StatusCode_InternalServerError},
 		})})
 	}
-	gwPolicy := t.policyFor(g.gw, nil)
-	maxBody := int64(0)
-	if rb := gwPolicy.spec.RequestBody; rb != nil {
-		maxBody = rb.MaxBytes
-	}
-	filters = append(filters, &hcmv3.HttpFilter{
-		Name:       filterBuffer,
-		Disabled:   maxBody <= 0 || maxBody > maxBufferedBody,
-		ConfigType: typed(&bufferv3.Buffer{MaxRequestBytes: wrapperspb.UInt32(uint32(clampBody(maxBody)))}),
-	})
 	filters = append(filters,
+		&hcmv3.HttpFilter{Name: filterBuffer, ConfigType: typed(&bufferv3.Buffer{MaxRequestBytes: wrapperspb.UInt32(uint32(clampBody(t.gatewayBodyLimit(g))))})},
 		&hcmv3.HttpFilter{Name: filterCORS, ConfigType: typed(&corsv3.Cors{})},
 		&hcmv3.HttpFilter{Name: filterRouter, ConfigType: typed(&routerv3.Router{})},
 	)
 	return filters
+}
+
+// gatewayBodyLimit is the request body limit of the Gateway's TrafficPolicy (0: none).
+func (t *translator) gatewayBodyLimit(g *portGroup) int64 {
+	if rb := t.policyFor(g.gw, nil).spec.RequestBody; rb != nil {
+		return rb.MaxBytes
+	}
+	return 0
+}
+
+// vhostFilterDefaults turns off, for a whole virtual host, the filters whose global
+// configuration would act on every request: ext_authz (routes with auth re-enable it with
+// their policy key) and, when the Gateway sets no body limit, the buffer filter. A route's
+// own configuration takes precedence over its virtual host's.
+func (t *translator) vhostFilterDefaults(g *portGroup) map[string]*anypb.Any {
+	out := map[string]*anypb.Any{}
+	if t.opts.AuthzAddress != "" {
+		out[filterAuthz] = mustAny(&extauthzv3.ExtAuthzPerRoute{Override: &extauthzv3.ExtAuthzPerRoute_Disabled{Disabled: true}})
+	}
+	if max := t.gatewayBodyLimit(g); max <= 0 || max > maxBufferedBody {
+		out[filterBuffer] = mustAny(&bufferv3.BufferPerRoute{Override: &bufferv3.BufferPerRoute_Disabled{Disabled: true}})
+	}
+	return out
 }
 
 func clampBody(n int64) int64 {
@@ -92,20 +117,14 @@ func typed(m proto.Message) *hcmv3.HttpFilter_TypedConfig {
 	return &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(m)}
 }
 
-// enable wraps a per-route config so that it also enables a filter disabled at the
-// connection manager.
-func enable(cfg *anypb.Any) *anypb.Any {
-	return mustAny(&routev3.FilterConfig{Config: cfg})
-}
-
 // bufferPerRoute sets a route's body limit, or turns the limit off (maxBytes 0 = unlimited).
 func bufferPerRoute(maxBytes int64) *anypb.Any {
 	if maxBytes <= 0 || maxBytes > maxBufferedBody {
 		return mustAny(&bufferv3.BufferPerRoute{Override: &bufferv3.BufferPerRoute_Disabled{Disabled: true}})
 	}
-	return enable(mustAny(&bufferv3.BufferPerRoute{Override: &bufferv3.BufferPerRoute_Buffer{
+	return mustAny(&bufferv3.BufferPerRoute{Override: &bufferv3.BufferPerRoute_Buffer{
 		Buffer: &bufferv3.Buffer{MaxRequestBytes: wrapperspb.UInt32(uint32(maxBytes))},
-	}}))
+	}})
 }
 
 // rbacPerRoute allows a client when it is not in Deny and, if Allow is set, in Allow; the
@@ -141,7 +160,7 @@ func rbacPerRoute(a *v1alpha1.AccessPolicy) (*anypb.Any, error) {
 			Principals:  []*rbacconfigv3.Principal{principal},
 		},
 	}}
-	return enable(mustAny(&rbacv3.RBACPerRoute{Rbac: &rbacv3.RBAC{Rules: rules}})), nil
+	return mustAny(&rbacv3.RBACPerRoute{Rbac: &rbacv3.RBAC{Rules: rules}}), nil
 }
 
 func orIDs(ps []*rbacconfigv3.Principal) *rbacconfigv3.Principal {
@@ -182,9 +201,9 @@ func cidrRange(s string) (*corev3.CidrRange, error) {
 
 // authzPerRoute enables ext_authz for a route and tells the service which policy applies.
 func authzPerRoute(key string) *anypb.Any {
-	return enable(mustAny(&extauthzv3.ExtAuthzPerRoute{Override: &extauthzv3.ExtAuthzPerRoute_CheckSettings{
+	return mustAny(&extauthzv3.ExtAuthzPerRoute{Override: &extauthzv3.ExtAuthzPerRoute_CheckSettings{
 		CheckSettings: &extauthzv3.CheckSettings{ContextExtensions: map[string]string{"gatebridge-policy": key}},
-	}}))
+	}})
 }
 
 // rateLimitPerRoute is nginx `limit_req zone=<per client address> burst=<rate×multiplier>
@@ -220,7 +239,7 @@ func rateLimitPerRoute(rl *v1alpha1.RateLimitPolicy, statPrefix string) *anypb.A
 		status = 503
 	}
 	all := &corev3.RuntimeFractionalPercent{DefaultValue: &typev3.FractionalPercent{Numerator: 100, Denominator: typev3.FractionalPercent_HUNDRED}}
-	return enable(mustAny(&localrlv3.LocalRateLimit{
+	return mustAny(&localrlv3.LocalRateLimit{
 		StatPrefix: statPrefix,
 		Status:     &typev3.HttpStatus{Code: typev3.StatusCode(status)},
 		// The route-wide bucket is effectively unlimited: only the per-client buckets limit.
@@ -235,5 +254,5 @@ func rateLimitPerRoute(rl *v1alpha1.RateLimitPolicy, statPrefix string) *anypb.A
 		RateLimits: []*routev3.RateLimit{{Actions: []*routev3.RateLimit_Action{{
 			ActionSpecifier: &routev3.RateLimit_Action_RemoteAddress_{RemoteAddress: &routev3.RateLimit_Action_RemoteAddress{}},
 		}}}},
-	}))
+	})
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // FuzzTranslate feeds arbitrary YAML through the run pipeline (decode, convert, translate):
-// nothing may panic, and what is translated must be deterministic.
+// nothing may panic, what is translated must be deterministic, and a Translator that
+// remembers the previous translation must agree with a fresh one.
 func FuzzTranslate(f *testing.F) {
 	ins, _ := filepath.Glob("testdata/*.in.yaml")
 	for _, in := range ins {
@@ -31,6 +32,12 @@ func FuzzTranslate(f *testing.F) {
 		again := dataplane.Translate(res.Model, goldenOptions)
 		if len(out.Resources.Routes) != len(again.Resources.Routes) || len(out.Problems) != len(again.Problems) {
 			t.Fatalf("translation is not deterministic")
+		}
+		// A Translator that has seen the model before must give the same output.
+		tr := dataplane.NewTranslator(goldenOptions)
+		tr.Translate(res.Model)
+		if !bytes.Equal(RenderOutput(t, tr.Translate(res.Model)), RenderOutput(t, out)) {
+			t.Fatalf("the Translator's second translation differs from Translate's")
 		}
 	})
 }

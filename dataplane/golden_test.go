@@ -97,6 +97,7 @@ func RenderOutput(t *testing.T, out *dataplane.Output) []byte {
 	}
 	res := out.Resources
 	section("listeners", protos(t, res.Listeners))
+	section("scoped routes", protos(t, res.ScopedRoutes))
 	section("routes", protos(t, res.Routes))
 	section("clusters", protos(t, res.Clusters))
 	section("endpoints", protos(t, res.Endpoints))

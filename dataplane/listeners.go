@@ -232,14 +232,13 @@ func upstreamFailureReplies() *hcmv3.LocalReplyConfig {
 	}}}
 }
 
-// hcmFilter is the HTTP connection manager of a port group. Routes come over RDS; the
-// filters are mostly disabled here and enabled per route by the policies that need them.
+// hcmFilter is the HTTP connection manager of a port group. Route tables come over SRDS and
+// RDS, one per hostname (see scopes.go); the filters are mostly disabled here and enabled
+// per route by the policies that need them.
 func (t *translator) hcmFilter(g *portGroup) *listenerv3.Filter {
 	hcm := &hcmv3.HttpConnectionManager{
-		StatPrefix: g.name(),
-		RouteSpecifier: &hcmv3.HttpConnectionManager_Rds{Rds: &hcmv3.Rds{
-			RouteConfigName: g.name(), ConfigSource: adsConfigSource(),
-		}},
+		StatPrefix:       g.name(),
+		RouteSpecifier:   scopedRoutes(g.name()),
 		HttpFilters:      t.httpFilters(g),
 		UseRemoteAddress: wrapperspb.Bool(true),
 		// X-Forwarded-For is set to the peer address by the route configuration (nginx:

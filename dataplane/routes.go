@@ -3,7 +3,6 @@ package dataplane
 import (
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -66,47 +65,6 @@ func lessEntry(a, b *routeEntry) bool {
 	return a.sub < b.sub
 }
 
-// routeConfiguration builds the RDS resource of a port group: one virtual host per
-// hostname, holding the routes of every HTTPRoute attached to a listener of the group.
-func (t *translator) routeConfiguration(g *portGroup, routes []*gwv1.HTTPRoute) *routev3.RouteConfiguration {
-	vhosts := map[string][]*routeEntry{}
-	for order, r := range routes {
-		hosts := t.attachedHostnames(g, r)
-		if len(hosts) == 0 {
-			continue
-		}
-		ep := t.policyFor(g.gw, r)
-		entries := t.httpRouteEntries(g, r, order, ep)
-		for _, h := range hosts {
-			vhosts[h] = append(vhosts[h], entries...)
-			t.recordServed(g, h, r, entries)
-		}
-	}
-	rc := &routev3.RouteConfiguration{
-		Name:                g.name(),
-		RequestHeadersToAdd: forwardedHeaders(g),
-		// nginx sends `Proxy: ""` (httpoxy): the client's Proxy header never reaches a backend.
-		// The X-Original-* headers are always nginx's own (removals run before additions).
-		RequestHeadersToRemove:   []string{"proxy", "x-original-forwarded-for", "x-original-forwarded-host"},
-		IgnorePortInHostMatching: true,
-	}
-	names := make([]string, 0, len(vhosts))
-	for h := range vhosts {
-		names = append(names, h)
-	}
-	sort.Strings(names)
-	for _, h := range names {
-		es := vhosts[h]
-		sort.SliceStable(es, func(i, j int) bool { return lessEntry(es[i], es[j]) })
-		vh := &routev3.VirtualHost{Name: h, Domains: []string{h}}
-		for _, e := range es {
-			vh.Routes = append(vh.Routes, e.route)
-		}
-		rc.VirtualHosts = append(rc.VirtualHosts, vh)
-	}
-	return rc
-}
-
 // attachedHostnames returns the hostnames route r serves on the listeners of g.
 func (t *translator) attachedHostnames(g *portGroup, r *gwv1.HTTPRoute) []string {
 	routeHosts := make([]string, len(r.Spec.Hostnames))
@@ -167,7 +125,8 @@ func ruleName(rule gwv1.HTTPRouteRule, i int) string {
 }
 
 // httpRouteEntries translates every rule and match of an HTTPRoute.
-func (t *translator) httpRouteEntries(g *portGroup, r *gwv1.HTTPRoute, order int, ep *effectivePolicy) []*routeEntry {
+// The entries' routeOrder is set by the caller.
+func (t *translator) httpRouteEntries(g *portGroup, r *gwv1.HTTPRoute, ep *effectivePolicy) []*routeEntry {
 	var out []*routeEntry
 	for ri, rule := range r.Spec.Rules {
 		act := t.ruleAction(g, r, ri, rule, ep)
@@ -181,7 +140,7 @@ func (t *translator) httpRouteEntries(g *portGroup, r *gwv1.HTTPRoute, order int
 				t.problem("HTTPRoute", r.Namespace, r.Name, fmt.Sprintf("spec.rules[%d].matches[%d]", ri, mi), why+"; this match is not served")
 				continue
 			}
-			e.routeOrder, e.rule, e.match = order, ri, mi
+			e.rule, e.match = ri, mi
 			e.route.Name = fmt.Sprintf("%s/%s/%s/%d", r.Namespace, r.Name, ruleName(rule, ri), mi)
 			out = append(out, act.expand(e)...)
 		}

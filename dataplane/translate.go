@@ -2,11 +2,12 @@ package dataplane
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
-	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -75,9 +76,18 @@ type Served struct {
 
 // translator holds the state of one translation.
 type translator struct {
-	model    *Model
-	opts     Options
-	ix       *index
+	model *Model
+	opts  Options
+	ix    *index
+	// effects collects what the translation produces besides route tables. The work for
+	// one HTTPRoute runs against a fresh effects value so that it can be remembered and
+	// replayed (see memo.go).
+	effects
+	memo *memo
+}
+
+// effects is what translating part of the model adds to the output.
+type effects struct {
 	problems []Problem
 	clusters map[string]*clusterv3.Cluster
 	// loadAssignments are keyed by EDS service name (namespace/service/port).
@@ -88,46 +98,106 @@ type translator struct {
 	needAuthz       bool
 }
 
-// Translate turns the model into Envoy resources. It never fails: what cannot be served
-// becomes a Problem and is left out (or answers an error status, as the Gateway API says),
-// and everything else is still served.
-func Translate(m *Model, opts Options) *Output {
-	if opts.ControllerName == "" {
-		opts.ControllerName = DefaultControllerName
-	}
-	t := &translator{
-		model:           m,
-		opts:            opts,
-		ix:              newIndex(m),
-		clusters:        map[string]*clusterv3.Cluster{},
-		loadAssignments: map[string]*endpointv3.ClusterLoadAssignment{},
+func newEffects() effects { return newEffectsSized(effectsSize{}) }
+
+// effectsSize is how many resources of each kind to make room for.
+type effectsSize struct{ clusters, loadAssignments int }
+
+func newEffectsSized(n effectsSize) effects {
+	return effects{
+		clusters:        make(map[string]*clusterv3.Cluster, n.clusters),
+		loadAssignments: make(map[string]*endpointv3.ClusterLoadAssignment, n.loadAssignments),
 		secrets:         map[string]*tlsv3.Secret{},
 		auth:            map[string]authz.Policy{},
 	}
+}
+
+// merge adds e to t's effects. Resources already present by name are kept: equal names
+// come from equal inputs, so their content is the same.
+func (t *translator) merge(e *effects) {
+	t.problems = append(t.problems, e.problems...)
+	t.served = append(t.served, e.served...)
+	t.needAuthz = t.needAuthz || e.needAuthz
+	addMissing(t.clusters, e.clusters)
+	addMissing(t.loadAssignments, e.loadAssignments)
+	addMissing(t.secrets, e.secrets)
+	addMissing(t.auth, e.auth)
+}
+
+func addMissing[T any](dst, src map[string]T) {
+	for k, v := range src {
+		if _, ok := dst[k]; !ok {
+			dst[k] = v
+		}
+	}
+}
+
+// Translate turns the model into Envoy resources. It never fails: what cannot be served
+// becomes a Problem and is left out (or answers an error status, as the Gateway API says),
+// and everything else is still served.
+//
+// Translate starts from nothing; a Translator remembers the previous translation and
+// redoes only what changed.
+func Translate(m *Model, opts Options) *Output {
+	return NewTranslator(opts).Translate(m)
+}
+
+// Translator translates successive versions of a model. Its output is exactly what
+// Translate returns for the same model, but HTTPRoutes that did not change since the
+// previous call are not translated again, and unchanged Envoy resources are the very same
+// protos as before, so that xds.Publish need not validate and hash them again. Everything
+// is translated afresh when anything besides HTTPRoutes changed (Gateways, policies,
+// Services, endpoints, …). A Translator is not safe for concurrent use, and the protos it
+// returns must not be modified.
+type Translator struct {
+	opts Options
+	memo *memo
+}
+
+// NewTranslator returns a Translator with the given options.
+func NewTranslator(opts Options) *Translator {
+	if opts.ControllerName == "" {
+		opts.ControllerName = DefaultControllerName
+	}
+	return &Translator{opts: opts}
+}
+
+// Translate translates m; see Translate and Translator.
+func (x *Translator) Translate(m *Model) *Output {
+	x.memo = x.memo.next(m)
+	t := &translator{
+		model:   m,
+		opts:    x.opts,
+		ix:      x.memo.ix,
+		effects: newEffectsSized(x.memo.size),
+		memo:    x.memo,
+	}
 	res := &xds.Resources{}
 	var groups []*portGroup
-	for _, gw := range ourGateways(m, opts.ControllerName) {
+	for _, gw := range ourGateways(m, t.opts.ControllerName) {
 		groups = append(groups, t.groupByPort(t.collectListeners(gw))...)
 	}
 	groups = t.dropAddressClashes(groups)
 	httpRoutes := oldestFirst(m.HTTPRoutes)
 	tlsRoutes := oldestFirst(m.TLSRoutes)
 	for _, g := range groups {
-		var rc *routev3.RouteConfiguration
-		if g.hasHTTP() {
-			rc = t.routeConfiguration(g, httpRoutes)
-			res.Routes = append(res.Routes, rc)
+		hasHTTP := g.hasHTTP()
+		if hasHTTP {
+			tables := t.routeTables(g, httpRoutes)
+			res.Routes = append(res.Routes, tables.routes...)
+			res.ScopedRoutes = append(res.ScopedRoutes, tables.scopes...)
 		}
-		if l := t.listener(g, tlsRoutes, rc != nil); l != nil {
+		if l := t.listener(g, tlsRoutes, hasHTTP); l != nil {
 			res.Listeners = append(res.Listeners, l)
 		}
 	}
-	if t.needAuthz && opts.AuthzAddress != "" {
-		t.clusters[AuthzClusterName] = authzCluster(opts.AuthzAddress)
+	if t.needAuthz && t.opts.AuthzAddress != "" {
+		t.clusters[AuthzClusterName] = authzCluster(t.opts.AuthzAddress)
 	}
 	res.Clusters = sortedValues(t.clusters, func(c *clusterv3.Cluster) string { return c.Name })
 	res.Endpoints = sortedValues(t.loadAssignments, func(c *endpointv3.ClusterLoadAssignment) string { return c.ClusterName })
 	res.Secrets = sortedValues(t.secrets, func(s *tlsv3.Secret) string { return s.Name })
+	x.memo.size = effectsSize{clusters: len(t.clusters), loadAssignments: len(t.loadAssignments)}
 	return &Output{Resources: res, Auth: t.auth, Problems: sortProblems(t.problems), Served: t.served}
 }
 
@@ -178,7 +248,7 @@ func sortedValues[T any](m map[string]T, name func(T) string) []T {
 	for _, v := range m {
 		out = append(out, v)
 	}
-	sort.Slice(out, func(i, j int) bool { return name(out[i]) < name(out[j]) })
+	slices.SortFunc(out, func(a, b T) int { return strings.Compare(name(a), name(b)) })
 	return out
 }
 

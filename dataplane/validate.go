@@ -26,6 +26,11 @@ func Validate(res *xds.Resources) error {
 			return err
 		}
 	}
+	for _, r := range res.ScopedRoutes {
+		if err := check("scoped route configuration", r.Name, r); err != nil {
+			return err
+		}
+	}
 	for _, r := range res.Clusters {
 		if err := check("cluster", r.Name, r); err != nil {
 			return err

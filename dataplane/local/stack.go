@@ -50,8 +50,10 @@ type Stack struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu   sync.Mutex
-	last *dataplane.Output
+	mu sync.Mutex
+	// translator remembers the previous translation, so Apply redoes only what changed.
+	translator *dataplane.Translator
+	last       *dataplane.Output
 }
 
 // Start starts the servers and Envoy and waits until Envoy's admin endpoint answers. Envoy
@@ -97,6 +99,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		PortMap:      cfg.PortMap,
 		AuthzAddress: authzLis.Addr().String(),
 	}
+	s.translator = dataplane.NewTranslator(s.opts)
 	boot, err := envoy.Bootstrap(envoy.BootstrapOptions{
 		XDSAddress:   xdsLis.Addr().String(),
 		AdminAddress: fmt.Sprintf("127.0.0.1:%d", cfg.AdminPort),
@@ -138,7 +141,9 @@ func (s *Stack) Options() dataplane.Options { return s.opts }
 // published (the current one when nothing changed) and whether anything changed. On a
 // validation error the previous configuration keeps being served.
 func (s *Stack) Apply(m *dataplane.Model) (*dataplane.Output, string, bool, error) {
-	out := dataplane.Translate(m, s.opts)
+	s.mu.Lock()
+	out := s.translator.Translate(m)
+	s.mu.Unlock()
 	changed, version, err := s.Publish(out)
 	return out, version, changed, err
 }

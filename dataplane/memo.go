@@ -1,0 +1,159 @@
+package dataplane
+
+import (
+	"slices"
+
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"google.golang.org/protobuf/types/known/anypb"
+	"k8s.io/apimachinery/pkg/api/equality"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// memo is what a Translator remembers between translations: the translation of each
+// HTTPRoute on each port group, and each route table it built. An entry is reused when its
+// inputs are unchanged, which makes one changed HTTPRoute among 10,000 cost a few
+// milliseconds instead of a full translation.
+//
+// HTTPRoute results depend on the rest of the model (Gateways, policies, Services,
+// endpoints, …) in many ways; rather than track each dependency, the memo is dropped as a
+// whole whenever anything besides the HTTPRoutes changed.
+type memo struct {
+	// env is the model translated, without its HTTPRoutes.
+	env Model
+	ix  *index
+	// routes and tables are what the previous translation left (read); nextRoutes and
+	// nextTables are filled by this one (written), so entries no longer used are dropped.
+	routes, nextRoutes map[routeKey]*routeResult
+	tables, nextTables map[string]*tableResult
+	// size is how many clusters and load assignments the last translation had.
+	size effectsSize
+}
+
+// routeKey identifies an HTTPRoute on a port group.
+type routeKey struct{ group, namespace, name string }
+
+// routeResult is the translation of one HTTPRoute on one port group.
+type routeResult struct {
+	route   *gwv1.HTTPRoute
+	hosts   []string
+	entries []*routeEntry
+	effects effects
+}
+
+// tableResult is one route table and what it was built from.
+type tableResult struct {
+	hosts  []string
+	routes [][]*routev3.Route
+	table  *routev3.RouteConfiguration
+}
+
+// next returns the memo for translating m, keeping prev's entries if m differs from the
+// model prev translated only in its HTTPRoutes. prev may be nil.
+func (prev *memo) next(m *Model) *memo {
+	env := *m
+	env.HTTPRoutes = nil
+	n := &memo{env: env, nextTables: map[string]*tableResult{}}
+	if prev != nil {
+		n.nextRoutes = make(map[routeKey]*routeResult, len(prev.nextRoutes))
+	} else {
+		n.nextRoutes = map[routeKey]*routeResult{}
+	}
+	if prev != nil && sameEnvironment(&prev.env, &env) {
+		n.ix, n.routes, n.tables, n.size = prev.ix, prev.nextRoutes, prev.nextTables, prev.size
+		return n
+	}
+	n.ix = newIndex(m)
+	return n
+}
+
+// sameEnvironment reports whether two models without HTTPRoutes have equal content.
+func sameEnvironment(a, b *Model) bool {
+	return sameObjects(a.GatewayClasses, b.GatewayClasses) &&
+		sameObjects(a.Gateways, b.Gateways) &&
+		sameObjects(a.ListenerSets, b.ListenerSets) &&
+		sameObjects(a.TLSRoutes, b.TLSRoutes) &&
+		sameObjects(a.ReferenceGrants, b.ReferenceGrants) &&
+		sameObjects(a.TrafficPolicies, b.TrafficPolicies) &&
+		sameObjects(a.RouteFilters, b.RouteFilters) &&
+		sameObjects(a.Services, b.Services) &&
+		sameObjects(a.EndpointSlices, b.EndpointSlices) &&
+		sameObjects(a.Endpoints, b.Endpoints) &&
+		sameObjects(a.Secrets, b.Secrets)
+}
+
+// sameObjects compares two object lists element by element: the same pointer (the usual
+// case for a model that was edited in place) or equal content.
+func sameObjects[T any](a, b []*T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] && !equality.Semantic.DeepEqual(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameRoute reports whether two HTTPRoutes translate the same: everything the translator
+// reads is the identity, the creation time (route order), labels, annotations and spec.
+func sameRoute(a, b *gwv1.HTTPRoute) bool {
+	if a == b {
+		return true
+	}
+	return a.Name == b.Name && a.Namespace == b.Namespace &&
+		a.CreationTimestamp.Equal(&b.CreationTimestamp) &&
+		equality.Semantic.DeepEqual(a.Labels, b.Labels) &&
+		equality.Semantic.DeepEqual(a.Annotations, b.Annotations) &&
+		equality.Semantic.DeepEqual(a.Spec, b.Spec)
+}
+
+// httpRoute translates HTTPRoute r for port group g, or replays the previous translation
+// if r did not change. order is r's place in creation order.
+func (t *translator) httpRoute(g *portGroup, groupName string, r *gwv1.HTTPRoute, order int) *routeResult {
+	key := routeKey{groupName, r.Namespace, r.Name}
+	res, ok := t.memo.routes[key]
+	if !ok || !sameRoute(res.route, r) {
+		res = t.translateHTTPRoute(g, r)
+	}
+	for _, e := range res.entries {
+		e.routeOrder = order
+	}
+	t.memo.nextRoutes[key] = res
+	t.merge(&res.effects)
+	return res
+}
+
+// translateHTTPRoute translates r for g, collecting its effects separately.
+func (t *translator) translateHTTPRoute(g *portGroup, r *gwv1.HTTPRoute) *routeResult {
+	outer := t.effects
+	t.effects = newEffects()
+	res := &routeResult{route: r, hosts: t.attachedHostnames(g, r)}
+	if len(res.hosts) > 0 {
+		res.entries = t.httpRouteEntries(g, r, t.policyFor(g.gw, r))
+		for _, h := range res.hosts {
+			t.recordServed(g, h, r, res.entries)
+		}
+	}
+	res.effects = t.effects
+	t.effects = outer
+	return res
+}
+
+// table returns the route table name holding vhosts (one per host, its routes in order),
+// the previous one if it has exactly the same hosts and route protos.
+// Each virtual host gets the per-filter defaults.
+func (t *translator) table(name string, base func() *routev3.RouteConfiguration, defaults map[string]*anypb.Any, hosts []string, routes [][]*routev3.Route) *routev3.RouteConfiguration {
+	if prev, ok := t.memo.tables[name]; ok && slices.Equal(prev.hosts, hosts) &&
+		slices.EqualFunc(prev.routes, routes, func(a, b []*routev3.Route) bool { return slices.Equal(a, b) }) {
+		t.memo.nextTables[name] = prev
+		return prev.table
+	}
+	rc := base()
+	rc.Name = name
+	for i, h := range hosts {
+		rc.VirtualHosts = append(rc.VirtualHosts, &routev3.VirtualHost{Name: h, Domains: []string{h}, Routes: routes[i], TypedPerFilterConfig: defaults})
+	}
+	t.memo.nextTables[name] = &tableResult{hosts: hosts, routes: routes, table: rc}
+	return rc
+}

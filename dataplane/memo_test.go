@@ -1,0 +1,81 @@
+package dataplane_test
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/gatebridge-dev/gatebridge/converters"
+	"github.com/gatebridge-dev/gatebridge/dataplane"
+	"github.com/gatebridge-dev/gatebridge/internal/pipeline"
+	"github.com/gatebridge-dev/gatebridge/sources"
+)
+
+func loadModel(t *testing.T, in string) *dataplane.Model {
+	t.Helper()
+	loaded, err := sources.ReadPaths([]string{in}, sources.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pipeline.Build(loaded, converters.Options{}).Model
+}
+
+// TestTranslatorMatchesTranslate checks, on every golden case, that a Translator which
+// remembers earlier translations gives exactly what a fresh translation gives, after each
+// kind of change: none, one HTTPRoute edited, one removed, one re-created as a new object
+// with equal content, and a change outside the HTTPRoutes.
+func TestTranslatorMatchesTranslate(t *testing.T) {
+	ins, _ := filepath.Glob("testdata/*.in.yaml")
+	for _, in := range ins {
+		t.Run(strings.TrimSuffix(filepath.Base(in), ".in.yaml"), func(t *testing.T) {
+			m := loadModel(t, in)
+			tr := dataplane.NewTranslator(goldenOptions)
+			check := func(step string, m *dataplane.Model) *dataplane.Output {
+				t.Helper()
+				got := tr.Translate(m)
+				want := dataplane.Translate(m, goldenOptions)
+				if g, w := RenderOutput(t, got), RenderOutput(t, want); !bytes.Equal(g, w) {
+					t.Fatalf("%s: the Translator's output differs from Translate's\n%s", step, firstDiff(w, g))
+				}
+				return got
+			}
+			first := check("first translation", m)
+			again := check("same model again", m)
+			if len(first.Resources.Routes) != len(again.Resources.Routes) {
+				t.Fatal("route table count changed")
+			}
+			for i := range first.Resources.Routes {
+				if first.Resources.Routes[i] != again.Resources.Routes[i] {
+					t.Errorf("route table %s was rebuilt although nothing changed", first.Resources.Routes[i].Name)
+				}
+			}
+			for i, r := range m.HTTPRoutes {
+				edited := *m
+				edited.HTTPRoutes = append([]*gwv1.HTTPRoute(nil), m.HTTPRoutes...)
+				c := r.DeepCopy()
+				for ri := range c.Spec.Rules {
+					c.Spec.Rules[ri].Filters = append(c.Spec.Rules[ri].Filters, gwv1.HTTPRouteFilter{
+						Type:                  gwv1.HTTPRouteFilterRequestHeaderModifier,
+						RequestHeaderModifier: &gwv1.HTTPHeaderFilter{Add: []gwv1.HTTPHeader{{Name: "X-Edited", Value: "yes"}}},
+					})
+				}
+				edited.HTTPRoutes[i] = c
+				check("route "+r.Name+" edited", &edited)
+				check("back to the original", m)
+				edited.HTTPRoutes[i] = r.DeepCopy()
+				check("route "+r.Name+" re-created", &edited)
+				edited.HTTPRoutes = append(append([]*gwv1.HTTPRoute(nil), m.HTTPRoutes[:i]...), m.HTTPRoutes[i+1:]...)
+				check("route "+r.Name+" removed", &edited)
+			}
+			if len(m.Services) > 0 {
+				fewer := *m
+				fewer.Services = m.Services[1:]
+				check("a Service removed", &fewer)
+			}
+			check("the original model", m)
+		})
+	}
+}
