@@ -19,20 +19,22 @@ import (
 
 // skippedRequestHeaders are client request headers not passed to the auth service: the
 // ones nginx's proxy module always replaces or drops (Host, Connection, Content-Length,
-// Transfer-Encoding, TE, Keep-Alive, Expect, Upgrade), the remaining hop-by-hop ones, and
-// X-Forwarded-Proto, which ingress-nginx's auth location clears.
+// Transfer-Encoding, TE, Keep-Alive, Expect, Upgrade), the remaining hop-by-hop ones,
+// X-Forwarded-Proto, which ingress-nginx's auth location clears, and the header gatebridge's
+// data plane uses to choose a route table (dataplane/scopes.go), which is its own.
 var skippedRequestHeaders = map[string]bool{
-	"host":              true,
-	"connection":        true,
-	"content-length":    true,
-	"transfer-encoding": true,
-	"te":                true,
-	"keep-alive":        true,
-	"expect":            true,
-	"upgrade":           true,
-	"proxy-connection":  true,
-	"trailer":           true,
-	"x-forwarded-proto": true,
+	"host":               true,
+	"connection":         true,
+	"content-length":     true,
+	"transfer-encoding":  true,
+	"te":                 true,
+	"keep-alive":         true,
+	"expect":             true,
+	"upgrade":            true,
+	"proxy-connection":   true,
+	"trailer":            true,
+	"x-forwarded-proto":  true,
+	"x-gatebridge-scope": true,
 }
 
 // envoyInternalHeaderPrefix marks headers Envoy adds itself (x-envoy-internal,

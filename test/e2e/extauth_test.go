@@ -164,7 +164,7 @@ spec:
 				t.Errorf("auth subrequest %s %s, want GET /check?via=get", last.Method, last.URI)
 			}
 			for k, want := range map[string]string{"X-Original-Method": "PUT", "X-Original-Uri": "/item/7?v=1", "X-Scheme": "http",
-				"X-Original-Url": "http://extauth-method.example.com/item/7?v=1"} {
+				"X-Original-Url": "http://extauth-method.example.com/item/7?v=1", "X-Gatebridge-Scope": ""} {
 				if got := last.Headers.Get(k); got != want {
 					t.Errorf("auth subrequest %s = %q, want %q", k, got, want)
 				}

@@ -8,7 +8,8 @@ import "testing"
 // and case-insensitively; spec.defaultBackend of an Ingress without rules serves every
 // host no rule names (the catch-all server), while a named host without a "/" path answers
 // 404 for other paths (its implicit "/" location goes to the default backend of the
-// controller, not to another Ingress's catch-all).
+// controller, not to another Ingress's catch-all). The header gatebridge uses to pick a
+// hostname's route table cannot be forged and never reaches a backend.
 func TestHosts(t *testing.T) {
 	apply(t, `
 apiVersion: networking.k8s.io/v1
@@ -73,4 +74,14 @@ spec:
 	check(t, "unknown-host-catch-all", request{url: "http://unknown.example.org/some/path?q=1"}, expect{status: 200, backend: "errors", uri: "/some/path?q=1", host: "unknown.example.org"})
 	check(t, "named-host-path", request{url: "http://partial.example.com/only/x"}, expect{status: 200, backend: "api"})
 	check(t, "named-host-without-root-404", request{url: "http://partial.example.com/other"}, expect{status: 404})
+	// Route tables are split per hostname and chosen through a header gatebridge sets itself
+	// (docs/dataplane.md, "Route tables per hostname"): a client's value must neither choose
+	// the table nor reach the backend.
+	forged := map[string]string{"X-Gatebridge-Scope": "gatebridge-system/gatebridge/80|exact.wild.example.com"}
+	check(t, "forged-scope-ignored", request{url: "http://a.wild.example.com/x", headers: forged}, expect{status: 200, backend: "v2",
+		upstream: map[string]string{"X-Gatebridge-Scope": ""}})
+	check(t, "forged-scope-unknown-host", request{url: "http://unknown.example.org/", headers: forged}, expect{status: 200, backend: "errors",
+		upstream: map[string]string{"X-Gatebridge-Scope": ""}})
+	check(t, "scope-header-not-sent-upstream", request{url: "http://main.example.com/api"}, expect{status: 200, backend: "api",
+		upstream: map[string]string{"X-Gatebridge-Scope": ""}})
 }
