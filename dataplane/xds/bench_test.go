@@ -40,17 +40,23 @@ func largeResources(b *testing.B, virtualHosts, routesPerHost int) *Resources {
 	return res
 }
 
+// publishedLarge returns the large configuration and a server that has published it.
+func publishedLarge(b *testing.B) (*Resources, *Server) {
+	res := largeResources(b, 200, 50)
+	s := New(logr.Discard(), Options{})
+	if published, err := s.Publish(res); !published || err != nil {
+		b.Fatalf("Publish() = %v, %v", published, err)
+	}
+	return res, s
+}
+
 // BenchmarkPublishOneChange measures the common case of a large configuration in which one
 // resource changed: 10,000 clusters with their ClusterLoadAssignments and a route
 // configuration of 10,000 routes in 200 virtual hosts, published again with one cluster
 // replaced by a new proto. Every other resource is the same proto pointer as before, as the
 // translator hands them over.
 func BenchmarkPublishOneChange(b *testing.B) {
-	res := largeResources(b, 200, 50)
-	s := New(logr.Discard(), Options{})
-	if published, err := s.Publish(res); !published || err != nil {
-		b.Fatalf("Publish() = %v, %v", published, err)
-	}
+	res, s := publishedLarge(b)
 	changed := len(res.Clusters) / 2
 	name := res.Clusters[changed].GetName()
 	i := 0
@@ -68,11 +74,7 @@ func BenchmarkPublishOneChange(b *testing.B) {
 // BenchmarkPublishEndpointsOneChange is the endpoint-only counterpart: one of 10,000
 // ClusterLoadAssignments replaced.
 func BenchmarkPublishEndpointsOneChange(b *testing.B) {
-	res := largeResources(b, 200, 50)
-	s := New(logr.Discard(), Options{})
-	if published, err := s.Publish(res); !published || err != nil {
-		b.Fatalf("Publish() = %v, %v", published, err)
-	}
+	res, s := publishedLarge(b)
 	changed := len(res.Endpoints) / 2
 	name := res.Endpoints[changed].GetClusterName()
 	i := 0
