@@ -144,16 +144,25 @@ func (t *translator) translateHTTPRoute(g *portGroup, r *gwv1.HTTPRoute) *routeR
 // the previous one if it has exactly the same hosts and route protos.
 // Each virtual host gets the per-filter defaults.
 func (t *translator) table(name string, base func() *routev3.RouteConfiguration, defaults map[string]*anypb.Any, hosts []string, routes [][]*routev3.Route) *routev3.RouteConfiguration {
+	return t.cachedTable(name, hosts, routes, func() *routev3.RouteConfiguration {
+		rc := base()
+		rc.Name = name
+		for i, h := range hosts {
+			rc.VirtualHosts = append(rc.VirtualHosts, &routev3.VirtualHost{Name: h, Domains: []string{h}, Routes: routes[i], TypedPerFilterConfig: defaults})
+		}
+		return rc
+	})
+}
+
+// cachedTable returns the previous table called name if it was built from the same hosts
+// and route protos, else the one build makes; either is remembered for the next call.
+func (t *translator) cachedTable(name string, hosts []string, routes [][]*routev3.Route, build func() *routev3.RouteConfiguration) *routev3.RouteConfiguration {
 	if prev, ok := t.memo.tables[name]; ok && slices.Equal(prev.hosts, hosts) &&
 		slices.EqualFunc(prev.routes, routes, func(a, b []*routev3.Route) bool { return slices.Equal(a, b) }) {
 		t.memo.nextTables[name] = prev
 		return prev.table
 	}
-	rc := base()
-	rc.Name = name
-	for i, h := range hosts {
-		rc.VirtualHosts = append(rc.VirtualHosts, &routev3.VirtualHost{Name: h, Domains: []string{h}, Routes: routes[i], TypedPerFilterConfig: defaults})
-	}
+	rc := build()
 	t.memo.nextTables[name] = &tableResult{hosts: hosts, routes: routes, table: rc}
 	return rc
 }

@@ -1,7 +1,6 @@
 package dataplane
 
 import (
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -146,24 +145,21 @@ func baseTable(g *portGroup) *routev3.RouteConfiguration {
 func (t *translator) directoryTable(group string, exact []string) *routev3.RouteConfiguration {
 	name := directoryTableName(group)
 	hosts := append(append([]string(nil), exact...), fallbackHost)
-	if prev, ok := t.memo.tables[name]; ok && slices.Equal(prev.hosts, hosts) {
-		t.memo.nextTables[name] = prev
-		return prev.table
-	}
-	rc := &routev3.RouteConfiguration{Name: name, IgnorePortInHostMatching: true}
-	for _, h := range hosts {
-		rc.VirtualHosts = append(rc.VirtualHosts, &routev3.VirtualHost{Name: h, Domains: []string{h}, Routes: []*routev3.Route{{
-			Name:  "scope",
-			Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
-			// Never answered: the scope filter moves every request to the scope named here.
-			Action: &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{Status: 404}},
-			Metadata: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{filterScope: {Fields: map[string]*structpb.Value{
-				scopeMetadataKey: structpb.NewStringValue(scopeKey(group, h)),
-			}}}},
-		}}})
-	}
-	t.memo.nextTables[name] = &tableResult{hosts: hosts, table: rc}
-	return rc
+	return t.cachedTable(name, hosts, nil, func() *routev3.RouteConfiguration {
+		rc := &routev3.RouteConfiguration{Name: name, IgnorePortInHostMatching: true}
+		for _, h := range hosts {
+			rc.VirtualHosts = append(rc.VirtualHosts, &routev3.VirtualHost{Name: h, Domains: []string{h}, Routes: []*routev3.Route{{
+				Name:  "scope",
+				Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
+				// Never answered: the scope filter moves every request to the scope named here.
+				Action: &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{Status: 404}},
+				Metadata: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{filterScope: {Fields: map[string]*structpb.Value{
+					scopeMetadataKey: structpb.NewStringValue(scopeKey(group, h)),
+				}}}},
+			}}})
+		}
+		return rc
+	})
 }
 
 // scopedRoutes is the connection manager's route specifier: scopes over ADS, keyed by the
