@@ -63,10 +63,10 @@ func init() {
 			Note: "Serves requests whose backend has no ready endpoints, and custom-http-errors.", Target: "TrafficPolicy.errorPages.defaultBackend"},
 		Spec{Name: "custom-http-errors", Family: "backend", Level: Approximate, Risk: RiskLow, Scope: ScopeLocation,
 			Accepts: "comma-separated 4xx/5xx codes", validate: validateStatusList,
-			Note: "Kept in TrafficPolicy.errorPages.codes, but gatebridge's data plane does not intercept backend errors yet: the backend's own error page reaches the client.", Target: "TrafficPolicy.errorPages.codes"},
+			Note: "Listed codes are answered by the default backend as in nginx, but only for requests Envoy has received completely: an error answered while the client was still sending the body (such as a 413) reaches the client unchanged, and the default backend never gets the request body.", Target: "TrafficPolicy.errorPages.codes"},
 		Spec{Name: "disable-proxy-intercept-errors", Family: "backend", Level: Exact, Risk: RiskLow, Scope: ScopeLocation, Default: "false",
 			Accepts: "boolean", validate: validateBool,
-			Note: "Lets backend error bodies through even with custom-http-errors.", Target: "TrafficPolicy.errorPages.interceptUpstreamErrors"},
+			Note: "Lets backend error bodies through even with custom-http-errors; the proxy's own errors still get error pages.", Target: "TrafficPolicy.errorPages.interceptUpstreamErrors"},
 	)
 }
 

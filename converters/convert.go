@@ -178,14 +178,8 @@ func (c *converter) selectOne(sel classSelector, ing *networkingv1.Ingress) (*In
 // annotation of the Ingress that no more specific finding already explains, so that no
 // difference between ingress-nginx and the data plane goes unreported.
 func (c *converter) noteApproximateAnnotations(src *source) {
-	// from-to-www-redirect is explained where its redirect is planned (it may not be);
-	// custom-http-errors does nothing when interception is disabled, as in nginx.
+	// from-to-www-redirect is explained where its redirect is planned (it may not be).
 	explained := map[string]bool{"from-to-www-redirect": true}
-	for k, v := range src.ing.Annotations {
-		if name, ok := annotations.SplitName(k, c.opts.AnnotationsPrefix); ok && name == "disable-proxy-intercept-errors" && strings.EqualFold(strings.TrimSpace(v), "true") {
-			explained["custom-http-errors"] = true
-		}
-	}
 	for _, f := range src.report.Findings {
 		explained[f.Annotation] = true
 	}

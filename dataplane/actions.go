@@ -123,7 +123,7 @@ func (t *translator) ruleAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule gw
 	ra.RequestMirrorPolicies = mirrors
 	a.forward = ra
 	a.reqAdd = append(a.reqAdd, extra...)
-	if d := t.applyPolicy(r, ri, ep, a); d != nil {
+	if d := t.applyPolicy(g, r, ri, ep, a); d != nil {
 		return d
 	}
 	return a
@@ -205,12 +205,23 @@ func (t *translator) anyReady(ns string, refs []gwv1.HTTPBackendRef) bool {
 // defaultBackendAction sends the request to the policy's default backend with the headers
 // ingress-nginx adds when a Service has no ready endpoints (`default-backend`).
 func (t *translator) defaultBackendAction(r *gwv1.HTTPRoute, ri int, ep *effectivePolicy, ra *routev3.RouteAction) ([]*corev3.HeaderValueOption, bool) {
-	db := ep.spec.ErrorPages.DefaultBackend
+	name, ok := t.defaultBackendCluster(r, ri, ep.spec.ErrorPages.DefaultBackend)
+	if !ok {
+		return nil, false
+	}
+	ra.ClusterSpecifier = &routev3.RouteAction_Cluster{Cluster: name}
+	return append([]*corev3.HeaderValueOption{setHeader("x-code", "503"), setHeader("x-format", "%REQ(accept)%")}, t.defaultBackendHeaders(r, ri, ep)...), true
+}
+
+// defaultBackendCluster resolves a policy's default backend (a Service in the route's
+// namespace, its first port unless one is given) to a cluster, reporting what is missing.
+func (t *translator) defaultBackendCluster(r *gwv1.HTTPRoute, ri int, db *gwv1.BackendObjectReference) (string, bool) {
 	ns := r.Namespace
+	field := fmt.Sprintf("spec.rules[%d]", ri)
 	svc := t.ix.services[qualified(ns, string(db.Name))]
 	if svc == nil || len(svc.Spec.Ports) == 0 {
-		t.problem("HTTPRoute", r.Namespace, r.Name, fmt.Sprintf("spec.rules[%d]", ri), fmt.Sprintf("default backend Service %s not found", qualified(ns, string(db.Name))))
-		return nil, false
+		t.problem("HTTPRoute", r.Namespace, r.Name, field, fmt.Sprintf("default backend Service %s not found", qualified(ns, string(db.Name))))
+		return "", false
 	}
 	port := svc.Spec.Ports[0].Port
 	if db.Port != nil {
@@ -218,10 +229,15 @@ func (t *translator) defaultBackendAction(r *gwv1.HTTPRoute, ri int, ep *effecti
 	}
 	name, why := t.serviceCluster(ns, svc.Name, port, clusterVariant{connect: defaultConnectTimeout})
 	if why != "" {
-		t.problem("HTTPRoute", r.Namespace, r.Name, fmt.Sprintf("spec.rules[%d]", ri), why)
-		return nil, false
+		t.problem("HTTPRoute", r.Namespace, r.Name, field, why)
+		return "", false
 	}
-	ra.ClusterSpecifier = &routev3.RouteAction_Cluster{Cluster: name}
+	return name, true
+}
+
+// defaultBackendHeaders are the headers that tell a default backend whose request it
+// answers: X-Namespace, X-Ingress-Name, and the rule's (first) Service and port.
+func (t *translator) defaultBackendHeaders(r *gwv1.HTTPRoute, ri int, ep *effectivePolicy) []*corev3.HeaderValueOption {
 	rule := r.Spec.Rules[ri]
 	svcName, svcPort := "", ""
 	if len(rule.BackendRefs) > 0 {
@@ -231,13 +247,11 @@ func (t *translator) defaultBackendAction(r *gwv1.HTTPRoute, ri int, ep *effecti
 		}
 	}
 	return []*corev3.HeaderValueOption{
-		setHeader("x-code", "503"),
-		setHeader("x-format", "%REQ(accept)%"),
 		setHeader("x-namespace", escapeFormatter(r.Namespace)),
 		setHeader("x-ingress-name", escapeFormatter(ep.spec.ErrorPages.IngressName)),
 		setHeader("x-service-name", escapeFormatter(svcName)),
 		setHeader("x-service-port", svcPort),
-	}, true
+	}
 }
 
 // backendCluster resolves a backend reference to a cluster.
@@ -400,7 +414,7 @@ func escapeFormatter(s string) string { return strings.ReplaceAll(s, "%", "%%") 
 
 // applyPolicy adds what the TrafficPolicy asks of a forwarding rule. It returns a
 // replacement action when the policy fails closed.
-func (t *translator) applyPolicy(r *gwv1.HTTPRoute, ri int, ep *effectivePolicy, a *ruleAction) *ruleAction {
+func (t *translator) applyPolicy(g *portGroup, r *gwv1.HTTPRoute, ri int, ep *effectivePolicy, a *ruleAction) *ruleAction {
 	s := &ep.spec
 	ra := a.forward
 	field := fmt.Sprintf("spec.rules[%d]", ri)
@@ -456,6 +470,12 @@ func (t *translator) applyPolicy(r *gwv1.HTTPRoute, ri int, ep *effectivePolicy,
 		}
 		t.needAuthz = true
 		a.perFilter = perFilter(a.perFilter, filterAuthz, authzPerRoute(key))
+	}
+	if cfg, cluster, ok := t.errorPages(g, r, ri, ep); ok {
+		a.perFilter = perFilter(a.perFilter, filterCustomResponse, cfg)
+		if cluster != "" {
+			t.errorBackends = append(t.errorBackends, cluster)
+		}
 	}
 	if s.CORS != nil {
 		a.cors = s.CORS

@@ -13,6 +13,7 @@ import (
 	corsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/cors/v3"
 	extauthzv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_authz/v3"
 	localrlv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/local_ratelimit/v3"
+	luav3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/lua/v3"
 	rbacv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/rbac/v3"
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
@@ -56,6 +57,8 @@ func (t *translator) httpFilters(g *portGroup) []*hcmv3.HttpFilter {
 	filters := []*hcmv3.HttpFilter{
 		// First: the other filters' per-route configuration is looked up in the scope it selects.
 		scopeFilter(g.name()),
+		errorStatusFilter(),
+		customResponseFilter(),
 		// No token bucket and filter_enabled unset (0%): limits nothing unless a route says so.
 		{Name: filterRateLimit, ConfigType: typed(&localrlv3.LocalRateLimit{StatPrefix: "gatebridge_rate_limit"})},
 		// No rules: allows everything unless a route has rules.
@@ -96,7 +99,7 @@ func (t *translator) gatewayBodyLimit(g *portGroup) int64 {
 // their policy key) and, when the Gateway sets no body limit, the buffer filter. A route's
 // own configuration takes precedence over its virtual host's.
 func (t *translator) vhostFilterDefaults(g *portGroup) map[string]*anypb.Any {
-	out := map[string]*anypb.Any{}
+	out := map[string]*anypb.Any{filterErrorStatus: errorStatusOff}
 	if t.opts.AuthzAddress != "" {
 		out[filterAuthz] = mustAny(&extauthzv3.ExtAuthzPerRoute{Override: &extauthzv3.ExtAuthzPerRoute_Disabled{Disabled: true}})
 	}
@@ -105,6 +108,9 @@ func (t *translator) vhostFilterDefaults(g *portGroup) map[string]*anypb.Any {
 	}
 	return out
 }
+
+// errorStatusOff turns off the error-page status filter (errorpages.go).
+var errorStatusOff = mustAny(&luav3.LuaPerRoute{Override: &luav3.LuaPerRoute_Disabled{Disabled: true}})
 
 func clampBody(n int64) int64 {
 	if n <= 0 || n > maxBufferedBody {

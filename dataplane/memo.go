@@ -25,6 +25,8 @@ type memo struct {
 	// nextTables are filled by this one (written), so entries no longer used are dropped.
 	routes, nextRoutes map[routeKey]*routeResult
 	tables, nextTables map[string]*tableResult
+	// errorRoutes are the error-page routes by cluster name (see errorpages.go).
+	errorRoutes, nextErrorRoutes map[string]*routev3.Route
 	// size is how many clusters and load assignments the last translation had.
 	size effectsSize
 }
@@ -52,7 +54,11 @@ type tableResult struct {
 func (prev *memo) next(m *Model) *memo {
 	env := *m
 	env.HTTPRoutes = nil
-	n := &memo{env: env, nextTables: map[string]*tableResult{}}
+	n := &memo{env: env, nextTables: map[string]*tableResult{}, nextErrorRoutes: map[string]*routev3.Route{}}
+	if prev != nil {
+		// An error-page route depends on nothing but its cluster's name.
+		n.errorRoutes = prev.nextErrorRoutes
+	}
 	if prev != nil {
 		n.nextRoutes = make(map[routeKey]*routeResult, len(prev.nextRoutes))
 	} else {

@@ -65,11 +65,22 @@ type routeTablesOut struct {
 func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTablesOut {
 	group := g.name()
 	vhosts := map[string][]*routeEntry{}
+	errorBackends := map[string]bool{}
 	for order, r := range routes {
 		res := t.httpRoute(g, group, r, order)
 		for _, h := range res.hosts {
 			vhosts[h] = append(vhosts[h], res.entries...)
 		}
+		for _, c := range res.effects.errorBackends {
+			errorBackends[c] = true
+		}
+	}
+	if _, taken := vhosts[errorPagesHost]; taken {
+		t.problem("Gateway", g.gw.Namespace, g.gw.Name, "spec.listeners", "hostname "+errorPagesHost+" is reserved for gatebridge's error pages; routes for it are not served")
+		delete(vhosts, errorPagesHost)
+	}
+	if len(errorBackends) > 0 {
+		vhosts[errorPagesHost] = nil
 	}
 	var exact, wildcard []string
 	for h := range vhosts {
@@ -94,6 +105,12 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 	}
 	add("", t.directoryTable(group, exact))
 	for _, h := range exact {
+		if h == errorPagesHost {
+			// The scope filter gives the request its original Host back once it has chosen
+			// this table, so its one virtual host matches any host.
+			add(h, t.table(hostTableName(group, h), base, errorPagesDefaults(defaults), []string{fallbackHost}, [][]*routev3.Route{t.errorPagesRoutes(sortedKeys(errorBackends))}))
+			continue
+		}
 		add(h, t.table(hostTableName(group, h), base, defaults, []string{h}, [][]*routev3.Route{orderedRoutes(vhosts[h])}))
 	}
 	// The fallback table always answers every host, so that every request has a route.
@@ -185,13 +202,26 @@ func scopeFilter(group string) *hcmv3.HttpFilter {
 	src := `-- gatebridge: select the route table of the request's host.
 local directory = ` + strconv.Quote(scopeKey(group, "")) + `
 local fallback = ` + strconv.Quote(scopeKey(group, fallbackHost)) + `
+local errorPages = ` + strconv.Quote(scopeKey(group, errorPagesHost)) + `
 function envoy_on_request(request)
   local headers = request:headers()
+  -- For error pages (errorpages.go): what the client asked for.
+  local info = request:streamInfo():dynamicMetadata()
+  info:set("` + requestMetadata + `", "host", headers:get(":authority") or "")
+  info:set("` + requestMetadata + `", "uri", headers:get(":path") or "")
   headers:replace("` + scopeHeader + `", directory)
   request:clearRouteCache()
   local scope = request:metadata():get("` + scopeMetadataKey + `") or fallback
   headers:replace("` + scopeHeader + `", scope)
   request:clearRouteCache()
+  if scope == errorPages then
+    -- An error page (its table matches any host): restore the original Host and method.
+    local host, method = headers:get("` + errorHostHeader + `"), headers:get("` + errorMethodHeader + `")
+    if host and host ~= "" then headers:replace(":authority", host) end
+    if method and method ~= "" then headers:replace(":method", method) end
+    headers:remove("` + errorHostHeader + `")
+    headers:remove("` + errorMethodHeader + `")
+  end
 end
 `
 	return &hcmv3.HttpFilter{Name: filterScope, ConfigType: typed(&luav3.Lua{

@@ -96,6 +96,10 @@ type effects struct {
 	auth            map[string]authz.Policy
 	served          []Served
 	needAuthz       bool
+	// errorBackends are the default backend clusters that error pages redirect to. They
+	// are not merged: routeTables reads them from each HTTPRoute's result, since each port
+	// group serves the error-page routes of its own HTTPRoutes.
+	errorBackends []string
 }
 
 func newEffects() effects { return newEffectsSized(effectsSize{}) }

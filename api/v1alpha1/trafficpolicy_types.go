@@ -404,12 +404,14 @@ type ErrorPagesPolicy struct {
 	// backend has no ready endpoints, and for Codes. `default-backend`.
 	// +optional
 	DefaultBackend *gwv1.BackendObjectReference `json:"defaultBackend,omitempty"`
-	// Codes are backend response codes replaced by the default backend's answer to `GET /`
-	// with X-Code, X-Format, X-Original-URI, X-Namespace, X-Ingress-Name, X-Service-Name,
-	// X-Service-Port headers. `custom-http-errors`.
+	// Codes are response codes replaced by the default backend's answer to the same
+	// request on "/" (query kept) with X-Code, X-Format, X-Original-URI, X-Namespace,
+	// X-Ingress-Name, X-Service-Name, X-Service-Port headers; without DefaultBackend they are
+	// answered 404. `custom-http-errors`.
 	// +optional
 	Codes []int32 `json:"codes,omitempty"`
-	// InterceptUpstreamErrors false lets backend error bodies through unchanged.
+	// InterceptUpstreamErrors false lets backend error bodies through unchanged; the
+	// proxy's own errors (access lists, rate limits, auth) are still replaced.
 	// `disable-proxy-intercept-errors` (inverted).
 	InterceptUpstreamErrors bool `json:"interceptUpstreamErrors"`
 	// IngressName is sent as X-Ingress-Name to the default backend.

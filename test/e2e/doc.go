@@ -7,5 +7,6 @@
 // shared/reference/ingress-nginx.md §3, not from the implementation.
 //
 // The suite needs Envoy: hack/envoy.sh installs it on first use. With -short it is
-// skipped; with CI=true a missing Envoy fails the run.
+// skipped; with CI=true a missing Envoy fails the run. GATEBRIDGE_E2E_ENVOY_LOG_LEVEL=debug
+// keeps Envoy's debug log in the run's work directory (gatebridge-e2e-* under $TMPDIR).
 package e2e

@@ -142,6 +142,8 @@ func startEnv(envoyPath string) (*testEnv, error) {
 		PortMap:   map[int32]uint32{80: uint32(e.httpPort), 443: uint32(e.httpsPort)},
 		WorkDir:   workDir,
 		Log:       logr.Discard(),
+		// For debugging a case: Envoy's log is then in workDir.
+		EnvoyLogLevel: os.Getenv("GATEBRIDGE_E2E_ENVOY_LOG_LEVEL"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the data plane: %w", err)

@@ -110,7 +110,22 @@ func TestHandlerControls(t *testing.T) {
 		t.Errorf("X-Echo-Delay: 50 answered after %v", d)
 	}
 
+	r = httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("X-Echo-Status", "202")
+	r.Header.Add("X-Echo-Status-Of", "other=500")
+	r.Header.Add("X-Echo-Status-Of", "x=500, api=404")
+	if res, _ = do(t, h, r); res.StatusCode != 404 {
+		t.Errorf("X-Echo-Status-Of naming this server: status = %d, want 404", res.StatusCode)
+	}
+	r = httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("X-Echo-Status-Of", "other=500")
+	if res, _ = do(t, h, r); res.StatusCode != 200 {
+		t.Errorf("X-Echo-Status-Of naming another server: status = %d, want 200", res.StatusCode)
+	}
+
 	for _, bad := range []struct{ header, value string }{
+		{"X-Echo-Status-Of", "api"},
+		{"X-Echo-Status-Of", "api=1000"},
 		{"X-Echo-Status", "abc"},
 		{"X-Echo-Status", "99"},
 		{"X-Echo-Status", "600"},

@@ -17,6 +17,11 @@ import (
 const (
 	// HeaderStatus (or query parameter QueryStatus) sets the status code to answer, 200–599.
 	HeaderStatus = "X-Echo-Status"
+	// HeaderStatusOf sets the status code of named servers only, written "name=code";
+	// repeatable or comma-separated, and it wins over HeaderStatus. A proxy that passes the request on to a
+	// second echo server (an error page, a mirror) can so get an error from the first and
+	// an answer from the second.
+	HeaderStatusOf = "X-Echo-Status-Of"
 	// HeaderResponseHeader adds one response header, written "Name: value". Repeatable.
 	HeaderResponseHeader = "X-Echo-Response-Header"
 	// HeaderDelay (or query parameter QueryDelay) makes the handler wait before answering:
@@ -123,7 +128,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	status := http.StatusOK
-	c, err := parseControls(r)
+	c, err := parseControls(r, h.name)
 	if err != nil {
 		resp.Error = err.Error()
 		status = http.StatusBadRequest
@@ -168,7 +173,7 @@ type controls struct {
 	cookies []string
 }
 
-func parseControls(r *http.Request) (controls, error) {
+func parseControls(r *http.Request, server string) (controls, error) {
 	var c controls
 	q, _ := parseQuery(r.URL.RawQuery)
 	first := func(header, param string) (string, string) {
@@ -187,6 +192,13 @@ func parseControls(r *http.Request) (controls, error) {
 			return c, fmt.Errorf("%s: %q is not a status code between 200 and 599", from, v)
 		}
 		c.status = s
+	}
+	for _, line := range r.Header.Values(HeaderStatusOf) {
+		for _, v := range strings.Split(line, ",") {
+			if err := statusOf(&c, v, server); err != nil {
+				return c, err
+			}
+		}
 	}
 	if v, from := first(HeaderDelay, QueryDelay); v != "" {
 		d, err := parseDelay(v)
@@ -209,6 +221,19 @@ func parseControls(r *http.Request) (controls, error) {
 		}
 	}
 	return c, nil
+}
+
+// statusOf applies one "name=code" of HeaderStatusOf.
+func statusOf(c *controls, v, server string) error {
+	name, code, ok := strings.Cut(v, "=")
+	s, err := strconv.Atoi(strings.TrimSpace(code))
+	if !ok || err != nil || s < 200 || s > 599 {
+		return fmt.Errorf("%s: %q is not \"name=code\" with a status code between 200 and 599", HeaderStatusOf, v)
+	}
+	if strings.TrimSpace(name) == server {
+		c.status = s
+	}
+	return nil
 }
 
 // parseDelay reads a Go duration or a bare number of milliseconds, capped at MaxDelay.
