@@ -1,6 +1,8 @@
 package dataplane
 
 import (
+	"maps"
+	"reflect"
 	"slices"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
@@ -107,11 +109,13 @@ func sameRoute(a, b *gwv1.HTTPRoute) bool {
 	if a == b {
 		return true
 	}
+	// reflect.DeepEqual rather than equality.Semantic: a spec holds no Quantity or Time,
+	// and this runs for every HTTPRoute on every change (a converter makes new objects).
 	return a.Name == b.Name && a.Namespace == b.Namespace &&
 		a.CreationTimestamp.Equal(&b.CreationTimestamp) &&
-		equality.Semantic.DeepEqual(a.Labels, b.Labels) &&
-		equality.Semantic.DeepEqual(a.Annotations, b.Annotations) &&
-		equality.Semantic.DeepEqual(a.Spec, b.Spec)
+		maps.Equal(a.Labels, b.Labels) &&
+		maps.Equal(a.Annotations, b.Annotations) &&
+		reflect.DeepEqual(a.Spec, b.Spec)
 }
 
 // httpRoute translates HTTPRoute r for port group g, or replays the previous translation

@@ -87,3 +87,16 @@ func qualified(ns, name string) string {
 	}
 	return ns + "/" + name
 }
+
+// RoutesDependOnReadiness reports whether some route's translation depends on which
+// Services have ready endpoints (a TrafficPolicy with a default backend sends the rules of
+// a Service without ready endpoints there), so that an endpoints change must be translated
+// in full rather than by TranslateEndpoints alone.
+func (m *Model) RoutesDependOnReadiness() bool {
+	for _, p := range m.TrafficPolicies {
+		if ep := p.Spec.ErrorPages; ep != nil && ep.DefaultBackend != nil {
+			return true
+		}
+	}
+	return false
+}

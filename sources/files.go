@@ -39,6 +39,11 @@ type Loaded struct {
 	// Endpoints of the input, in input order: `run` serves them next to the converted
 	// Ingresses; convert and report do not read them.
 	Objects []client.Object
+	// Services and Secrets are Input.Services and Input.Secrets as pointers. A Reader
+	// returns the same pointers again while an object's file is unchanged, so that the data
+	// plane can tell unchanged objects apart without comparing their content.
+	Services []*corev1.Service
+	Secrets  []*corev1.Secret
 	// ConfigMapName selects the ingress-nginx ConfigMap ("namespace/name"); see Options.
 	configMaps []corev1.ConfigMap
 }
@@ -244,6 +249,12 @@ func merge(results []decoded, opts Options) *Loaded {
 		l.Input.IngressClasses = append(l.Input.IngressClasses, r.classes...)
 		l.Input.Services = append(l.Input.Services, r.services...)
 		l.Input.Secrets = append(l.Input.Secrets, r.secrets...)
+		for i := range r.services {
+			l.Services = append(l.Services, &r.services[i])
+		}
+		for i := range r.secrets {
+			l.Secrets = append(l.Secrets, &r.secrets[i])
+		}
 		l.configMaps = append(l.configMaps, r.cms...)
 		l.Objects = append(l.Objects, r.objects...)
 		l.Problems = append(l.Problems, r.problems...)

@@ -16,6 +16,9 @@ type Reader struct {
 	paths []string
 	opts  Options
 	cache map[string]cachedFile
+	// onlyEndpoints: the last Read found changes only in files holding nothing but
+	// EndpointSlices and Endpoints, before and after the change.
+	onlyEndpoints bool
 }
 
 type cachedFile struct {
@@ -48,6 +51,7 @@ func (r *Reader) Read() (*Loaded, error) {
 		files = append(files, fs...)
 	}
 	next := make(map[string]cachedFile, len(files))
+	onlyEndpoints := true
 	var results []decoded
 	for _, f := range files {
 		info, err := os.Stat(f)
@@ -61,12 +65,43 @@ func (r *Reader) Read() (*Loaded, error) {
 				return nil, fmt.Errorf("reading %s: %w", f, err)
 			}
 			docs := expandJSONLists(splitDocuments(f, b))
+			prev := c
 			c = cachedFile{size: info.Size(), modTime: info.ModTime(), docs: make([]decoded, len(docs))}
 			parallel.For(len(docs), func(i int) { c.docs[i] = decodeDocument(docs[i]) })
+			onlyEndpoints = onlyEndpoints && endpointsOnly(prev.docs) && endpointsOnly(c.docs)
 		}
 		next[f] = c
 		results = append(results, c.docs...)
 	}
+	for f, c := range r.cache {
+		if _, kept := next[f]; !kept {
+			onlyEndpoints = onlyEndpoints && endpointsOnly(c.docs)
+		}
+	}
 	r.cache = next
+	r.onlyEndpoints = onlyEndpoints
 	return merge(results, r.opts), nil
+}
+
+// OnlyEndpointsChanged reports whether the last Read found changes (edited, added or
+// removed files) only in files that hold nothing but EndpointSlices and Endpoints, before
+// and after the change — so that nothing but endpoints can differ from the Read before. It
+// also holds when nothing changed.
+func (r *Reader) OnlyEndpointsChanged() bool { return r.onlyEndpoints }
+
+// endpointsOnly reports whether decoded documents hold EndpointSlices and Endpoints only.
+func endpointsOnly(docs []decoded) bool {
+	for _, d := range docs {
+		if len(d.ingresses)+len(d.classes)+len(d.services)+len(d.secrets)+len(d.cms)+len(d.problems)+len(d.ignored) > 0 {
+			return false
+		}
+		for _, o := range d.objects {
+			switch o.GetObjectKind().GroupVersionKind().Kind {
+			case "EndpointSlice", "Endpoints":
+			default:
+				return false
+			}
+		}
+	}
+	return true
 }

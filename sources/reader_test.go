@@ -39,8 +39,14 @@ func TestReaderDecodesOnlyChangedFiles(t *testing.T) {
 	if got := second.Input.Services[1].Name; got != "b2" {
 		t.Errorf("edited file not re-read: service %q", got)
 	}
-	if first.Objects[0] != second.Objects[0] {
+	if first.Objects[0] != second.Objects[0] || first.Services[0] != second.Services[0] {
 		t.Errorf("the untouched file was decoded again")
+	}
+	if first.Services[1] == second.Services[1] || second.Services[1].Name != "b2" {
+		t.Errorf("the edited Service kept its pointer")
+	}
+	if r.OnlyEndpointsChanged() {
+		t.Errorf("a Service changed, but OnlyEndpointsChanged")
 	}
 	if err := os.Remove(filepath.Join(dir, "b.yaml")); err != nil {
 		t.Fatal(err)
@@ -51,5 +57,63 @@ func TestReaderDecodesOnlyChangedFiles(t *testing.T) {
 	}
 	if len(third.Input.Services) != 1 {
 		t.Errorf("removed file still read: %d services", len(third.Input.Services))
+	}
+	if r.OnlyEndpointsChanged() {
+		t.Errorf("a file with a Service was removed, but OnlyEndpointsChanged")
+	}
+}
+
+// TestReaderOnlyEndpointsChanged: edits, additions and removals of files holding nothing
+// but EndpointSlices and Endpoints are endpoint-only changes; a file that gains or loses
+// another kind is not.
+func TestReaderOnlyEndpointsChanged(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	n := 0
+	write := func(name, body string) {
+		n++
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, t0.Add(time.Duration(n)*time.Second), t0.Add(time.Duration(n)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slice := func(addr string) string {
+		return "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s, labels: {kubernetes.io/service-name: a}}\naddressType: IPv4\nendpoints: [{addresses: [\"" + addr + "\"]}]\n"
+	}
+	write("svc.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n")
+	write("eps.yaml", slice("10.0.0.1"))
+	r := NewReader([]string{dir}, Options{})
+	read := func() {
+		t.Helper()
+		if _, err := r.Read(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read()
+	if r.OnlyEndpointsChanged() {
+		t.Errorf("first read: every file is new")
+	}
+	steps := []struct {
+		name string
+		do   func()
+		want bool
+	}{
+		{"nothing changed", func() {}, true},
+		{"slice edited", func() { write("eps.yaml", slice("10.0.0.2")) }, true},
+		{"slice file added", func() { write("eps2.yaml", slice("10.0.0.3")) }, true},
+		{"slice file removed", func() { _ = os.Remove(filepath.Join(dir, "eps2.yaml")) }, true},
+		{"slice file gains a Service", func() { write("eps.yaml", slice("10.0.0.2")+"---\napiVersion: v1\nkind: Service\nmetadata: {name: b}\n") }, false},
+		{"and loses it again", func() { write("eps.yaml", slice("10.0.0.2")) }, false},
+		{"Service edited", func() { write("svc.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a2}\n") }, false},
+	}
+	for _, s := range steps {
+		s.do()
+		read()
+		if got := r.OnlyEndpointsChanged(); got != s.want {
+			t.Errorf("%s: OnlyEndpointsChanged = %v, want %v", s.name, got, s.want)
+		}
 	}
 }

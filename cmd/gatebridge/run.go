@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 	"syscall"
@@ -108,9 +107,8 @@ type runner struct {
 	stderr io.Writer
 	log    logr.Logger
 	stack  *local.Stack
-	last   *sources.Loaded
-	// reader decodes only the files that changed since the last reload.
-	reader *sources.Reader
+	// reloader decodes only the files that changed since the last reload.
+	reloader *pipeline.Reloader
 }
 
 func (r *runner) run(ctx context.Context, envoyPath string) error {
@@ -146,10 +144,10 @@ func (r *runner) run(ctx context.Context, envoyPath string) error {
 // reload reads the files, converts and serves them. A reload that fails keeps the last
 // good configuration serving.
 func (r *runner) reload(ctx context.Context, first bool) error {
-	if r.reader == nil {
-		r.reader = sources.NewReader(r.f.files, sources.Options{ConfigMap: r.f.configMap})
+	if r.reloader == nil {
+		r.reloader = pipeline.NewReloader(r.f.files, sources.Options{ConfigMap: r.f.configMap}, r.f.opts)
 	}
-	loaded, err := r.reader.Read()
+	rl, err := r.reloader.Next()
 	if err != nil {
 		if first {
 			return err
@@ -157,13 +155,13 @@ func (r *runner) reload(ctx context.Context, first bool) error {
 		r.log.Error(err, "reading the files; still serving the last good configuration")
 		return nil
 	}
-	for _, p := range loaded.Problems {
+	for _, p := range rl.Loaded.Problems {
 		fmt.Fprintf(r.stderr, "gatebridge run: %s: %s\n", p.Source, p.Message)
 	}
-	res := pipeline.Build(loaded, r.f.opts)
+	res := rl.Result
 	var version string
 	var out *dataplane.Output
-	if !first && r.onlyEndpointsChanged(loaded) {
+	if !first && rl.OnlyEndpoints && !res.Model.RoutesDependOnReadiness() {
 		version, _, err = r.stack.ApplyEndpoints(res.Model)
 		r.log.Info("endpoints updated", "version", version)
 	} else {
@@ -176,7 +174,7 @@ func (r *runner) reload(ctx context.Context, first bool) error {
 		r.log.Error(err, "the new configuration was not published; still serving the last good one")
 		return nil
 	}
-	r.last = loaded
+	r.reloader.Served()
 	if out != nil {
 		for _, p := range out.Problems {
 			fmt.Fprintf(r.stderr, "gatebridge run: %s\n", p)
@@ -199,27 +197,6 @@ func (r *runner) reload(ctx context.Context, first bool) error {
 	}
 	r.log.Info("serving", "version", version)
 	return nil
-}
-
-// onlyEndpointsChanged reports whether everything but EndpointSlices and Endpoints is as
-// last served, so that only endpoints need re-resolving (no route rebuild).
-func (r *runner) onlyEndpointsChanged(l *sources.Loaded) bool {
-	if r.last == nil || !reflect.DeepEqual(r.last.Input, l.Input) {
-		return false
-	}
-	return reflect.DeepEqual(nonEndpoints(r.last), nonEndpoints(l))
-}
-
-func nonEndpoints(l *sources.Loaded) []any {
-	var out []any
-	for _, o := range l.Objects {
-		switch o.GetObjectKind().GroupVersionKind().Kind {
-		case "EndpointSlice", "Endpoints":
-			continue
-		}
-		out = append(out, o)
-	}
-	return out
 }
 
 // watch reloads when a file under the watched paths changes, until ctx ends.

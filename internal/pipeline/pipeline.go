@@ -27,11 +27,7 @@ func Build(loaded *sources.Loaded, opts converters.Options) Result {
 	for _, o := range loaded.Objects {
 		m.Add(o)
 	}
-	for i := range loaded.Input.Services {
-		m.Services = append(m.Services, &loaded.Input.Services[i])
-	}
-	for i := range loaded.Input.Secrets {
-		m.Secrets = append(m.Secrets, &loaded.Input.Secrets[i])
-	}
+	m.Services = loaded.Services
+	m.Secrets = loaded.Secrets
 	return Result{Model: m, Report: conv.Report, Generated: len(conv.Objects)}
 }

@@ -1,0 +1,44 @@
+package pipeline
+
+import (
+	"github.com/gatebridge-dev/gatebridge/converters"
+	"github.com/gatebridge-dev/gatebridge/sources"
+)
+
+// Reloader reads the same paths again and again and builds the model each time, for
+// `gatebridge run` and its benchmark. Reading goes through a sources.Reader, so only files
+// that changed are decoded again.
+type Reloader struct {
+	reader *sources.Reader
+	opts   converters.Options
+	// served: a model was served (Served); dirty: something besides endpoints changed since.
+	served, dirty bool
+}
+
+// Reload is one pass: what was read and what was built from it.
+type Reload struct {
+	Loaded *sources.Loaded
+	Result Result
+	// OnlyEndpoints: only files holding nothing but EndpointSlices and Endpoints changed
+	// since the model last served, so only endpoints need re-resolving (no route rebuild).
+	OnlyEndpoints bool
+}
+
+// NewReloader reads paths (files or directories) with read and converts with opts.
+func NewReloader(paths []string, read sources.Options, opts converters.Options) *Reloader {
+	return &Reloader{reader: sources.NewReader(paths, read), opts: opts}
+}
+
+// Next reads the paths and builds the model.
+func (r *Reloader) Next() (*Reload, error) {
+	loaded, err := r.reader.Read()
+	if err != nil {
+		return nil, err
+	}
+	// A reload that was not served leaves its changes pending for the next one.
+	r.dirty = r.dirty || !r.reader.OnlyEndpointsChanged()
+	return &Reload{Loaded: loaded, Result: Build(loaded, r.opts), OnlyEndpoints: r.served && !r.dirty}, nil
+}
+
+// Served records that the model of the last Next is being served.
+func (r *Reloader) Served() { r.served, r.dirty = true, false }
