@@ -8,6 +8,7 @@ import (
 
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
 	"github.com/gatebridge-dev/gatebridge/converters"
 	"github.com/gatebridge-dev/gatebridge/dataplane"
 	"github.com/gatebridge-dev/gatebridge/internal/pipeline"
@@ -77,5 +78,18 @@ func TestTranslatorMatchesTranslate(t *testing.T) {
 			}
 			check("the original model", m)
 		})
+	}
+}
+
+// TestRoutesDependOnReadiness: only a default backend makes routes depend on which
+// Services have ready endpoints.
+func TestRoutesDependOnReadiness(t *testing.T) {
+	m := &dataplane.Model{TrafficPolicies: []*v1alpha1.TrafficPolicy{{Spec: v1alpha1.TrafficPolicySpec{ErrorPages: &v1alpha1.ErrorPagesPolicy{Codes: []int32{404}}}}}}
+	if m.RoutesDependOnReadiness() {
+		t.Errorf("error codes without a default backend: routes do not depend on readiness")
+	}
+	m.TrafficPolicies[0].Spec.ErrorPages.DefaultBackend = &gwv1.BackendObjectReference{Name: "errors"}
+	if !m.RoutesDependOnReadiness() {
+		t.Errorf("a default backend: routes depend on readiness")
 	}
 }
