@@ -105,7 +105,9 @@ func TestReaderOnlyEndpointsChanged(t *testing.T) {
 		{"slice edited", func() { write("eps.yaml", slice("10.0.0.2")) }, true},
 		{"slice file added", func() { write("eps2.yaml", slice("10.0.0.3")) }, true},
 		{"slice file removed", func() { _ = os.Remove(filepath.Join(dir, "eps2.yaml")) }, true},
-		{"slice file gains a Service", func() { write("eps.yaml", slice("10.0.0.2")+"---\napiVersion: v1\nkind: Service\nmetadata: {name: b}\n") }, false},
+		{"slice file gains a Service", func() {
+			write("eps.yaml", slice("10.0.0.2")+"---\napiVersion: v1\nkind: Service\nmetadata: {name: b}\n")
+		}, false},
 		{"and loses it again", func() { write("eps.yaml", slice("10.0.0.2")) }, false},
 		{"Service edited", func() { write("svc.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a2}\n") }, false},
 	}
