@@ -26,7 +26,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 .cache/bin/echo -listen 127.0.0.1:18081=storefront -listen 127.0.0.1:18082=storefront-v2 \
-  -listen 127.0.0.1:18083=api >.cache/demo/echo.log 2>&1 &
+  -listen 127.0.0.1:18083=api -listen 127.0.0.1:18084=error-pages >.cache/demo/echo.log 2>&1 &
 pids+=($!)
 .cache/bin/gatebridge run -f manifests/examples --envoy "$ENVOY" \
   --http-port "$HTTP_PORT" --https-port "$HTTPS_PORT" --admin-port "$ADMIN_PORT" \
@@ -70,6 +70,7 @@ echo "\$ for i in \$(seq 100); do curl -sk -D - -o /dev/null $S/catalog | grep x
 # shellcheck disable=SC2086
 for _ in $(seq 100); do curl -sk -o /dev/null -D - $H "$S/catalog" | tr -d '\r' | grep -i '^x-echo-server:' | cut -d' ' -f2; done | sort | uniq -c | sed 's/^ */   /' 
 echo
+show "custom-http-errors 404,503: the storefront's 404 is answered by the error-pages backend (GET / with X-Code: 404)" -k -H 'X-Canary: never' -H 'X-Echo-Status-Of: storefront=404, error-pages=404' "$S/catalog/gone"
 show "CORS preflight from an allowed origin: answered 204 by the proxy, as nginx does" -k -X OPTIONS -H 'Origin: https://shop.example.com' "$S/api/v1/x"
 show "allowlist 10.0.0.0/8,192.168.0.0/16: 127.0.0.1 gets 403 (before external auth)" -k "https://admin.example.com:$HTTPS_PORT/"
 show "configuration-snippet is refused: the Ingress is not served natively" "http://legacy.example.com:$HTTP_PORT/"
