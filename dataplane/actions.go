@@ -210,7 +210,7 @@ func (t *translator) defaultBackendAction(r *gwv1.HTTPRoute, ri int, ep *effecti
 		return nil, false
 	}
 	ra.ClusterSpecifier = &routev3.RouteAction_Cluster{Cluster: name}
-	return append([]*corev3.HeaderValueOption{setHeader("x-code", "503"), setHeader("x-format", "%REQ(accept)%")}, t.defaultBackendHeaders(r, ri, ep)...), true
+	return append([]*corev3.HeaderValueOption{setHeader("x-code", "503")}, t.defaultBackendHeaders(r, ri, ep)...), true
 }
 
 // defaultBackendCluster resolves a policy's default backend (a Service in the route's
@@ -236,7 +236,8 @@ func (t *translator) defaultBackendCluster(r *gwv1.HTTPRoute, ri int, db *gwv1.B
 }
 
 // defaultBackendHeaders are the headers that tell a default backend whose request it
-// answers: X-Namespace, X-Ingress-Name, and the rule's (first) Service and port.
+// answers: X-Format (the client's Accept), X-Namespace, X-Ingress-Name, and the rule's
+// (first) Service and port.
 func (t *translator) defaultBackendHeaders(r *gwv1.HTTPRoute, ri int, ep *effectivePolicy) []*corev3.HeaderValueOption {
 	rule := r.Spec.Rules[ri]
 	svcName, svcPort := "", ""
@@ -247,6 +248,7 @@ func (t *translator) defaultBackendHeaders(r *gwv1.HTTPRoute, ri int, ep *effect
 		}
 	}
 	return []*corev3.HeaderValueOption{
+		setHeader("x-format", "%REQ(accept)%"),
 		setHeader("x-namespace", escapeFormatter(r.Namespace)),
 		setHeader("x-ingress-name", escapeFormatter(ep.spec.ErrorPages.IngressName)),
 		setHeader("x-service-name", escapeFormatter(svcName)),

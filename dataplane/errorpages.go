@@ -10,7 +10,6 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	customresponsev3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/custom_response/v3"
-	luav3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/lua/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	localresponsev3 "github.com/envoyproxy/go-control-plane/envoy/extensions/http/custom_response/local_response_policy/v3"
 	redirectpolicyv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/http/custom_response/redirect_policy/v3"
@@ -81,9 +80,7 @@ function envoy_on_response(response)
   end
 end
 `
-	return &hcmv3.HttpFilter{Name: filterErrorStatus, ConfigType: typed(&luav3.Lua{
-		DefaultSourceCode: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: src}},
-	})}
+	return luaFilter(filterErrorStatus, src)
 }
 
 // errorPages returns the custom_response configuration of a forwarding rule whose policy
@@ -127,7 +124,6 @@ func (t *translator) errorPages(g *portGroup, r *gwv1.HTTPRoute, ri int, ep *eff
 			// Read before Envoy sets GET for the redirect.
 			setHeader(errorMethodHeader, "%REQ(:method)%"),
 			setHeader("x-original-uri", "%DYNAMIC_METADATA("+requestMetadata+":uri)%"),
-			setHeader("x-format", "%REQ(accept)%"),
 		}, t.defaultBackendHeaders(r, ri, ep)...)
 		policy = func(code int32) *xdscorev3.TypedExtensionConfig {
 			headers := append([]*corev3.HeaderValueOption{setHeader("x-code", strconv.Itoa(int(code)))}, fixed...)
@@ -234,13 +230,4 @@ func (t *translator) errorPagesRoutes(clusters []string) []*routev3.Route {
 		out = append(out, r)
 	}
 	return append(out, notFoundRoute)
-}
-
-func sortedKeys[T any](m map[string]T) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -40,6 +40,14 @@ func (t *translator) listener(g *portGroup, tlsRoutes []*gwv1.TLSRoute, hasRoute
 		Name:       "envoy.filters.listener.tls_inspector",
 		ConfigType: &listenerv3.ListenerFilter_TypedConfig{TypedConfig: mustAny(&tlsinspectorv3.TlsInspector{})},
 	}}
+	// Every HTTPS chain of the group has the same connection manager: build it once.
+	var hcm *listenerv3.Filter
+	groupHCM := func() *listenerv3.Filter {
+		if hcm == nil {
+			hcm = t.hcmFilter(g)
+		}
+		return hcm
+	}
 	seen := map[string]string{}
 	for _, li := range g.listeners {
 		key := li.hostname()
@@ -51,7 +59,7 @@ func (t *translator) listener(g *portGroup, tlsRoutes []*gwv1.TLSRoute, hasRoute
 		var fc *listenerv3.FilterChain
 		switch {
 		case li.spec.Protocol == gwv1.HTTPSProtocolType:
-			fc = t.httpsFilterChain(g, li)
+			fc = t.httpsFilterChain(li, groupHCM)
 		case li.spec.Protocol == gwv1.TLSProtocolType:
 			fc = t.passthroughFilterChain(li, tlsRoutes)
 		}
@@ -72,8 +80,9 @@ func (t *translator) listener(g *portGroup, tlsRoutes []*gwv1.TLSRoute, hasRoute
 	return l
 }
 
-// httpsFilterChain terminates TLS with the listener's certificates and serves HTTP.
-func (t *translator) httpsFilterChain(g *portGroup, li *listenerInfo) *listenerv3.FilterChain {
+// httpsFilterChain terminates TLS with the listener's certificates and serves HTTP with
+// the group's connection manager.
+func (t *translator) httpsFilterChain(li *listenerInfo, hcm func() *listenerv3.Filter) *listenerv3.FilterChain {
 	if li.spec.TLS == nil || (li.spec.TLS.Mode != nil && *li.spec.TLS.Mode != gwv1.TLSModeTerminate) {
 		t.problem("Gateway", li.gw.Namespace, li.gw.Name, "listeners["+string(li.spec.Name)+"].tls",
 			"an HTTPS listener needs tls.mode Terminate and certificateRefs; this listener is not served")
@@ -126,7 +135,7 @@ func (t *translator) httpsFilterChain(g *portGroup, li *listenerInfo) *listenerv
 	}}
 	return &listenerv3.FilterChain{
 		Name:    "https/" + chainName(li.hostname()),
-		Filters: []*listenerv3.Filter{t.hcmFilter(g)},
+		Filters: []*listenerv3.Filter{hcm()},
 		TransportSocket: &corev3.TransportSocket{Name: "envoy.transport_sockets.tls",
 			ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: mustAny(ctx)}},
 	}

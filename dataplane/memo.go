@@ -60,8 +60,6 @@ func (prev *memo) next(m *Model) *memo {
 	if prev != nil {
 		// An error-page route depends on nothing but its cluster's name.
 		n.errorRoutes = prev.nextErrorRoutes
-	}
-	if prev != nil {
 		n.nextRoutes = make(map[routeKey]*routeResult, len(prev.nextRoutes))
 	} else {
 		n.nextRoutes = map[routeKey]*routeResult{}

@@ -98,9 +98,7 @@ func forwardedHeaders(g *portGroup) []*corev3.HeaderValueOption {
 	if g.tls {
 		scheme = "https"
 	}
-	set := func(k, v string) *corev3.HeaderValueOption {
-		return &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: k, Value: v}, AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD}
-	}
+	set := setHeader
 	return []*corev3.HeaderValueOption{
 		// The client's own values, before they are replaced below (evaluated in order; the
 		// connection manager leaves X-Forwarded-For as received, see hcmFilter). Absent

@@ -1,6 +1,8 @@
 package dataplane
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -108,7 +110,7 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 		if h == errorPagesHost {
 			// The scope filter gives the request its original Host back once it has chosen
 			// this table, so its one virtual host matches any host.
-			add(h, t.table(hostTableName(group, h), base, errorPagesDefaults(defaults), []string{fallbackHost}, [][]*routev3.Route{t.errorPagesRoutes(sortedKeys(errorBackends))}))
+			add(h, t.table(hostTableName(group, h), base, errorPagesDefaults(defaults), []string{fallbackHost}, [][]*routev3.Route{t.errorPagesRoutes(slices.Sorted(maps.Keys(errorBackends)))}))
 			continue
 		}
 		add(h, t.table(hostTableName(group, h), base, defaults, []string{h}, [][]*routev3.Route{orderedRoutes(vhosts[h])}))
@@ -224,7 +226,12 @@ function envoy_on_request(request)
   end
 end
 `
-	return &hcmv3.HttpFilter{Name: filterScope, ConfigType: typed(&luav3.Lua{
+	return luaFilter(filterScope, src)
+}
+
+// luaFilter is a Lua HTTP filter running src.
+func luaFilter(name, src string) *hcmv3.HttpFilter {
+	return &hcmv3.HttpFilter{Name: name, ConfigType: typed(&luav3.Lua{
 		DefaultSourceCode: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: src}},
 	})}
 }

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -136,11 +137,7 @@ func (s *Server) compile(key string, p Policy) *compiledPolicy {
 	if cp.basic != nil && cp.basic.failClosed != "" {
 		log.Info("basic auth secret unusable: every request is answered 503", "reason", cp.basic.failClosed)
 	}
-	descs := make([]string, 0, len(pr.unsupported))
-	for d := range pr.unsupported {
-		descs = append(descs, d)
-	}
-	sort.Strings(descs)
+	descs := slices.Sorted(maps.Keys(pr.unsupported))
 	for _, d := range descs {
 		users := pr.unsupported[d]
 		sort.Strings(users)
@@ -231,11 +228,7 @@ func compileExternal(e *External, pr *problems) *compiledExternal {
 		t := addVars(parseTemplate(e.RequestRedirect))
 		ce.requestRedirect = &t
 	}
-	names := make([]string, 0, len(e.ProxySetHeaders))
-	for name := range e.ProxySetHeaders {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(e.ProxySetHeaders))
 	for _, name := range names {
 		if !validHeaderName.MatchString(name) {
 			ce.invalid = fmt.Sprintf("auth-proxy-set-headers: invalid header name %q", name)

@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -114,11 +116,7 @@ func (s *Server) Register(g grpc.ServiceRegistrar) {
 // without a request is done here (htpasswd parsing, hash classification, variable parsing,
 // validation), and problems are logged once per call.
 func (s *Server) SetPolicies(p map[string]Policy) {
-	keys := make([]string, 0, len(p))
-	for k := range p {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(p))
 	table := make(map[string]*compiledPolicy, len(p))
 	for _, k := range keys {
 		table[k] = s.compile(k, p[k])

@@ -19,7 +19,11 @@ type Result struct {
 // generated objects first, then the objects of the input (Gateway API objects written by
 // hand, EndpointSlices, Endpoints), then the Services and Secrets of the input.
 func Build(loaded *sources.Loaded, opts converters.Options) Result {
-	conv := converters.Convert(loaded.Input, opts)
+	return assemble(loaded, converters.Convert(loaded.Input, opts))
+}
+
+// assemble is Build with the conversion of loaded.Input already done.
+func assemble(loaded *sources.Loaded, conv converters.Result) Result {
 	m := &dataplane.Model{}
 	for _, o := range conv.Objects {
 		m.Add(o)

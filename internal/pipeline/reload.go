@@ -13,6 +13,9 @@ type Reloader struct {
 	opts   converters.Options
 	// served: a model was served (Served); dirty: something besides endpoints changed since.
 	served, dirty bool
+	// conv is the last conversion: the converter reads no EndpointSlices or Endpoints, so it
+	// stands as long as only those changed.
+	conv *converters.Result
 }
 
 // Reload is one pass: what was read and what was built from it.
@@ -35,9 +38,14 @@ func (r *Reloader) Next() (*Reload, error) {
 	if err != nil {
 		return nil, err
 	}
+	onlyEndpoints := r.reader.OnlyEndpointsChanged()
+	if r.conv == nil || !onlyEndpoints {
+		conv := converters.Convert(loaded.Input, r.opts)
+		r.conv = &conv
+	}
 	// A reload that was not served leaves its changes pending for the next one.
-	r.dirty = r.dirty || !r.reader.OnlyEndpointsChanged()
-	return &Reload{Loaded: loaded, Result: Build(loaded, r.opts), OnlyEndpoints: r.served && !r.dirty}, nil
+	r.dirty = r.dirty || !onlyEndpoints
+	return &Reload{Loaded: loaded, Result: assemble(loaded, *r.conv), OnlyEndpoints: r.served && !r.dirty}, nil
 }
 
 // Served records that the model of the last Next is being served.
