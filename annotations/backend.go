@@ -97,6 +97,20 @@ func validateTLSProtocols(v string) error {
 	return nil
 }
 
+// AliasNames are the hostnames the server-alias annotation under prefix ("" =
+// DefaultPrefix) names, lowercased and not validated: the converter ties together the
+// Ingresses that may share a hostname before it parses their annotations.
+func AliasNames(annotations map[string]string, prefix string) []string {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	v, ok := annotations[strings.TrimSuffix(prefix, "/")+"/server-alias"]
+	if !ok {
+		return nil
+	}
+	return splitList(strings.ToLower(normalize(v)))
+}
+
 func validateServerAlias(v string) error {
 	for _, a := range splitList(v) {
 		if strings.HasPrefix(a, "~") {

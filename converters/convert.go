@@ -13,7 +13,6 @@ import (
 	gwv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/gatebridge-dev/gatebridge/annotations"
-	"github.com/gatebridge-dev/gatebridge/internal/parallel"
 )
 
 // Result is what Convert produces.
@@ -23,17 +22,30 @@ type Result struct {
 	Report  Report
 }
 
-// converter holds the state of one conversion.
-type converter struct {
-	opts      Options
-	defaults  annotations.Defaults
-	sources   []*source // selected, non-canary and canary, in ingress-nginx order
-	model     *model
-	listeners *listenerPlan
-	out       *objectSet
-	global    []Finding
+// conversion holds what every part of one conversion shares (parts.go): the settings, the
+// lookups, and what belongs to no Ingress (global findings).
+type conversion struct {
+	opts     Options
+	defaults annotations.Defaults
+	sel      classSelector
+	services map[string]*corev1.Service
+	secrets  map[string]*corev1.Secret
+	global   []Finding
 	// configMapName is the controller ConfigMap read, for the report.
 	configMapName string
+}
+
+// converter holds the state of one part of a conversion: its Ingresses, their host model
+// and the objects they produce. It reads the shared conversion and never writes to it.
+type converter struct {
+	*conversion
+	sources             []*source // selected, non-canary and canary, in ingress-nginx order
+	primaries, canaries []*source
+	joined              map[backend]*canaryJoin
+	model               *model
+	// listeners is the plan of the whole conversion: only the part's own hosts are read.
+	listeners *listenerPlan
+	out       *objectSet
 }
 
 // objectSet collects generated objects and remembers which Ingress each belongs to.
@@ -51,39 +63,60 @@ func (o *objectSet) addFor(src *source, obj client.Object) {
 
 // Convert converts in with opts. It never fails: every problem is in the Report.
 func Convert(in Input, opts Options) Result {
-	opts = opts.withDefaults()
-	c := &converter{opts: opts, out: &objectSet{}}
-	c.readConfigMap(in.ControllerConfigMap)
-	if cm := in.ControllerConfigMap; cm != nil {
-		c.configMapName = cm.Namespace + "/" + cm.Name
-	}
-	reports := c.selectAndParse(in)
-	c.model = newModel(in, c.defaults)
+	res, _ := convert(in, opts.withDefaults(), nil, nil, false)
+	return res
+}
 
-	var primaries, canaries []*source
+func newConversion(in Input, opts Options) *conversion {
+	cv := &conversion{opts: opts, sel: newClassSelector(opts, in.IngressClasses),
+		services: make(map[string]*corev1.Service, len(in.Services)), secrets: make(map[string]*corev1.Secret, len(in.Secrets))}
+	cv.readConfigMap(in.ControllerConfigMap)
+	if cm := in.ControllerConfigMap; cm != nil {
+		cv.configMapName = cm.Namespace + "/" + cm.Name
+	}
+	for i := range in.Services {
+		s := &in.Services[i]
+		cv.services[s.Namespace+"/"+s.Name] = s
+	}
+	for i := range in.Secrets {
+		s := &in.Secrets[i]
+		cv.secrets[s.Namespace+"/"+s.Name] = s
+	}
+	return cv
+}
+
+// analyse builds the host model of the part's Ingresses (parsed by the caller): paths placed
+// first-wins, client-certificate hosts refused, canaries joined, regex mode decided, and the
+// listeners its hosts need.
+func (c *converter) analyse() []*plannedListener {
+	sortByAge(c.sources)
 	for _, s := range c.sources {
 		if s.ann.Canary.Enabled {
-			canaries = append(canaries, s)
+			c.canaries = append(c.canaries, s)
 		} else {
-			primaries = append(primaries, s)
+			c.primaries = append(c.primaries, s)
 		}
 	}
-	for _, s := range primaries {
+	for _, s := range c.primaries {
 		for _, l := range c.model.collectLocations(s) {
 			c.model.place(l)
 		}
 	}
 	c.model.refuseClientCertHosts()
-	joined := map[backend]*canaryJoin{}
-	for _, s := range canaries {
+	c.joined = map[backend]*canaryJoin{}
+	for _, s := range c.canaries {
 		if !s.refused() {
-			c.model.joinCanary(s, joined)
+			c.model.joinCanary(s, c.joined)
 		}
 	}
-	c.model.attachCanaries(joined)
+	c.model.attachCanaries(c.joined)
 	c.model.computeRegexMode()
-	c.planListeners()
+	return c.hostListeners()
+}
 
+// emit builds the part's objects once the listener plan is made.
+func (c *converter) emit(plan *listenerPlan) {
+	c.listeners = plan
 	routesBySrc := map[*source][]*gwv1.HTTPRoute{}
 	for _, h := range c.model.sortedHosts() {
 		for _, rs := range c.buildHostRoutes(h) {
@@ -103,24 +136,25 @@ func Convert(in Input, opts Options) Result {
 			c.emitWWWRedirect(h)
 		}
 	}
-	for _, s := range primaries {
+	for _, s := range c.primaries {
 		c.emitIngressPolicy(s, routesBySrc[s])
 	}
-	c.emitCanaryGrants(joined)
-	if len(c.out.objs) > 0 {
-		c.emitGateway()
-		c.out.add(c.defaultsPolicy())
-		c.global = append(c.global, Finding{Field: "TrafficPolicy " + c.opts.GatewayNamespace + "/" + DefaultsPolicyName, Severity: SeverityInfo,
-			Message: "carries ingress-nginx's gateway-wide defaults (1 MiB body limit, idle timeouts, retries, https redirects dropping the trailing slash, full-path redirects dropping the query, nginx regex order); other implementations ignore it, so \"portable\" routes behave there with their own defaults"})
+	c.emitCanaryGrants(c.joined)
+}
+
+// finishSources completes the part's findings once the conversion knows whether it emits
+// a Gateway: certificate notes, canary extension use, verdicts.
+func (c *converter) finishSources(listeners []*plannedListener, gatewayEmitted bool) {
+	if gatewayEmitted {
+		c.noteDefaultCertificates(listeners)
 	}
-	for _, s := range canaries {
-		s.usesExtensions = s.usesExtensions || joinedUsesExtensions(s, joined, c.model)
+	for _, s := range c.canaries {
+		s.usesExtensions = s.usesExtensions || joinedUsesExtensions(s, c.joined, c.model)
 	}
-	return Result{Objects: sortObjects(c.out.objs), Report: c.finishReport(reports)}
 }
 
 // readConfigMap reads the controller ConfigMap into defaults.
-func (c *converter) readConfigMap(cm *corev1.ConfigMap) {
+func (c *conversion) readConfigMap(cm *corev1.ConfigMap) {
 	c.defaults = annotations.DefaultDefaults()
 	if cm == nil {
 		return
@@ -136,24 +170,10 @@ func (c *converter) readConfigMap(cm *corev1.ConfigMap) {
 	}
 }
 
-// selectAndParse decides the class of every Ingress and parses the selected ones'
-// annotations, in parallel; reports are returned in input order.
-func (c *converter) selectAndParse(in Input) []*IngressReport {
-	sel := newClassSelector(c.opts, in.IngressClasses)
-	reports := make([]*IngressReport, len(in.Ingresses))
-	parsed := make([]*source, len(in.Ingresses))
-	parallel.For(len(in.Ingresses), func(i int) { reports[i], parsed[i] = c.selectOne(sel, &in.Ingresses[i]) })
-	for _, s := range parsed {
-		if s != nil {
-			c.sources = append(c.sources, s)
-		}
-	}
-	sortByAge(c.sources)
-	return reports
-}
-
-func (c *converter) selectOne(sel classSelector, ing *networkingv1.Ingress) (*IngressReport, *source) {
-	class, ok, why := sel.decide(ing)
+// selectOne decides the class of one Ingress and, when it is selected, parses its
+// annotations into a source.
+func (c *conversion) selectOne(ing *networkingv1.Ingress) (*IngressReport, *source) {
+	class, ok, why := c.sel.decide(ing)
 	rep := &IngressReport{Namespace: ing.Namespace, Name: ing.Name, Class: class, Findings: []Finding{}, Objects: []ObjectRef{}}
 	rep.Hosts = ingressHosts(ing)
 	if !ok {
@@ -177,7 +197,7 @@ func (c *converter) selectOne(sel classSelector, ing *networkingv1.Ingress) (*In
 // noteApproximateAnnotations states the catalog's difference for every approximate
 // annotation of the Ingress that no more specific finding already explains, so that no
 // difference between ingress-nginx and the data plane goes unreported.
-func (c *converter) noteApproximateAnnotations(src *source) {
+func (c *conversion) noteApproximateAnnotations(src *source) {
 	// from-to-www-redirect is explained where its redirect is planned (it may not be).
 	explained := map[string]bool{"from-to-www-redirect": true}
 	for _, f := range src.report.Findings {
@@ -201,7 +221,7 @@ func (c *converter) noteApproximateAnnotations(src *source) {
 
 // noteIgnoredCanaryAnnotations: a canary inherits the primary's location, so its own
 // annotations (except affinity and load balancing) do nothing.
-func (c *converter) noteIgnoredCanaryAnnotations(src *source) {
+func (c *conversion) noteIgnoredCanaryAnnotations(src *source) {
 	for k := range src.ing.Annotations {
 		name, ok := annotations.SplitName(k, c.opts.AnnotationsPrefix)
 		if !ok || strings.HasPrefix(name, "canary") || strings.HasPrefix(name, "affinity") || strings.HasPrefix(name, "session-cookie") || name == "load-balance" || name == "upstream-hash-by" {
@@ -237,19 +257,6 @@ func annotationFinding(f annotations.Finding) Finding {
 		sev = SeverityWarning
 	}
 	return Finding{Annotation: f.Annotation, Value: f.Value, Level: f.Level, Severity: sev, Message: f.Message}
-}
-
-func newModel(in Input, d annotations.Defaults) *model {
-	m := &model{hosts: map[string]*hostModel{}, services: map[string]*corev1.Service{}, secrets: map[string]*corev1.Secret{}, defaults: d}
-	for i := range in.Services {
-		s := &in.Services[i]
-		m.services[s.Namespace+"/"+s.Name] = s
-	}
-	for i := range in.Secrets {
-		s := &in.Secrets[i]
-		m.secrets[s.Namespace+"/"+s.Name] = s
-	}
-	return m
 }
 
 // emitWWWRedirect builds the from-to-www redirect: the other name answers 308 to host h,
@@ -292,8 +299,10 @@ func (c *converter) emitCanaryGrants(joined map[backend]*canaryJoin) {
 	type pair struct{ from, to, svc string }
 	need := map[pair]*source{}
 	for prim, cj := range joined {
-		if cj.backend.namespace != prim.namespace {
-			need[pair{prim.namespace, cj.backend.namespace, cj.backend.service}] = cj.src
+		k := pair{prim.namespace, cj.backend.namespace, cj.backend.service}
+		// Two canaries may need the same grant: the older one owns it, whatever the map order.
+		if cur, ok := need[k]; cj.backend.namespace != prim.namespace && (!ok || cj.src.order < cur.order) {
+			need[k] = cj.src
 		}
 	}
 	keys := make([]pair, 0, len(need))
@@ -325,59 +334,6 @@ func joinedUsesExtensions(s *source, joined map[backend]*canaryJoin, m *model) b
 		}
 	}
 	return false
-}
-
-// finishReport computes verdicts and totals.
-func (c *converter) finishReport(reports []*IngressReport) Report {
-	r := Report{
-		SchemaVersion: ReportSchemaVersion,
-		Settings: ReportSettings{IngressClass: c.opts.IngressClass, IncludeUnclassed: c.opts.IncludeUnclassed,
-			AnnotationsPrefix: c.opts.AnnotationsPrefix, Gateway: c.opts.GatewayNamespace + "/" + c.opts.GatewayName,
-			GatewayClass: c.opts.GatewayClassName, ConfigMap: c.configMapName},
-		Global: c.global,
-		Totals: Totals{Annotations: map[string]int{}, Objects: map[string]int{}},
-	}
-	if r.Global == nil {
-		r.Global = []Finding{}
-	}
-	bySrc := map[*IngressReport]*source{}
-	for _, s := range c.sources {
-		bySrc[s.report] = s
-	}
-	for _, rep := range reports {
-		if s := bySrc[rep]; s != nil {
-			rep.Verdict = verdictOf(s)
-			rep.Portable = rep.Verdict != VerdictRefused && !s.usesExtensions
-			for k := range s.ing.Annotations {
-				if name, ok := annotations.SplitName(k, c.opts.AnnotationsPrefix); ok {
-					r.Totals.Annotations[name]++
-				}
-			}
-			sort.Slice(rep.Objects, func(i, j int) bool {
-				a, b := rep.Objects[i], rep.Objects[j]
-				if a.Kind != b.Kind {
-					return kindRank(a.Kind) < kindRank(b.Kind)
-				}
-				return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
-			})
-		}
-		r.Ingresses = append(r.Ingresses, *rep)
-		countVerdict(&r.Totals, rep)
-	}
-	sort.SliceStable(r.Ingresses, func(i, j int) bool {
-		a, b := r.Ingresses[i], r.Ingresses[j]
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		return a.Name < b.Name
-	})
-	if r.Ingresses == nil {
-		r.Ingresses = []IngressReport{}
-	}
-	for _, o := range c.out.objs {
-		r.Totals.Objects[o.GetObjectKind().GroupVersionKind().Kind]++
-	}
-	return r
 }
 
 func countVerdict(t *Totals, rep *IngressReport) {

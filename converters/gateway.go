@@ -2,8 +2,10 @@ package converters
 
 import (
 	"fmt"
+	"sort"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 )
@@ -18,7 +20,9 @@ const (
 
 // plannedListener is a listener and where it lives (Gateway or a ListenerSet).
 type plannedListener struct {
-	kind     listenerKind
+	kind listenerKind
+	// host is the host that needs the listener; hostname is the listener's (an alias or host).
+	host     string
 	hostname string
 	cert     *tlsCert
 	// owner is "" for the Gateway, else the ListenerSet name.
@@ -34,17 +38,17 @@ type listenerPlan struct {
 	sets   []string
 }
 
-func (c *converter) planListeners() {
-	p := &listenerPlan{byHost: map[string][]*plannedListener{}}
+// hostListeners are the listeners the part's hosts need, in hostname order (owners are
+// set by planListeners).
+func (c *converter) hostListeners() []*plannedListener {
+	var out []*plannedListener
 	for _, h := range c.model.sortedHosts() {
 		if h.name == "" {
 			continue
 		}
 		if h.passthrough != nil {
 			if passthroughBackend(h) != nil {
-				l := &plannedListener{kind: listenerPassthrough, hostname: h.name, name: "tls-" + hostLabel(h.name)}
-				p.byHost[h.name] = append(p.byHost[h.name], l)
-				p.all = append(p.all, l)
+				out = append(out, &plannedListener{kind: listenerPassthrough, host: h.name, hostname: h.name, name: "tls-" + hostLabel(h.name)})
 			}
 			continue
 		}
@@ -53,24 +57,35 @@ func (c *converter) planListeners() {
 		}
 		names := append([]string{h.name}, c.aliasesOf(h)...)
 		for _, n := range names {
-			l := &plannedListener{kind: listenerHTTPS, hostname: n, cert: h.tls, name: "https-" + hostLabel(n)}
-			p.byHost[h.name] = append(p.byHost[h.name], l)
-			p.all = append(p.all, l)
+			out = append(out, &plannedListener{kind: listenerHTTPS, host: h.name, hostname: n, cert: h.tls, name: "https-" + hostLabel(n)})
 		}
 	}
-	max := c.opts.MaxListenersPerGateway
+	return out
+}
+
+// planListeners places the listeners of every part, in hostname order: "http" and the
+// first HTTPS/TLS listeners on the Gateway, the rest in ListenerSets of max.
+func planListeners(parts []*part, gatewayName string, max int) *listenerPlan {
+	p := &listenerPlan{byHost: map[string][]*plannedListener{}}
+	for _, pt := range parts {
+		p.all = append(p.all, pt.listeners...)
+	}
+	// A hostname belongs to one part, so this is the order of one plan over all hosts.
+	sort.SliceStable(p.all, func(i, j int) bool { return p.all[i].host < p.all[j].host })
 	onGateway := max - 1 // "http" takes one place
 	for i, l := range p.all {
+		p.byHost[l.host] = append(p.byHost[l.host], l)
+		l.owner = ""
 		if i < onGateway {
 			continue
 		}
-		set := fmt.Sprintf("%s-listeners-%d", c.opts.GatewayName, (i-onGateway)/max+1)
+		set := fmt.Sprintf("%s-listeners-%d", gatewayName, (i-onGateway)/max+1)
 		l.owner = set
 		if len(p.sets) == 0 || p.sets[len(p.sets)-1] != set {
 			p.sets = append(p.sets, set)
 		}
 	}
-	c.listeners = p
+	return p
 }
 
 // parents are the parentRefs of a host's routes: its HTTPS listeners or the HTTP listener.
@@ -100,10 +115,11 @@ func (c *converter) parentRef(l *plannedListener) gwv1.ParentReference {
 	return ref
 }
 
-// emitGateway builds the GatewayClass, the shared Gateway, its ListenerSets and the
+// gatewayObjects are the GatewayClass, the shared Gateway, its ListenerSets and the
 // ReferenceGrants that let them read certificates in the Ingresses' namespaces.
-func (c *converter) emitGateway() {
-	c.out.add(&gwv1.GatewayClass{
+func (c *conversion) gatewayObjects(plan *listenerPlan) []client.Object {
+	out := &objectSet{}
+	out.add(&gwv1.GatewayClass{
 		TypeMeta:   metav1.TypeMeta{APIVersion: gwv1.GroupVersion.String(), Kind: "GatewayClass"},
 		ObjectMeta: c.meta(nil, c.opts.GatewayClassName, ""),
 		Spec:       gwv1.GatewayClassSpec{ControllerName: ControllerName},
@@ -121,7 +137,7 @@ func (c *converter) emitGateway() {
 	sets := map[string]*gwv1.ListenerSet{}
 	grants := map[string]map[string]bool{} // namespace → secret names
 	grantFrom := map[string]map[string]bool{}
-	for _, l := range c.listeners.all {
+	for _, l := range plan.all {
 		entry := c.listenerEntry(l, allowed, grants, grantFrom)
 		if l.owner == "" {
 			gw.Spec.Listeners = append(gw.Spec.Listeners, gwv1.Listener(entry))
@@ -136,7 +152,7 @@ func (c *converter) emitGateway() {
 					Group: ptr(gwv1.Group(gwv1.GroupName)), Kind: ptr(gwv1.Kind("Gateway")), Name: gwv1.ObjectName(c.opts.GatewayName)}},
 			}
 			sets[l.owner] = ls
-			c.out.add(ls)
+			out.add(ls)
 		}
 		ls.Spec.Listeners = append(ls.Spec.Listeners, entry)
 	}
@@ -144,15 +160,16 @@ func (c *converter) emitGateway() {
 		same := gwv1.NamespacesFromSame
 		gw.Spec.AllowedListeners = &gwv1.AllowedListeners{Namespaces: &gwv1.ListenerNamespaces{From: &same}}
 		c.global = append(c.global, Finding{Severity: SeverityInfo, Field: "Gateway",
-			Message: fmt.Sprintf("%d listeners exceed the %d a Gateway may hold; the rest are in %d ListenerSet(s)", len(c.listeners.all)+1, c.opts.MaxListenersPerGateway, len(sets))})
+			Message: fmt.Sprintf("%d listeners exceed the %d a Gateway may hold; the rest are in %d ListenerSet(s)", len(plan.all)+1, c.opts.MaxListenersPerGateway, len(sets))})
 	}
-	c.out.add(gw)
-	c.emitReferenceGrants(grants, grantFrom)
+	out.add(gw)
+	c.emitReferenceGrants(out, grants, grantFrom)
+	return out.objs
 }
 
 // listenerEntry builds one HTTPS or TLS passthrough listener and records the certificate
 // grants it needs.
-func (c *converter) listenerEntry(l *plannedListener, allowed *gwv1.AllowedRoutes, grants, grantFrom map[string]map[string]bool) gwv1.ListenerEntry {
+func (c *conversion) listenerEntry(l *plannedListener, allowed *gwv1.AllowedRoutes, grants, grantFrom map[string]map[string]bool) gwv1.ListenerEntry {
 	e := gwv1.ListenerEntry{Name: gwv1.SectionName(l.name), Hostname: ptr(gwv1.Hostname(l.hostname)), Port: 443, AllowedRoutes: allowed}
 	if l.kind == listenerPassthrough {
 		e.Protocol = gwv1.TLSProtocolType
@@ -162,12 +179,7 @@ func (c *converter) listenerEntry(l *plannedListener, allowed *gwv1.AllowedRoute
 	e.Protocol = gwv1.HTTPSProtocolType
 	ns, name := l.cert.namespace, l.cert.secret
 	if l.cert.useDefault {
-		ns, name = splitRef(c.opts.DefaultCertificate, c.opts.GatewayNamespace)
-		if name == "" {
-			l.cert.src.add(Finding{Field: "spec.tls", Severity: SeverityWarning,
-				Message: fmt.Sprintf("TLS host %s has no secretName: ingress-nginx serves its default certificate; pass --default-certificate namespace/name, until then the listener references Secret %s/default-certificate", l.hostname, c.opts.GatewayNamespace)})
-			ns, name = c.opts.GatewayNamespace, "default-certificate"
-		}
+		ns, name = c.defaultCertificate()
 	}
 	ref := gwv1.SecretObjectReference{Name: gwv1.ObjectName(name)}
 	if ns != c.opts.GatewayNamespace {
@@ -182,9 +194,33 @@ func (c *converter) listenerEntry(l *plannedListener, allowed *gwv1.AllowedRoute
 	return e
 }
 
+// defaultCertificate is the Secret of TLS hosts without secretName: --default-certificate,
+// else gatebridge-system/default-certificate (noteDefaultCertificates says so).
+func (c *conversion) defaultCertificate() (namespace, name string) {
+	ns, name := splitRef(c.opts.DefaultCertificate, c.opts.GatewayNamespace)
+	if name == "" {
+		return c.opts.GatewayNamespace, "default-certificate"
+	}
+	return ns, name
+}
+
+// noteDefaultCertificates tells the Ingresses of TLS hosts without secretName that no
+// default certificate was given.
+func (c *converter) noteDefaultCertificates(listeners []*plannedListener) {
+	if _, name := splitRef(c.opts.DefaultCertificate, c.opts.GatewayNamespace); name != "" {
+		return
+	}
+	for _, l := range listeners {
+		if l.kind == listenerHTTPS && l.cert.useDefault {
+			l.cert.src.add(Finding{Field: "spec.tls", Severity: SeverityWarning,
+				Message: fmt.Sprintf("TLS host %s has no secretName: ingress-nginx serves its default certificate; pass --default-certificate namespace/name, until then the listener references Secret %s/default-certificate", l.hostname, c.opts.GatewayNamespace)})
+		}
+	}
+}
+
 // emitReferenceGrants lets the Gateway (and its ListenerSets) read the named Secrets of
 // each namespace — only those Secrets, nothing more.
-func (c *converter) emitReferenceGrants(grants, grantFrom map[string]map[string]bool) {
+func (c *conversion) emitReferenceGrants(out *objectSet, grants, grantFrom map[string]map[string]bool) {
 	for _, ns := range sortedKeys(nsSet(grants)) {
 		g := &gwv1b1.ReferenceGrant{
 			TypeMeta:   metav1.TypeMeta{APIVersion: gwv1b1.GroupVersion.String(), Kind: "ReferenceGrant"},
@@ -201,7 +237,7 @@ func (c *converter) emitReferenceGrants(grants, grantFrom map[string]map[string]
 			// The CRD allows 16 entries; beyond that grant every Secret of the namespace.
 			g.Spec.To = []gwv1b1.ReferenceGrantTo{{Group: "", Kind: "Secret"}}
 		}
-		c.out.add(g)
+		out.add(g)
 	}
 }
 

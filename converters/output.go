@@ -19,19 +19,36 @@ func kindRank(kind string) int {
 	return len(kindOrder)
 }
 
-// sortObjects orders objects by kind, namespace and name: the output is byte-for-byte
-// stable whatever the input order.
+// sortObjects orders objects by kind, namespace and name (then source Ingress, should two
+// Ingresses make the same name): the output is byte-for-byte stable whatever the input
+// order. Keys are computed once: a GroupVersionKind parses the apiVersion each time.
 func sortObjects(objs []client.Object) []client.Object {
-	sort.SliceStable(objs, func(i, j int) bool {
-		a, b := objs[i], objs[j]
-		ka, kb := a.GetObjectKind().GroupVersionKind().Kind, b.GetObjectKind().GroupVersionKind().Kind
-		if ka != kb {
-			return kindRank(ka) < kindRank(kb)
+	type keyed struct {
+		rank                     int
+		ns, name, srcNS, srcName string
+		obj                      client.Object
+	}
+	ks := make([]keyed, len(objs))
+	for i, o := range objs {
+		l := o.GetLabels()
+		ks[i] = keyed{kindRank(o.GetObjectKind().GroupVersionKind().Kind), o.GetNamespace(), o.GetName(), l[LabelSourceNamespace], l[LabelSourceIngress], o}
+	}
+	sort.SliceStable(ks, func(i, j int) bool {
+		a, b := &ks[i], &ks[j]
+		switch {
+		case a.rank != b.rank:
+			return a.rank < b.rank
+		case a.ns != b.ns:
+			return a.ns < b.ns
+		case a.name != b.name:
+			return a.name < b.name
+		case a.srcNS != b.srcNS:
+			return a.srcNS < b.srcNS
 		}
-		if a.GetNamespace() != b.GetNamespace() {
-			return a.GetNamespace() < b.GetNamespace()
-		}
-		return a.GetName() < b.GetName()
+		return a.srcName < b.srcName
 	})
+	for i := range ks {
+		objs[i] = ks[i].obj
+	}
 	return objs
 }

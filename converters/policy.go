@@ -56,7 +56,7 @@ func trailingSlash(preserve bool) gbv1.TrailingSlash {
 
 // defaultsPolicy is the Gateway-level policy: ingress-nginx's defaults (and the ConfigMap),
 // which differ from Envoy's (no body limit, no retries, total timeouts).
-func (c *converter) defaultsPolicy() *gbv1.TrafficPolicy {
+func (c *conversion) defaultsPolicy() *gbv1.TrafficPolicy {
 	d := c.defaults
 	spec := gbv1.TrafficPolicySpec{
 		TargetRefs: []gwv1.LocalPolicyTargetReferenceWithSectionName{{LocalPolicyTargetReference: gwv1.LocalPolicyTargetReference{

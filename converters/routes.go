@@ -235,7 +235,7 @@ func (c *converter) splitRoutes(src *source, base []string, hostnames []gwv1.Hos
 }
 
 // meta is the metadata of a generated object: labels name gatebridge and the source Ingress.
-func (c *converter) meta(src *source, name, namespace string) metav1.ObjectMeta {
+func (c *conversion) meta(src *source, name, namespace string) metav1.ObjectMeta {
 	m := metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{
 		LabelManagedBy: ManagedByValue,
 	}}

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"slices"
 
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"google.golang.org/protobuf/types/known/anypb"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -29,8 +31,16 @@ type memo struct {
 	tables, nextTables map[string]*tableResult
 	// errorRoutes are the error-page routes by cluster name (see errorpages.go).
 	errorRoutes, nextErrorRoutes map[string]*routev3.Route
-	// size is how many clusters and load assignments the last translation had.
-	size effectsSize
+	// size is how many clusters, load assignments and served lines the last translation
+	// had; order is its sorted clusters and load assignments (sortedValues).
+	size  effectsSize
+	order resourceOrder
+}
+
+// resourceOrder is the sorted output of a translation, kept to sort the next one cheaply.
+type resourceOrder struct {
+	clusters        []*clusterv3.Cluster
+	loadAssignments []*endpointv3.ClusterLoadAssignment
 }
 
 // routeKey identifies an HTTPRoute on a port group.
@@ -58,8 +68,9 @@ func (prev *memo) next(m *Model) *memo {
 	env.HTTPRoutes = nil
 	n := &memo{env: env, nextTables: map[string]*tableResult{}, nextErrorRoutes: map[string]*routev3.Route{}}
 	if prev != nil {
-		// An error-page route depends on nothing but its cluster's name.
-		n.errorRoutes = prev.nextErrorRoutes
+		// An error-page route depends on nothing but its cluster's name; the order of the
+		// last output is a sorting hint whatever changed.
+		n.errorRoutes, n.order = prev.nextErrorRoutes, prev.order
 		n.nextRoutes = make(map[routeKey]*routeResult, len(prev.nextRoutes))
 	} else {
 		n.nextRoutes = map[routeKey]*routeResult{}
@@ -121,8 +132,13 @@ func sameRoute(a, b *gwv1.HTTPRoute) bool {
 func (t *translator) httpRoute(g *portGroup, groupName string, r *gwv1.HTTPRoute, order int) *routeResult {
 	key := routeKey{groupName, r.Namespace, r.Name}
 	res, ok := t.memo.routes[key]
-	if !ok || !sameRoute(res.route, r) {
+	switch {
+	case !ok || !sameRoute(res.route, r):
 		res = t.translateHTTPRoute(g, r)
+	case res.route != r:
+		// Equal but another object: remember this one, so that the next translation of
+		// the same model finds the same pointer and need not compare the content again.
+		res.route = r
 	}
 	for _, e := range res.entries {
 		e.routeOrder = order

@@ -5,10 +5,12 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	"google.golang.org/protobuf/proto"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -105,12 +107,13 @@ type effects struct {
 func newEffects() effects { return newEffectsSized(effectsSize{}) }
 
 // effectsSize is how many resources of each kind to make room for.
-type effectsSize struct{ clusters, loadAssignments int }
+type effectsSize struct{ clusters, loadAssignments, served int }
 
 func newEffectsSized(n effectsSize) effects {
 	return effects{
 		clusters:        make(map[string]*clusterv3.Cluster, n.clusters),
 		loadAssignments: make(map[string]*endpointv3.ClusterLoadAssignment, n.loadAssignments),
+		served:          make([]Served, 0, n.served),
 		secrets:         map[string]*tlsv3.Secret{},
 		auth:            map[string]authz.Policy{},
 	}
@@ -198,10 +201,13 @@ func (x *Translator) Translate(m *Model) *Output {
 	if t.needAuthz && t.opts.AuthzAddress != "" {
 		t.clusters[AuthzClusterName] = authzCluster(t.opts.AuthzAddress)
 	}
-	res.Clusters = sortedValues(t.clusters, func(c *clusterv3.Cluster) string { return c.Name })
-	res.Endpoints = sortedValues(t.loadAssignments, func(c *endpointv3.ClusterLoadAssignment) string { return c.ClusterName })
-	res.Secrets = sortedValues(t.secrets, func(s *tlsv3.Secret) string { return s.Name })
-	x.memo.size = effectsSize{clusters: len(t.clusters), loadAssignments: len(t.loadAssignments)}
+	res.Clusters = sortedValues(t.clusters, x.memo.order.clusters, func(c *clusterv3.Cluster) string { return c.Name })
+	res.Endpoints = sortedValues(t.loadAssignments, x.memo.order.loadAssignments, func(c *endpointv3.ClusterLoadAssignment) string { return c.ClusterName })
+	res.Secrets = sortedValues(t.secrets, nil, func(s *tlsv3.Secret) string { return s.Name })
+	reuseEqual(res.Clusters, x.memo.order.clusters, func(c *clusterv3.Cluster) string { return c.Name })
+	reuseEqual(res.Endpoints, x.memo.order.loadAssignments, func(c *endpointv3.ClusterLoadAssignment) string { return c.ClusterName })
+	x.memo.order = resourceOrder{clusters: res.Clusters, loadAssignments: res.Endpoints}
+	x.memo.size = effectsSize{clusters: len(t.clusters), loadAssignments: len(t.loadAssignments), served: len(t.served)}
 	return &Output{Resources: res, Auth: t.auth, Problems: sortProblems(t.problems), Served: t.served}
 }
 
@@ -247,20 +253,90 @@ func sortProblems(ps []Problem) []Problem {
 	return out
 }
 
-func sortedValues[T any](m map[string]T, name func(T) string) []T {
+// sortedValues returns the values of m sorted by name. prev is the previous result for
+// a map that usually differs little (nil if none): its order is kept for the names still
+// in m, and only the new names are sorted and merged in — 10,000 clusters are not sorted
+// again for one changed route.
+func sortedValues[T any](m map[string]T, prev []T, name func(T) string) []T {
 	out := make([]T, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
+	if len(prev) == 0 {
+		for _, v := range m {
+			out = append(out, v)
+		}
+		slices.SortFunc(out, func(a, b T) int { return strings.Compare(name(a), name(b)) })
+		return out
 	}
-	slices.SortFunc(out, func(a, b T) int { return strings.Compare(name(a), name(b)) })
-	return out
+	kept := make(map[string]bool, len(prev))
+	for _, v := range prev {
+		n := name(v)
+		if cur, ok := m[n]; ok && !kept[n] {
+			kept[n] = true
+			out = append(out, cur)
+		}
+	}
+	var added []T
+	for n, v := range m {
+		if !kept[n] {
+			added = append(added, v)
+		}
+	}
+	if len(added) == 0 {
+		return out
+	}
+	slices.SortFunc(added, func(a, b T) int { return strings.Compare(name(a), name(b)) })
+	merged := make([]T, 0, len(m))
+	i, j := 0, 0
+	for i < len(out) && j < len(added) {
+		if name(added[j]) < name(out[i]) {
+			merged, j = append(merged, added[j]), j+1
+		} else {
+			merged, i = append(merged, out[i]), i+1
+		}
+	}
+	merged = append(merged, out[i:]...)
+	return append(merged, added[j:]...)
+}
+
+// reuseEqual replaces each resource of out (sorted by name) that has the content of the
+// one of the same name in prev (sorted by name too) by prev's: a re-translated route makes
+// new protos for its clusters, and handing xds.Publish the very protos it already has
+// spares it validating, hashing and comparing 10,000 clusters for nothing.
+func reuseEqual[T proto.Message](out, prev []T, name func(T) string) {
+	j := 0
+	for i, v := range out {
+		n := name(v)
+		for j < len(prev) && name(prev[j]) < n {
+			j++
+		}
+		if j < len(prev) && name(prev[j]) == n && any(prev[j]) != any(v) && proto.Equal(prev[j], v) {
+			out[i] = prev[j]
+		}
+	}
 }
 
 // oldestFirst returns objs sorted the way the Gateway API and ingress-nginx break ties:
 // oldest creationTimestamp first, then by namespace/name.
 func oldestFirst[T metav1.Object](objs []T) []T {
-	out := append([]T(nil), objs...)
-	sort.SliceStable(out, func(i, j int) bool { return older(out[i], out[j]) })
+	// Keys first: the comparison would build namespace/name strings n·log n times.
+	type keyed struct {
+		created time.Time
+		name    string
+		obj     T
+	}
+	ks := make([]keyed, len(objs))
+	for i, o := range objs {
+		ks[i] = keyed{o.GetCreationTimestamp().Time, qualified(o.GetNamespace(), o.GetName()), o}
+	}
+	sort.SliceStable(ks, func(i, j int) bool {
+		if !ks[i].created.Equal(ks[j].created) {
+			return ks[i].created.Before(ks[j].created)
+		}
+		return ks[i].name < ks[j].name
+	})
+	out := make([]T, len(objs))
+	for i := range ks {
+		out[i] = ks[i].obj
+	}
 	return out
 }
 

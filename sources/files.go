@@ -244,6 +244,19 @@ func decodeAll(docs []document, opts Options) *Loaded {
 // merge joins decoded documents, in order, into one Loaded.
 func merge(results []decoded, opts Options) *Loaded {
 	l := &Loaded{Ignored: map[string]int{}}
+	// Sized first: growing slices of 10,000 Ingresses copies them again and again, and
+	// `gatebridge run` merges on every reload.
+	var ings, svcs, secrets, objs int
+	for i := range results {
+		r := &results[i]
+		ings, svcs, secrets, objs = ings+len(r.ingresses), svcs+len(r.services), secrets+len(r.secrets), objs+len(r.objects)
+	}
+	l.Input.Ingresses = make([]networkingv1.Ingress, 0, ings)
+	l.Input.Services = make([]corev1.Service, 0, svcs)
+	l.Input.Secrets = make([]corev1.Secret, 0, secrets)
+	l.Services = make([]*corev1.Service, 0, svcs)
+	l.Secrets = make([]*corev1.Secret, 0, secrets)
+	l.Objects = make([]client.Object, 0, objs)
 	for _, r := range results {
 		l.Input.Ingresses = append(l.Input.Ingresses, r.ingresses...)
 		l.Input.IngressClasses = append(l.Input.IngressClasses, r.classes...)

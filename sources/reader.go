@@ -19,6 +19,10 @@ type Reader struct {
 	// onlyEndpoints: the last Read found changes only in files holding nothing but
 	// EndpointSlices and Endpoints, before and after the change.
 	onlyEndpoints bool
+	// changedIngresses and otherConverterInput: what the last Read changed of the
+	// converter's input (ConverterChanges).
+	changedIngresses    map[string]bool
+	otherConverterInput bool
 }
 
 type cachedFile struct {
@@ -52,6 +56,11 @@ func (r *Reader) Read() (*Loaded, error) {
 	}
 	next := make(map[string]cachedFile, len(files))
 	onlyEndpoints := true
+	ingresses, others := map[string]bool{}, false
+	noteChange := func(docs []decoded) {
+		onlyEndpoints = onlyEndpoints && endpointsOnly(docs)
+		others = converterInputChanged(docs, ingresses) || others
+	}
 	var results []decoded
 	for _, f := range files {
 		info, err := os.Stat(f)
@@ -68,18 +77,20 @@ func (r *Reader) Read() (*Loaded, error) {
 			prev := c
 			c = cachedFile{size: info.Size(), modTime: info.ModTime(), docs: make([]decoded, len(docs))}
 			parallel.For(len(docs), func(i int) { c.docs[i] = decodeDocument(docs[i]) })
-			onlyEndpoints = onlyEndpoints && endpointsOnly(prev.docs) && endpointsOnly(c.docs)
+			noteChange(prev.docs)
+			noteChange(c.docs)
 		}
 		next[f] = c
 		results = append(results, c.docs...)
 	}
 	for f, c := range r.cache {
 		if _, kept := next[f]; !kept {
-			onlyEndpoints = onlyEndpoints && endpointsOnly(c.docs)
+			noteChange(c.docs)
 		}
 	}
 	r.cache = next
 	r.onlyEndpoints = onlyEndpoints
+	r.changedIngresses, r.otherConverterInput = ingresses, others
 	return merge(results, r.opts), nil
 }
 
@@ -88,6 +99,28 @@ func (r *Reader) Read() (*Loaded, error) {
 // and after the change — so that nothing but endpoints can differ from the Read before. It
 // also holds when nothing changed.
 func (r *Reader) OnlyEndpointsChanged() bool { return r.onlyEndpoints }
+
+// ConverterChanges reports what the last Read changed (edited, added or removed files) of
+// what the converter reads: the Ingresses of those files, before and after, by
+// namespace/name; and whether they hold anything else it reads (IngressClasses, Services,
+// Secrets, ConfigMaps). Ingresses of unchanged files are unchanged — the contract of
+// converters.Incremental.
+func (r *Reader) ConverterChanges() (ingresses map[string]bool, others bool) {
+	return r.changedIngresses, r.otherConverterInput
+}
+
+// converterInputChanged adds the Ingresses of docs to ingresses and reports whether docs
+// hold anything else the converter reads.
+func converterInputChanged(docs []decoded, ingresses map[string]bool) bool {
+	others := false
+	for _, d := range docs {
+		for i := range d.ingresses {
+			ingresses[d.ingresses[i].Namespace+"/"+d.ingresses[i].Name] = true
+		}
+		others = others || len(d.classes)+len(d.services)+len(d.secrets)+len(d.cms) > 0
+	}
+	return others
+}
 
 // endpointsOnly reports whether decoded documents hold EndpointSlices and Endpoints only.
 func endpointsOnly(docs []decoded) bool {

@@ -1,8 +1,10 @@
 package sources
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -116,6 +118,57 @@ func TestReaderOnlyEndpointsChanged(t *testing.T) {
 		read()
 		if got := r.OnlyEndpointsChanged(); got != s.want {
 			t.Errorf("%s: OnlyEndpointsChanged = %v, want %v", s.name, got, s.want)
+		}
+	}
+}
+
+// TestReaderConverterChanges: the Ingresses of changed files are named, before and after
+// the change, and only they; any other kind the converter reads is flagged.
+func TestReaderConverterChanges(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	n := 0
+	write := func(name, body string) {
+		n++
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, t0.Add(time.Duration(n)*time.Second), t0.Add(time.Duration(n)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ingress := func(ns, name string) string {
+		return "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: " + name + ", namespace: " + ns + "}\n---\n"
+	}
+	write("a.yaml", ingress("x", "a1")+ingress("x", "a2"))
+	write("b.yaml", ingress("z", "b"))
+	write("svc.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n")
+	write("eps.yaml", "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s-1}\naddressType: IPv4\n")
+	r := NewReader([]string{dir}, Options{})
+	steps := []struct {
+		name   string
+		do     func()
+		want   []string
+		others bool
+	}{
+		{"first read", func() {}, []string{"x/a1", "x/a2", "z/b"}, true},
+		{"nothing changed", func() {}, nil, false},
+		{"one Ingress renamed", func() { write("a.yaml", ingress("x", "a1")+ingress("x", "a3")) }, []string{"x/a1", "x/a2", "x/a3"}, false},
+		{"file removed", func() { _ = os.Remove(filepath.Join(dir, "b.yaml")) }, []string{"z/b"}, false},
+		{"slice edited", func() {
+			write("eps.yaml", "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s-2}\naddressType: IPv4\n")
+		}, nil, false},
+		{"Service edited", func() { write("svc.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: s2}\n") }, nil, true},
+	}
+	for _, s := range steps {
+		s.do()
+		if _, err := r.Read(); err != nil {
+			t.Fatal(err)
+		}
+		ings, others := r.ConverterChanges()
+		if got := slices.Sorted(maps.Keys(ings)); !slices.Equal(got, s.want) || others != s.others {
+			t.Errorf("%s: ConverterChanges = %v, %v; want %v, %v", s.name, got, others, s.want, s.others)
 		}
 	}
 }

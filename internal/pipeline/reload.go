@@ -7,15 +7,16 @@ import (
 
 // Reloader reads the same paths again and again and builds the model each time, for
 // `gatebridge run` and its benchmark. Reading goes through a sources.Reader, so only files
-// that changed are decoded again.
+// that changed are decoded again, and converting through a converters.Incremental, so only
+// the Ingresses tied to changed ones are converted again.
 type Reloader struct {
 	reader *sources.Reader
-	opts   converters.Options
+	conv   *converters.Incremental
 	// served: a model was served (Served); dirty: something besides endpoints changed since.
 	served, dirty bool
-	// conv is the last conversion: the converter reads no EndpointSlices or Endpoints, so it
+	// last is the last conversion: the converter reads no EndpointSlices or Endpoints, so it
 	// stands as long as only those changed.
-	conv *converters.Result
+	last *converters.Result
 }
 
 // Reload is one pass: what was read and what was built from it.
@@ -29,7 +30,7 @@ type Reload struct {
 
 // NewReloader reads paths (files or directories) with read and converts with opts.
 func NewReloader(paths []string, read sources.Options, opts converters.Options) *Reloader {
-	return &Reloader{reader: sources.NewReader(paths, read), opts: opts}
+	return &Reloader{reader: sources.NewReader(paths, read), conv: converters.NewIncremental(opts)}
 }
 
 // Next reads the paths and builds the model.
@@ -39,13 +40,19 @@ func (r *Reloader) Next() (*Reload, error) {
 		return nil, err
 	}
 	onlyEndpoints := r.reader.OnlyEndpointsChanged()
-	if r.conv == nil || !onlyEndpoints {
-		conv := converters.Convert(loaded.Input, r.opts)
-		r.conv = &conv
+	if r.last == nil || !onlyEndpoints {
+		// Only the parts of changed Ingresses are converted again (converters.Incremental),
+		// unless something else the converter reads changed.
+		changed, others := r.reader.ConverterChanges()
+		if r.last == nil || others {
+			changed = nil
+		}
+		conv := r.conv.Convert(loaded.Input, changed)
+		r.last = &conv
 	}
 	// A reload that was not served leaves its changes pending for the next one.
 	r.dirty = r.dirty || !onlyEndpoints
-	return &Reload{Loaded: loaded, Result: assemble(loaded, *r.conv), OnlyEndpoints: r.served && !r.dirty}, nil
+	return &Reload{Loaded: loaded, Result: assemble(loaded, *r.last), OnlyEndpoints: r.served && !r.dirty}, nil
 }
 
 // Served records that the model of the last Next is being served.
