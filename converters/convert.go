@@ -63,17 +63,23 @@ func (o *objectSet) addFor(src *source, obj client.Object) {
 
 // Convert converts in with opts. It never fails: every problem is in the Report.
 func Convert(in Input, opts Options) Result {
-	res, _ := convert(in, opts.withDefaults(), nil, nil, false)
+	res, _ := convert(in, opts.withDefaults(), nil, nil, modeOnce)
 	return res
 }
 
-func newConversion(in Input, opts Options) *conversion {
-	cv := &conversion{opts: opts, sel: newClassSelector(opts, in.IngressClasses),
-		services: make(map[string]*corev1.Service, len(in.Services)), secrets: make(map[string]*corev1.Secret, len(in.Secrets))}
+// newConversion starts a conversion of in. prev, when not nil, is the state of a previous
+// conversion of the same Services and Secrets: its lookups are taken over.
+func newConversion(in Input, opts Options, prev *state) *conversion {
+	cv := &conversion{opts: opts, sel: newClassSelector(opts, in.IngressClasses)}
 	cv.readConfigMap(in.ControllerConfigMap)
 	if cm := in.ControllerConfigMap; cm != nil {
 		cv.configMapName = cm.Namespace + "/" + cm.Name
 	}
+	if prev != nil {
+		cv.services, cv.secrets = prev.services, prev.secrets
+		return cv
+	}
+	cv.services, cv.secrets = make(map[string]*corev1.Service, len(in.Services)), make(map[string]*corev1.Secret, len(in.Secrets))
 	for i := range in.Services {
 		s := &in.Services[i]
 		cv.services[s.Namespace+"/"+s.Name] = s

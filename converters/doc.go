@@ -8,6 +8,12 @@
 // shared Gateway. Annotation values are parsed by package annotations; this package never
 // reads an annotation string itself.
 //
+// The cross-Ingress rules tie only Ingresses that share a hostname, an alias or www name,
+// or a Service, so a conversion is made of independent parts (parts.go) plus one listener
+// plan over all of them. Incremental uses that: `gatebridge run` re-converts only the parts
+// of edited Ingresses and keeps every other object as it was, pointer and all, with results
+// byte-for-byte those of Convert.
+//
 // One bad Ingress never stops the others: its problems are findings in the Report, and a
 // refused or fail-closed Ingress produces no objects at all (it keeps going to the fallback).
 package converters

@@ -10,7 +10,8 @@ import (
 	"github.com/gatebridge-dev/gatebridge/sources"
 )
 
-// FuzzConvert decodes arbitrary YAML and converts it: no panic, and the objects encode.
+// FuzzConvert decodes arbitrary YAML and converts it: no panic, the objects encode, and
+// converting in parts gives what one part gives.
 // Seeds are the golden inputs.
 func FuzzConvert(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.in.yaml")
@@ -29,10 +30,15 @@ func FuzzConvert(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := converters.Convert(loaded.Input, converters.Options{IncludeUnclassed: true})
+		opts := converters.Options{IncludeUnclassed: true}
+		res := converters.Convert(loaded.Input, opts)
 		var buf bytes.Buffer
 		if err := converters.EncodeObjects(&buf, res.Objects, "yaml"); err != nil {
 			t.Fatalf("encode: %v", err)
+		}
+		// Parts change nothing (parts.go).
+		if got, want := encodeResult(t, res), encodeResult(t, converters.ConvertAsOnePart(loaded.Input, opts)); !bytes.Equal(got, want) {
+			t.Fatalf("in parts:\n%s", firstDiff(want, got))
 		}
 	})
 }

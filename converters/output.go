@@ -24,16 +24,16 @@ func kindRank(kind string) int {
 // order. Keys are computed once: a GroupVersionKind parses the apiVersion each time.
 func sortObjects(objs []client.Object) []client.Object {
 	type keyed struct {
-		rank                     int
+		rank, index              int
 		ns, name, srcNS, srcName string
 		obj                      client.Object
 	}
 	ks := make([]keyed, len(objs))
 	for i, o := range objs {
 		l := o.GetLabels()
-		ks[i] = keyed{kindRank(o.GetObjectKind().GroupVersionKind().Kind), o.GetNamespace(), o.GetName(), l[LabelSourceNamespace], l[LabelSourceIngress], o}
+		ks[i] = keyed{kindRank(o.GetObjectKind().GroupVersionKind().Kind), i, o.GetNamespace(), o.GetName(), l[LabelSourceNamespace], l[LabelSourceIngress], o}
 	}
-	sort.SliceStable(ks, func(i, j int) bool {
+	sort.Slice(ks, func(i, j int) bool {
 		a, b := &ks[i], &ks[j]
 		switch {
 		case a.rank != b.rank:
@@ -44,8 +44,10 @@ func sortObjects(objs []client.Object) []client.Object {
 			return a.name < b.name
 		case a.srcNS != b.srcNS:
 			return a.srcNS < b.srcNS
+		case a.srcName != b.srcName:
+			return a.srcName < b.srcName
 		}
-		return a.srcName < b.srcName
+		return a.index < b.index // stable
 	})
 	for i := range ks {
 		objs[i] = ks[i].obj

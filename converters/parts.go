@@ -1,9 +1,12 @@
 package converters
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -27,9 +30,10 @@ import (
 
 // part is one part of a conversion, and after it what the part produced.
 type part struct {
-	// keys are the namespace/name of its Ingresses, in input order: its identity from one
-	// conversion to the next.
-	keys []string
+	// keys are its Ingresses, in input order: its identity from one conversion to the next.
+	keys []ingressKey
+	// dead: the part was dissolved; the tie index may still name it (state).
+	dead bool
 	// members are the indices of its Ingresses in the current input.
 	members []int
 	// conv, sources: the part's converter and parsed Ingresses (nil when not selected),
@@ -59,7 +63,24 @@ type part struct {
 // them unchanged at no cost. Not safe for concurrent use; objects must not be modified.
 type Incremental struct {
 	opts  Options
-	parts map[string]*part
+	state *state
+}
+
+// ingressKey is an Ingress's namespace and name.
+type ingressKey struct{ namespace, name string }
+
+func keyOf(ing *networkingv1.Ingress) ingressKey { return ingressKey{ing.Namespace, ing.Name} }
+
+// state is what a conversion leaves for the next: its parts by Ingress, and the part that
+// holds each tie. A dissolved part is marked dead rather than removed from ties; a tie
+// found on a dead part is as good as absent.
+type state struct {
+	parts map[ingressKey]*part
+	ties  map[tie]*part
+	// services and secrets are the conversion's lookups, which stand as long as the
+	// Services and Secrets do.
+	services map[string]*corev1.Service
+	secrets  map[string]*corev1.Secret
 }
 
 // NewIncremental returns an Incremental converter with opts.
@@ -70,33 +91,63 @@ func NewIncremental(opts Options) *Incremental { return &Incremental{opts: opts.
 // nil changed means anything may have changed: the first call, and whenever IngressClasses,
 // Services, Secrets or the controller ConfigMap changed.
 func (x *Incremental) Convert(in Input, changed map[string]bool) Result {
-	prev := x.parts
+	prev := x.state
+	var keys map[ingressKey]bool
 	if changed == nil {
 		prev = nil
+	} else {
+		keys = make(map[ingressKey]bool, len(changed))
+		for k := range changed {
+			ns, name, _ := strings.Cut(k, "/")
+			keys[ingressKey{ns, name}] = true
+		}
 	}
-	res, parts := convert(in, x.opts, prev, changed, false)
-	x.parts = parts
+	res, next := convert(in, x.opts, prev, keys, modeKeep)
+	x.state = next
 	return res
 }
 
-// convert runs one conversion, reusing the parts of prev (by Ingress key) whose Ingresses
-// are unchanged; single makes everything one part (tests). It returns the parts by key.
-func convert(in Input, opts Options, prev map[string]*part, changed map[string]bool, single bool) (Result, map[string]*part) {
-	cv := newConversion(in, opts)
-	keys := make([]string, len(in.Ingresses))
+// convertMode says how convert partitions and what it keeps.
+type convertMode int
+
+const (
+	// modeOnce converts once: nothing is kept for a next conversion.
+	modeOnce convertMode = iota
+	// modeKeep keeps the parts and the tie index for Incremental.
+	modeKeep
+	// modeOnePart converts everything as one part (tests).
+	modeOnePart
+)
+
+// convert runs one conversion, reusing the parts of prev whose Ingresses are not in
+// changed (see Incremental).
+func convert(in Input, opts Options, prev *state, changed map[ingressKey]bool, mode convertMode) (Result, *state) {
+	cv := newConversion(in, opts, prev)
 	selected := make([]bool, len(in.Ingresses))
 	for i := range in.Ingresses {
-		ing := &in.Ingresses[i]
-		keys[i] = ing.Namespace + "/" + ing.Name
-		_, selected[i], _ = cv.sel.decide(ing)
+		_, selected[i], _ = cv.sel.decide(&in.Ingresses[i])
 	}
-	groups := partition(in.Ingresses, selected, opts.AnnotationsPrefix, single)
+	pt := partitioner{ings: in.Ingresses, selected: selected, prefix: opts.AnnotationsPrefix}
+	var groups [][]int
+	var reused, dissolved []*part
+	var newTies map[tie]int
+	if prev != nil {
+		groups, reused, dissolved, newTies = pt.update(prev, changed)
+	}
+	if groups == nil {
+		prev = nil
+		groups, newTies = pt.all(mode == modeOnePart, mode == modeKeep)
+		reused = make([]*part, len(groups))
+	}
 	parts := make([]*part, len(groups))
 	var built []*part
 	for gi, g := range groups {
-		p := reusablePart(prev, changed, keys, g)
+		p := reused[gi]
 		if p == nil {
-			p = &part{keys: pick(keys, g)}
+			p = &part{keys: make([]ingressKey, len(g))}
+			for j, i := range g {
+				p.keys[j] = keyOf(&in.Ingresses[i])
+			}
 			built = append(built, p)
 		}
 		p.members = g
@@ -110,23 +161,27 @@ func convert(in Input, opts Options, prev map[string]*part, changed map[string]b
 	for _, p := range parts {
 		gatewayEmitted = gatewayEmitted || len(p.objects) > 0 || (p.conv != nil && len(p.conv.out.objs) > 0)
 	}
-	// A reused part built with another plan is built again; its listeners are the same,
-	// so the plan stands.
-	var rebuilt, replaced []*part
-	for gi, p := range parts {
+	// A reused part built with another plan is built again (in place: the tie index names
+	// it); its listeners are the same, so the plan stands.
+	var rebuilt []*part
+	var owners [][]string
+	for _, p := range parts {
 		if p.conv == nil && (p.gatewayEmitted != gatewayEmitted || !sameOwners(p)) {
-			q := &part{keys: p.keys, members: p.members}
-			parts[gi] = q
-			rebuilt, replaced = append(rebuilt, q), append(replaced, p)
+			o := make([]string, len(p.listeners))
+			for i, l := range p.listeners {
+				o[i] = l.owner
+			}
+			*p = part{keys: p.keys, members: p.members}
+			rebuilt, owners = append(rebuilt, p), append(owners, o)
 		}
 	}
 	if len(rebuilt) > 0 {
 		cv.analyse(in, rebuilt)
-		for k, q := range rebuilt {
-			for i, l := range q.listeners {
-				l.owner = replaced[k].listeners[i].owner
+		for k, p := range rebuilt {
+			for i, l := range p.listeners {
+				l.owner = owners[k][i]
 			}
-			q.conv.emit(plan)
+			p.conv.emit(plan)
 		}
 		built = append(built, rebuilt...)
 	}
@@ -151,13 +206,38 @@ func convert(in Input, opts Options, prev map[string]*part, changed map[string]b
 	for _, o := range res.Objects {
 		res.Report.Totals.Objects[o.GetObjectKind().GroupVersionKind().Kind]++
 	}
-	byKey := make(map[string]*part, len(keys))
-	for _, p := range parts {
+	if mode != modeKeep {
+		return res, nil
+	}
+	next := nextState(prev, parts, built, dissolved, newTies)
+	next.services, next.secrets = cv.services, cv.secrets
+	return res, next
+}
+
+// nextState records the parts of a conversion for the next one: prev (nil after a full
+// partition) updated in place with the parts dissolved and built, or a new state.
+func nextState(prev *state, parts, built, dissolved []*part, newTies map[tie]int) *state {
+	next := prev
+	if next == nil {
+		next = &state{parts: make(map[ingressKey]*part), ties: make(map[tie]*part, len(newTies))}
+	}
+	for _, p := range dissolved {
 		for _, k := range p.keys {
-			byKey[k] = p
+			if next.parts[k] == p {
+				delete(next.parts, k)
+			}
 		}
 	}
-	return res, byKey
+	for _, p := range built {
+		for _, k := range p.keys {
+			next.parts[k] = p
+		}
+	}
+	// newTies are by group, and groups are parts in order.
+	for t, gi := range newTies {
+		next.ties[t] = parts[gi]
+	}
+	return next
 }
 
 // analyse parses the Ingresses of parts (all of them in parallel: the bulk of the work)
@@ -253,13 +333,26 @@ func (cv *conversion) report(in Input, parts []*part) Report {
 	for i := range r.Ingresses {
 		countVerdict(&r.Totals, &r.Ingresses[i])
 	}
-	sort.SliceStable(r.Ingresses, func(i, j int) bool {
+	// By namespace/name, equal keys in input order: indices are sorted, not the entries.
+	order := make([]int, len(r.Ingresses))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int {
 		a, b := &r.Ingresses[i], &r.Ingresses[j]
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
+		if c := cmp.Compare(a.Namespace, b.Namespace); c != 0 {
+			return c
 		}
-		return a.Name < b.Name
+		if c := cmp.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return i - j
 	})
+	sorted := make([]IngressReport, len(order))
+	for k, i := range order {
+		sorted[k] = r.Ingresses[i]
+	}
+	r.Ingresses = sorted
 	return r
 }
 
@@ -274,114 +367,99 @@ func sameOwners(p *part) bool {
 	return true
 }
 
-// reusablePart returns the part of prev that has exactly the Ingresses of group (by key,
-// in order), none of them changed; nil when there is none.
-func reusablePart(prev map[string]*part, changed map[string]bool, keys []string, group []int) *part {
-	if prev == nil {
-		return nil
-	}
-	p := prev[keys[group[0]]]
-	if p == nil || len(p.keys) != len(group) {
-		return nil
-	}
-	for j, i := range group {
-		if p.keys[j] != keys[i] || changed[keys[i]] {
-			return nil
-		}
-	}
-	return p
+// tie is what two Ingresses can share: a hostname ('h'), a Service ('s'), or their key
+// ('i': the same Ingress listed twice, so that a key names one part).
+type tie struct {
+	kind byte
+	a, b string
 }
 
-func pick(keys []string, group []int) []string {
-	out := make([]string, len(group))
-	for j, i := range group {
-		out[j] = keys[i]
-	}
-	return out
+// partitioner finds the parts of an input (see above).
+type partitioner struct {
+	ings     []networkingv1.Ingress
+	selected []bool
+	prefix   string
 }
 
-// partition groups the Ingresses into parts (see above), each in input order, parts in
-// the order of their first Ingress. An Ingress that is not selected is a part of its own;
-// single puts everything in one part.
-func partition(ings []networkingv1.Ingress, selected []bool, prefix string, single bool) [][]int {
-	n := len(ings)
-	if single {
-		if n == 0 {
-			return nil
-		}
-		all := make([]int, n)
-		for i := range all {
-			all[i] = i
-		}
-		return [][]int{all}
+// ties calls fn with every tie of Ingress i: none when it is not selected (it is a part
+// of its own).
+func (pt *partitioner) ties(i int, fn func(tie)) {
+	if !pt.selected[i] {
+		return
 	}
-	parent := make([]int, n)
-	for i := range parent {
-		parent[i] = i
-	}
-	find := func(i int) int {
-		for parent[i] != i {
-			parent[i] = parent[parent[i]]
-			i = parent[i]
-		}
-		return i
-	}
-	// tie is what two Ingresses can share: a hostname ('h'), a Service ('s'), or their key
-	// ('i': the same Ingress listed twice, so that a key names one part to reuse).
-	type tie struct {
-		kind byte
-		a, b string
-	}
-	first := make(map[tie]int, 4*n)
-	link := func(i int, t tie) {
-		j, ok := first[t]
-		if !ok {
-			first[t] = i
-			return
-		}
-		if ri, rj := find(i), find(j); ri != rj {
-			parent[max(ri, rj)] = min(ri, rj)
-		}
-	}
-	linkHost := func(i int, h string) {
-		link(i, tie{kind: 'h', a: h})
+	ing := &pt.ings[i]
+	host := func(h string) {
+		fn(tie{kind: 'h', a: h})
 		if h != "" {
-			link(i, tie{kind: 'h', a: wwwPair(h)})
+			fn(tie{kind: 'h', a: wwwPair(h)})
 		}
 	}
-	linkService := func(i int, ns string, b *networkingv1.IngressBackend) {
+	service := func(b *networkingv1.IngressBackend) {
 		if b.Service != nil {
-			link(i, tie{'s', ns, b.Service.Name})
+			fn(tie{'s', ing.Namespace, b.Service.Name})
 		}
 	}
-	for i := range ings {
-		if !selected[i] {
-			continue
-		}
-		ing := &ings[i]
-		link(i, tie{'i', ing.Namespace, ing.Name})
-		for _, r := range ing.Spec.Rules {
-			linkHost(i, strings.ToLower(r.Host))
-			if r.HTTP != nil {
-				for pi := range r.HTTP.Paths {
-					linkService(i, ing.Namespace, &r.HTTP.Paths[pi].Backend)
-				}
+	fn(tie{'i', ing.Namespace, ing.Name})
+	for _, r := range ing.Spec.Rules {
+		host(strings.ToLower(r.Host))
+		if r.HTTP != nil {
+			for pi := range r.HTTP.Paths {
+				service(&r.HTTP.Paths[pi].Backend)
 			}
-		}
-		if db := ing.Spec.DefaultBackend; db != nil {
-			linkService(i, ing.Namespace, db)
-			if len(ing.Spec.Rules) == 0 {
-				linkHost(i, "")
-			}
-		}
-		for _, a := range annotations.AliasNames(ing.Annotations, prefix) {
-			linkHost(i, a)
 		}
 	}
+	if db := ing.Spec.DefaultBackend; db != nil {
+		service(db)
+		if len(ing.Spec.Rules) == 0 {
+			host("")
+		}
+	}
+	for _, a := range annotations.AliasNames(ing.Annotations, pt.prefix) {
+		host(a)
+	}
+}
+
+// unionFind joins indices into groups.
+type unionFind []int
+
+func newUnionFind(n int) unionFind {
+	u := make(unionFind, n)
+	for i := range u {
+		u[i] = i
+	}
+	return u
+}
+
+func (u unionFind) find(i int) int {
+	for u[i] != i {
+		u[i] = u[u[i]]
+		i = u[i]
+	}
+	return i
+}
+
+func (u unionFind) union(i, j int) {
+	if ri, rj := u.find(i), u.find(j); ri != rj {
+		u[max(ri, rj)] = min(ri, rj)
+	}
+}
+
+// link ties i to the first Ingress that had t (recorded in first).
+func (u unionFind) link(first map[tie]int, i int, t tie) {
+	if j, ok := first[t]; ok {
+		u.union(i, j)
+	} else {
+		first[t] = i
+	}
+}
+
+// groupsOf returns the groups of the indices in order (ascending), each in order, groups
+// in the order of their first index.
+func (u unionFind) groupsOf(order []int) [][]int {
 	var groups [][]int
 	index := map[int]int{}
-	for i := range ings {
-		r := find(i)
+	for _, i := range order {
+		r := u.find(i)
 		g, ok := index[r]
 		if !ok {
 			g = len(groups)
@@ -391,6 +469,121 @@ func partition(ings []networkingv1.Ingress, selected []bool, prefix string, sing
 		groups[g] = append(groups[g], i)
 	}
 	return groups
+}
+
+// all partitions every Ingress; one puts everything in one part. With index it also
+// returns the group of every tie, for the next conversion.
+func (pt *partitioner) all(one, index bool) ([][]int, map[tie]int) {
+	n := len(pt.ings)
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	if one {
+		if n == 0 {
+			return nil, nil
+		}
+		return [][]int{order}, nil
+	}
+	u := newUnionFind(n)
+	first := make(map[tie]int, 4*n)
+	for i := range n {
+		pt.ties(i, func(t tie) { u.link(first, i, t) })
+	}
+	groups := u.groupsOf(order)
+	if !index {
+		return groups, nil
+	}
+	groupOf := make([]int, n)
+	for g, members := range groups {
+		for _, i := range members {
+			groupOf[i] = g
+		}
+	}
+	for t, i := range first {
+		first[t] = groupOf[i]
+	}
+	return groups, first
+}
+
+// update partitions the input from the previous one: the parts of prev without a changed
+// Ingress and tied to none stay as they are (reused[g] is the part of group g), and only
+// the other Ingresses are tied again — an edit among 10,000 Ingresses costs its part.
+// newTies are the ties of the new groups. nil groups: prev does not describe the input
+// (an Ingress is missing, or one unchanged is new), partition it all.
+func (pt *partitioner) update(prev *state, changed map[ingressKey]bool) (groups [][]int, reused, dissolved []*part, newTies map[tie]int) {
+	dissolve := func(p *part) {
+		p.dead = true
+		dissolved = append(dissolved, p)
+	}
+	for k := range changed {
+		if p := prev.parts[k]; p != nil && !p.dead {
+			dissolve(p)
+		}
+	}
+	// Every other Ingress is in a part of prev, with its fellow members.
+	members := map[*part][]int{}
+	var loose []int
+	for i := range pt.ings {
+		k := keyOf(&pt.ings[i])
+		p := prev.parts[k]
+		switch {
+		case changed[k] || p != nil && p.dead:
+			loose = append(loose, i)
+		case p == nil:
+			return nil, nil, nil, nil
+		default:
+			members[p] = append(members[p], i)
+		}
+	}
+	for p, ms := range members {
+		if len(ms) != len(p.keys) {
+			return nil, nil, nil, nil
+		}
+	}
+	// Tie the loose Ingresses; a tie held by a part of prev dissolves it into them.
+	u := newUnionFind(len(pt.ings))
+	newTies = map[tie]int{}
+	for q := 0; q < len(loose); q++ {
+		i := loose[q]
+		pt.ties(i, func(t tie) {
+			u.link(newTies, i, t)
+			if p := prev.ties[t]; p != nil && !p.dead {
+				if ms, ok := members[p]; ok {
+					dissolve(p)
+					delete(members, p)
+					loose = append(loose, ms...)
+				}
+			}
+		})
+	}
+	slices.Sort(loose)
+	groups = u.groupsOf(loose)
+	groupOf := make(map[int]int, len(loose))
+	for g, ms := range groups {
+		for _, i := range ms {
+			groupOf[i] = g
+		}
+	}
+	reused = make([]*part, len(groups))
+	for p, ms := range members {
+		groups, reused = append(groups, ms), append(reused, p)
+	}
+	// In the order of their first Ingress, as a full partition has them.
+	order := make([]int, len(groups))
+	for g := range order {
+		order[g] = g
+	}
+	slices.SortFunc(order, func(a, b int) int { return groups[a][0] - groups[b][0] })
+	sortedGroups, sortedReused := make([][]int, len(groups)), make([]*part, len(groups))
+	position := make([]int, len(groups))
+	for pos, g := range order {
+		sortedGroups[pos], sortedReused[pos], position[g] = groups[g], reused[g], pos
+	}
+	for t, i := range newTies {
+		newTies[t] = position[groupOf[i]]
+	}
+	return sortedGroups, sortedReused, dissolved, newTies
 }
 
 // wwwPair is the other name of a from-to-www-redirect: www.h for h, h for www.h.

@@ -138,7 +138,7 @@ func editIngresses(in *converters.Input, rng *rand.Rand, step int, prefix string
 		ing.Annotations[prefix+"/"+k] = v
 	}
 	var what string
-	switch kind := rng.Intn(11); kind {
+	switch kind := rng.Intn(12); kind {
 	case 0:
 		in.Ingresses = append(ings[:i:i], ings[i+1:]...)
 		return "remove " + ing.Name
@@ -181,6 +181,11 @@ func editIngresses(in *converters.Input, rng *rand.Rand, step int, prefix string
 		what = "canary"
 		setAnnotation("canary", map[bool]string{true: "true", false: ""}[rng.Intn(2) == 0])
 		setAnnotation("canary-weight", "30")
+	case 11:
+		what = "takes the first rule of " + other.Name
+		if len(other.Spec.Rules) > 0 {
+			ing.Spec.Rules = append([]networkingv1.IngressRule{*other.Spec.Rules[0].DeepCopy()}, ing.Spec.Rules...)
+		}
 	case 9:
 		what = "server-alias " + otherHost
 		setAnnotation("server-alias", otherHost)

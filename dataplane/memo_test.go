@@ -64,7 +64,19 @@ func TestTranslatorMatchesTranslate(t *testing.T) {
 					})
 				}
 				edited.HTTPRoutes[i] = c
-				check("route "+r.Name+" edited", &edited)
+				before := check("before editing "+r.Name, m)
+				after := check("route "+r.Name+" edited", &edited)
+				// The edit changes no cluster: the clusters are handed over as the same
+				// protos, though the route's were made again (xds.Publish skips them).
+				same := map[string]any{}
+				for _, c := range before.Resources.Clusters {
+					same[c.Name] = c
+				}
+				for _, c := range after.Resources.Clusters {
+					if p, ok := same[c.Name]; ok && p != any(c) {
+						t.Errorf("route %s edited: cluster %s is a new proto with the same content", r.Name, c.Name)
+					}
+				}
 				check("back to the original", m)
 				edited.HTTPRoutes[i] = r.DeepCopy()
 				check("route "+r.Name+" re-created", &edited)

@@ -25,8 +25,8 @@ func TestSortedValuesWithPrevious(t *testing.T) {
 				m[n] = &res{n, fmt.Sprint(step)}
 			}
 		}
-		got := sortedValues(m, prev, name)
-		want := sortedValues(m, nil, name)
+		got := sortedValues(m, prev, name, nil)
+		want := sortedValues(m, nil, name, nil)
 		if !slices.Equal(got, want) {
 			t.Fatalf("step %d: with the previous order %v, want %v", step, got, want)
 		}

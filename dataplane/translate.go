@@ -119,22 +119,24 @@ func newEffectsSized(n effectsSize) effects {
 	}
 }
 
-// merge adds e to t's effects. Resources already present by name are kept: equal names
-// come from equal inputs, so their content is the same.
-func (t *translator) merge(e *effects) {
+// mergeRoute adds the effects of one HTTPRoute's translation to t's. Resources already
+// present by name are kept: equal names come from equal inputs, so their content is the
+// same.
+func (t *translator) mergeRoute(r *routeResult) {
+	e := &r.effects
 	t.problems = append(t.problems, e.problems...)
 	t.served = append(t.served, e.served...)
 	t.needAuthz = t.needAuthz || e.needAuthz
-	addMissing(t.clusters, e.clusters)
-	addMissing(t.loadAssignments, e.loadAssignments)
-	addMissing(t.secrets, e.secrets)
-	addMissing(t.auth, e.auth)
+	addMissing(t.clusters, r.resources.clusters)
+	addMissing(t.loadAssignments, r.resources.loadAssignments)
+	addMissing(t.secrets, r.resources.secrets)
+	addMissing(t.auth, r.resources.auth)
 }
 
-func addMissing[T any](dst, src map[string]T) {
-	for k, v := range src {
-		if _, ok := dst[k]; !ok {
-			dst[k] = v
+func addMissing[T any](dst map[string]T, src []named[T]) {
+	for _, kv := range src {
+		if _, ok := dst[kv.name]; !ok {
+			dst[kv.name] = kv.value
 		}
 	}
 }
@@ -201,11 +203,9 @@ func (x *Translator) Translate(m *Model) *Output {
 	if t.needAuthz && t.opts.AuthzAddress != "" {
 		t.clusters[AuthzClusterName] = authzCluster(t.opts.AuthzAddress)
 	}
-	res.Clusters = sortedValues(t.clusters, x.memo.order.clusters, func(c *clusterv3.Cluster) string { return c.Name })
-	res.Endpoints = sortedValues(t.loadAssignments, x.memo.order.loadAssignments, func(c *endpointv3.ClusterLoadAssignment) string { return c.ClusterName })
-	res.Secrets = sortedValues(t.secrets, nil, func(s *tlsv3.Secret) string { return s.Name })
-	reuseEqual(res.Clusters, x.memo.order.clusters, func(c *clusterv3.Cluster) string { return c.Name })
-	reuseEqual(res.Endpoints, x.memo.order.loadAssignments, func(c *endpointv3.ClusterLoadAssignment) string { return c.ClusterName })
+	res.Clusters = sortedValues(t.clusters, x.memo.order.clusters, func(c *clusterv3.Cluster) string { return c.Name }, protoEqual)
+	res.Endpoints = sortedValues(t.loadAssignments, x.memo.order.loadAssignments, func(c *endpointv3.ClusterLoadAssignment) string { return c.ClusterName }, protoEqual)
+	res.Secrets = sortedValues(t.secrets, nil, func(s *tlsv3.Secret) string { return s.Name }, nil)
 	x.memo.order = resourceOrder{clusters: res.Clusters, loadAssignments: res.Endpoints}
 	x.memo.size = effectsSize{clusters: len(t.clusters), loadAssignments: len(t.loadAssignments), served: len(t.served)}
 	return &Output{Resources: res, Auth: t.auth, Problems: sortProblems(t.problems), Served: t.served}
@@ -256,8 +256,11 @@ func sortProblems(ps []Problem) []Problem {
 // sortedValues returns the values of m sorted by name. prev is the previous result for
 // a map that usually differs little (nil if none): its order is kept for the names still
 // in m, and only the new names are sorted and merged in — 10,000 clusters are not sorted
-// again for one changed route.
-func sortedValues[T any](m map[string]T, prev []T, name func(T) string) []T {
+// again for one changed route. A value with the content of prev's under the same name is
+// replaced by prev's (same, when not nil, compares content): a re-translated route makes
+// new protos for its clusters, and handing xds.Publish the very protos it already has
+// spares it validating, hashing and comparing them all for nothing.
+func sortedValues[T comparable](m map[string]T, prev []T, name func(T) string, same func(a, b T) bool) []T {
 	out := make([]T, 0, len(m))
 	if len(prev) == 0 {
 		for _, v := range m {
@@ -266,22 +269,28 @@ func sortedValues[T any](m map[string]T, prev []T, name func(T) string) []T {
 		slices.SortFunc(out, func(a, b T) int { return strings.Compare(name(a), name(b)) })
 		return out
 	}
-	kept := make(map[string]bool, len(prev))
-	for _, v := range prev {
-		n := name(v)
-		if cur, ok := m[n]; ok && !kept[n] {
-			kept[n] = true
-			out = append(out, cur)
+	for _, old := range prev {
+		cur, ok := m[name(old)]
+		if !ok {
+			continue
 		}
+		if cur != old && same != nil && same(cur, old) {
+			cur = old
+		}
+		out = append(out, cur)
+	}
+	if len(out) == len(m) {
+		return out // no new name: the usual case
+	}
+	kept := make(map[string]bool, len(out))
+	for _, v := range out {
+		kept[name(v)] = true
 	}
 	var added []T
 	for n, v := range m {
 		if !kept[n] {
 			added = append(added, v)
 		}
-	}
-	if len(added) == 0 {
-		return out
 	}
 	slices.SortFunc(added, func(a, b T) int { return strings.Compare(name(a), name(b)) })
 	merged := make([]T, 0, len(m))
@@ -297,22 +306,7 @@ func sortedValues[T any](m map[string]T, prev []T, name func(T) string) []T {
 	return append(merged, added[j:]...)
 }
 
-// reuseEqual replaces each resource of out (sorted by name) that has the content of the
-// one of the same name in prev (sorted by name too) by prev's: a re-translated route makes
-// new protos for its clusters, and handing xds.Publish the very protos it already has
-// spares it validating, hashing and comparing 10,000 clusters for nothing.
-func reuseEqual[T proto.Message](out, prev []T, name func(T) string) {
-	j := 0
-	for i, v := range out {
-		n := name(v)
-		for j < len(prev) && name(prev[j]) < n {
-			j++
-		}
-		if j < len(prev) && name(prev[j]) == n && any(prev[j]) != any(v) && proto.Equal(prev[j], v) {
-			out[i] = prev[j]
-		}
-	}
-}
+func protoEqual[T proto.Message](a, b T) bool { return proto.Equal(a, b) }
 
 // oldestFirst returns objs sorted the way the Gateway API and ingress-nginx break ties:
 // oldest creationTimestamp first, then by namespace/name.
@@ -338,12 +332,4 @@ func oldestFirst[T metav1.Object](objs []T) []T {
 		out[i] = ks[i].obj
 	}
 	return out
-}
-
-func older(a, b metav1.Object) bool {
-	ta, tb := a.GetCreationTimestamp(), b.GetCreationTimestamp()
-	if !ta.Equal(&tb) {
-		return ta.Before(&tb)
-	}
-	return qualified(a.GetNamespace(), a.GetName()) < qualified(b.GetNamespace(), b.GetName())
 }

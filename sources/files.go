@@ -238,45 +238,119 @@ func decodeAll(docs []document, opts Options) *Loaded {
 	docs = expandJSONLists(docs)
 	results := make([]decoded, len(docs))
 	parallel.For(len(docs), func(i int) { results[i] = decodeDocument(docs[i]) })
-	return merge(results, opts)
+	return merge([][]decoded{results}, opts)
 }
 
-// merge joins decoded documents, in order, into one Loaded.
-func merge(results []decoded, opts Options) *Loaded {
+// merge joins groups of decoded documents (a Reader's files), in order, into one Loaded.
+func merge(groups [][]decoded, opts Options) *Loaded {
+	return mergeReusing(groups, opts, nil, allKinds)
+}
+
+// kindSet says which kinds of what is read changed since a previous Loaded.
+type kindSet struct{ ingresses, classes, services, secrets, configMaps, objects bool }
+
+var allKinds = kindSet{true, true, true, true, true, true}
+
+// note adds the kinds d holds.
+func (k *kindSet) note(d *decoded) {
+	k.ingresses = k.ingresses || len(d.ingresses) > 0
+	k.classes = k.classes || len(d.classes) > 0
+	k.services = k.services || len(d.services) > 0
+	k.secrets = k.secrets || len(d.secrets) > 0
+	k.configMaps = k.configMaps || len(d.cms) > 0
+	k.objects = k.objects || len(d.objects) > 0
+}
+
+// mergeReusing is merge taking the slices of the kinds that did not change from prev
+// (when not nil): a reload after an Ingress edit does not copy 10,000 Services again.
+func mergeReusing(groups [][]decoded, opts Options, prev *Loaded, changed kindSet) *Loaded {
+	if prev == nil {
+		changed = allKinds
+	}
 	l := &Loaded{Ignored: map[string]int{}}
 	// Sized first: growing slices of 10,000 Ingresses copies them again and again, and
 	// `gatebridge run` merges on every reload.
 	var ings, svcs, secrets, objs int
-	for i := range results {
-		r := &results[i]
-		ings, svcs, secrets, objs = ings+len(r.ingresses), svcs+len(r.services), secrets+len(r.secrets), objs+len(r.objects)
+	for _, g := range groups {
+		for i := range g {
+			r := &g[i]
+			ings, svcs, secrets, objs = ings+len(r.ingresses), svcs+len(r.services), secrets+len(r.secrets), objs+len(r.objects)
+		}
 	}
-	l.Input.Ingresses = make([]networkingv1.Ingress, 0, ings)
-	l.Input.Services = make([]corev1.Service, 0, svcs)
-	l.Input.Secrets = make([]corev1.Secret, 0, secrets)
-	l.Services = make([]*corev1.Service, 0, svcs)
-	l.Secrets = make([]*corev1.Secret, 0, secrets)
-	l.Objects = make([]client.Object, 0, objs)
-	for _, r := range results {
-		l.Input.Ingresses = append(l.Input.Ingresses, r.ingresses...)
-		l.Input.IngressClasses = append(l.Input.IngressClasses, r.classes...)
-		l.Input.Services = append(l.Input.Services, r.services...)
-		l.Input.Secrets = append(l.Input.Secrets, r.secrets...)
-		for i := range r.services {
-			l.Services = append(l.Services, &r.services[i])
+	// (A kind with nothing stays nil, as appending nothing leaves it.)
+	if changed.ingresses && ings > 0 {
+		l.Input.Ingresses = make([]networkingv1.Ingress, 0, ings)
+	}
+	if changed.services && svcs > 0 {
+		l.Input.Services = make([]corev1.Service, 0, svcs)
+		l.Services = make([]*corev1.Service, 0, svcs)
+	}
+	if changed.secrets && secrets > 0 {
+		l.Input.Secrets = make([]corev1.Secret, 0, secrets)
+		l.Secrets = make([]*corev1.Secret, 0, secrets)
+	}
+	if changed.objects && objs > 0 {
+		l.Objects = make([]client.Object, 0, objs)
+	}
+	for _, g := range groups {
+		for i := range g {
+			l.add(&g[i], changed)
 		}
-		for i := range r.secrets {
-			l.Secrets = append(l.Secrets, &r.secrets[i])
+	}
+	if prev != nil {
+		if !changed.ingresses {
+			l.Input.Ingresses = prev.Input.Ingresses
 		}
-		l.configMaps = append(l.configMaps, r.cms...)
-		l.Objects = append(l.Objects, r.objects...)
-		l.Problems = append(l.Problems, r.problems...)
-		for _, k := range r.ignored {
-			l.Ignored[k]++
+		if !changed.classes {
+			l.Input.IngressClasses = prev.Input.IngressClasses
+		}
+		if !changed.services {
+			l.Input.Services, l.Services = prev.Input.Services, prev.Services
+		}
+		if !changed.secrets {
+			l.Input.Secrets, l.Secrets = prev.Input.Secrets, prev.Secrets
+		}
+		if !changed.configMaps {
+			l.configMaps = prev.configMaps
+		}
+		if !changed.objects {
+			l.Objects = prev.Objects
 		}
 	}
 	l.pickConfigMap(opts.ConfigMap)
 	return l
+}
+
+// add appends the kinds of one decoded document that changed to l.
+func (l *Loaded) add(r *decoded, changed kindSet) {
+	if changed.ingresses {
+		l.Input.Ingresses = append(l.Input.Ingresses, r.ingresses...)
+	}
+	if changed.classes {
+		l.Input.IngressClasses = append(l.Input.IngressClasses, r.classes...)
+	}
+	if changed.services {
+		l.Input.Services = append(l.Input.Services, r.services...)
+		for i := range r.services {
+			l.Services = append(l.Services, &r.services[i])
+		}
+	}
+	if changed.secrets {
+		l.Input.Secrets = append(l.Input.Secrets, r.secrets...)
+		for i := range r.secrets {
+			l.Secrets = append(l.Secrets, &r.secrets[i])
+		}
+	}
+	if changed.configMaps {
+		l.configMaps = append(l.configMaps, r.cms...)
+	}
+	if changed.objects {
+		l.Objects = append(l.Objects, r.objects...)
+	}
+	l.Problems = append(l.Problems, r.problems...)
+	for _, k := range r.ignored {
+		l.Ignored[k]++
+	}
 }
 
 // typeHeader is the part of an object needed to pick its Go type.

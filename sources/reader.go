@@ -23,6 +23,8 @@ type Reader struct {
 	// converter's input (ConverterChanges).
 	changedIngresses    map[string]bool
 	otherConverterInput bool
+	// last is what the last Read returned: the kinds no changed file holds are reused.
+	last *Loaded
 }
 
 type cachedFile struct {
@@ -57,11 +59,15 @@ func (r *Reader) Read() (*Loaded, error) {
 	next := make(map[string]cachedFile, len(files))
 	onlyEndpoints := true
 	ingresses, others := map[string]bool{}, false
+	var kinds kindSet
 	noteChange := func(docs []decoded) {
 		onlyEndpoints = onlyEndpoints && endpointsOnly(docs)
 		others = converterInputChanged(docs, ingresses) || others
+		for i := range docs {
+			kinds.note(&docs[i])
+		}
 	}
-	var results []decoded
+	results := make([][]decoded, 0, len(files))
 	for _, f := range files {
 		info, err := os.Stat(f)
 		if err != nil {
@@ -81,7 +87,7 @@ func (r *Reader) Read() (*Loaded, error) {
 			noteChange(c.docs)
 		}
 		next[f] = c
-		results = append(results, c.docs...)
+		results = append(results, c.docs)
 	}
 	for f, c := range r.cache {
 		if _, kept := next[f]; !kept {
@@ -91,7 +97,8 @@ func (r *Reader) Read() (*Loaded, error) {
 	r.cache = next
 	r.onlyEndpoints = onlyEndpoints
 	r.changedIngresses, r.otherConverterInput = ingresses, others
-	return merge(results, r.opts), nil
+	r.last = mergeReusing(results, r.opts, r.last, kinds)
+	return r.last, nil
 }
 
 // OnlyEndpointsChanged reports whether the last Read found changes (edited, added or

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -163,8 +164,18 @@ func TestReaderConverterChanges(t *testing.T) {
 	}
 	for _, s := range steps {
 		s.do()
-		if _, err := r.Read(); err != nil {
+		got, err := r.Read()
+		if err != nil {
 			t.Fatal(err)
+		}
+		// Kinds no changed file holds are taken from the previous Read: still what a
+		// fresh read gives.
+		want, err := ReadPaths([]string{dir}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Input, want.Input) || !reflect.DeepEqual(got.Objects, want.Objects) || !reflect.DeepEqual(got.Services, want.Services) {
+			t.Errorf("%s: the Reader's result differs from ReadPaths'", s.name)
 		}
 		ings, others := r.ConverterChanges()
 		if got := slices.Sorted(maps.Keys(ings)); !slices.Equal(got, s.want) || others != s.others {

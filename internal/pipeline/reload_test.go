@@ -128,7 +128,7 @@ func TestReloaderMatchesBuild(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, true},
-		{"Ingress moves to b's host", func() { write("c.yaml", ingress("a1", "b.example.com", "/uno")+ingress("a2", "a.example.com", "/two")) }, false},
+		{"Ingress moves to b's host and path", func() { write("c.yaml", ingress("a1", "b.example.com", "/")+ingress("a2", "a.example.com", "/two")) }, false},
 		{"and back", func() { write("c.yaml", ingress("a1", "a.example.com", "/uno")+ingress("a2", "a.example.com", "/two")) }, false},
 		{"Service port renumbered", func() { write("svc.yaml", service("a1", 8080)+service("a2", 80)+service("b1", 80)) }, false},
 		{"file removed", func() { _ = os.Remove(filepath.Join(dir, "c.yaml")) }, true},
