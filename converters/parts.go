@@ -77,6 +77,10 @@ func keyOf(ing *networkingv1.Ingress) ingressKey { return ingressKey{ing.Namespa
 type state struct {
 	parts map[ingressKey]*part
 	ties  map[tie]*part
+	// fullTies is how many ties the last full partition found: ties of dead parts that no
+	// new part took over stay in ties, and when they have come to outnumber the live ones,
+	// the next conversion partitions everything afresh.
+	fullTies int
 	// services and secrets are the conversion's lookups, which stand as long as the
 	// Services and Secrets do.
 	services map[string]*corev1.Service
@@ -93,7 +97,7 @@ func NewIncremental(opts Options) *Incremental { return &Incremental{opts: opts.
 func (x *Incremental) Convert(in Input, changed map[string]bool) Result {
 	prev := x.state
 	var keys map[ingressKey]bool
-	if changed == nil {
+	if changed == nil || prev != nil && len(prev.ties) > 2*prev.fullTies+1024 {
 		prev = nil
 	} else {
 		keys = make(map[ingressKey]bool, len(changed))
@@ -219,7 +223,7 @@ func convert(in Input, opts Options, prev *state, changed map[ingressKey]bool, m
 func nextState(prev *state, parts, built, dissolved []*part, newTies map[tie]int) *state {
 	next := prev
 	if next == nil {
-		next = &state{parts: make(map[ingressKey]*part), ties: make(map[tie]*part, len(newTies))}
+		next = &state{parts: make(map[ingressKey]*part), ties: make(map[tie]*part, len(newTies)), fullTies: len(newTies)}
 	}
 	for _, p := range dissolved {
 		for _, k := range p.keys {

@@ -91,6 +91,8 @@ type tableResult struct {
 	hosts  []string
 	routes [][]*routev3.Route
 	table  *routev3.RouteConfiguration
+	// scope is the table's scoped route configuration, once made.
+	scope *routev3.ScopedRouteConfiguration
 }
 
 // next returns the memo for translating m, keeping prev's entries if m differs from the

@@ -99,11 +99,22 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 	var out routeTablesOut
 	add := func(host string, rc *routev3.RouteConfiguration) {
 		out.routes = append(out.routes, rc)
-		out.scopes = append(out.scopes, &routev3.ScopedRouteConfiguration{
-			Name:                   rc.Name,
-			RouteConfigurationName: rc.Name,
-			Key:                    &routev3.ScopedRouteConfiguration_Key{Fragments: []*routev3.ScopedRouteConfiguration_Key_Fragment{{Type: &routev3.ScopedRouteConfiguration_Key_Fragment_StringKey{StringKey: scopeKey(group, host)}}}},
-		})
+		// A table kept from the previous translation keeps its scope too (the same proto,
+		// which xds.Publish need not check again).
+		tr := t.memo.nextTables[rc.Name]
+		if tr == nil || tr.table != rc || tr.scope == nil {
+			sc := &routev3.ScopedRouteConfiguration{
+				Name:                   rc.Name,
+				RouteConfigurationName: rc.Name,
+				Key:                    &routev3.ScopedRouteConfiguration_Key{Fragments: []*routev3.ScopedRouteConfiguration_Key_Fragment{{Type: &routev3.ScopedRouteConfiguration_Key_Fragment_StringKey{StringKey: scopeKey(group, host)}}}},
+			}
+			if tr == nil || tr.table != rc {
+				out.scopes = append(out.scopes, sc)
+				return
+			}
+			tr.scope = sc
+		}
+		out.scopes = append(out.scopes, tr.scope)
 	}
 	add("", t.directoryTable(group, exact))
 	for _, h := range exact {

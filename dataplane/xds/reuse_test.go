@@ -244,3 +244,42 @@ func hashesOf(resources map[string]types.Resource) (map[string]string, error) {
 	}
 	return hashes, nil
 }
+
+// The cache's own consistency check is skipped only when no reference can have changed:
+// a route configuration edited under the same name. A route configuration renamed, or a
+// cluster added, runs it again.
+func TestSameReferences(t *testing.T) {
+	build := func(res *Resources) *config {
+		t.Helper()
+		c, err := newConfig(res, [numKinds]*resourceSet{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	base := testScopedResources(t)
+	prev := build(base)
+	edited := testScopedResources(t)
+	edited.Routes[1] = testRoute("r2", "c2") // same name, other content
+	renamed := testScopedResources(t)
+	renamed.Routes[1] = testRoute("r9", "c1")
+	moreClusters := testScopedResources(t)
+	moreClusters.Clusters = append(moreClusters.Clusters, testCluster("c3", time.Second))
+	for _, tc := range []struct {
+		name string
+		res  *Resources
+		want bool
+	}{
+		{"route edited", edited, true},
+		{"route renamed", renamed, false},
+		{"cluster added", moreClusters, false},
+	} {
+		c := build(tc.res)
+		if got := sameReferences(c, prev, c.changedKinds(prev)); got != tc.want {
+			t.Errorf("%s: sameReferences = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if sameReferences(prev, nil, nil) {
+		t.Error("nothing published yet: sameReferences")
+	}
+}
