@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -109,7 +111,12 @@ type runner struct {
 	stack  *local.Stack
 	// reloader decodes only the files that changed since the last reload.
 	reloader *pipeline.Reloader
+	// printed are the served lines last printed (nil before the first print).
+	printed map[servedLine]bool
 }
+
+// servedLine is one printed line of what is served.
+type servedLine struct{ url, match, action, from string }
 
 func (r *runner) run(ctx context.Context, envoyPath string) error {
 	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -264,7 +271,9 @@ func addWatches(w *fsnotify.Watcher, path string) error {
 	})
 }
 
-// printServed prints what is served, one line per host and match.
+// printServed prints what is served, one line per host and match: everything the first
+// time, then only the lines a reload added (+) or removed (-) — with 10,000 routes, the
+// whole table again on every edit would bury the change.
 func (r *runner) printServed(served []dataplane.Served) {
 	sort.SliceStable(served, func(i, j int) bool {
 		if served[i].Listener != served[j].Listener {
@@ -272,12 +281,46 @@ func (r *runner) printServed(served []dataplane.Served) {
 		}
 		return served[i].Host < served[j].Host
 	})
-	tw := tabwriter.NewWriter(r.stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "URL\tMATCH\tACTION\tFROM")
-	for _, s := range served {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.urlOf(s), s.Match, s.Action, s.Route)
+	lines := make([]servedLine, len(served))
+	now := make(map[servedLine]bool, len(served))
+	for i, s := range served {
+		lines[i] = servedLine{r.urlOf(s), s.Match, s.Action, s.Route}
+		now[lines[i]] = true
 	}
-	tw.Flush()
+	prev := r.printed
+	r.printed = now
+	tw := tabwriter.NewWriter(r.stdout, 2, 4, 2, ' ', 0)
+	defer tw.Flush()
+	if prev == nil {
+		fmt.Fprintln(tw, "URL\tMATCH\tACTION\tFROM")
+		for _, l := range lines {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.url, l.match, l.action, l.from)
+		}
+		return
+	}
+	var removed []servedLine
+	for l := range prev {
+		if !now[l] {
+			removed = append(removed, l)
+		}
+	}
+	slices.SortFunc(removed, func(a, b servedLine) int {
+		return cmp.Or(cmp.Compare(a.url, b.url), cmp.Compare(a.match, b.match), cmp.Compare(a.action, b.action), cmp.Compare(a.from, b.from))
+	})
+	changes := 0
+	for _, l := range removed {
+		fmt.Fprintf(tw, "- %s\t%s\t%s\t%s\n", l.url, l.match, l.action, l.from)
+		changes++
+	}
+	for _, l := range lines {
+		if !prev[l] {
+			fmt.Fprintf(tw, "+ %s\t%s\t%s\t%s\n", l.url, l.match, l.action, l.from)
+			changes++
+		}
+	}
+	if changes == 0 {
+		fmt.Fprintln(tw, "(what is served did not change)")
+	}
 }
 
 func (r *runner) urlOf(s dataplane.Served) string {

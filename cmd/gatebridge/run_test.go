@@ -124,6 +124,14 @@ endpoints: [{addresses: [127.0.0.1]}]
 	if c := get("/old/x"); c != 404 {
 		t.Errorf("GET /old/x after the edit: %d, want 404", c)
 	}
+	// A reload prints what changed, not the whole table again.
+	waitFor("the reload's changes printed", func() bool {
+		out := stdout.String()
+		return strings.Contains(out, "\n+ http://run.example.com:") && strings.Contains(out, "\n- http://run.example.com:")
+	})
+	if n := strings.Count(stdout.String(), "URL "); n != 1 {
+		t.Errorf("the table header was printed %d times, want once:\n%s", n, stdout.String())
+	}
 	cancel()
 	select {
 	case code := <-done:
