@@ -166,6 +166,10 @@ func statusIs(code int32) *xdsmatcherv3.Matcher_MatcherList_Predicate {
 	}}
 }
 
+// upstreamTimeHeader is the header Envoy's router adds to responses from upstream. The
+// scope filter removes it before the response leaves (scopes.go).
+const upstreamTimeHeader = "x-envoy-upstream-service-time"
+
 // notFromUpstream matches responses Envoy answered itself (403 of an allowlist, 503 of a
 // rate limit, 401 of auth, …): only responses from upstream carry the router's
 // x-envoy-upstream-service-time. With `disable-proxy-intercept-errors` nginx still replaces
@@ -173,7 +177,7 @@ func statusIs(code int32) *xdsmatcherv3.Matcher_MatcherList_Predicate {
 var notFromUpstream = &xdsmatcherv3.Matcher_MatcherList_Predicate{MatchType: &xdsmatcherv3.Matcher_MatcherList_Predicate_NotMatcher{
 	NotMatcher: &xdsmatcherv3.Matcher_MatcherList_Predicate{MatchType: &xdsmatcherv3.Matcher_MatcherList_Predicate_SinglePredicate_{
 		SinglePredicate: &xdsmatcherv3.Matcher_MatcherList_Predicate_SinglePredicate{
-			Input: &xdscorev3.TypedExtensionConfig{Name: "upstream-service-time", TypedConfig: mustAny(&matcherv3.HttpResponseHeaderMatchInput{HeaderName: "x-envoy-upstream-service-time"})},
+			Input: &xdscorev3.TypedExtensionConfig{Name: "upstream-service-time", TypedConfig: mustAny(&matcherv3.HttpResponseHeaderMatchInput{HeaderName: upstreamTimeHeader})},
 			Matcher: &xdsmatcherv3.Matcher_MatcherList_Predicate_SinglePredicate_ValueMatch{
 				ValueMatch: &xdsmatcherv3.StringMatcher{MatchPattern: &xdsmatcherv3.StringMatcher_SafeRegex{SafeRegex: &xdsmatcherv3.RegexMatcher{
 					EngineType: &xdsmatcherv3.RegexMatcher_GoogleRe2{GoogleRe2: &xdsmatcherv3.RegexMatcher_GoogleRE2{}},

@@ -236,6 +236,11 @@ function envoy_on_request(request)
     headers:remove("` + errorMethodHeader + `")
   end
 end
+-- nginx sends no such header. The error-page matcher reads it to tell a backend's answer from
+-- Envoy's own (errorpages.go); first in the chain, this filter sees the response after it.
+function envoy_on_response(response)
+  response:headers():remove("` + upstreamTimeHeader + `")
+end
 `
 	return luaFilter(filterScope, src)
 }

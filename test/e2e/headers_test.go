@@ -8,7 +8,7 @@ import (
 // TestUpstreamHeaders: what ingress-nginx always sets towards the backend (§3.9): the
 // X-Forwarded-* family computed from the connection (the client's X-Forwarded-For is not
 // trusted: it is kept in X-Original-Forwarded-For), X-Request-ID (the client's, else a
-// generated one), and no Proxy header (httpoxy).
+// generated one), and no Proxy header (httpoxy); and no header of Envoy's towards the client.
 func TestUpstreamHeaders(t *testing.T) {
 	apply(t, `
 apiVersion: networking.k8s.io/v1
@@ -47,6 +47,9 @@ spec:
 		upstream: map[string]string{"X-Request-Id": "client-chosen-id-42"}})
 	check(t, "proxy-header-removed", request{url: h + "/", headers: map[string]string{"Proxy": "http://evil.example:8080"}}, expect{status: 200, backend: "web",
 		upstream: map[string]string{"Proxy": ""}})
+	// nginx sends no timing header of its own; Envoy's router adds one, which is removed.
+	check(t, "no-upstream-time-header", request{url: h + "/"}, expect{status: 200, backend: "web",
+		headers: map[string]string{"X-Envoy-Upstream-Service-Time": ""}})
 	check(t, "https-forwarded-headers", request{url: "https://headers-tls.example.com/x"}, expect{status: 200, backend: "web",
 		upstream: map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Scheme": "https", "X-Scheme": "https", "X-Forwarded-Port": "443", "X-Forwarded-Host": "headers-tls.example.com"}})
 }
