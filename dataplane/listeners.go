@@ -217,15 +217,30 @@ func (t *translator) tlsSecret(sec *corev1.Secret) string {
 	if _, ok := t.secrets[name]; ok {
 		return name
 	}
-	crt, key := sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey]
-	if _, err := tls.X509KeyPair(crt, key); err != nil {
+	// The same Secret object gives the same proto as last time: checking the key pair again
+	// for every certificate on every change would cost more than the rest of a change.
+	p, ok := t.memo.secretProtos[sec]
+	if !ok {
+		p = secretProto(name, sec)
+	}
+	t.memo.nextSecretProtos[sec] = p
+	if p == nil {
 		return ""
 	}
-	t.secrets[name] = &tlsv3.Secret{Name: name, Type: &tlsv3.Secret_TlsCertificate{TlsCertificate: &tlsv3.TlsCertificate{
+	t.secrets[name] = p
+	return name
+}
+
+// secretProto is the SDS resource of a TLS Secret, nil when its pair does not load.
+func secretProto(name string, sec *corev1.Secret) *tlsv3.Secret {
+	crt, key := sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey]
+	if _, err := tls.X509KeyPair(crt, key); err != nil {
+		return nil
+	}
+	return &tlsv3.Secret{Name: name, Type: &tlsv3.Secret_TlsCertificate{TlsCertificate: &tlsv3.TlsCertificate{
 		CertificateChain: &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: crt}},
 		PrivateKey:       &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: key}},
 	}}}
-	return name
 }
 
 // upstreamFailureReplies answers 502 where a backend could not be reached or broke the

@@ -7,9 +7,11 @@ import (
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	"google.golang.org/protobuf/types/known/anypb"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -34,6 +36,10 @@ type memo struct {
 	tables, nextTables map[string]*tableResult
 	// errorRoutes are the error-page routes by cluster name (see errorpages.go).
 	errorRoutes, nextErrorRoutes map[string]*routev3.Route
+	// secretProtos are the SDS resources made of TLS Secrets, by Secret object (nil: the
+	// pair does not load). Model objects are never modified, so an object stands for its
+	// content whatever else changed.
+	secretProtos, nextSecretProtos map[*corev1.Secret]*tlsv3.Secret
 	// size is how many clusters, load assignments and served lines the last translation
 	// had; order is its sorted clusters and load assignments (sortedValues).
 	size  effectsSize
@@ -44,6 +50,7 @@ type memo struct {
 type resourceOrder struct {
 	clusters        []*clusterv3.Cluster
 	loadAssignments []*endpointv3.ClusterLoadAssignment
+	listeners       []*listenerv3.Listener
 }
 
 // routeKey identifies an HTTPRoute on a port group.
@@ -100,11 +107,13 @@ type tableResult struct {
 func (prev *memo) next(m *Model) *memo {
 	env := *m
 	env.HTTPRoutes = nil
-	n := &memo{env: env, nextTables: map[string]*tableResult{}, nextErrorRoutes: map[string]*routev3.Route{}}
+	n := &memo{env: env, nextTables: map[string]*tableResult{}, nextErrorRoutes: map[string]*routev3.Route{},
+		nextSecretProtos: map[*corev1.Secret]*tlsv3.Secret{}}
 	if prev != nil {
-		// An error-page route depends on nothing but its cluster's name; the order of the
-		// last output is a sorting hint whatever changed.
-		n.errorRoutes, n.order = prev.nextErrorRoutes, prev.order
+		// An error-page route depends on nothing but its cluster's name, a secret proto on
+		// nothing but its Secret; the order of the last output is a sorting hint whatever
+		// changed.
+		n.errorRoutes, n.secretProtos, n.order = prev.nextErrorRoutes, prev.nextSecretProtos, prev.order
 		n.nextRoutes = make(map[routeKey]*routeResult, len(prev.nextRoutes))
 	} else {
 		n.nextRoutes = map[routeKey]*routeResult{}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
@@ -66,15 +67,32 @@ func TestTranslatorMatchesTranslate(t *testing.T) {
 				edited.HTTPRoutes[i] = c
 				before := check("before editing "+r.Name, m)
 				after := check("route "+r.Name+" edited", &edited)
-				// The edit changes no cluster: the clusters are handed over as the same
-				// protos, though the route's were made again (xds.Publish skips them).
+				// The edit changes no cluster, listener or secret: they are handed over as
+				// the same protos, though the route's clusters and every listener were made
+				// again (xds.Publish skips them).
 				same := map[string]any{}
 				for _, c := range before.Resources.Clusters {
-					same[c.Name] = c
+					same["cluster "+c.Name] = c
 				}
+				for _, l := range before.Resources.Listeners {
+					same["listener "+l.Name] = l
+				}
+				for _, sec := range before.Resources.Secrets {
+					same["secret "+sec.Name] = sec
+				}
+				now := map[string]any{}
 				for _, c := range after.Resources.Clusters {
-					if p, ok := same[c.Name]; ok && p != any(c) {
-						t.Errorf("route %s edited: cluster %s is a new proto with the same content", r.Name, c.Name)
+					now["cluster "+c.Name] = c
+				}
+				for _, l := range after.Resources.Listeners {
+					now["listener "+l.Name] = l
+				}
+				for _, sec := range after.Resources.Secrets {
+					now["secret "+sec.Name] = sec
+				}
+				for name, p := range now {
+					if old, ok := same[name]; ok && old != p && proto.Equal(old.(proto.Message), p.(proto.Message)) {
+						t.Errorf("route %s edited: %s is a new proto with the same content", r.Name, name)
 					}
 				}
 				check("back to the original", m)

@@ -206,7 +206,16 @@ func (x *Translator) Translate(m *Model) *Output {
 	res.Clusters = sortedValues(t.clusters, x.memo.order.clusters, func(c *clusterv3.Cluster) string { return c.Name }, protoEqual)
 	res.Endpoints = sortedValues(t.loadAssignments, x.memo.order.loadAssignments, func(c *endpointv3.ClusterLoadAssignment) string { return c.ClusterName }, protoEqual)
 	res.Secrets = sortedValues(t.secrets, nil, func(s *tlsv3.Secret) string { return s.Name }, nil)
-	x.memo.order = resourceOrder{clusters: res.Clusters, loadAssignments: res.Endpoints}
+	// A listener is rebuilt on every translation; one with the previous content is handed
+	// over as the previous proto (xds.Publish then neither validates nor hashes it).
+	for i, l := range res.Listeners {
+		for _, old := range x.memo.order.listeners {
+			if old.Name == l.Name && old != l && proto.Equal(old, l) {
+				res.Listeners[i] = old
+			}
+		}
+	}
+	x.memo.order = resourceOrder{clusters: res.Clusters, loadAssignments: res.Endpoints, listeners: res.Listeners}
 	x.memo.size = effectsSize{clusters: len(t.clusters), loadAssignments: len(t.loadAssignments), served: len(t.served)}
 	return &Output{Resources: res, Auth: t.auth, Problems: sortProblems(t.problems), Served: t.served}
 }
