@@ -3,6 +3,7 @@ package sources
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"time"
 
 	"github.com/gatebridge-dev/gatebridge/internal/parallel"
@@ -60,11 +61,17 @@ func (r *Reader) Read() (*Loaded, error) {
 	onlyEndpoints := true
 	ingresses, others := map[string]bool{}, false
 	var kinds kindSet
-	noteChange := func(docs []decoded) {
-		onlyEndpoints = onlyEndpoints && endpointsOnly(docs)
-		others = converterInputChanged(docs, ingresses) || others
-		for i := range docs {
-			kinds.note(&docs[i])
+	// noteChange records a file changed from before to after (nil: added, removed).
+	noteChange := func(before, after []decoded) {
+		onlyEndpoints = onlyEndpoints && endpointsOnly(before) && endpointsOnly(after)
+		addIngressKeys(before, ingresses)
+		addIngressKeys(after, ingresses)
+		others = others || !sameConverterInput(before, after)
+		for i := range before {
+			kinds.note(&before[i])
+		}
+		for i := range after {
+			kinds.note(&after[i])
 		}
 	}
 	results := make([][]decoded, 0, len(files))
@@ -83,15 +90,14 @@ func (r *Reader) Read() (*Loaded, error) {
 			prev := c
 			c = cachedFile{size: info.Size(), modTime: info.ModTime(), docs: make([]decoded, len(docs))}
 			parallel.For(len(docs), func(i int) { c.docs[i] = decodeDocument(docs[i]) })
-			noteChange(prev.docs)
-			noteChange(c.docs)
+			noteChange(prev.docs, c.docs)
 		}
 		next[f] = c
 		results = append(results, c.docs)
 	}
 	for f, c := range r.cache {
 		if _, kept := next[f]; !kept {
-			noteChange(c.docs)
+			noteChange(c.docs, nil)
 		}
 	}
 	r.cache = next
@@ -109,24 +115,35 @@ func (r *Reader) OnlyEndpointsChanged() bool { return r.onlyEndpoints }
 
 // ConverterChanges reports what the last Read changed (edited, added or removed files) of
 // what the converter reads: the Ingresses of those files, before and after, by
-// namespace/name; and whether they hold anything else it reads (IngressClasses, Services,
-// Secrets, ConfigMaps). Ingresses of unchanged files are unchanged — the contract of
-// converters.Incremental.
+// namespace/name; and whether anything else it reads changed (IngressClasses, Services,
+// Secrets, ConfigMaps — compared, so that editing an Ingress in the file of its Service
+// leaves the Service unchanged). Ingresses of unchanged files are unchanged — the contract
+// of converters.Incremental.
 func (r *Reader) ConverterChanges() (ingresses map[string]bool, others bool) {
 	return r.changedIngresses, r.otherConverterInput
 }
 
-// converterInputChanged adds the Ingresses of docs to ingresses and reports whether docs
-// hold anything else the converter reads.
-func converterInputChanged(docs []decoded, ingresses map[string]bool) bool {
-	others := false
+// addIngressKeys adds the namespace/name of the Ingresses of docs to keys.
+func addIngressKeys(docs []decoded, keys map[string]bool) {
 	for _, d := range docs {
 		for i := range d.ingresses {
-			ingresses[d.ingresses[i].Namespace+"/"+d.ingresses[i].Name] = true
+			keys[d.ingresses[i].Namespace+"/"+d.ingresses[i].Name] = true
 		}
-		others = others || len(d.classes)+len(d.services)+len(d.secrets)+len(d.cms) > 0
 	}
-	return others
+}
+
+// sameConverterInput reports whether two versions of a file hold the same IngressClasses,
+// Services, Secrets and ConfigMaps, in the same order.
+func sameConverterInput(before, after []decoded) bool {
+	var a, b decoded
+	for _, d := range before {
+		a.classes, a.services, a.secrets, a.cms = append(a.classes, d.classes...), append(a.services, d.services...), append(a.secrets, d.secrets...), append(a.cms, d.cms...)
+	}
+	for _, d := range after {
+		b.classes, b.services, b.secrets, b.cms = append(b.classes, d.classes...), append(b.services, d.services...), append(b.secrets, d.secrets...), append(b.cms, d.cms...)
+	}
+	return reflect.DeepEqual(a.classes, b.classes) && reflect.DeepEqual(a.services, b.services) &&
+		reflect.DeepEqual(a.secrets, b.secrets) && reflect.DeepEqual(a.cms, b.cms)
 }
 
 // endpointsOnly reports whether decoded documents hold EndpointSlices and Endpoints only.

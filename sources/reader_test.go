@@ -161,6 +161,10 @@ func TestReaderConverterChanges(t *testing.T) {
 			write("eps.yaml", "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s-2}\naddressType: IPv4\n")
 		}, nil, false},
 		{"Service edited", func() { write("svc.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: s2}\n") }, nil, true},
+		{"Ingress added next to the Service", func() {
+			write("svc.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: s2}\n---\n"+ingress("x", "c"))
+		}, []string{"x/c"}, false},
+		{"Service file removed", func() { _ = os.Remove(filepath.Join(dir, "svc.yaml")) }, []string{"x/c"}, true},
 	}
 	for _, s := range steps {
 		s.do()

@@ -132,6 +132,11 @@ func TestReloaderMatchesBuild(t *testing.T) {
 		{"and back", func() { write("c.yaml", ingress("a1", "a.example.com", "/uno")+ingress("a2", "a.example.com", "/two")) }, false},
 		{"Service port renumbered", func() { write("svc.yaml", service("a1", 8080)+service("a2", 80)+service("b1", 80)) }, false},
 		{"file removed", func() { _ = os.Remove(filepath.Join(dir, "c.yaml")) }, true},
+		{"Service added", func() { write("svc.yaml", service("a1", 8080)+service("a2", 80)+service("b1", 80)+service("d1", 80)) }, false},
+		// Same Services, one more Ingress in their file: only the new Ingress is converted.
+		{"Ingress added next to the Services", func() {
+			write("svc.yaml", service("a1", 8080)+service("a2", 80)+service("b1", 80)+service("d1", 80)+ingress("d1", "d.example.com", "/"))
+		}, true},
 	}
 	for _, s := range steps {
 		s.do()
