@@ -544,6 +544,11 @@ func (pt *partitioner) update(prev *state, changed map[ingressKey]bool) (groups 
 		if len(ms) != len(p.keys) {
 			return nil, nil, nil, nil
 		}
+		for j, i := range ms {
+			if keyOf(&pt.ings[i]) != p.keys[j] {
+				return nil, nil, nil, nil
+			}
+		}
 	}
 	// Tie the loose Ingresses; a tie held by a part of prev dissolves it into them.
 	u := newUnionFind(len(pt.ings))

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -254,4 +256,33 @@ func TestIncrementalListenerShift(t *testing.T) {
 	check("duplicate added", map[string]bool{"default/app-5": true})
 	in.Ingresses[len(in.Ingresses)-1].Spec.Rules[0].HTTP.Paths[0].Path = "/moved"
 	check("duplicate edited", map[string]bool{"default/app-5": true})
+}
+
+// TestIncrementalUntoldChanges: an input that changed without being named in changed
+// (Ingresses reordered, added or removed) breaks Incremental's contract; it must still not
+// give a wrong result, only a full conversion.
+func TestIncrementalUntoldChanges(t *testing.T) {
+	for name, c := range goldenInputs(t) {
+		if len(c.in.Ingresses) < 2 {
+			continue
+		}
+		inc := converters.NewIncremental(c.opts)
+		in := c.in
+		inc.Convert(in, nil)
+		reversed := slices.Clone(c.in.Ingresses)
+		slices.Reverse(reversed)
+		steps := map[string][]networkingv1.Ingress{
+			"reversed":     reversed,
+			"last removed": c.in.Ingresses[:len(c.in.Ingresses)-1],
+			"first copied": append([]networkingv1.Ingress{*c.in.Ingresses[0].DeepCopy()}, c.in.Ingresses...),
+		}
+		for _, what := range slices.Sorted(maps.Keys(steps)) {
+			in.Ingresses = steps[what]
+			got := encodeResult(t, inc.Convert(in, map[string]bool{}))
+			want := encodeResult(t, converters.Convert(in, c.opts))
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%s, %s untold: incremental:\n%s", name, what, firstDiff(want, got))
+			}
+		}
+	}
 }

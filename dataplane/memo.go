@@ -100,6 +100,8 @@ type tableResult struct {
 	table  *routev3.RouteConfiguration
 	// scope is the table's scoped route configuration, once made.
 	scope *routev3.ScopedRouteConfiguration
+	// entries are what a one-host table was made of, in route order (hostTable).
+	entries []*routeEntry
 }
 
 // next returns the memo for translating m, keeping prev's entries if m differs from the

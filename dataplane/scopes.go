@@ -11,6 +11,7 @@ import (
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	luav3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/lua/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/structpb"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -124,7 +125,7 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 			add(h, t.table(hostTableName(group, h), base, errorPagesDefaults(defaults), []string{fallbackHost}, [][]*routev3.Route{t.errorPagesRoutes(slices.Sorted(maps.Keys(errorBackends)))}))
 			continue
 		}
-		add(h, t.table(hostTableName(group, h), base, defaults, []string{h}, [][]*routev3.Route{orderedRoutes(vhosts[h])}))
+		add(h, t.hostTable(hostTableName(group, h), base, defaults, h, vhosts[h]))
 	}
 	// The fallback table always answers every host, so that every request has a route.
 	if len(wildcard) == 0 || wildcard[0] != fallbackHost {
@@ -136,6 +137,19 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 	}
 	add(fallbackHost, t.table(hostTableName(group, fallbackHost), base, defaults, wildcard, fallback))
 	return out
+}
+
+// hostTable is the route table of one exact hostname with entries (in route order): the
+// previous one when it had the very same entries, which spares sorting and comparing
+// every host's routes on every translation.
+func (t *translator) hostTable(name string, base func() *routev3.RouteConfiguration, defaults map[string]*anypb.Any, host string, entries []*routeEntry) *routev3.RouteConfiguration {
+	if prev, ok := t.memo.tables[name]; ok && len(entries) > 0 && slices.Equal(prev.entries, entries) {
+		t.memo.nextTables[name] = prev
+		return prev.table
+	}
+	rc := t.table(name, base, defaults, []string{host}, [][]*routev3.Route{orderedRoutes(slices.Clone(entries))})
+	t.memo.nextTables[name].entries = entries
+	return rc
 }
 
 // orderedRoutes sorts a virtual host's entries into matching order and returns their
