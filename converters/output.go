@@ -1,7 +1,8 @@
 package converters
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -19,38 +20,58 @@ func kindRank(kind string) int {
 	return len(kindOrder)
 }
 
-// sortObjects orders objects by kind, namespace and name (then source Ingress, should two
-// Ingresses make the same name): the output is byte-for-byte stable whatever the input
-// order. Keys are computed once: a GroupVersionKind parses the apiVersion each time.
-func sortObjects(objs []client.Object) []client.Object {
-	type keyed struct {
-		rank, index              int
-		ns, name, srcNS, srcName string
-		obj                      client.Object
-	}
-	ks := make([]keyed, len(objs))
+// keyedObject is an object with what objects are ordered by: kind, namespace and name
+// (then source Ingress, should two Ingresses make the same name), so that the output is
+// byte-for-byte stable whatever the input order. Keys are computed once: a
+// GroupVersionKind parses the apiVersion each time. part is the part that made it (nil:
+// the conversion).
+type keyedObject struct {
+	rank                           int
+	kind, ns, name, srcNS, srcName string
+	obj                            client.Object
+	part                           *part
+}
+
+func keyedObjects(objs []client.Object, p *part) []keyedObject {
+	ks := make([]keyedObject, len(objs))
 	for i, o := range objs {
 		l := o.GetLabels()
-		ks[i] = keyed{kindRank(o.GetObjectKind().GroupVersionKind().Kind), i, o.GetNamespace(), o.GetName(), l[LabelSourceNamespace], l[LabelSourceIngress], o}
+		kind := o.GetObjectKind().GroupVersionKind().Kind
+		ks[i] = keyedObject{kindRank(kind), kind, o.GetNamespace(), o.GetName(), l[LabelSourceNamespace], l[LabelSourceIngress], o, p}
 	}
-	sort.Slice(ks, func(i, j int) bool {
-		a, b := &ks[i], &ks[j]
-		switch {
-		case a.rank != b.rank:
-			return a.rank < b.rank
-		case a.ns != b.ns:
-			return a.ns < b.ns
-		case a.name != b.name:
-			return a.name < b.name
-		case a.srcNS != b.srcNS:
-			return a.srcNS < b.srcNS
-		case a.srcName != b.srcName:
-			return a.srcName < b.srcName
+	return ks
+}
+
+func compareKeyed(a, b *keyedObject) int {
+	return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.ns, b.ns), cmp.Compare(a.name, b.name),
+		cmp.Compare(a.srcNS, b.srcNS), cmp.Compare(a.srcName, b.srcName))
+}
+
+// sortKeyed sorts ks by key, equal keys in their order in ks.
+func sortKeyed(ks []keyedObject) {
+	order := make([]int, len(ks))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int { return cmp.Or(compareKeyed(&ks[i], &ks[j]), i-j) })
+	sorted := make([]keyedObject, len(ks))
+	for k, i := range order {
+		sorted[k] = ks[i]
+	}
+	copy(ks, sorted)
+}
+
+// mergeKeyed merges two sorted lists; on equal keys a's come first.
+func mergeKeyed(a, b []keyedObject) []keyedObject {
+	out := make([]keyedObject, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if compareKeyed(&b[j], &a[i]) < 0 {
+			out, j = append(out, b[j]), j+1
+		} else {
+			out, i = append(out, a[i]), i+1
 		}
-		return a.index < b.index // stable
-	})
-	for i := range ks {
-		objs[i] = ks[i].obj
 	}
-	return objs
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
 }

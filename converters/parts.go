@@ -49,8 +49,12 @@ type part struct {
 	// decides certificate findings). A reused part whose plan changed is converted again.
 	owners         []string
 	gatewayEmitted bool
-	// objects are sorted by sortObjects.
+	// objects are in output order (keyedObject); keyed are the same with their keys.
 	objects []client.Object
+	keyed   []keyedObject
+	// seen and built are the generation (state.gen) of the conversion that last had the
+	// part and that last built it.
+	seen, built int
 	// annotations counts the annotation names of its selected Ingresses, for the totals.
 	annotations map[string]int
 }
@@ -81,6 +85,10 @@ type state struct {
 	// new part took over stay in ties, and when they have come to outnumber the live ones,
 	// the next conversion partitions everything afresh.
 	fullTies int
+	// gen counts the conversions; sorted are the last one's objects in order, kept to merge
+	// the next one's into instead of sorting 20,000 objects again.
+	gen    int
+	sorted []keyedObject
 	// services and secrets are the conversion's lookups, which stand as long as the
 	// Services and Secrets do.
 	services map[string]*corev1.Service
@@ -192,30 +200,72 @@ func convert(in Input, opts Options, prev *state, changed map[ingressKey]bool, m
 	parallel.For(len(built), func(k int) { built[k].finish(gatewayEmitted) })
 
 	res := Result{Report: cv.report(in, parts)}
-	var objs []client.Object
-	for _, p := range parts {
-		objs = append(objs, p.objects...)
-	}
+	var global []client.Object
 	if gatewayEmitted {
-		objs = append(objs, cv.gatewayObjects(plan)...)
-		objs = append(objs, cv.defaultsPolicy())
+		global = append(cv.gatewayObjects(plan), cv.defaultsPolicy())
 		cv.global = append(cv.global, Finding{Field: "TrafficPolicy " + opts.GatewayNamespace + "/" + DefaultsPolicyName, Severity: SeverityInfo,
 			Message: "carries ingress-nginx's gateway-wide defaults (1 MiB body limit, idle timeouts, retries, https redirects dropping the trailing slash, full-path redirects dropping the query, nginx regex order); other implementations ignore it, so \"portable\" routes behave there with their own defaults"})
 	}
-	res.Objects = sortObjects(objs)
+	gen := 0
+	if prev != nil {
+		gen = prev.gen + 1
+	}
+	sorted := orderObjects(prev, parts, built, keyedObjects(global, nil), gen)
+	res.Objects = make([]client.Object, len(sorted))
+	for i := range sorted {
+		res.Objects[i] = sorted[i].obj
+		res.Report.Totals.Objects[sorted[i].kind]++
+	}
 	res.Report.Global = cv.global
 	if res.Report.Global == nil {
 		res.Report.Global = []Finding{}
-	}
-	for _, o := range res.Objects {
-		res.Report.Totals.Objects[o.GetObjectKind().GroupVersionKind().Kind]++
 	}
 	if mode != modeKeep {
 		return res, nil
 	}
 	next := nextState(prev, parts, built, dissolved, newTies)
-	next.services, next.secrets = cv.services, cv.secrets
+	next.services, next.secrets, next.gen, next.sorted = cv.services, cv.secrets, gen, sorted
 	return res, next
+}
+
+// orderObjects returns the objects of parts and global in order. After a previous
+// conversion (prev), the objects of parts it had and did not build again keep their order
+// and those built now are merged in; else everything is sorted.
+func orderObjects(prev *state, parts, built []*part, global []keyedObject, gen int) []keyedObject {
+	for _, p := range built {
+		p.built = gen
+	}
+	if prev == nil {
+		var all []keyedObject
+		for _, p := range parts {
+			p.seen = gen
+			all = append(all, p.keyed...)
+		}
+		all = append(all, global...)
+		sortKeyed(all)
+		return all
+	}
+	// New are the parts built now and those the previous conversion did not have (an
+	// input changed without saying so may bring a part back).
+	fresh := []keyedObject{}
+	for _, p := range parts {
+		if p.built == gen || p.seen != prev.gen {
+			fresh = append(fresh, p.keyed...)
+		}
+		p.seen = gen
+	}
+	fresh = append(fresh, global...)
+	sortKeyed(fresh)
+	kept := make([]keyedObject, 0, len(prev.sorted))
+	for _, k := range prev.sorted {
+		// Objects of dissolved or vanished parts, and the conversion's own, are not kept.
+		if k.part != nil && k.part.seen == gen && k.part.built != gen {
+			kept = append(kept, k)
+		}
+	}
+	// Two parts never make objects of the same key (names include the source Ingress),
+	// so merging gives the order sorting everything gives.
+	return mergeKeyed(kept, fresh)
 }
 
 // nextState records the parts of a conversion for the next one: prev (nil after a full
@@ -304,7 +354,12 @@ func (p *part) finish(gatewayEmitted bool) {
 			return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 		})
 	}
-	p.objects = sortObjects(c.out.objs)
+	p.keyed = keyedObjects(c.out.objs, p)
+	sortKeyed(p.keyed)
+	p.objects = make([]client.Object, len(p.keyed))
+	for i := range p.keyed {
+		p.objects[i] = p.keyed[i].obj
+	}
 	p.owners = make([]string, len(p.listeners))
 	for i, l := range p.listeners {
 		p.owners[i] = l.owner
