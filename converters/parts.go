@@ -89,6 +89,8 @@ type state struct {
 	// the next one's into instead of sorting 20,000 objects again.
 	gen    int
 	sorted []keyedObject
+	// reportOrder is the last report's order of entries.
+	reportOrder *reportOrder
 	// services and secrets are the conversion's lookups, which stand as long as the
 	// Services and Secrets do.
 	services map[string]*corev1.Service
@@ -199,7 +201,12 @@ func convert(in Input, opts Options, prev *state, changed map[ingressKey]bool, m
 	}
 	parallel.For(len(built), func(k int) { built[k].finish(gatewayEmitted) })
 
-	res := Result{Report: cv.report(in, parts)}
+	var prevOrder *reportOrder
+	if prev != nil {
+		prevOrder = prev.reportOrder
+	}
+	report, order := cv.report(in, parts, prevOrder)
+	res := Result{Report: report}
 	var global []client.Object
 	if gatewayEmitted {
 		global = append(cv.gatewayObjects(plan), cv.defaultsPolicy())
@@ -224,7 +231,7 @@ func convert(in Input, opts Options, prev *state, changed map[ingressKey]bool, m
 		return res, nil
 	}
 	next := nextState(prev, parts, built, dissolved, newTies)
-	next.services, next.secrets, next.gen, next.sorted = cv.services, cv.secrets, gen, sorted
+	next.services, next.secrets, next.gen, next.sorted, next.reportOrder = cv.services, cv.secrets, gen, sorted, order
 	return res, next
 }
 
@@ -372,7 +379,9 @@ func (p *part) finish(gatewayEmitted bool) {
 }
 
 // report assembles the Report: every Ingress's entry by namespace/name, and the totals.
-func (cv *conversion) report(in Input, parts []*part) Report {
+// prevOrder is the order of the previous conversion's entries (nil if none): it stands
+// when the input has the same Ingress keys in the same order. The order used is returned.
+func (cv *conversion) report(in Input, parts []*part, prevOrder *reportOrder) (Report, *reportOrder) {
 	r := Report{
 		SchemaVersion: ReportSchemaVersion,
 		Settings: ReportSettings{IngressClass: cv.opts.IngressClass, IncludeUnclassed: cv.opts.IncludeUnclassed,
@@ -393,26 +402,34 @@ func (cv *conversion) report(in Input, parts []*part) Report {
 		countVerdict(&r.Totals, &r.Ingresses[i])
 	}
 	// By namespace/name, equal keys in input order: indices are sorted, not the entries.
-	order := make([]int, len(r.Ingresses))
-	for i := range order {
-		order[i] = i
+	ro := &reportOrder{keys: make([]ingressKey, len(in.Ingresses))}
+	for i := range in.Ingresses {
+		ro.keys[i] = keyOf(&in.Ingresses[i])
 	}
-	slices.SortFunc(order, func(i, j int) int {
-		a, b := &r.Ingresses[i], &r.Ingresses[j]
-		if c := cmp.Compare(a.Namespace, b.Namespace); c != 0 {
-			return c
+	if prevOrder != nil && slices.Equal(prevOrder.keys, ro.keys) {
+		ro.order = prevOrder.order
+	} else {
+		ro.order = make([]int, len(r.Ingresses))
+		for i := range ro.order {
+			ro.order[i] = i
 		}
-		if c := cmp.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return i - j
-	})
-	sorted := make([]IngressReport, len(order))
-	for k, i := range order {
+		slices.SortFunc(ro.order, func(i, j int) int {
+			a, b := &r.Ingresses[i], &r.Ingresses[j]
+			return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name), i-j)
+		})
+	}
+	sorted := make([]IngressReport, len(ro.order))
+	for k, i := range ro.order {
 		sorted[k] = r.Ingresses[i]
 	}
 	r.Ingresses = sorted
-	return r
+	return r, ro
+}
+
+// reportOrder is the order of a report's entries for an input's Ingress keys.
+type reportOrder struct {
+	keys  []ingressKey
+	order []int
 }
 
 // sameOwners reports whether the plan left the part's listeners where they were when the
