@@ -14,18 +14,9 @@ import (
 // objects of untouched files (same pointers: they were not decoded again).
 func TestReaderDecodesOnlyChangedFiles(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, body string, mod time.Time) {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(p, mod, mod); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	write("a.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n", t0)
-	write("b.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: b}\n", t0)
+	write := fileWriter(t, dir)
+	write("a.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n")
+	write("b.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: b}\n")
 	r := NewReader([]string{dir}, Options{})
 	first, err := r.Read()
 	if err != nil {
@@ -34,7 +25,7 @@ func TestReaderDecodesOnlyChangedFiles(t *testing.T) {
 	if len(first.Input.Services) != 2 || len(first.Objects) != 1 {
 		t.Fatalf("first read: %d services, %d objects", len(first.Input.Services), len(first.Objects))
 	}
-	write("b.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: b2}\n", t0.Add(time.Second))
+	write("b.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: b2}\n")
 	second, err := r.Read()
 	if err != nil {
 		t.Fatal(err)
@@ -71,18 +62,7 @@ func TestReaderDecodesOnlyChangedFiles(t *testing.T) {
 // another kind is not.
 func TestReaderOnlyEndpointsChanged(t *testing.T) {
 	dir := t.TempDir()
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	n := 0
-	write := func(name, body string) {
-		n++
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(p, t0.Add(time.Duration(n)*time.Second), t0.Add(time.Duration(n)*time.Second)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := fileWriter(t, dir)
 	slice := func(addr string) string {
 		return "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s, labels: {kubernetes.io/service-name: a}}\naddressType: IPv4\nendpoints: [{addresses: [\"" + addr + "\"]}]\n"
 	}
@@ -127,18 +107,7 @@ func TestReaderOnlyEndpointsChanged(t *testing.T) {
 // the change, and only they; any other kind the converter reads is flagged.
 func TestReaderConverterChanges(t *testing.T) {
 	dir := t.TempDir()
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	n := 0
-	write := func(name, body string) {
-		n++
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(p, t0.Add(time.Duration(n)*time.Second), t0.Add(time.Duration(n)*time.Second)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := fileWriter(t, dir)
 	ingress := func(ns, name string) string {
 		return "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: " + name + ", namespace: " + ns + "}\n---\n"
 	}
@@ -184,6 +153,25 @@ func TestReaderConverterChanges(t *testing.T) {
 		ings, others := r.ConverterChanges()
 		if got := slices.Sorted(maps.Keys(ings)); !slices.Equal(got, s.want) || others != s.others {
 			t.Errorf("%s: ConverterChanges = %v, %v; want %v, %v", s.name, got, others, s.want, s.others)
+		}
+	}
+}
+
+// fileWriter returns a function that writes a file in dir, each write with a modification
+// time one second later than the one before (a Reader notices changes by size and time).
+func fileWriter(t *testing.T, dir string) func(name, body string) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	n := 0
+	return func(name, body string) {
+		t.Helper()
+		n++
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mod := t0.Add(time.Duration(n) * time.Second)
+		if err := os.Chtimes(p, mod, mod); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

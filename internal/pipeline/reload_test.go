@@ -21,19 +21,7 @@ import (
 // again; a reload that was not served keeps its changes pending.
 func TestReloaderEndpointsOnly(t *testing.T) {
 	dir := t.TempDir()
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	n := 0
-	write := func(name, body string) {
-		n++
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		mod := t0.Add(time.Duration(n) * time.Second)
-		if err := os.Chtimes(p, mod, mod); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := fileWriter(t, dir)
 	ingress := func(path string) string {
 		return "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web, namespace: default}\nspec:\n  ingressClassName: nginx\n  rules:\n  - host: a.example.com\n    http:\n      paths:\n      - {path: " + path + ", pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec: {ports: [{port: 80}]}\n"
 	}
@@ -91,19 +79,7 @@ func TestReloaderEndpointsOnly(t *testing.T) {
 // the objects of an untouched host are the very same objects as before.
 func TestReloaderMatchesBuild(t *testing.T) {
 	dir := t.TempDir()
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	n := 0
-	write := func(name, body string) {
-		n++
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		mod := t0.Add(time.Duration(n) * time.Second)
-		if err := os.Chtimes(p, mod, mod); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := fileWriter(t, dir)
 	ingress := func(name, host, path string) string {
 		return "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: " + name + ", namespace: default}\nspec:\n  ingressClassName: nginx\n  rules:\n  - host: " + host + "\n    http:\n      paths:\n      - {path: " + path + ", pathType: Prefix, backend: {service: {name: " + name + ", port: {name: http}}}}\n---\n"
 	}
@@ -197,4 +173,23 @@ func appendObjects[T client.Object](out []client.Object, objs []T) []client.Obje
 		out = append(out, o)
 	}
 	return out
+}
+
+// fileWriter returns a function that writes a file in dir, each write with a modification
+// time one second later than the one before (a Reader notices changes by size and time).
+func fileWriter(t *testing.T, dir string) func(name, body string) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	n := 0
+	return func(name, body string) {
+		t.Helper()
+		n++
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mod := t0.Add(time.Duration(n) * time.Second)
+		if err := os.Chtimes(p, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
