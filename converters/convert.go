@@ -269,10 +269,7 @@ func annotationFinding(f annotations.Finding) Finding {
 // unless an Ingress defines the other name itself.
 func (c *converter) emitWWWRedirect(h *hostModel) {
 	src := h.fromToWWW
-	other := "www." + h.name
-	if strings.HasPrefix(h.name, "www.") {
-		other = strings.TrimPrefix(h.name, "www.")
-	}
+	other := wwwPair(h.name)
 	if _, defined := c.model.hosts[other]; defined || strings.HasPrefix(h.name, "*") {
 		src.add(Finding{Annotation: "from-to-www-redirect", Severity: SeverityInfo, Level: annotations.Exact,
 			Message: fmt.Sprintf("is ignored for %s: %s is defined by an Ingress (as in ingress-nginx)", h.name, other)})

@@ -87,8 +87,8 @@ func benchFileChange(b *testing.B, n int) {
 		b.Fatal(err)
 	}
 	rl := pipeline.NewReloader([]string{dir}, sources.Options{}, converters.Options{})
-	// serve is what `gatebridge run` does on a reload (cmd/gatebridge/run.go).
-	// serve is Stack.Apply in two steps, timed: translate, then publish.
+	// serve is what `gatebridge run` does on a reload (cmd/gatebridge/run.go), with
+	// Stack.Apply in its two steps, each timed: translate, then publish.
 	tr := dataplane.NewTranslator(s.Options())
 	var built, translated time.Duration // of the last serve
 	serve := func() string {
