@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+	"github.com/gatebridge-dev/gatebridge/dataplane/authz"
 )
 
 // HTTP filter names, in the order nginx's request phases run them: preaccess (limit_req),
@@ -103,7 +104,7 @@ func (t *translator) vhostFilterDefaults(g *portGroup) map[string]*anypb.Any {
 	if t.opts.AuthzAddress != "" {
 		out[filterAuthz] = mustAny(&extauthzv3.ExtAuthzPerRoute{Override: &extauthzv3.ExtAuthzPerRoute_Disabled{Disabled: true}})
 	}
-	if max := t.gatewayBodyLimit(g); max <= 0 || max > maxBufferedBody {
+	if !bufferable(t.gatewayBodyLimit(g)) {
 		out[filterBuffer] = mustAny(&bufferv3.BufferPerRoute{Override: &bufferv3.BufferPerRoute_Disabled{Disabled: true}})
 	}
 	return out
@@ -112,8 +113,11 @@ func (t *translator) vhostFilterDefaults(g *portGroup) map[string]*anypb.Any {
 // errorStatusOff turns off the error-page status filter (errorpages.go).
 var errorStatusOff = mustAny(&luav3.LuaPerRoute{Override: &luav3.LuaPerRoute_Disabled{Disabled: true}})
 
+// bufferable reports whether the buffer filter can enforce body limit n (0: none).
+func bufferable(n int64) bool { return n > 0 && n <= maxBufferedBody }
+
 func clampBody(n int64) int64 {
-	if n <= 0 || n > maxBufferedBody {
+	if !bufferable(n) {
 		return 1 << 20
 	}
 	return n
@@ -125,7 +129,7 @@ func typed(m proto.Message) *hcmv3.HttpFilter_TypedConfig {
 
 // bufferPerRoute sets a route's body limit, or turns the limit off (maxBytes 0 = unlimited).
 func bufferPerRoute(maxBytes int64) *anypb.Any {
-	if maxBytes <= 0 || maxBytes > maxBufferedBody {
+	if !bufferable(maxBytes) {
 		return mustAny(&bufferv3.BufferPerRoute{Override: &bufferv3.BufferPerRoute_Disabled{Disabled: true}})
 	}
 	return mustAny(&bufferv3.BufferPerRoute{Override: &bufferv3.BufferPerRoute_Buffer{
@@ -208,7 +212,7 @@ func cidrRange(s string) (*corev3.CidrRange, error) {
 // authzPerRoute enables ext_authz for a route and tells the service which policy applies.
 func authzPerRoute(key string) *anypb.Any {
 	return mustAny(&extauthzv3.ExtAuthzPerRoute{Override: &extauthzv3.ExtAuthzPerRoute_CheckSettings{
-		CheckSettings: &extauthzv3.CheckSettings{ContextExtensions: map[string]string{"gatebridge-policy": key}},
+		CheckSettings: &extauthzv3.CheckSettings{ContextExtensions: map[string]string{authz.ContextExtensionKey: key}},
 	}})
 }
 

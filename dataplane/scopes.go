@@ -14,6 +14,8 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/structpb"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/gatebridge-dev/gatebridge/dataplane/authz"
 )
 
 // Route tables are split by hostname so that a change to one Ingress or HTTPRoute sends
@@ -40,7 +42,7 @@ import (
 // request (a client's value is replaced) and removed before the request goes upstream.
 const (
 	// scopeHeader carries the scope key; scope keys are "<group>|<hostname>".
-	scopeHeader = "x-gatebridge-scope"
+	scopeHeader = authz.ScopeHeader
 	// scopeMetadataKey is the directory routes' metadata key holding a scope key.
 	scopeMetadataKey = "scope"
 	// filterScope is the Lua filter; route metadata for it is filed under this name.

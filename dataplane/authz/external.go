@@ -23,19 +23,23 @@ import (
 // X-Forwarded-Proto, which ingress-nginx's auth location clears, and the header gatebridge's
 // data plane uses to choose a route table (dataplane/scopes.go), which is its own.
 var skippedRequestHeaders = map[string]bool{
-	"host":               true,
-	"connection":         true,
-	"content-length":     true,
-	"transfer-encoding":  true,
-	"te":                 true,
-	"keep-alive":         true,
-	"expect":             true,
-	"upgrade":            true,
-	"proxy-connection":   true,
-	"trailer":            true,
-	"x-forwarded-proto":  true,
-	"x-gatebridge-scope": true,
+	"host":              true,
+	"connection":        true,
+	"content-length":    true,
+	"transfer-encoding": true,
+	"te":                true,
+	"keep-alive":        true,
+	"expect":            true,
+	"upgrade":           true,
+	"proxy-connection":  true,
+	"trailer":           true,
+	"x-forwarded-proto": true,
+	ScopeHeader:         true,
 }
+
+// ScopeHeader is the data plane's own routing header (it selects a request's route table);
+// it is never a client's and never passed to an auth service.
+const ScopeHeader = "x-gatebridge-scope"
 
 // envoyInternalHeaderPrefix marks headers Envoy adds itself (x-envoy-internal,
 // x-envoy-external-address, ...); nginx never sees them, so they are not passed on.
