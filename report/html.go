@@ -213,7 +213,7 @@ footer { color: #57606a; padding: 0 24px 24px; font-size: 12px; }
 {{end}}</table>
 {{if .Problems}}
 <h2>Input problems</h2>
-<p>These documents could not be read and are not in the report.</p>
+<p>These documents were not read (or, defined twice, not used) and are not in the report.</p>
 <table>
 <thead><tr><th>Source</th><th>Kind</th><th>Name</th><th>Message</th></tr></thead>
 <tbody>

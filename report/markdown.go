@@ -65,7 +65,7 @@ func renderMarkdown(w io.Writer, r *converters.Report, extra Extra) error {
 		}
 	}
 	if len(extra.Problems) > 0 {
-		ew.printf("\n## Input problems\n\nThese documents could not be read and are not in the report.\n\n")
+		ew.printf("\n## Input problems\n\nThese documents were not read (or, defined twice, not used) and are not in the report.\n\n")
 		for _, p := range extra.Problems {
 			ew.printf("- %s: %s\n", mdCode(problemSubject(p)), mdText(p.Message))
 		}

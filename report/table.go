@@ -45,7 +45,7 @@ func renderTable(w io.Writer, r *converters.Report, extra Extra) error {
 		}
 	}
 	if len(extra.Problems) > 0 {
-		ew.printf("\nInput problems (these documents were not read):\n")
+		ew.printf("\nInput problems (these documents were not read, or not used):\n")
 		for _, p := range extra.Problems {
 			ew.printf("  %s: %s\n", clean(problemSubject(p), false), clean(p.Message, false))
 		}

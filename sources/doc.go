@@ -3,7 +3,13 @@
 // or a live cluster, into a converters.Input.
 //
 // Reading is forgiving: a document that does not decode becomes a Problem naming the file,
-// the document and the error, and every other document is still read. YAML is split into
-// documents first and decoded on all cores (YAML decoding is the slowest step there is);
-// JSON skips the YAML step. Kinds gatebridge does not read are counted and ignored.
+// the document, the object and, in the manifest's terms, the field and what is wrong with
+// it (spec.rules: expected a list, got a string), and every other document is still read.
+// A file that is one JSON value (kubectl get -o json) is read as JSON, item by item; any
+// other file is a YAML stream, split into documents first and decoded on all cores (YAML
+// decoding is the slowest step there is). Kinds gatebridge does not read are counted and
+// ignored — unless they look like a misspelling of one it reads (networking.k8s/v1,
+// kind: ingress), which is a Problem suggesting the kind meant. An object defined twice is
+// kept once, the later definition, as kubectl apply would, with a Problem naming both.
+// A file or a document over the size limits (Options) is a Problem, not read.
 package sources

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -46,6 +47,13 @@ type Loaded struct {
 	Secrets  []*corev1.Secret
 	// ConfigMapName selects the ingress-nginx ConfigMap ("namespace/name"); see Options.
 	configMaps []corev1.ConfigMap
+	// origins are where each object above was read ("file#N"), index for index with
+	// Input.Ingresses, Input.IngressClasses, Input.Services, Input.Secrets, configMaps and
+	// Objects.
+	origins perKind[[]string]
+	// duplicates are the Problems of objects defined twice, by kind: a Reader reuses them
+	// with the objects of a kind no file changed.
+	duplicates perKind[[]Problem]
 }
 
 // Options say how to read.
@@ -56,6 +64,13 @@ type Options struct {
 	ConfigMap string
 	// Stdin is read for the path "-".
 	Stdin io.Reader
+	// MaxDocumentSize is the largest document decoded, in bytes (0: DefaultMaxDocumentSize;
+	// the --max-document-size flag). A larger one is a Problem and is not decoded.
+	MaxDocumentSize int64
+	// MaxFileSize is the largest file (or standard input) read, in bytes (0:
+	// DefaultMaxFileSize; the --max-file-size flag). A larger one is a Problem and is not
+	// read.
+	MaxFileSize int64
 }
 
 // document is one YAML or JSON document with its origin.
@@ -63,6 +78,12 @@ type document struct {
 	source string
 	data   []byte
 	json   bool
+	// line is the line of the file the document starts on (1-based), so that YAML errors
+	// name lines of the file, not of the document.
+	line int
+	// skipped, when not nil, is why the document is not decoded (it is too large); data is
+	// then nil.
+	skipped *Problem
 }
 
 // ReadPaths reads every path (file, directory read recursively for .yaml/.yml/.json, or
@@ -70,7 +91,7 @@ type document struct {
 func ReadPaths(paths []string, opts Options) (*Loaded, error) {
 	var docs []document
 	for _, p := range paths {
-		d, err := readPath(p, opts.Stdin)
+		d, err := readPath(p, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -79,27 +100,20 @@ func ReadPaths(paths []string, opts Options) (*Loaded, error) {
 	return decodeAll(docs, opts), nil
 }
 
-func readPath(p string, stdin io.Reader) ([]document, error) {
+func readPath(p string, opts Options) ([]document, error) {
 	if p == "-" {
+		stdin := opts.Stdin
 		if stdin == nil {
 			stdin = os.Stdin
 		}
-		b, err := io.ReadAll(stdin)
-		if err != nil {
-			return nil, fmt.Errorf("reading standard input: %w", err)
-		}
-		return splitDocuments("<stdin>", b), nil
+		return readLimited("<stdin>", stdin, -1, opts)
 	}
 	info, err := os.Stat(p)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", p, err)
 	}
 	if !info.IsDir() {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", p, err)
-		}
-		return splitDocuments(p, b), nil
+		return readFile(p, opts)
 	}
 	files, err := listFiles(p)
 	if err != nil {
@@ -107,11 +121,11 @@ func readPath(p string, stdin io.Reader) ([]document, error) {
 	}
 	var docs []document
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		d, err := readFile(f, opts)
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", f, err)
+			return nil, err
 		}
-		docs = append(docs, splitDocuments(f, b)...)
+		docs = append(docs, d...)
 	}
 	return docs, nil
 }
@@ -142,22 +156,27 @@ func listFiles(dir string) ([]string, error) {
 	return files, nil
 }
 
-// splitDocuments splits a YAML stream at "---" lines; a JSON file is one document.
+// splitDocuments splits a YAML stream at "---" lines; a file that is one JSON value (an
+// object or an array, as kubectl get -o json writes) is one document. The choice is made by
+// content, not by the first byte: a YAML stream may begin with a flow-style document
+// ({apiVersion: v1, …}) and go on after a "---". json.Valid neither allocates nor reads
+// more than the first bytes of such a stream, so JSON keeps its fast path.
 func splitDocuments(source string, b []byte) []document {
 	trimmed := bytes.TrimSpace(b)
-	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
-		return []document{{source: source, data: trimmed, json: true}}
+	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') && json.Valid(trimmed) {
+		return []document{{source: source, data: trimmed, json: true, line: 1}}
 	}
 	var out []document
 	n := 0
-	start := 0
+	start, startLine := 0, 1
 	emit := func(end int) {
 		n++
 		chunk := b[start:end]
-		if len(bytes.TrimSpace(stripComments(chunk))) > 0 {
-			out = append(out, document{source: fmt.Sprintf("%s#%d", source, n), data: chunk})
+		if hasContent(chunk) {
+			out = append(out, document{source: fmt.Sprintf("%s#%d", source, n), data: chunk, line: startLine})
 		}
 	}
+	lineNo := 1
 	for i := 0; i < len(b); {
 		j := bytes.IndexByte(b[i:], '\n')
 		lineEnd := len(b)
@@ -167,15 +186,13 @@ func splitDocuments(source string, b []byte) []document {
 		line := bytes.TrimRight(b[i:lineEnd], " \t\r")
 		if bytes.HasPrefix(line, []byte("---")) && (len(line) == 3 || line[3] == ' ' || line[3] == '#') {
 			emit(i)
-			start = lineEnd + 1
-			if start > len(b) {
-				start = len(b)
-			}
+			start, startLine = min(lineEnd+1, len(b)), lineNo+1
 		}
 		if j < 0 {
 			break
 		}
 		i = lineEnd + 1
+		lineNo++
 	}
 	if start < len(b) {
 		emit(len(b))
@@ -183,18 +200,21 @@ func splitDocuments(source string, b []byte) []document {
 	return out
 }
 
-// stripComments drops comment-only lines, to recognise empty documents.
-func stripComments(b []byte) []byte {
-	var out []byte
-	for _, l := range bytes.Split(b, []byte("\n")) {
-		t := bytes.TrimSpace(l)
-		if len(t) == 0 || t[0] == '#' {
-			continue
+// hasContent reports whether a YAML chunk holds more than blank and comment-only lines
+// (without copying it: a chunk may be hundreds of megabytes).
+func hasContent(b []byte) bool {
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
 		}
-		out = append(out, l...)
-		out = append(out, '\n')
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+			return true
+		}
 	}
-	return out
+	return false
 }
 
 // decoded is the result of one document.
@@ -205,17 +225,32 @@ type decoded struct {
 	secrets   []corev1.Secret
 	cms       []corev1.ConfigMap
 	objects   []client.Object
-	problems  []Problem
-	ignored   []string
+	// origins name the document (or List item) each object above came from, index for
+	// index, so that an object defined twice names both places.
+	origins  perKind[[]string]
+	problems []Problem
+	ignored  []string
 }
 
-// expandJSONLists splits JSON List documents (kubectl get -o json) into their items, so
-// they are decoded in parallel like YAML documents.
+// expandJSONLists splits JSON List documents (kubectl get -o json) and JSON arrays into
+// their items, so that they are decoded in parallel like YAML documents and the document
+// size limit applies to each object, not to the whole export.
 func expandJSONLists(docs []document) []document {
 	var out []document
 	for _, d := range docs {
-		if !d.json || d.data[0] != '{' {
+		if !d.json || d.skipped != nil || len(d.data) == 0 {
 			out = append(out, d)
+			continue
+		}
+		if d.data[0] == '[' {
+			var items []json.RawMessage
+			if err := json.Unmarshal(d.data, &items); err != nil {
+				out = append(out, d)
+				continue
+			}
+			for i, it := range items {
+				out = append(out, document{source: fmt.Sprintf("%s[%d]", d.source, i), data: it, json: true, line: 1})
+			}
 			continue
 		}
 		var l struct {
@@ -227,7 +262,7 @@ func expandJSONLists(docs []document) []document {
 			continue
 		}
 		for i, it := range l.Items {
-			out = append(out, document{source: fmt.Sprintf("%s.items[%d]", d.source, i), data: it, json: true})
+			out = append(out, document{source: fmt.Sprintf("%s.items[%d]", d.source, i), data: it, json: true, line: 1})
 		}
 	}
 	return out
@@ -235,122 +270,9 @@ func expandJSONLists(docs []document) []document {
 
 // decodeAll decodes documents on all cores and merges the results in input order.
 func decodeAll(docs []document, opts Options) *Loaded {
-	docs = expandJSONLists(docs)
 	results := make([]decoded, len(docs))
 	parallel.For(len(docs), func(i int) { results[i] = decodeDocument(docs[i]) })
 	return merge([][]decoded{results}, opts)
-}
-
-// merge joins groups of decoded documents (a Reader's files), in order, into one Loaded.
-func merge(groups [][]decoded, opts Options) *Loaded {
-	return mergeReusing(groups, opts, nil, allKinds)
-}
-
-// kindSet says which kinds of what is read changed since a previous Loaded.
-type kindSet struct{ ingresses, classes, services, secrets, configMaps, objects bool }
-
-var allKinds = kindSet{true, true, true, true, true, true}
-
-// note adds the kinds d holds.
-func (k *kindSet) note(d *decoded) {
-	k.ingresses = k.ingresses || len(d.ingresses) > 0
-	k.classes = k.classes || len(d.classes) > 0
-	k.services = k.services || len(d.services) > 0
-	k.secrets = k.secrets || len(d.secrets) > 0
-	k.configMaps = k.configMaps || len(d.cms) > 0
-	k.objects = k.objects || len(d.objects) > 0
-}
-
-// mergeReusing is merge taking the slices of the kinds that did not change from prev
-// (when not nil): a reload after an Ingress edit does not copy 10,000 Services again.
-func mergeReusing(groups [][]decoded, opts Options, prev *Loaded, changed kindSet) *Loaded {
-	if prev == nil {
-		changed = allKinds
-	}
-	l := &Loaded{Ignored: map[string]int{}}
-	// Sized first: growing slices of 10,000 Ingresses copies them again and again, and
-	// `gatebridge run` merges on every reload.
-	var ings, svcs, secrets, objs int
-	for _, g := range groups {
-		for i := range g {
-			r := &g[i]
-			ings, svcs, secrets, objs = ings+len(r.ingresses), svcs+len(r.services), secrets+len(r.secrets), objs+len(r.objects)
-		}
-	}
-	// (A kind with nothing stays nil, as appending nothing leaves it.)
-	if changed.ingresses && ings > 0 {
-		l.Input.Ingresses = make([]networkingv1.Ingress, 0, ings)
-	}
-	if changed.services && svcs > 0 {
-		l.Input.Services = make([]corev1.Service, 0, svcs)
-		l.Services = make([]*corev1.Service, 0, svcs)
-	}
-	if changed.secrets && secrets > 0 {
-		l.Input.Secrets = make([]corev1.Secret, 0, secrets)
-		l.Secrets = make([]*corev1.Secret, 0, secrets)
-	}
-	if changed.objects && objs > 0 {
-		l.Objects = make([]client.Object, 0, objs)
-	}
-	for _, g := range groups {
-		for i := range g {
-			l.add(&g[i], changed)
-		}
-	}
-	if prev != nil {
-		if !changed.ingresses {
-			l.Input.Ingresses = prev.Input.Ingresses
-		}
-		if !changed.classes {
-			l.Input.IngressClasses = prev.Input.IngressClasses
-		}
-		if !changed.services {
-			l.Input.Services, l.Services = prev.Input.Services, prev.Services
-		}
-		if !changed.secrets {
-			l.Input.Secrets, l.Secrets = prev.Input.Secrets, prev.Secrets
-		}
-		if !changed.configMaps {
-			l.configMaps = prev.configMaps
-		}
-		if !changed.objects {
-			l.Objects = prev.Objects
-		}
-	}
-	l.pickConfigMap(opts.ConfigMap)
-	return l
-}
-
-// add appends the kinds of one decoded document that changed to l.
-func (l *Loaded) add(r *decoded, changed kindSet) {
-	if changed.ingresses {
-		l.Input.Ingresses = append(l.Input.Ingresses, r.ingresses...)
-	}
-	if changed.classes {
-		l.Input.IngressClasses = append(l.Input.IngressClasses, r.classes...)
-	}
-	if changed.services {
-		l.Input.Services = append(l.Input.Services, r.services...)
-		for i := range r.services {
-			l.Services = append(l.Services, &r.services[i])
-		}
-	}
-	if changed.secrets {
-		l.Input.Secrets = append(l.Input.Secrets, r.secrets...)
-		for i := range r.secrets {
-			l.Secrets = append(l.Secrets, &r.secrets[i])
-		}
-	}
-	if changed.configMaps {
-		l.configMaps = append(l.configMaps, r.cms...)
-	}
-	if changed.objects {
-		l.Objects = append(l.Objects, r.objects...)
-	}
-	l.Problems = append(l.Problems, r.problems...)
-	for _, k := range r.ignored {
-		l.Ignored[k]++
-	}
 }
 
 // typeHeader is the part of an object needed to pick its Go type.
@@ -365,6 +287,9 @@ type typeHeader struct {
 }
 
 func decodeDocument(d document) (out decoded) {
+	if d.skipped != nil {
+		return decoded{problems: []Problem{*d.skipped}}
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			out = decoded{problems: []Problem{{Source: d.source, Message: fmt.Sprintf("could not be decoded: %v", r)}}}
@@ -375,7 +300,9 @@ func decodeDocument(d document) (out decoded) {
 		var err error
 		js, err = yaml.YAMLToJSON(d.data)
 		if err != nil {
-			return decoded{problems: []Problem{{Source: d.source, Message: "is not valid YAML: " + err.Error()}}}
+			// Named as far as its first lines tell, since it could not be parsed.
+			kind, namespace, name := peekIdentity(d.data, false)
+			return decoded{problems: []Problem{{Source: d.source, Kind: kind, Name: qualified(namespace, name), Message: describeYAMLError(err, d.line)}}}
 		}
 	}
 	if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
@@ -384,7 +311,7 @@ func decodeDocument(d document) (out decoded) {
 	if t := bytes.TrimSpace(js); len(t) > 0 && t[0] == '[' {
 		var items []json.RawMessage
 		if err := json.Unmarshal(t, &items); err != nil {
-			return decoded{problems: []Problem{{Source: d.source, Message: "is not valid JSON: " + err.Error()}}}
+			return decoded{problems: []Problem{{Source: d.source, Message: "is not valid JSON: " + describeDecodeError(t, err, nil)}}}
 		}
 		for i, it := range items {
 			decodeObject(fmt.Sprintf("%s[%d]", d.source, i), it, &out)
@@ -399,7 +326,11 @@ func decodeDocument(d document) (out decoded) {
 func decodeObject(source string, js []byte, out *decoded) {
 	var h typeHeader
 	if err := json.Unmarshal(js, &h); err != nil {
-		out.problems = append(out.problems, Problem{Source: source, Message: "is not a Kubernetes object: " + err.Error()})
+		msg := "is not a Kubernetes object: " + describeDecodeError(js, err, reflect.TypeFor[typeHeader]())
+		if t := bytes.TrimSpace(js); len(t) > 0 && t[0] != '{' {
+			msg = "is not a Kubernetes object (a mapping with apiVersion, kind and metadata) but " + jsonValueKind(t[0])
+		}
+		out.problems = append(out.problems, Problem{Source: source, Message: msg})
 		return
 	}
 	if strings.HasSuffix(h.Kind, "List") && h.Kind != "" {
@@ -414,49 +345,60 @@ func decodeObject(source string, js []byte, out *decoded) {
 	} else {
 		group = ""
 	}
-	fail := func(err error) {
-		out.problems = append(out.problems, Problem{Source: source, Kind: h.Kind, Name: qualified(h.Metadata.Namespace, h.Metadata.Name),
-			Message: "does not decode as " + h.APIVersion + " " + h.Kind + ": " + err.Error() + "; this object is skipped"})
+	name := qualified(h.Metadata.Namespace, h.Metadata.Name)
+	fail := func(err error, target reflect.Type) {
+		out.problems = append(out.problems, Problem{Source: source, Kind: h.Kind, Name: name,
+			Message: "does not decode as " + h.APIVersion + " " + h.Kind + ": " + describeDecodeError(js, err, target) + "; this object is skipped"})
 	}
 	switch {
 	case h.Kind == "Ingress" && h.APIVersion == "networking.k8s.io/v1":
 		if o, ok := decodeAs[networkingv1.Ingress](js, fail); ok {
 			defaultNamespace(&o.Namespace)
 			out.ingresses = append(out.ingresses, o)
+			out.origins.ingresses = append(out.origins.ingresses, source)
 		}
 	case h.Kind == "Ingress" && (group == "extensions" || group == "networking.k8s.io"):
-		out.problems = append(out.problems, Problem{Source: source, Kind: h.Kind, Name: qualified(h.Metadata.Namespace, h.Metadata.Name),
+		out.problems = append(out.problems, Problem{Source: source, Kind: h.Kind, Name: name,
 			Message: h.APIVersion + " Ingress was removed in Kubernetes 1.22 and ingress-nginx v1 does not read it; convert it to networking.k8s.io/v1 first (kubectl convert)"})
 	case h.Kind == "IngressClass" && group == "networking.k8s.io":
 		if o, ok := decodeAs[networkingv1.IngressClass](js, fail); ok {
 			out.classes = append(out.classes, o)
+			out.origins.classes = append(out.origins.classes, source)
 		}
 	case h.Kind == "Service" && h.APIVersion == "v1":
 		if o, ok := decodeAs[corev1.Service](js, fail); ok {
 			defaultNamespace(&o.Namespace)
 			out.services = append(out.services, o)
+			out.origins.services = append(out.origins.services, source)
 		}
 	case h.Kind == "Secret" && h.APIVersion == "v1":
 		if o, ok := decodeAs[corev1.Secret](js, fail); ok {
 			defaultNamespace(&o.Namespace)
 			out.secrets = append(out.secrets, o)
+			out.origins.secrets = append(out.origins.secrets, source)
 		}
 	case h.Kind == "ConfigMap" && h.APIVersion == "v1":
 		if o, ok := decodeAs[corev1.ConfigMap](js, fail); ok {
 			defaultNamespace(&o.Namespace)
 			out.cms = append(out.cms, o)
+			out.origins.configMaps = append(out.origins.configMaps, source)
 		}
 	case servedKinds[h.APIVersion+"/"+h.Kind] != nil:
 		o := servedKinds[h.APIVersion+"/"+h.Kind]()
 		if err := json.Unmarshal(js, o); err != nil {
-			fail(err)
+			fail(err, reflect.TypeOf(o))
 			return
 		}
 		if o.GetNamespace() == "" && h.Kind != "GatewayClass" {
 			o.SetNamespace("default")
 		}
 		out.objects = append(out.objects, o)
+		out.origins.objects = append(out.origins.objects, source)
 	default:
+		if msg, ok := misspelledKind(h.APIVersion, h.Kind, h.Metadata.Name != ""); ok {
+			out.problems = append(out.problems, Problem{Source: source, Kind: h.Kind, Name: name, Message: msg})
+			return
+		}
 		kind := h.Kind
 		if kind == "" {
 			kind = "(no kind)"
@@ -465,11 +407,24 @@ func decodeObject(source string, js []byte, out *decoded) {
 	}
 }
 
+// jsonValueKind names a JSON value by its first byte: "a string", "a number", …
+func jsonValueKind(first byte) string {
+	switch {
+	case first == '"':
+		return "a string"
+	case first == '[':
+		return "a list"
+	case first == 't' || first == 'f':
+		return "a boolean (true or false)"
+	}
+	return "a number"
+}
+
 // decodeAs decodes js into a T, reporting a failure through fail.
-func decodeAs[T any](js []byte, fail func(error)) (T, bool) {
+func decodeAs[T any](js []byte, fail func(error, reflect.Type)) (T, bool) {
 	var o T
 	if err := json.Unmarshal(js, &o); err != nil {
-		fail(err)
+		fail(err, reflect.TypeFor[T]())
 		return o, false
 	}
 	return o, true
