@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -17,7 +16,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
 
@@ -30,14 +28,12 @@ import (
 	"github.com/gatebridge-dev/gatebridge/sources"
 )
 
-// reloadDebounce batches the file events of one save (editors write, rename and chmod)
-// into one reload.
-const reloadDebounce = 25 * time.Millisecond
-
 type runFlags struct {
 	files     multiFlag
 	opts      converters.Options
 	configMap string
+	// read holds the input size limits (--max-document-size, --max-file-size).
+	read      sources.Options
 	httpPort  int
 	httpsPort int
 	adminPort int
@@ -65,6 +61,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.opts.AnnotationsPrefix, "annotations-prefix", annotations.DefaultPrefix, "ingress-nginx --annotations-prefix")
 	fs.StringVar(&f.opts.DefaultCertificate, "default-certificate", "", "namespace/name of the Secret for TLS hosts without secretName")
 	fs.StringVar(&f.configMap, "configmap", "", "namespace/name of the ingress-nginx controller ConfigMap (default: ingress-nginx-controller if present)")
+	registerSizeFlags(fs, &f.read)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -109,8 +106,6 @@ type runner struct {
 	stderr io.Writer
 	log    logr.Logger
 	stack  *local.Stack
-	// reloader decodes only the files that changed since the last reload.
-	reloader *pipeline.Reloader
 	// printed are the served lines last printed (nil before the first print).
 	printed map[servedLine]bool
 }
@@ -140,135 +135,52 @@ func (r *runner) run(ctx context.Context, envoyPath string) error {
 		}
 		fmt.Fprintln(r.stderr, "gatebridge run: stopped")
 	}()
-	if err := r.reload(ctx, true); err != nil {
-		return err
-	}
-	fmt.Fprintf(r.stderr, "gatebridge run: serving http://%s:%d and https://%s:%d; Envoy admin %s (GET /ready); watching %s; Ctrl-C stops\n",
-		r.f.address, r.f.httpPort, r.f.address, r.f.httpsPort, stack.AdminURL(), strings.Join(r.f.files, ", "))
-	return r.watch(ctx)
+	read := r.f.read
+	read.ConfigMap = r.f.configMap
+	srv := pipeline.NewServer(r.f.files, read, r.f.opts, stack)
+	return srv.Watch(ctx, r.reported)
 }
 
-// reload reads the files, converts and serves them. A reload that fails keeps the last
-// good configuration serving.
-func (r *runner) reload(ctx context.Context, first bool) error {
-	if r.reloader == nil {
-		r.reloader = pipeline.NewReloader(r.f.files, sources.Options{ConfigMap: r.f.configMap}, r.f.opts)
+// reported prints what a reload did: the input problems, what the data plane could not
+// serve, the totals and what is served. A reload that failed keeps the last good
+// configuration serving (pipeline.Server); the first one stops run.
+func (r *runner) reported(a *pipeline.Applied, err error) {
+	if a == nil {
+		r.log.Error(err, "still serving the last good configuration")
+		return
 	}
-	rl, err := r.reloader.Next()
-	if err != nil {
-		if first {
-			return err
+	if a.Reload != nil && !a.Postponed {
+		for _, p := range a.Reload.Loaded.Problems {
+			fmt.Fprintf(r.stderr, "gatebridge run: %s: %s\n", p.Source, p.Message)
 		}
-		r.log.Error(err, "reading the files; still serving the last good configuration")
-		return nil
 	}
-	for _, p := range rl.Loaded.Problems {
-		fmt.Fprintf(r.stderr, "gatebridge run: %s: %s\n", p.Source, p.Message)
-	}
-	res := rl.Result
-	var version string
-	var out *dataplane.Output
-	if !first && rl.OnlyEndpoints && !res.Model.RoutesDependOnReadiness() {
-		version, _, err = r.stack.ApplyEndpoints(res.Model)
-		r.log.Info("endpoints updated", "version", version)
-	} else {
-		out, version, _, err = r.stack.Apply(res.Model)
-	}
-	if err != nil {
-		if first {
-			return err
-		}
-		r.log.Error(err, "the new configuration was not published; still serving the last good one")
-		return nil
-	}
-	r.reloader.Served()
-	if out != nil {
-		for _, p := range out.Problems {
+	if a.Output != nil {
+		for _, p := range a.Output.Problems {
 			fmt.Fprintf(r.stderr, "gatebridge run: %s\n", p)
 		}
-		t := res.Report.Totals
+		t := a.Reload.Result.Report.Totals
 		fmt.Fprintf(r.stderr, "gatebridge run: %d Ingresses: %d exact, %d approximate, %d need attention, %d refused, %d skipped (gatebridge report -f ... explains)\n",
 			t.Ingresses, t.Exact, t.Approximate, t.Attention, t.Refused, t.Skipped)
 		if !r.f.quiet {
-			r.printServed(out.Served)
+			r.printServed(a.Output.Served)
 		}
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := r.stack.WaitApplied(waitCtx, version); err != nil {
-		if first {
-			return err
-		}
-		r.log.Error(err, "Envoy did not confirm the update")
-		return nil
+	switch {
+	case err != nil && a.First:
+		// Returned by Watch: run stops and says why.
+	case err != nil:
+		r.log.Error(err, "still serving the last good configuration")
+	case a.Postponed:
+		r.log.Info("files changed while they were read; reading them again before serving")
+	case a.First:
+		r.log.Info("serving", "version", a.Version)
+		fmt.Fprintf(r.stderr, "gatebridge run: serving http://%s:%d and https://%s:%d; Envoy admin %s (GET /ready); watching %s; Ctrl-C stops\n",
+			r.f.address, r.f.httpPort, r.f.address, r.f.httpsPort, r.stack.AdminURL(), strings.Join(r.f.files, ", "))
+	case a.Output == nil:
+		r.log.Info("endpoints updated; serving", "version", a.Version)
+	default:
+		r.log.Info("serving", "version", a.Version)
 	}
-	r.log.Info("serving", "version", version)
-	return nil
-}
-
-// watch reloads when a file under the watched paths changes, until ctx ends.
-func (r *runner) watch(ctx context.Context) error {
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return fmt.Errorf("watching files: %w", err)
-	}
-	defer w.Close()
-	for _, p := range r.f.files {
-		if err := addWatches(w, p); err != nil {
-			return err
-		}
-	}
-	var timer *time.Timer
-	var fire <-chan time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev, ok := <-w.Events:
-			if !ok {
-				return nil
-			}
-			if ev.Op&fsnotify.Create != 0 {
-				if st, err := os.Stat(ev.Name); err == nil && st.IsDir() {
-					_ = addWatches(w, ev.Name)
-				}
-			}
-			if timer == nil {
-				timer = time.NewTimer(reloadDebounce)
-			} else {
-				timer.Reset(reloadDebounce)
-			}
-			fire = timer.C
-		case err := <-w.Errors:
-			r.log.Error(err, "file watch")
-		case <-fire:
-			fire = nil
-			if err := r.reload(ctx, false); err != nil {
-				r.log.Error(err, "reload")
-			}
-		}
-	}
-}
-
-// addWatches watches a file's directory (editors replace files by renaming) or a directory
-// tree.
-func addWatches(w *fsnotify.Watcher, path string) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("watching %s: %w", path, err)
-	}
-	if !st.IsDir() {
-		return w.Add(filepath.Dir(path))
-	}
-	return filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return w.Add(p)
-		}
-		return nil
-	})
 }
 
 // printServed prints what is served, one line per host and match: everything the first

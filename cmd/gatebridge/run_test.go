@@ -57,7 +57,8 @@ spec:
 `
 
 // TestRunServesAndReloads runs `gatebridge run` on a directory with real Envoy: it serves
-// the Ingress, picks up an edited file without a restart, and stops cleanly.
+// the Ingress, picks up an edited file without a restart, keeps serving it through a
+// broken edit, and stops cleanly.
 func TestRunServesAndReloads(t *testing.T) {
 	envoyPath := envoytest.Require(t)
 	backend, err := echo.Start("web", "127.0.0.1:0", echo.NewHandler("web"), nil)
@@ -131,6 +132,16 @@ endpoints: [{addresses: [127.0.0.1]}]
 	})
 	if n := strings.Count(stdout.String(), "URL "); n != 1 {
 		t.Errorf("the table header was printed %d times, want once:\n%s", n, stdout.String())
+	}
+	// A broken edit (a write cut short) keeps the file's last good version serving, and
+	// run says so on stderr, naming the file and the document.
+	good := fmt.Sprintf(runIngress, "/new")
+	write("ingress.yaml", good[:strings.Index(good, "pathType")+4])
+	waitFor("the broken edit reported", func() bool {
+		return strings.Contains(stderr.String(), "ingress.yaml: document 1 does not decode; the last good version of this file is still served")
+	})
+	if c := get("/new"); c != 200 {
+		t.Errorf("GET /new after a broken edit: %d, want 200 (the last good version)", c)
 	}
 	cancel()
 	select {
