@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -37,6 +38,12 @@ func ReadCluster(ctx context.Context, kubeconfig, namespace, configMap string) (
 		return nil, fmt.Errorf("listing Services: %w", err)
 	}
 	l.Input.Services = svcs.Items
+	// pipeline.Build reads Loaded.Services, convert and report read Input.Services: fill
+	// both, as the file reader does, so a cluster read builds a model with its Services.
+	l.Services = make([]*corev1.Service, len(l.Input.Services))
+	for i := range l.Input.Services {
+		l.Services[i] = &l.Input.Services[i]
+	}
 	if configMap != "" {
 		ns, name := splitNamespaced(configMap)
 		cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})

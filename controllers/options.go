@@ -1,0 +1,77 @@
+package controllers
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/gatebridge-dev/gatebridge/converters"
+)
+
+// Names the controller reads and writes (DESIGN §2).
+const (
+	// FieldManager is the server-side apply field manager of every write.
+	FieldManager = "gatebridge"
+	// MigrateAnnotation on an Ingress opts it in: "true" migrates, anything else does not.
+	MigrateAnnotation = "gatebridge.dev/migrate"
+	// ReportHashAnnotation on an Ingress remembers the last assessment an Event was
+	// recorded for: "<migration state>/<hash of verdict, findings and notes>".
+	ReportHashAnnotation = "gatebridge.dev/report-hash"
+	// AppliedHashAnnotation on an owned object is the hash of what gatebridge last applied;
+	// with the managed-by label it marks the objects the controller owns.
+	AppliedHashAnnotation = "gatebridge.dev/applied-hash"
+	// IngressControllerName is the spec.controller of the gatebridge IngressClass: its
+	// Ingresses are migrated without the annotation (drop-in).
+	IngressControllerName = "gatebridge.dev/ingress-controller"
+	// EventReporter names the controller in the Events it records.
+	EventReporter = "gatebridge-controller"
+)
+
+// Options configure the writer.
+type Options struct {
+	// Converter are the conversion settings; the Gateway names and the class default as in
+	// converters (gatebridge-system/gatebridge, class gatebridge, Ingress class nginx).
+	Converter converters.Options
+	// ConfigMap is the ingress-nginx controller ConfigMap ("namespace/name"); empty: none.
+	ConfigMap string
+
+	// The rest is for tests, and for the next slices.
+
+	// WrapClient wraps the client the writer writes with (tests count writes with it).
+	WrapClient func(client.Client) client.Client
+	// WrapRecorder wraps the event recorder (tests count Events with it).
+	WrapRecorder func(events.EventRecorder) events.EventRecorder
+	// Observe is called after every pass with its outcome.
+	Observe func(PassResult)
+}
+
+func (o Options) withDefaults() Options {
+	c := &o.Converter
+	if c.IngressClass == "" {
+		c.IngressClass = "nginx"
+	}
+	if c.GatewayName == "" {
+		c.GatewayName = "gatebridge"
+	}
+	if c.GatewayNamespace == "" {
+		c.GatewayNamespace = "gatebridge-system"
+	}
+	if c.GatewayClassName == "" {
+		c.GatewayClassName = "gatebridge"
+	}
+	return o
+}
+
+// configMapKey splits Options.ConfigMap ("namespace/name").
+func (o Options) configMapKey() (client.ObjectKey, bool, error) {
+	if o.ConfigMap == "" {
+		return client.ObjectKey{}, false, nil
+	}
+	ns, name, ok := strings.Cut(o.ConfigMap, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		return client.ObjectKey{}, false, fmt.Errorf("--configmap %q: want namespace/name", o.ConfigMap)
+	}
+	return client.ObjectKey{Namespace: ns, Name: name}, true, nil
+}

@@ -1,0 +1,619 @@
+package controllers
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gwv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+
+	"github.com/gatebridge-dev/gatebridge/converters"
+)
+
+// Snapshot is the cluster state one pass converts.
+type Snapshot struct {
+	Ingresses      []networkingv1.Ingress
+	IngressClasses []networkingv1.IngressClass
+	Services       []corev1.Service
+	// ConfigMap is the ingress-nginx controller ConfigMap; nil when none is named or found.
+	ConfigMap *corev1.ConfigMap
+}
+
+// MigrationState is where an Ingress stands in its migration.
+type MigrationState string
+
+// Migration states, remembered in the report-hash annotation.
+const (
+	// StateOff: not asked to migrate (or another IngressClass).
+	StateOff MigrationState = "off"
+	// StateMigrated: asked, and its objects are planned (and, after the pass, written).
+	StateMigrated MigrationState = "migrated"
+	// StateRefused: asked, but the conversion refused it (or gatebridge will not write
+	// what it produced); it gets no objects.
+	StateRefused MigrationState = "refused"
+	// StateFailed: asked, but an object could not be written (rejected by the API server,
+	// or its name is held by an object gatebridge does not own). Set by the writer.
+	StateFailed MigrationState = "failed"
+)
+
+// objectKey names an object by kind, namespace and name.
+type objectKey struct{ Kind, Namespace, Name string }
+
+func keyOf(obj client.Object) objectKey {
+	return objectKey{obj.GetObjectKind().GroupVersionKind().Kind, obj.GetNamespace(), obj.GetName()}
+}
+
+func (k objectKey) String() string {
+	if k.Namespace == "" {
+		return k.Kind + " " + k.Name
+	}
+	return k.Kind + " " + k.Namespace + "/" + k.Name
+}
+
+// IngressPlan is what a pass decided for one Ingress.
+type IngressPlan struct {
+	// Ingress is the object as read (never the drop-in copy converted in its place).
+	Ingress *networkingv1.Ingress
+	Report  converters.IngressReport
+	// DropIn: of the gatebridge IngressClass, migrated without the annotation.
+	DropIn bool
+	// Requested: the annotation says "true", or DropIn.
+	Requested bool
+	State     MigrationState
+	// Notes are the controller's own findings, in the user's terms.
+	Notes []string
+	// Objects are the objects written for it (owned by it), in apply order.
+	Objects []objectKey
+}
+
+// Assessed reports whether the Ingress belongs to a converted class (it gets Events).
+func (p *IngressPlan) Assessed() bool { return p.Report.Verdict != converters.VerdictSkipped }
+
+// DesiredObject is an object the pass writes.
+type DesiredObject struct {
+	Object client.Object
+	// Owner is the Ingress the object belongs to; nil for the controller's shared objects.
+	Owner *IngressPlan
+}
+
+// Plan is everything one pass writes and reports.
+type Plan struct {
+	// Objects in apply order (kind order, then namespace and name).
+	Objects []DesiredObject
+	// Ingresses in namespace/name order, every Ingress read (skipped ones included).
+	Ingresses []*IngressPlan
+	// Global are the conversion's findings not tied to one Ingress.
+	Global []converters.Finding
+
+	// What the selection is made from, to make it again without some Ingresses (Fail).
+	converted []client.Object
+	byKey     map[objectKey]client.Object
+	ownerOf   map[objectKey]*IngressPlan
+	opts      converters.Options
+}
+
+// BuildPlan converts every Ingress of the snapshot and decides what to write: the objects
+// of the migrating Ingresses and the shared objects cut down to what those need. Pure.
+func BuildPlan(s Snapshot, opts Options) *Plan {
+	opts = opts.withDefaults()
+	in, dropIn := converterInput(s, opts.Converter.IngressClass)
+	res := converters.Convert(in, opts.Converter)
+
+	p := &Plan{Global: res.Report.Global}
+	live := make(map[string]*networkingv1.Ingress, len(s.Ingresses))
+	for i := range s.Ingresses {
+		ing := &s.Ingresses[i]
+		live[ing.Namespace+"/"+ing.Name] = ing
+	}
+	objects := make(map[objectKey]client.Object, len(res.Objects))
+	for _, o := range res.Objects {
+		objects[keyOf(o)] = o
+	}
+	ownerOf := map[objectKey]*IngressPlan{}
+	for _, rep := range res.Report.Ingresses {
+		k := rep.Namespace + "/" + rep.Name
+		ip := newIngressPlan(live[k], rep, dropIn[k])
+		if ip.Ingress == nil {
+			continue // not in the snapshot: cannot happen, the report is of its Ingresses
+		}
+		p.Ingresses = append(p.Ingresses, ip)
+		for _, r := range rep.Objects {
+			ownerOf[objectKey(r)] = ip
+		}
+	}
+	sort.Slice(p.Ingresses, func(i, j int) bool {
+		a, b := p.Ingresses[i].Ingress, p.Ingresses[j].Ingress
+		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
+	})
+
+	listeners := indexListeners(res.Objects, opts.Converter)
+	for _, ip := range p.Ingresses {
+		if ip.State == StateMigrated {
+			refuseInvalidHostnames(ip, objects, listeners, opts.Converter.GatewayNamespace)
+		}
+	}
+	p.converted, p.byKey, p.ownerOf, p.opts = res.Objects, objects, ownerOf, opts.Converter
+	p.selectObjects()
+	return p
+}
+
+// selectObjects (re)makes Objects from the migrating Ingresses.
+func (p *Plan) selectObjects() {
+	for _, ip := range p.Ingresses {
+		ip.Objects = nil
+	}
+	n := collectNeeds(p.Ingresses, p.byKey, p.opts.GatewayNamespace)
+	p.Objects = selectObjects(p.converted, p.ownerOf, n, p.opts)
+	for _, d := range p.Objects {
+		if d.Owner != nil && d.Owner.State == StateMigrated {
+			d.Owner.Objects = append(d.Owner.Objects, keyOf(d.Object))
+		}
+	}
+}
+
+// Fail marks the Ingresses failed, each with its reasons, and selects the objects again
+// without them: an Ingress that cannot have all its objects gets none, and the shared
+// objects keep nothing of it.
+func (p *Plan) Fail(reasons map[*IngressPlan][]string) {
+	if len(reasons) == 0 {
+		return
+	}
+	for ip, why := range reasons {
+		ip.State = StateFailed
+		ip.Notes = append(ip.Notes, why...)
+	}
+	p.selectObjects()
+}
+
+// converterInput is the snapshot as the converter reads it. Ingresses of a gatebridge
+// IngressClass (controller gatebridge.dev/ingress-controller) are converted as if of the
+// converted class — gatebridge serves them with ingress-nginx's semantics — through a copy
+// that names that class; dropIn lists them ("namespace/name").
+func converterInput(s Snapshot, convertedClass string) (converters.Input, map[string]bool) {
+	own := map[string]bool{}
+	for _, c := range s.IngressClasses {
+		if c.Spec.Controller == IngressControllerName && c.Name != convertedClass {
+			own[c.Name] = true
+		}
+	}
+	in := converters.Input{IngressClasses: s.IngressClasses, Services: s.Services, ControllerConfigMap: s.ConfigMap}
+	in.Ingresses = make([]networkingv1.Ingress, len(s.Ingresses))
+	dropIn := map[string]bool{}
+	for i, ing := range s.Ingresses {
+		if class := ingressClassOf(&ing); own[class] {
+			ing = asClass(ing, convertedClass)
+			dropIn[ing.Namespace+"/"+ing.Name] = true
+		}
+		in.Ingresses[i] = ing
+	}
+	return in, dropIn
+}
+
+// legacyClassAnnotation is the pre-IngressClass way to name a class.
+const legacyClassAnnotation = "kubernetes.io/ingress.class"
+
+func ingressClassOf(ing *networkingv1.Ingress) string {
+	if c := ing.Spec.IngressClassName; c != nil && *c != "" {
+		return *c
+	}
+	return ing.Annotations[legacyClassAnnotation]
+}
+
+// asClass returns a shallow copy of ing naming class; what it shares with ing is not
+// modified (the cache's objects are read-only).
+func asClass(ing networkingv1.Ingress, class string) networkingv1.Ingress {
+	ing.Spec.IngressClassName = &class
+	if _, ok := ing.Annotations[legacyClassAnnotation]; ok {
+		ann := make(map[string]string, len(ing.Annotations))
+		for k, v := range ing.Annotations {
+			if k != legacyClassAnnotation {
+				ann[k] = v
+			}
+		}
+		ing.Annotations = ann
+	}
+	return ing
+}
+
+// newIngressPlan decides whether the Ingress migrates, from its annotation, class and verdict.
+func newIngressPlan(ing *networkingv1.Ingress, rep converters.IngressReport, dropIn bool) *IngressPlan {
+	ip := &IngressPlan{Ingress: ing, Report: rep, DropIn: dropIn, State: StateOff}
+	if ing == nil {
+		return ip
+	}
+	if dropIn {
+		ip.Report.Class = ingressClassOf(ing)
+	}
+	value, set := ing.Annotations[MigrateAnnotation]
+	ip.Requested = dropIn || value == "true"
+	if !ip.Assessed() {
+		ip.Requested = false
+		return ip
+	}
+	if set && !dropIn && value != "true" && value != "false" {
+		ip.Notes = append(ip.Notes, fmt.Sprintf("annotation %s is %q; only \"true\" migrates the Ingress (\"false\" or no annotation keeps it on ingress-nginx)", MigrateAnnotation, value))
+	}
+	switch {
+	case !ip.Requested:
+		ip.State = StateOff
+	case rep.Verdict == converters.VerdictRefused:
+		ip.State = StateRefused
+	default:
+		ip.State = StateMigrated
+		if rep.Canary {
+			ip.Notes = append(ip.Notes, "a canary Ingress's rules live in the routes of the Ingress it joins (same host, path and pathType): they are served when that Ingress migrates")
+		}
+	}
+	return ip
+}
+
+// listenerRef names a listener: its Gateway or ListenerSet and its section name.
+type listenerRef struct{ ParentKind, Parent, Section string }
+
+// indexListeners returns the hostname of every listener of the shared Gateway and its
+// ListenerSets in the conversion's output.
+func indexListeners(objs []client.Object, o converters.Options) map[listenerRef]string {
+	out := map[listenerRef]string{}
+	for _, obj := range objs {
+		switch x := obj.(type) {
+		case *gwv1.Gateway:
+			if x.Name != o.GatewayName || x.Namespace != o.GatewayNamespace {
+				continue
+			}
+			for _, l := range x.Spec.Listeners {
+				out[listenerRef{"Gateway", x.Name, string(l.Name)}] = hostnameOf(l.Hostname)
+			}
+		case *gwv1.ListenerSet:
+			for _, l := range x.Spec.Listeners {
+				out[listenerRef{"ListenerSet", x.Name, string(l.Name)}] = hostnameOf(l.Hostname)
+			}
+		}
+	}
+	return out
+}
+
+func hostnameOf(h *gwv1.Hostname) string {
+	if h == nil {
+		return ""
+	}
+	return string(*h)
+}
+
+// routeParents returns the parentRefs of an HTTPRoute or TLSRoute (nil for other kinds).
+func routeParents(obj client.Object) []gwv1.ParentReference {
+	switch r := obj.(type) {
+	case *gwv1.HTTPRoute:
+		return r.Spec.ParentRefs
+	case *gwv1.TLSRoute:
+		return r.Spec.ParentRefs
+	}
+	return nil
+}
+
+func routeHostnames(obj client.Object) []gwv1.Hostname {
+	switch r := obj.(type) {
+	case *gwv1.HTTPRoute:
+		return r.Spec.Hostnames
+	case *gwv1.TLSRoute:
+		return r.Spec.Hostnames
+	}
+	return nil
+}
+
+// parentListener is the listener a parentRef of a route in routeNS names, if it is on the
+// shared Gateway's namespace.
+func parentListener(ref gwv1.ParentReference, routeNS, gatewayNS string) (listenerRef, bool) {
+	ns := routeNS
+	if ref.Namespace != nil {
+		ns = string(*ref.Namespace)
+	}
+	if ns != gatewayNS || ref.SectionName == nil {
+		return listenerRef{}, false
+	}
+	kind := "Gateway"
+	if ref.Kind != nil {
+		kind = string(*ref.Kind)
+	}
+	return listenerRef{kind, string(ref.Name), string(*ref.SectionName)}, true
+}
+
+// refuseInvalidHostnames keeps an Ingress whose routes or listeners carry a hostname the
+// API server would reject from migrating, so that nothing of it reaches the shared
+// Gateway. The converter refuses such hosts itself; this holds should one slip through.
+func refuseInvalidHostnames(ip *IngressPlan, objects map[objectKey]client.Object, listeners map[listenerRef]string, gatewayNS string) {
+	var bad []string
+	for _, r := range ip.Report.Objects {
+		obj := objects[objectKey(r)]
+		if obj == nil {
+			continue
+		}
+		for _, h := range routeHostnames(obj) {
+			if !validHostname(string(h)) {
+				bad = append(bad, string(h))
+			}
+		}
+		for _, ref := range routeParents(obj) {
+			if l, ok := parentListener(ref, obj.GetNamespace(), gatewayNS); ok {
+				if h := listeners[l]; h != "" && !validHostname(h) {
+					bad = append(bad, h)
+				}
+			}
+		}
+	}
+	if len(bad) == 0 {
+		return
+	}
+	slices.Sort(bad)
+	ip.State = StateRefused
+	ip.Notes = append(ip.Notes, fmt.Sprintf("host %q is not a valid DNS name (lowercase letters, digits, '-' and '.', optionally starting with \"*.\"): the API server would reject its routes and listeners, so nothing of this Ingress is written; fix spec.rules[].host and spec.tls[].hosts", slices.Compact(bad)[0]))
+}
+
+// validHostname: a Gateway API hostname (a DNS-1123 subdomain, optionally "*." first).
+func validHostname(h string) bool {
+	return h != "" && len(validation.IsDNS1123Subdomain(strings.TrimPrefix(h, "*."))) == 0
+}
+
+// needs is what the migrating Ingresses' objects use of the shared ones.
+type needs struct {
+	migrating bool
+	// listeners used by a written route.
+	listeners map[listenerRef]bool
+	// backends: "routeNamespace/serviceNamespace/service" of a written HTTPRoute's
+	// backendRefs in another namespace (they need a ReferenceGrant there).
+	backends map[string]bool
+}
+
+func collectNeeds(plans []*IngressPlan, objects map[objectKey]client.Object, gatewayNS string) needs {
+	n := needs{listeners: map[listenerRef]bool{}, backends: map[string]bool{}}
+	for _, ip := range plans {
+		if ip.State != StateMigrated {
+			continue
+		}
+		n.migrating = true
+		for _, r := range ip.Report.Objects {
+			obj := objects[objectKey(r)]
+			if obj == nil {
+				continue
+			}
+			for _, ref := range routeParents(obj) {
+				if l, ok := parentListener(ref, obj.GetNamespace(), gatewayNS); ok {
+					n.listeners[l] = true
+				}
+			}
+			if hr, ok := obj.(*gwv1.HTTPRoute); ok {
+				for _, rule := range hr.Spec.Rules {
+					for _, b := range rule.BackendRefs {
+						if b.Namespace != nil && string(*b.Namespace) != hr.Namespace {
+							n.backends[hr.Namespace+"/"+string(*b.Namespace)+"/"+string(b.Name)] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	return n
+}
+
+// selectObjects walks the conversion's output in its apply order and keeps what the pass
+// writes: the objects of migrating Ingresses, the ReferenceGrants their routes need, and
+// the shared objects cut down to what those use. The GatewayClass and the Gateway are
+// always written (built here when the conversion emitted none).
+func selectObjects(objs []client.Object, ownerOf map[objectKey]*IngressPlan, n needs, o converters.Options) []DesiredObject {
+	var out []DesiredObject
+	var haveClass, haveGateway bool
+	// Certificate grants are rebuilt from the kept listeners: first the listeners.
+	var kept []client.Object
+	for _, obj := range objs {
+		switch x := obj.(type) {
+		case *gwv1.Gateway:
+			if x.Name == o.GatewayName && x.Namespace == o.GatewayNamespace {
+				kept = append(kept, obj)
+			}
+		case *gwv1.ListenerSet:
+			kept = append(kept, obj)
+		}
+	}
+	keptListeners := filterListeners(kept, n.listeners)
+	grants := certificateGrants(keptListeners, o.GatewayNamespace)
+
+	for _, obj := range objs {
+		k := keyOf(obj)
+		owner := ownerOf[k]
+		switch x := obj.(type) {
+		case *gwv1.GatewayClass:
+			haveClass = true
+			out = append(out, DesiredObject{Object: obj})
+		case *gwv1.Gateway:
+			if g := keptListeners[k]; g != nil {
+				haveGateway = true
+				out = append(out, DesiredObject{Object: g})
+			}
+		case *gwv1.ListenerSet:
+			if ls := keptListeners[k]; ls != nil {
+				out = append(out, DesiredObject{Object: ls})
+			}
+		case *gwv1b1.ReferenceGrant:
+			if owner == nil {
+				if g := rebuildCertificateGrant(x, grants[x.Namespace], o.GatewayNamespace); g != nil {
+					out = append(out, DesiredObject{Object: g})
+				}
+				continue
+			}
+			if grantNeeded(x, n.backends) {
+				out = append(out, DesiredObject{Object: obj, Owner: owner})
+			}
+		default:
+			switch {
+			case owner != nil && owner.State == StateMigrated:
+				out = append(out, DesiredObject{Object: obj, Owner: owner})
+			case owner == nil && k.Kind == "TrafficPolicy" && k.Name == converters.DefaultsPolicyName && k.Namespace == o.GatewayNamespace && n.migrating:
+				out = append(out, DesiredObject{Object: obj})
+			}
+		}
+	}
+	var base []DesiredObject
+	if !haveClass {
+		base = append(base, DesiredObject{Object: baseGatewayClass(o)})
+	}
+	if !haveGateway {
+		base = append(base, DesiredObject{Object: baseGateway(o)})
+	}
+	return append(base, out...)
+}
+
+// filterListeners returns copies of the Gateway and ListenerSets holding only the listeners
+// a written route uses (the Gateway keeps "http"); a ListenerSet left empty is dropped.
+func filterListeners(objs []client.Object, used map[listenerRef]bool) map[objectKey]client.Object {
+	out := map[objectKey]client.Object{}
+	sets := false
+	var gw *gwv1.Gateway
+	for _, obj := range objs {
+		switch x := obj.(type) {
+		case *gwv1.Gateway:
+			g := x.DeepCopy()
+			g.Spec.Listeners = slices.DeleteFunc(g.Spec.Listeners, func(l gwv1.Listener) bool {
+				return l.Name != "http" && !used[listenerRef{"Gateway", g.Name, string(l.Name)}]
+			})
+			gw = g
+			out[keyOf(g)] = g
+		case *gwv1.ListenerSet:
+			ls := x.DeepCopy()
+			ls.Spec.Listeners = slices.DeleteFunc(ls.Spec.Listeners, func(l gwv1.ListenerEntry) bool {
+				return !used[listenerRef{"ListenerSet", ls.Name, string(l.Name)}]
+			})
+			if len(ls.Spec.Listeners) > 0 {
+				out[keyOf(ls)] = ls
+				sets = true
+			}
+		}
+	}
+	if gw != nil && !sets {
+		gw.Spec.AllowedListeners = nil
+	}
+	return out
+}
+
+// certGrants are, per namespace, the certificate Secrets the kept listeners name there
+// and the kinds (Gateway, ListenerSet) that name them.
+type certGrants map[string]struct{ secrets, from map[string]bool }
+
+func certificateGrants(listeners map[objectKey]client.Object, gatewayNS string) certGrants {
+	out := certGrants{}
+	add := func(kind string, tls *gwv1.ListenerTLSConfig) {
+		if tls == nil {
+			return
+		}
+		for _, ref := range tls.CertificateRefs {
+			if ref.Namespace == nil || string(*ref.Namespace) == gatewayNS {
+				continue
+			}
+			ns := string(*ref.Namespace)
+			g, ok := out[ns]
+			if !ok {
+				g = struct{ secrets, from map[string]bool }{map[string]bool{}, map[string]bool{}}
+				out[ns] = g
+			}
+			g.secrets[string(ref.Name)] = true
+			g.from[kind] = true
+		}
+	}
+	for _, obj := range listeners {
+		switch x := obj.(type) {
+		case *gwv1.Gateway:
+			for _, l := range x.Spec.Listeners {
+				add("Gateway", l.TLS)
+			}
+		case *gwv1.ListenerSet:
+			for _, l := range x.Spec.Listeners {
+				add("ListenerSet", l.TLS)
+			}
+		}
+	}
+	return out
+}
+
+// maxGrantTargets is the number of entries a ReferenceGrant's spec.to may hold.
+const maxGrantTargets = 16
+
+// rebuildCertificateGrant is the conversion's certificate grant of one namespace cut down
+// to the Secrets the kept listeners name; nil when they name none there.
+func rebuildCertificateGrant(g *gwv1b1.ReferenceGrant, need struct{ secrets, from map[string]bool }, gatewayNS string) client.Object {
+	if len(need.secrets) == 0 {
+		return nil
+	}
+	for _, to := range g.Spec.To {
+		if to.Kind != "Secret" {
+			return nil // not a certificate grant: the conversion makes no other shared one
+		}
+	}
+	out := g.DeepCopy()
+	out.Spec.From, out.Spec.To = nil, nil
+	for _, kind := range sortedKeys(need.from) {
+		out.Spec.From = append(out.Spec.From, gwv1b1.ReferenceGrantFrom{Group: gwv1.GroupName, Kind: gwv1.Kind(kind), Namespace: gwv1.Namespace(gatewayNS)})
+	}
+	for _, name := range sortedKeys(need.secrets) {
+		out.Spec.To = append(out.Spec.To, gwv1b1.ReferenceGrantTo{Group: "", Kind: "Secret", Name: ptrTo(gwv1.ObjectName(name))})
+	}
+	if len(out.Spec.To) > maxGrantTargets {
+		out.Spec.To = []gwv1b1.ReferenceGrantTo{{Group: "", Kind: "Secret"}}
+	}
+	return out
+}
+
+// grantNeeded: a route-to-Service grant (canaries in another namespace) is written when a
+// written HTTPRoute uses it.
+func grantNeeded(g *gwv1b1.ReferenceGrant, backends map[string]bool) bool {
+	for _, from := range g.Spec.From {
+		for _, to := range g.Spec.To {
+			if from.Kind == "HTTPRoute" && to.Kind == "Service" && to.Name != nil &&
+				backends[string(from.Namespace)+"/"+g.Namespace+"/"+string(*to.Name)] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// baseGatewayClass is the GatewayClass as the conversion emits it, for a cluster with
+// nothing to convert yet.
+func baseGatewayClass(o converters.Options) *gwv1.GatewayClass {
+	return &gwv1.GatewayClass{
+		TypeMeta:   metav1.TypeMeta{APIVersion: gwv1.GroupVersion.String(), Kind: "GatewayClass"},
+		ObjectMeta: metav1.ObjectMeta{Name: o.GatewayClassName, Labels: map[string]string{converters.LabelManagedBy: converters.ManagedByValue}},
+		Spec:       gwv1.GatewayClassSpec{ControllerName: converters.ControllerName},
+	}
+}
+
+// baseGateway is the shared Gateway as the conversion emits it without TLS hosts: the
+// "http" listener on port 80, routes from every namespace.
+func baseGateway(o converters.Options) *gwv1.Gateway {
+	all := gwv1.NamespacesFromAll
+	return &gwv1.Gateway{
+		TypeMeta: metav1.TypeMeta{APIVersion: gwv1.GroupVersion.String(), Kind: "Gateway"},
+		ObjectMeta: metav1.ObjectMeta{Name: o.GatewayName, Namespace: o.GatewayNamespace,
+			Labels: map[string]string{converters.LabelManagedBy: converters.ManagedByValue}},
+		Spec: gwv1.GatewaySpec{
+			GatewayClassName: gwv1.ObjectName(o.GatewayClassName),
+			Listeners: []gwv1.Listener{{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType,
+				AllowedRoutes: &gwv1.AllowedRoutes{Namespaces: &gwv1.RouteNamespaces{From: &all}}}},
+		},
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func ptrTo[T any](v T) *T { return &v }

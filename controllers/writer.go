@@ -1,0 +1,538 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gwv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+
+	gbv1 "github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+	"github.com/gatebridge-dev/gatebridge/converters"
+)
+
+// ownedKind is a kind the writer owns objects of, in apply order.
+type ownedKind struct {
+	kind      string
+	newObject func() client.Object
+	newList   func() client.ObjectList
+}
+
+var ownedKinds = []ownedKind{
+	{"GatewayClass", func() client.Object { return &gwv1.GatewayClass{} }, func() client.ObjectList { return &gwv1.GatewayClassList{} }},
+	{"Gateway", func() client.Object { return &gwv1.Gateway{} }, func() client.ObjectList { return &gwv1.GatewayList{} }},
+	{"ListenerSet", func() client.Object { return &gwv1.ListenerSet{} }, func() client.ObjectList { return &gwv1.ListenerSetList{} }},
+	{"ReferenceGrant", func() client.Object { return &gwv1b1.ReferenceGrant{} }, func() client.ObjectList { return &gwv1b1.ReferenceGrantList{} }},
+	{"RouteFilter", func() client.Object { return &gbv1.RouteFilter{} }, func() client.ObjectList { return &gbv1.RouteFilterList{} }},
+	{"HTTPRoute", func() client.Object { return &gwv1.HTTPRoute{} }, func() client.ObjectList { return &gwv1.HTTPRouteList{} }},
+	{"TLSRoute", func() client.Object { return &gwv1.TLSRoute{} }, func() client.ObjectList { return &gwv1.TLSRouteList{} }},
+	{"TrafficPolicy", func() client.Object { return &gbv1.TrafficPolicy{} }, func() client.ObjectList { return &gbv1.TrafficPolicyList{} }},
+}
+
+func ownedKindOf(kind string) (ownedKind, bool) {
+	for _, k := range ownedKinds {
+		if k.kind == kind {
+			return k, true
+		}
+	}
+	return ownedKind{}, false
+}
+
+func kindRank(kind string) int {
+	for i, k := range ownedKinds {
+		if k.kind == kind {
+			return i
+		}
+	}
+	return len(ownedKinds)
+}
+
+// PassResult is the outcome of one pass of the writer.
+type PassResult struct {
+	Plan *Plan
+	// Applied, Deleted and Annotated count the writes (attempted) of the pass; Events the
+	// Events recorded.
+	Applied, Deleted, Annotated, Events int
+	Duration                            time.Duration
+	// Err is what makes the pass run again with backoff (API errors other than a
+	// rejected object).
+	Err error
+	// Again: an Ingress failed during the pass; the next pass removes what it wrote of it.
+	Again bool
+}
+
+// Writes is the number of writes the pass attempted.
+func (r PassResult) Writes() int { return r.Applied + r.Deleted + r.Annotated }
+
+// written remembers, per object, the resourceVersion at which it is known to hold a given
+// hash (applied by this writer, or checked): the cache may still show an older version
+// right after a write, and an older version must not cause a second write.
+type written struct {
+	rv   int64
+	hash string
+}
+
+// Writer is the reconciler: one pass converts everything and writes what differs.
+type Writer struct {
+	client    client.Client // reads from the cache, writes to the API server
+	apiReader client.Reader // reads the API server directly
+	recorder  events.EventRecorder
+	opts      Options
+	log       logr.Logger
+
+	// State of the one worker (the controller runs one reconcile at a time).
+	objects     map[objectKey]written
+	annotations map[types.NamespacedName]written
+	deleted     map[types.UID]bool
+	// rejected are the objects that could not be written, in the form tried: while the
+	// form stays the same, their Ingress is failed before anything is written.
+	rejected map[objectKey]rejection
+}
+
+// rejection is an object that could not be written, and why.
+type rejection struct {
+	hash, message string
+	ingress       types.NamespacedName
+}
+
+// pass runs one pass.
+func (w *Writer) pass(ctx context.Context) PassResult {
+	began := time.Now()
+	res := PassResult{}
+	snap, err := w.snapshot(ctx)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	plan := BuildPlan(snap, w.opts)
+	res.Plan = plan
+	live, err := w.listOwned(ctx)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	failures, err := w.precheck(ctx, plan, live)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	plan.Fail(failures)
+	var errs []error
+	errs = append(errs, w.deleteStale(ctx, plan, live, &res)...)
+	errs = append(errs, w.applyAll(ctx, plan, live, &res)...)
+	errs = append(errs, w.assess(ctx, plan, &res)...)
+	w.forgetGone(plan)
+	recordVerdicts(plan)
+	res.Err = errors.Join(errs...)
+	res.Duration = time.Since(began)
+	return res
+}
+
+// snapshot reads the cluster state from the cache. The lists are not deep-copied: the
+// converter only reads, and the drop-in path copies what it changes.
+func (w *Writer) snapshot(ctx context.Context) (Snapshot, error) {
+	var s Snapshot
+	var ings networkingv1.IngressList
+	if err := w.client.List(ctx, &ings, client.UnsafeDisableDeepCopy); err != nil {
+		return s, fmt.Errorf("listing Ingresses: %w", err)
+	}
+	var classes networkingv1.IngressClassList
+	if err := w.client.List(ctx, &classes, client.UnsafeDisableDeepCopy); err != nil {
+		return s, fmt.Errorf("listing IngressClasses: %w", err)
+	}
+	var svcs corev1.ServiceList
+	if err := w.client.List(ctx, &svcs, client.UnsafeDisableDeepCopy); err != nil {
+		return s, fmt.Errorf("listing Services: %w", err)
+	}
+	s.Ingresses, s.IngressClasses, s.Services = ings.Items, classes.Items, svcs.Items
+	sort.Slice(s.Ingresses, func(i, j int) bool {
+		a, b := &s.Ingresses[i], &s.Ingresses[j]
+		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
+	})
+	key, named, err := w.opts.configMapKey()
+	if err != nil {
+		return s, err
+	}
+	if named {
+		var cm corev1.ConfigMap
+		switch err := w.client.Get(ctx, key, &cm); {
+		case apierrors.IsNotFound(err):
+			w.log.V(1).Info("the controller ConfigMap does not exist; converting with ingress-nginx's defaults", "configmap", w.opts.ConfigMap)
+		case err != nil:
+			return s, fmt.Errorf("reading ConfigMap %s: %w", w.opts.ConfigMap, err)
+		default:
+			s.ConfigMap = &cm
+		}
+	}
+	return s, nil
+}
+
+// listOwned lists, from the cache, the objects the controller owns, by key.
+func (w *Writer) listOwned(ctx context.Context) (map[objectKey]client.Object, error) {
+	out := map[objectKey]client.Object{}
+	for _, k := range ownedKinds {
+		list := k.newList()
+		if err := w.client.List(ctx, list, client.MatchingLabels{converters.LabelManagedBy: converters.ManagedByValue}); err != nil {
+			return nil, fmt.Errorf("listing %s objects: %w", k.kind, err)
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return nil, fmt.Errorf("reading the %s list: %w", k.kind, err)
+		}
+		for _, it := range items {
+			obj, ok := it.(client.Object)
+			if !ok || !owned(obj) {
+				continue
+			}
+			out[objectKey{k.kind, obj.GetNamespace(), obj.GetName()}] = obj
+		}
+	}
+	return out, nil
+}
+
+// deleteStale deletes the owned objects the plan does not hold: those of Ingresses that
+// no longer migrate or no longer exist (a cluster's garbage collector also deletes the
+// latter through their owner references; this covers objects in other namespaces and
+// clusters without one), and shared objects no longer needed. Routes go before what they
+// attach to.
+func (w *Writer) deleteStale(ctx context.Context, plan *Plan, live map[objectKey]client.Object, res *PassResult) []error {
+	want := make(map[objectKey]bool, len(plan.Objects))
+	for _, d := range plan.Objects {
+		want[keyOf(d.Object)] = true
+	}
+	var stale []objectKey
+	seen := map[types.UID]bool{}
+	for k, obj := range live {
+		seen[obj.GetUID()] = true
+		if !want[k] && !w.deleted[obj.GetUID()] {
+			stale = append(stale, k)
+		}
+	}
+	for uid := range w.deleted {
+		if !seen[uid] {
+			delete(w.deleted, uid) // the cache has seen the deletion
+		}
+	}
+	sort.Slice(stale, func(i, j int) bool {
+		a, b := stale[i], stale[j]
+		if ra, rb := kindRank(a.Kind), kindRank(b.Kind); ra != rb {
+			return ra > rb
+		}
+		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
+	})
+	var errs []error
+	for _, k := range stale {
+		obj := live[k]
+		uid := obj.GetUID()
+		res.Deleted++
+		err := w.client.Delete(ctx, obj, client.Preconditions{UID: &uid})
+		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+			err = nil // gone already, or replaced by a new object the next pass judges
+		}
+		countWrite(k.Kind, "delete", err)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("deleting %s: %w", k, err))
+			continue
+		}
+		w.deleted[uid] = true
+		delete(w.objects, k)
+		w.log.Info("deleted", "object", k.String())
+	}
+	return errs
+}
+
+// applyAll applies the planned objects that differ from the live ones, in apply order. An
+// object the API server rejects, or whose name an object gatebridge does not own holds,
+// marks its Ingress failed; other errors make the pass run again.
+func (w *Writer) applyAll(ctx context.Context, plan *Plan, live map[objectKey]client.Object, res *PassResult) []error {
+	var errs []error
+	for _, d := range plan.Objects {
+		var owner *networkingv1.Ingress
+		if d.Owner != nil {
+			owner = d.Owner.Ingress
+		}
+		form, err := newApplyForm(d.Object, owner)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		wrote, err := w.applyOne(ctx, form, live[form.key])
+		if wrote {
+			res.Applied++
+		}
+		var refused refusedError
+		switch {
+		case errors.As(err, &refused):
+			w.log.Info("not written", "object", form.key.String(), "reason", err.Error())
+			if d.Owner != nil && (d.Owner.State == StateMigrated || d.Owner.State == StateFailed) {
+				d.Owner.State = StateFailed
+				d.Owner.Notes = append(d.Owner.Notes, refused.Error())
+				w.rejected[form.key] = rejection{form.hash, refused.Error(), types.NamespacedName{Namespace: owner.Namespace, Name: owner.Name}}
+				res.Again = true
+			}
+		case err != nil:
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// refusedError is an object that will not be written as long as the input stays the same.
+type refusedError struct{ msg string }
+
+func (e refusedError) Error() string { return e.msg }
+
+// precheck finds, before anything is written, the migrating Ingresses that cannot have all
+// their objects: a name held by an object gatebridge does not own, or an object the API
+// server rejected in the same form in an earlier pass.
+func (w *Writer) precheck(ctx context.Context, plan *Plan, live map[objectKey]client.Object) (map[*IngressPlan][]string, error) {
+	out := map[*IngressPlan][]string{}
+	for _, d := range plan.Objects {
+		if d.Owner == nil || d.Owner.State != StateMigrated {
+			continue
+		}
+		k := keyOf(d.Object)
+		if r, ok := w.rejected[k]; ok {
+			form, err := newApplyForm(d.Object, d.Owner.Ingress)
+			if err != nil {
+				return nil, err
+			}
+			if form.hash == r.hash {
+				out[d.Owner] = append(out[d.Owner], r.message)
+				continue
+			}
+			delete(w.rejected, k)
+		}
+		if _, ok := live[k]; ok {
+			continue
+		}
+		kind, ok := ownedKindOf(k.Kind)
+		if !ok {
+			return nil, fmt.Errorf("%s: gatebridge does not write this kind", k)
+		}
+		obj := kind.newObject()
+		switch err := w.client.Get(ctx, client.ObjectKey{Namespace: k.Namespace, Name: k.Name}, obj); {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return nil, fmt.Errorf("reading %s: %w", k, err)
+		case !owned(obj):
+			out[d.Owner] = append(out[d.Owner], foreignMessage(k))
+		}
+	}
+	return out, nil
+}
+
+func foreignMessage(k objectKey) string {
+	return fmt.Sprintf("%s exists and is not managed by gatebridge (no label %s=%s and annotation %s): gatebridge leaves it alone; delete or rename it to let gatebridge write its own",
+		k, converters.LabelManagedBy, converters.ManagedByValue, AppliedHashAnnotation)
+}
+
+// applyOne applies form unless live already holds it; wrote says whether it wrote.
+func (w *Writer) applyOne(ctx context.Context, form applyForm, live client.Object) (wrote bool, err error) {
+	if live == nil {
+		// Not in the cache: absent, not seen yet (just written), or not gatebridge's.
+		if live, err = w.readDirect(ctx, form.key); err != nil {
+			return false, err
+		}
+	}
+	if live != nil {
+		if w.known(w.objects[form.key], form.hash, live) {
+			return false, nil
+		}
+		ok, err := inSync(form, live)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			w.remember(w.objects, form.key, live.GetResourceVersion(), form.hash)
+			return false, nil
+		}
+	}
+	u := form.obj.DeepCopy()
+	err = w.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership)
+	countWrite(form.key.Kind, "apply", err)
+	switch {
+	case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
+		return true, refusedError{fmt.Sprintf("%s was rejected by the API server: %v", form.key, apiMessage(err))}
+	case err != nil:
+		return true, fmt.Errorf("applying %s: %w", form.key, err)
+	}
+	w.remember(w.objects, form.key, u.GetResourceVersion(), form.hash)
+	w.log.Info("applied", "object", form.key.String())
+	return true, nil
+}
+
+// forgetGone drops what the writer remembers of objects and Ingresses the plan no longer
+// holds, so that its memory follows the cluster's size, not its history.
+func (w *Writer) forgetGone(plan *Plan) {
+	want := make(map[objectKey]bool, len(plan.Objects))
+	for _, d := range plan.Objects {
+		want[keyOf(d.Object)] = true
+	}
+	for k := range w.objects {
+		if !want[k] {
+			delete(w.objects, k)
+		}
+	}
+	ings := make(map[types.NamespacedName]bool, len(plan.Ingresses))
+	for _, ip := range plan.Ingresses {
+		ings[types.NamespacedName{Namespace: ip.Ingress.Namespace, Name: ip.Ingress.Name}] = true
+	}
+	for k := range w.annotations {
+		if !ings[k] {
+			delete(w.annotations, k)
+		}
+	}
+	requested := map[types.NamespacedName]bool{}
+	for _, ip := range plan.Ingresses {
+		if ip.Requested {
+			requested[types.NamespacedName{Namespace: ip.Ingress.Namespace, Name: ip.Ingress.Name}] = true
+		}
+	}
+	for k, r := range w.rejected {
+		if !requested[r.ingress] {
+			delete(w.rejected, k)
+		}
+	}
+}
+
+// readDirect reads an object the cache does not show as owned from the API server: the
+// cache may not have seen a write yet, and an object gatebridge does not own must not be
+// taken over (server-side apply with ForceOwnership would). It returns nil when absent.
+func (w *Writer) readDirect(ctx context.Context, key objectKey) (client.Object, error) {
+	k, ok := ownedKindOf(key.Kind)
+	if !ok {
+		return nil, fmt.Errorf("%s: gatebridge does not write this kind", key)
+	}
+	obj := k.newObject()
+	switch err := w.apiReader.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: key.Name}, obj); {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading %s: %w", key, err)
+	case !owned(obj):
+		return nil, refusedError{foreignMessage(key)}
+	}
+	return obj, nil
+}
+
+// known reports whether live is the version remembered to hold hash, or an older one the
+// cache still shows (resourceVersions of one resource only grow).
+func (w *Writer) known(rec written, hash string, live client.Object) bool {
+	if rec.hash != hash || rec.rv == 0 {
+		return false
+	}
+	rv, err := strconv.ParseInt(live.GetResourceVersion(), 10, 64)
+	return err == nil && rv <= rec.rv
+}
+
+func (w *Writer) remember(m map[objectKey]written, k objectKey, rv, hash string) {
+	n, err := strconv.ParseInt(rv, 10, 64)
+	if err != nil {
+		delete(m, k)
+		return
+	}
+	m[k] = written{n, hash}
+}
+
+// assess records an Event on every assessed Ingress whose report-hash changed, then stores
+// the new one on the Ingress; Ingresses no longer assessed lose the annotation.
+func (w *Writer) assess(ctx context.Context, plan *Plan, res *PassResult) []error {
+	var errs []error
+	for _, ip := range plan.Ingresses {
+		ing := ip.Ingress
+		key := types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name}
+		have, present := ing.Annotations[ReportHashAnnotation]
+		want := ""
+		if ip.Assessed() {
+			want = reportHash(ip)
+		}
+		if have == want && present == (want != "") {
+			w.rememberAnnotation(key, ing.ResourceVersion, want)
+			continue
+		}
+		if rec := w.annotations[key]; rec.hash == want && rec.rv != 0 {
+			if rv, err := strconv.ParseInt(ing.ResourceVersion, 10, 64); err == nil && rv <= rec.rv {
+				continue // written already; the cache has not caught up
+			}
+		}
+		if want != "" {
+			e := eventFor(ip, stateOf(have))
+			w.recorder.Eventf(ing, nil, e.Type, e.Reason, e.Action, "%s", e.Note)
+			res.Events++
+		}
+		res.Annotated++
+		rv, err := w.annotate(ctx, ing, want)
+		countWrite("Ingress", "annotate", err)
+		if err != nil {
+			if !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+				errs = append(errs, fmt.Errorf("annotating Ingress %s: %w", key, err))
+			}
+			continue
+		}
+		w.rememberAnnotation(key, rv, want)
+	}
+	return errs
+}
+
+func (w *Writer) rememberAnnotation(key types.NamespacedName, rv, hash string) {
+	n, err := strconv.ParseInt(rv, 10, 64)
+	if err != nil {
+		delete(w.annotations, key)
+		return
+	}
+	w.annotations[key] = written{n, hash}
+}
+
+// annotate sets (or, with value "", removes) the report-hash annotation of ing with
+// server-side apply: gatebridge's field manager owns that one annotation and nothing else
+// of the Ingress. The uid makes the apply fail rather than create an Ingress that was
+// deleted meanwhile.
+func (w *Writer) annotate(ctx context.Context, ing *networkingv1.Ingress, value string) (resourceVersion string, err error) {
+	md := map[string]any{"name": ing.Name, "namespace": ing.Namespace, "uid": string(ing.UID)}
+	if value != "" {
+		md["annotations"] = map[string]any{ReportHashAnnotation: value}
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": networkingv1.SchemeGroupVersion.String(),
+		"kind":       "Ingress",
+		"metadata":   md,
+	}}
+	if err := w.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return "", err
+	}
+	return u.GetResourceVersion(), nil
+}
+
+// apiMessage is the API server's message of err without the Go error's wrapping.
+func apiMessage(err error) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return status.Status().Message
+	}
+	return err.Error()
+}
+
+// sortedStates is for logs: the Ingresses of the plan per migration state.
+func sortedStates(p *Plan) map[MigrationState]int {
+	out := map[MigrationState]int{}
+	for _, ip := range p.Ingresses {
+		if ip.Assessed() {
+			out[ip.State]++
+		}
+	}
+	return out
+}
