@@ -66,8 +66,8 @@ func (t *translator) ruleAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule gw
 		case gwv1.HTTPRouteFilterRequestMirror:
 			m := f.RequestMirror
 			name, why := t.backendCluster(r.Namespace, "HTTPRoute", m.BackendRef, variantFor(ep, g.tls))
-			if why != "" {
-				t.problem("HTTPRoute", r.Namespace, r.Name, ff+".requestMirror.backendRef", why+"; not mirrored")
+			if why.msg != "" {
+				t.routeRefIssue("HTTPRoute", r.Namespace, r.Name, ff+".requestMirror.backendRef", why, "not mirrored")
 				continue
 			}
 			mp := &routev3.RouteAction_RequestMirrorPolicy{Cluster: name}
@@ -81,11 +81,15 @@ func (t *translator) ruleAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule gw
 		case gwv1.HTTPRouteFilterExtensionRef:
 			ref := f.ExtensionRef
 			if string(ref.Group) != v1alpha1.GroupVersion.Group || string(ref.Kind) != "RouteFilter" {
-				return fail(500, ff+".extensionRef", fmt.Sprintf("filter kind %s.%s is not known to gatebridge; the rule answers 500", ref.Kind, ref.Group))
+				msg := fmt.Sprintf("filter kind %s.%s is not known to gatebridge; the rule answers 500", ref.Kind, ref.Group)
+				t.issue(Issue{Kind: "HTTPRoute", Namespace: r.Namespace, Name: r.Name, Condition: ConditionResolvedRefs, Reason: ReasonInvalidKind, Message: ff + ".extensionRef: " + msg})
+				return fail(500, ff+".extensionRef", msg)
 			}
 			rf := t.ix.filters[qualified(r.Namespace, string(ref.Name))]
 			if rf == nil {
-				return fail(500, ff+".extensionRef", fmt.Sprintf("RouteFilter %s not found; the rule answers 500", qualified(r.Namespace, string(ref.Name))))
+				msg := fmt.Sprintf("RouteFilter %s not found; the rule answers 500", qualified(r.Namespace, string(ref.Name)))
+				t.issue(Issue{Kind: "HTTPRoute", Namespace: r.Namespace, Name: r.Name, Condition: ConditionResolvedRefs, Reason: ReasonFilterNotFound, Message: ff + ".extensionRef: " + msg})
+				return fail(500, ff+".extensionRef", msg)
 			}
 			switch {
 			case rf.Spec.RegexRewrite != nil:
@@ -148,8 +152,8 @@ func (t *translator) forwardAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule
 			continue
 		}
 		name, why := t.backendCluster(r.Namespace, "HTTPRoute", b.BackendObjectReference, v)
-		if why != "" {
-			t.problem("HTTPRoute", r.Namespace, r.Name, fmt.Sprintf("spec.rules[%d].backendRefs[%d]", ri, bi), why+"; its share of requests is not served")
+		if why.msg != "" {
+			t.routeRefIssue("HTTPRoute", r.Namespace, r.Name, fmt.Sprintf("spec.rules[%d].backendRefs[%d]", ri, bi), why, "its share of requests is not served")
 			continue
 		}
 		ws = append(ws, weighted{name, w, b})
@@ -228,8 +232,8 @@ func (t *translator) defaultBackendCluster(r *gwv1.HTTPRoute, ri int, db *gwv1.B
 		port = int32(*db.Port)
 	}
 	name, why := t.serviceCluster(ns, svc.Name, port, clusterVariant{connect: defaultConnectTimeout})
-	if why != "" {
-		t.problem("HTTPRoute", r.Namespace, r.Name, field, why)
+	if why.msg != "" {
+		t.problem("HTTPRoute", r.Namespace, r.Name, field, why.msg)
 		return "", false
 	}
 	return name, true
@@ -256,20 +260,27 @@ func (t *translator) defaultBackendHeaders(r *gwv1.HTTPRoute, ri int, ep *effect
 	}
 }
 
-// backendCluster resolves a backend reference to a cluster.
-func (t *translator) backendCluster(fromNs, fromKind string, ref gwv1.BackendObjectReference, v clusterVariant) (string, string) {
+// backendCluster resolves a backend reference to a cluster, or says why it cannot.
+func (t *translator) backendCluster(fromNs, fromKind string, ref gwv1.BackendObjectReference, v clusterVariant) (string, refIssue) {
 	if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Service") {
-		return "", fmt.Sprintf("backend kind %v is not supported (only Service)", ref.Kind)
+		kind := "Service"
+		if ref.Kind != nil {
+			kind = string(*ref.Kind)
+		}
+		if ref.Group != nil && *ref.Group != "" {
+			kind += "." + string(*ref.Group)
+		}
+		return "", refIssue{ReasonInvalidKind, fmt.Sprintf("backend kind %s is not supported (only Service)", kind)}
 	}
 	ns := fromNs
 	if ref.Namespace != nil {
 		ns = string(*ref.Namespace)
 	}
 	if !t.ix.granted(gwv1.GroupName, fromKind, fromNs, "", "Service", ns, string(ref.Name)) {
-		return "", fmt.Sprintf("Service %s is in another namespace and no ReferenceGrant there allows it", qualified(ns, string(ref.Name)))
+		return "", refIssue{ReasonRefNotPermitted, fmt.Sprintf("Service %s is in another namespace and no ReferenceGrant there allows it", qualified(ns, string(ref.Name)))}
 	}
 	if ref.Port == nil {
-		return "", "backendRef has no port"
+		return "", refIssue{ReasonBackendNotFound, "backendRef has no port"}
 	}
 	return t.serviceCluster(ns, string(ref.Name), int32(*ref.Port), v)
 }

@@ -116,27 +116,28 @@ func variantFor(ep *effectivePolicy, downstreamTLS bool) clusterVariant {
 
 // serviceCluster returns the name of the cluster for a Service port in a variant, creating
 // the cluster and its endpoints on first use. The second result says why the Service port
-// cannot be used ("" when it can).
-func (t *translator) serviceCluster(ns, name string, port int32, v clusterVariant) (string, string) {
+// cannot be used (zero when it can), with the ResolvedRefs reason of a route's backendRef.
+func (t *translator) serviceCluster(ns, name string, port int32, v clusterVariant) (string, refIssue) {
 	svc := t.ix.services[qualified(ns, name)]
 	if svc == nil {
-		return "", fmt.Sprintf("Service %s not found", qualified(ns, name))
+		return "", refIssue{ReasonBackendNotFound, fmt.Sprintf("Service %s not found", qualified(ns, name))}
 	}
 	sp := findServicePort(svc, port)
 	if sp == nil {
-		return "", fmt.Sprintf("Service %s has no port %d", qualified(ns, name), port)
+		return "", refIssue{ReasonBackendNotFound, fmt.Sprintf("Service %s has no port %d", qualified(ns, name), port)}
 	}
 	base := fmt.Sprintf("%s/%s/%d", ns, name, port)
 	cname := base + v.suffix()
 	if _, ok := t.clusters[cname]; ok {
-		return cname, ""
+		return cname, refIssue{}
 	}
 	c, why := t.buildCluster(cname, base, svc, sp, v)
 	if why != "" {
-		return "", why
+		// The backend TLS settings of a policy, not a reference of the route: no reason.
+		return "", refIssue{msg: why}
 	}
 	t.clusters[cname] = c
-	return cname, ""
+	return cname, refIssue{}
 }
 
 func findServicePort(svc *corev1.Service, port int32) *corev1.ServicePort {

@@ -112,15 +112,19 @@ func (t *translator) groupByPort(ls []*listenerInfo) []*portGroup {
 		}
 		isTLS := l.spec.Protocol == gwv1.HTTPSProtocolType || l.spec.Protocol == gwv1.TLSProtocolType
 		if len(g.listeners) > 0 && isTLS != g.tls {
-			t.problem("Gateway", l.gw.Namespace, l.gw.Name, "listeners["+string(l.spec.Name)+"]",
-				fmt.Sprintf("protocol %s cannot share port %d with a listener of protocol %s; this listener is not served", l.spec.Protocol, l.spec.Port, g.listeners[0].spec.Protocol))
+			msg := fmt.Sprintf("protocol %s cannot share port %d with a listener of protocol %s; this listener is not served", l.spec.Protocol, l.spec.Port, g.listeners[0].spec.Protocol)
+			t.problem("Gateway", l.gw.Namespace, l.gw.Name, "listeners["+string(l.spec.Name)+"]", msg)
+			t.listenerIssue(l, ConditionConflicted, ReasonProtocolConflict, msg)
+			t.notServed(l)
 			continue
 		}
 		switch l.spec.Protocol {
 		case gwv1.HTTPProtocolType, gwv1.HTTPSProtocolType, gwv1.TLSProtocolType:
 		default:
-			t.problem("Gateway", l.gw.Namespace, l.gw.Name, "listeners["+string(l.spec.Name)+"].protocol",
-				fmt.Sprintf("protocol %q is not supported (HTTP, HTTPS and TLS are); this listener is not served", l.spec.Protocol))
+			msg := fmt.Sprintf("protocol %q is not supported (HTTP, HTTPS and TLS are); this listener is not served", l.spec.Protocol)
+			t.problem("Gateway", l.gw.Namespace, l.gw.Name, "listeners["+string(l.spec.Name)+"].protocol", msg)
+			t.listenerIssue(l, ConditionAccepted, ReasonUnsupportedProtocol, msg)
+			t.notServed(l)
 			continue
 		}
 		g.tls = isTLS

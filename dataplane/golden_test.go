@@ -109,6 +109,9 @@ func RenderOutput(t *testing.T, out *dataplane.Output) []byte {
 	sort.Strings(keys)
 	section("auth", out.Auth)
 	section("problems", out.Problems)
+	section("status issues", out.Issues)
+	section("route parents", out.Parents)
+	section("gateway listeners", out.Listeners)
 	return b.Bytes()
 }
 

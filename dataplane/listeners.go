@@ -52,8 +52,10 @@ func (t *translator) listener(g *portGroup, tlsRoutes []*gwv1.TLSRoute, hasRoute
 	for _, li := range g.listeners {
 		key := li.hostname()
 		if prev, dup := seen[key]; dup {
-			t.problem("Gateway", li.gw.Namespace, li.gw.Name, "listeners["+string(li.spec.Name)+"].hostname",
-				fmt.Sprintf("hostname %q on port %d is already served by listener %s; this listener is not served", key, li.spec.Port, prev))
+			msg := fmt.Sprintf("hostname %q on port %d is already served by listener %s; this listener is not served", key, li.spec.Port, prev)
+			t.problem("Gateway", li.gw.Namespace, li.gw.Name, "listeners["+string(li.spec.Name)+"].hostname", msg)
+			t.listenerIssue(li, ConditionConflicted, ReasonHostnameConflict, msg)
+			t.notServed(li)
 			continue
 		}
 		var fc *listenerv3.FilterChain
@@ -84,8 +86,10 @@ func (t *translator) listener(g *portGroup, tlsRoutes []*gwv1.TLSRoute, hasRoute
 // the group's connection manager.
 func (t *translator) httpsFilterChain(li *listenerInfo, hcm func() *listenerv3.Filter) *listenerv3.FilterChain {
 	if li.spec.TLS == nil || (li.spec.TLS.Mode != nil && *li.spec.TLS.Mode != gwv1.TLSModeTerminate) {
-		t.problem("Gateway", li.gw.Namespace, li.gw.Name, "listeners["+string(li.spec.Name)+"].tls",
-			"an HTTPS listener needs tls.mode Terminate and certificateRefs; this listener is not served")
+		msg := "an HTTPS listener needs tls.mode Terminate and certificateRefs; this listener is not served"
+		t.problem("Gateway", li.gw.Namespace, li.gw.Name, "listeners["+string(li.spec.Name)+"].tls", msg)
+		t.listenerIssue(li, ConditionProgrammed, ReasonInvalid, msg)
+		t.notServed(li)
 		return nil
 	}
 	var sds []*tlsv3.SdsSecretConfig
@@ -93,6 +97,7 @@ func (t *translator) httpsFilterChain(li *listenerInfo, hcm func() *listenerv3.F
 		field := fmt.Sprintf("listeners[%s].tls.certificateRefs[%d]", li.spec.Name, i)
 		if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Secret") {
 			t.problem("Gateway", li.gw.Namespace, li.gw.Name, field, "only core Secrets are supported as certificates")
+			t.listenerIssue(li, ConditionResolvedRefs, ReasonInvalidCertificateRef, field+": only core Secrets are supported as certificates")
 			continue
 		}
 		ns := li.gw.Namespace
@@ -107,26 +112,32 @@ func (t *translator) httpsFilterChain(li *listenerInfo, hcm func() *listenerv3.F
 			ns = string(*ref.Namespace)
 		}
 		if !t.ix.granted(gwv1.GroupName, fromKind, from, "", "Secret", ns, string(ref.Name)) {
-			t.problem("Gateway", li.gw.Namespace, li.gw.Name, field,
-				fmt.Sprintf("Secret %s is in another namespace and no ReferenceGrant there allows it; add one", qualified(ns, string(ref.Name))))
+			msg := fmt.Sprintf("Secret %s is in another namespace and no ReferenceGrant there allows it; add one", qualified(ns, string(ref.Name)))
+			t.problem("Gateway", li.gw.Namespace, li.gw.Name, field, msg)
+			t.listenerIssue(li, ConditionResolvedRefs, ReasonRefNotPermitted, field+": "+msg)
 			continue
 		}
 		sec := t.ix.secrets[qualified(ns, string(ref.Name))]
 		if sec == nil {
-			t.problem("Gateway", li.gw.Namespace, li.gw.Name, field, fmt.Sprintf("Secret %s not found", qualified(ns, string(ref.Name))))
+			msg := fmt.Sprintf("Secret %s not found", qualified(ns, string(ref.Name)))
+			t.problem("Gateway", li.gw.Namespace, li.gw.Name, field, msg)
+			t.listenerIssue(li, ConditionResolvedRefs, ReasonInvalidCertificateRef, field+": "+msg)
 			continue
 		}
 		name := t.tlsSecret(sec)
 		if name == "" {
-			t.problem("Gateway", li.gw.Namespace, li.gw.Name, field,
-				fmt.Sprintf("Secret %s does not hold a valid tls.crt/tls.key pair", qualified(ns, string(ref.Name))))
+			msg := fmt.Sprintf("Secret %s does not hold a valid tls.crt/tls.key pair", qualified(ns, string(ref.Name)))
+			t.problem("Gateway", li.gw.Namespace, li.gw.Name, field, msg)
+			t.listenerIssue(li, ConditionResolvedRefs, ReasonInvalidCertificateRef, field+": "+msg)
 			continue
 		}
 		sds = append(sds, &tlsv3.SdsSecretConfig{Name: name, SdsConfig: adsConfigSource()})
 	}
 	if len(sds) == 0 {
-		t.problem("Gateway", li.gw.Namespace, li.gw.Name, "listeners["+string(li.spec.Name)+"]",
-			"no usable certificate; this HTTPS listener is not served")
+		msg := "no usable certificate; this HTTPS listener is not served"
+		t.problem("Gateway", li.gw.Namespace, li.gw.Name, "listeners["+string(li.spec.Name)+"]", msg)
+		t.listenerIssue(li, ConditionProgrammed, ReasonInvalid, msg)
+		t.notServed(li)
 		return nil
 	}
 	ctx := &tlsv3.DownstreamTlsContext{CommonTlsContext: &tlsv3.CommonTlsContext{
@@ -174,8 +185,8 @@ func (t *translator) passthroughFilterChain(li *listenerInfo, routes []*gwv1.TLS
 		}
 		for i, b := range r.Spec.Rules[0].BackendRefs {
 			name, why := t.backendCluster(r.Namespace, "TLSRoute", b.BackendObjectReference, clusterVariant{connect: defaultConnectTimeout, tcp: true})
-			if why != "" {
-				t.problem("TLSRoute", r.Namespace, r.Name, fmt.Sprintf("spec.rules[0].backendRefs[%d]", i), why)
+			if why.msg != "" {
+				t.routeRefIssue("TLSRoute", r.Namespace, r.Name, fmt.Sprintf("spec.rules[0].backendRefs[%d]", i), why, "")
 				continue
 			}
 			w := uint32(1)

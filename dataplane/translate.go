@@ -63,6 +63,13 @@ type Output struct {
 	Auth map[string]authz.Policy
 	// Problems are sorted and deduplicated.
 	Problems []Problem
+	// Issues are the problems that make a Gateway API status condition false, typed
+	// (condition type and reason), sorted and deduplicated; Parents and Listeners say
+	// which route attached to which listener (status.go). A controller writes status
+	// from these, never from the messages of Problems.
+	Issues    []Issue
+	Parents   []RouteParentResult
+	Listeners []ListenerResult
 	// Served lists what is served, for people: one line per host and path.
 	Served []Served
 }
@@ -86,11 +93,14 @@ type translator struct {
 	// replayed (see memo.go).
 	effects
 	memo *memo
+	// unserved are the listeners left out of Envoy's configuration (status.go).
+	unserved map[*listenerInfo]bool
 }
 
 // effects is what translating part of the model adds to the output.
 type effects struct {
 	problems []Problem
+	issues   []Issue
 	clusters map[string]*clusterv3.Cluster
 	// loadAssignments are keyed by EDS service name (namespace/service/port).
 	loadAssignments map[string]*endpointv3.ClusterLoadAssignment
@@ -125,6 +135,7 @@ func newEffectsSized(n effectsSize) effects {
 func (t *translator) mergeRoute(r *routeResult) {
 	e := &r.effects
 	t.problems = append(t.problems, e.problems...)
+	t.issues = append(t.issues, e.issues...)
 	t.served = append(t.served, e.served...)
 	t.needAuthz = t.needAuthz || e.needAuthz
 	addMissing(t.clusters, r.resources.clusters)
@@ -183,8 +194,13 @@ func (x *Translator) Translate(m *Model) *Output {
 	}
 	res := &xds.Resources{}
 	var groups []*portGroup
-	for _, gw := range ourGateways(m, t.opts.ControllerName) {
-		groups = append(groups, t.groupByPort(t.collectListeners(gw))...)
+	// every listener of our Gateways, served or not, for the status results.
+	var every []*listenerInfo
+	gateways := ourGateways(m, t.opts.ControllerName)
+	for _, gw := range gateways {
+		ls := t.collectListeners(gw)
+		every = append(every, ls...)
+		groups = append(groups, t.groupByPort(ls)...)
 	}
 	groups = t.dropAddressClashes(groups)
 	httpRoutes := oldestFirst(m.HTTPRoutes)
@@ -217,7 +233,9 @@ func (x *Translator) Translate(m *Model) *Output {
 	}
 	x.memo.order = resourceOrder{clusters: res.Clusters, loadAssignments: res.Endpoints, listeners: res.Listeners}
 	x.memo.size = effectsSize{clusters: len(t.clusters), loadAssignments: len(t.loadAssignments), served: len(t.served)}
-	return &Output{Resources: res, Auth: t.auth, Problems: sortProblems(t.problems), Served: t.served}
+	out := &Output{Resources: res, Auth: t.auth, Problems: sortProblems(t.problems), Issues: sortIssues(t.issues), Served: t.served}
+	out.Parents, out.Listeners = t.statusResults(gateways, every, httpRoutes, tlsRoutes)
+	return out
 }
 
 // dropAddressClashes keeps the first group (in Gateway name order) per address and port.
@@ -227,8 +245,12 @@ func (t *translator) dropAddressClashes(groups []*portGroup) []*portGroup {
 	for _, g := range groups {
 		k := fmt.Sprintf("%s:%d", g.address, g.envoyPort)
 		if first, ok := seen[k]; ok {
-			t.problem("Gateway", g.gw.Namespace, g.gw.Name, "spec.listeners",
-				fmt.Sprintf("port %d on address %s is already served for Gateway %s; give each Gateway its own address", g.gatewayPort, g.address, qualified(first.gw.Namespace, first.gw.Name)))
+			msg := fmt.Sprintf("port %d on address %s is already served for Gateway %s; give each Gateway its own address", g.gatewayPort, g.address, qualified(first.gw.Namespace, first.gw.Name))
+			t.problem("Gateway", g.gw.Namespace, g.gw.Name, "spec.listeners", msg)
+			t.issue(Issue{Kind: "Gateway", Namespace: g.gw.Namespace, Name: g.gw.Name, Condition: ConditionProgrammed, Reason: ReasonAddressNotUsable, Message: msg})
+			for _, l := range g.listeners {
+				t.notServed(l)
+			}
 			continue
 		}
 		seen[k] = g

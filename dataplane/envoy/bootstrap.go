@@ -74,6 +74,14 @@ type BootstrapOptions struct {
 	// {"envoy.reloadable_features.some_flag": false}. An admin layer ("admin") sits on top
 	// so /runtime_modify works for experiments.
 	Runtime map[string]any
+
+	// PortMap (Gateway port → port this Envoy binds) goes into node.metadata (fleet.go,
+	// NodeMetadataPortMap) for the xDS server; nil: none.
+	PortMap map[int32]uint32
+
+	// ReadyAddress is ip:port of a static listener answering GET /ready (fleet.go,
+	// readyListener), for probes that cannot reach the loopback admin endpoint; "": none.
+	ReadyAddress string
 }
 
 // Bootstrap returns Envoy's bootstrap configuration as JSON (which Envoy also reads as YAML),
@@ -142,8 +150,13 @@ func bootstrapProto(o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
 		}
 	}
 
+	metadata, err := nodeMetadata(o.PortMap)
+	if err != nil {
+		return nil, err
+	}
+
 	b := &bootstrapv3.Bootstrap{
-		Node: &corev3.Node{Id: o.NodeID, Cluster: o.Cluster},
+		Node: &corev3.Node{Id: o.NodeID, Cluster: o.Cluster, Metadata: metadata},
 		Admin: &bootstrapv3.Admin{
 			Address: socketAddress(admin.Addr().String(), admin.Port()),
 		},
@@ -176,6 +189,13 @@ func bootstrapProto(o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
 				ConfigType: &overloadv3.ResourceMonitor_TypedConfig{TypedConfig: monitor},
 			}},
 		},
+	}
+	if o.ReadyAddress != "" {
+		ready, err := readyListener(o.ReadyAddress)
+		if err != nil {
+			return nil, err
+		}
+		b.StaticResources.Listeners = append(b.StaticResources.Listeners, ready)
 	}
 	if err := b.ValidateAll(); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)

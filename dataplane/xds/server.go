@@ -12,7 +12,6 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
-	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"github.com/go-logr/logr"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
@@ -148,7 +147,7 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	grpcServer := grpc.NewServer(s.grpcOptions()...)
 	// The xDS handlers end their streams when ctx is done, which is what lets GracefulStop
 	// finish: ADS streams otherwise last as long as the Envoy.
-	handlers := serverv3.NewServer(ctx, s.cache, streamCallbacks{s: s, serve: s.serves.Add(1)})
+	handlers := s.Handler(ctx)
 	discoveryv3.RegisterAggregatedDiscoveryServiceServer(grpcServer, handlers)
 
 	served := make(chan error, 1)

@@ -26,6 +26,9 @@ type Reload struct {
 	// OnlyEndpoints: only files holding nothing but EndpointSlices and Endpoints changed
 	// since the model last served, so only endpoints need re-resolving (no route rebuild).
 	OnlyEndpoints bool
+	// ChurnBytes is how many bytes of files this pass decoded or dropped
+	// (sources.Reader.ChurnBytes).
+	ChurnBytes int64
 }
 
 // NewReloader reads paths (files or directories) with read and converts with opts.
@@ -52,7 +55,16 @@ func (r *Reloader) Next() (*Reload, error) {
 	}
 	// A reload that was not served leaves its changes pending for the next one.
 	r.dirty = r.dirty || !onlyEndpoints
-	return &Reload{Loaded: loaded, Result: assemble(loaded, *r.last), OnlyEndpoints: r.served && !r.dirty}, nil
+	return &Reload{Loaded: loaded, Result: assemble(loaded, *r.last), OnlyEndpoints: r.served && !r.dirty, ChurnBytes: r.reader.ChurnBytes()}, nil
+}
+
+// Snapshot is the reload as the data-plane half's input.
+func (rl *Reload) Snapshot() Snapshot {
+	s := Snapshot{Model: rl.Result.Model, Change: ChangeAll}
+	if rl.OnlyEndpoints {
+		s.Change = ChangeEndpoints
+	}
+	return s
 }
 
 // Served records that the model of the last Next is being served.

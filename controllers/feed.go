@@ -1,0 +1,541 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gwv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+
+	gbv1 "github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+	"github.com/gatebridge-dev/gatebridge/dataplane"
+	"github.com/gatebridge-dev/gatebridge/internal/pipeline"
+)
+
+// The feed: the cluster's front door to the data-plane half of the pipeline. It keeps, from
+// informer events, the objects Envoy serves — Gateway API objects, gatebridge's kinds,
+// Services, EndpointSlices and the Secrets they reference — batches changes (a short
+// debounce), and publishes each batch as a pipeline.Snapshot through the same
+// pipeline.Publisher `gatebridge run` uses: endpoints only when only EndpointSlices
+// changed, the last good configuration kept when publishing fails. It runs on every
+// replica, and publishes nothing before every informer has synced, so a restarted
+// controller never serves Envoy a partial view of the cluster: Envoys that reconnect keep
+// their configuration until the first full snapshot.
+
+// feedKind is a kind the feed serves.
+type feedKind struct {
+	name      string
+	newObject func() client.Object
+	// changed reports whether an update matters to the translation.
+	changed func(old, new client.Object) bool
+}
+
+var feedKinds = []feedKind{
+	{"GatewayClass", func() client.Object { return &gwv1.GatewayClass{} }, specChanged},
+	{"Gateway", func() client.Object { return &gwv1.Gateway{} }, specChanged},
+	{"ListenerSet", func() client.Object { return &gwv1.ListenerSet{} }, specChanged},
+	{"HTTPRoute", func() client.Object { return &gwv1.HTTPRoute{} }, specChanged},
+	{"TLSRoute", func() client.Object { return &gwv1.TLSRoute{} }, specChanged},
+	{"ReferenceGrant", func() client.Object { return &gwv1b1.ReferenceGrant{} }, specChanged},
+	{"TrafficPolicy", func() client.Object { return &gbv1.TrafficPolicy{} }, specChanged},
+	{"RouteFilter", func() client.Object { return &gbv1.RouteFilter{} }, specChanged},
+	{"Service", func() client.Object { return &corev1.Service{} }, func(a, b client.Object) bool {
+		sa, okA := a.(*corev1.Service)
+		sb, okB := b.(*corev1.Service)
+		return !okA || !okB || !equality.Semantic.DeepEqual(sa.Spec, sb.Spec) || !equality.Semantic.DeepEqual(sa.Labels, sb.Labels)
+	}},
+	{"EndpointSlice", func() client.Object { return &discoveryv1.EndpointSlice{} }, newVersion},
+	{"Secret", func() client.Object { return &corev1.Secret{} }, func(a, b client.Object) bool {
+		sa, okA := a.(*corev1.Secret)
+		sb, okB := b.(*corev1.Secret)
+		return !okA || !okB || sa.Type != sb.Type || !equality.Semantic.DeepEqual(sa.Data, sb.Data)
+	}},
+}
+
+// specChanged: what the translator reads of a Gateway API object changed — its spec
+// (metadata.generation), labels, annotations or identity — not only its status.
+func specChanged(a, b client.Object) bool {
+	return a.GetGeneration() != b.GetGeneration() || a.GetUID() != b.GetUID() ||
+		!equality.Semantic.DeepEqual(a.GetLabels(), b.GetLabels()) ||
+		!equality.Semantic.DeepEqual(a.GetAnnotations(), b.GetAnnotations())
+}
+
+// newVersion: any new version (informer resyncs redeliver the same one).
+func newVersion(a, b client.Object) bool { return a.GetResourceVersion() != b.GetResourceVersion() }
+
+// FeedOptions tune the feed.
+type FeedOptions struct {
+	// Debounce batches changes: a batch is published Debounce after its last change
+	// (default 50 ms), and at most MaxDelay after its first (default 500 ms).
+	Debounce, MaxDelay time.Duration
+}
+
+func (o FeedOptions) withDefaults() FeedOptions {
+	if o.Debounce <= 0 {
+		o.Debounce = 50 * time.Millisecond
+	}
+	if o.MaxDelay <= 0 {
+		o.MaxDelay = 500 * time.Millisecond
+	}
+	if o.MaxDelay < o.Debounce {
+		o.MaxDelay = o.Debounce
+	}
+	return o
+}
+
+// Feed publishes what the informers hold to a Plane, and tracks what Envoy acknowledged.
+type Feed struct {
+	cache cache.Cache
+	plane *Plane
+	pub   *pipeline.Publisher
+	opts  FeedOptions
+	log   logr.Logger
+
+	kick chan struct{}
+
+	mu sync.Mutex
+	// objects by kind and key: the informers' own objects, never modified.
+	objects map[string]map[types.NamespacedName]client.Object
+	// sorted are the objects of each kind in namespace/name order, rebuilt when dirty: the
+	// translator compares models element by element to reuse its work.
+	sorted map[string][]client.Object
+	// dirty are the kinds changed since the last publish; firstChange when the oldest
+	// unpublished change happened.
+	dirty       map[string]bool
+	firstChange time.Time
+	// secretsUsed are the Secrets the last model references: other Secrets' changes do not
+	// make a batch.
+	secretsUsed map[types.NamespacedName]bool
+	// state is what was published and acknowledged; stateChanged is closed and replaced
+	// when it changes.
+	state        ServedState
+	stateChanged chan struct{}
+	// published is closed and replaced at each publish (wakes the ACK watcher).
+	published chan struct{}
+	// changeTimes: for each published version not yet acknowledged, when its oldest change
+	// happened (the change-to-ACK histogram).
+	changeTimes []versionTime
+}
+
+// maxUnacknowledged bounds the published versions remembered while waiting for ACKs.
+const maxUnacknowledged = 1024
+
+type versionTime struct {
+	version uint64
+	at      time.Time
+}
+
+// ServedState is what the data plane was given and what Envoy made of it: what status is
+// written from.
+type ServedState struct {
+	// Version is the last plane version published (0: none yet).
+	Version uint64
+	// Model is the model of Version; Output the last full translation (the reference
+	// group's), whose typed results (Issues, Parents, Listeners) status is made of.
+	Model  *dataplane.Model
+	Output *dataplane.Output
+	// Since maps each Gateway and ListenerSet to the generation it had and the first
+	// version that carried that generation: it is programmed once Acked reaches it.
+	Since map[objectKey]generationSince
+	// Acked is the newest version every connected Envoy acknowledged (0: none).
+	Acked uint64
+	// NACK is Envoy's message when it rejected a version newer than Acked (NACKVersion).
+	NACK        string
+	NACKVersion uint64
+	// Envoys counts the connected Envoys.
+	Envoys int
+	// Err is why the last batch could not be published ("" when it was).
+	Err string
+}
+
+type generationSince struct {
+	generation int64
+	version    uint64
+}
+
+// NewFeed feeds plane from c's informers.
+func NewFeed(c cache.Cache, plane *Plane, opts FeedOptions, log logr.Logger) *Feed {
+	return &Feed{
+		cache: c, plane: plane, pub: pipeline.NewPublisher(plane), opts: opts.withDefaults(), log: log,
+		kick:         make(chan struct{}, 1),
+		objects:      map[string]map[types.NamespacedName]client.Object{},
+		sorted:       map[string][]client.Object{},
+		dirty:        map[string]bool{},
+		secretsUsed:  map[types.NamespacedName]bool{},
+		stateChanged: make(chan struct{}),
+		published:    make(chan struct{}),
+	}
+}
+
+// NeedLeaderElection: every replica serves Envoy.
+func (f *Feed) NeedLeaderElection() bool { return false }
+
+// Start registers the event handlers, waits for the informers, publishes the first
+// snapshot and then every batch of changes, until ctx ends.
+func (f *Feed) Start(ctx context.Context) error {
+	var regs []toolscache.ResourceEventHandlerRegistration
+	for _, k := range feedKinds {
+		inf, err := f.cache.GetInformer(ctx, k.newObject())
+		if err != nil {
+			return fmt.Errorf("watching %ss: %w", k.name, err)
+		}
+		reg, err := inf.AddEventHandler(f.handler(k))
+		if err != nil {
+			return fmt.Errorf("watching %ss: %w", k.name, err)
+		}
+		regs = append(regs, reg)
+	}
+	if !f.cache.WaitForCacheSync(ctx) {
+		return nil // stopping
+	}
+	for _, r := range regs {
+		for !r.HasSynced() {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	f.log.Info("informers synced; publishing to Envoy")
+	go f.watchACKs(ctx)
+	f.publish()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-f.kick:
+		}
+		if !f.settle(ctx) {
+			return nil
+		}
+		f.publish()
+	}
+}
+
+// settle waits until no change came for Debounce, or MaxDelay passed since the batch's
+// first change; false when ctx ended.
+func (f *Feed) settle(ctx context.Context) bool {
+	f.mu.Lock()
+	first := f.firstChange
+	f.mu.Unlock()
+	deadline := first.Add(f.opts.MaxDelay)
+	for {
+		wait := f.opts.Debounce
+		if until := time.Until(deadline); until < wait {
+			wait = until
+		}
+		if wait <= 0 {
+			return true
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return false
+		case <-f.kick:
+			timer.Stop() // another change: wait again
+		case <-timer.C:
+			return true
+		}
+	}
+}
+
+// handler keeps the objects of kind k from its informer's events.
+func (f *Feed) handler(k feedKind) toolscache.ResourceEventHandler {
+	return toolscache.ResourceEventHandlerDetailedFuncs{
+		AddFunc: func(obj any, _ bool) {
+			if o, ok := obj.(client.Object); ok {
+				f.note(k.name, o, false)
+			}
+		},
+		UpdateFunc: func(oldObj, newObj any) {
+			o, okOld := oldObj.(client.Object)
+			n, okNew := newObj.(client.Object)
+			if okOld && okNew && !k.changed(o, n) {
+				return
+			}
+			if okNew {
+				f.note(k.name, n, false)
+			}
+		},
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			if o, ok := obj.(client.Object); ok {
+				f.note(k.name, o, true)
+			}
+		},
+	}
+}
+
+// note records an object's new state, and starts a batch unless it cannot matter (a
+// Secret nothing references).
+func (f *Feed) note(kind string, obj client.Object, deleted bool) {
+	key := types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := f.objects[kind]
+	if m == nil {
+		m = map[types.NamespacedName]client.Object{}
+		f.objects[kind] = m
+	}
+	if deleted {
+		delete(m, key)
+	} else {
+		m[key] = obj
+	}
+	delete(f.sorted, kind)
+	if kind == "Secret" && !f.secretsUsed[key] {
+		return
+	}
+	if len(f.dirty) == 0 {
+		f.firstChange = time.Now()
+	}
+	f.dirty[kind] = true
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
+}
+
+// sortedLocked returns the objects of kind in namespace/name order.
+func (f *Feed) sortedLocked(kind string) []client.Object {
+	if s, ok := f.sorted[kind]; ok {
+		return s
+	}
+	m := f.objects[kind]
+	s := make([]client.Object, 0, len(m))
+	for _, o := range m {
+		s = append(s, o)
+	}
+	slices.SortFunc(s, func(a, b client.Object) int {
+		return strings.Compare(a.GetNamespace()+"/"+a.GetName(), b.GetNamespace()+"/"+b.GetName())
+	})
+	f.sorted[kind] = s
+	return s
+}
+
+// snapshotLocked builds the model from the objects held, and says what changed.
+func (f *Feed) snapshotLocked() pipeline.Snapshot {
+	m := &dataplane.Model{}
+	for _, k := range feedKinds {
+		if k.name == "Secret" {
+			continue
+		}
+		for _, o := range f.sortedLocked(k.name) {
+			m.Add(o)
+		}
+	}
+	f.secretsUsed = referencedSecrets(m)
+	for _, o := range f.sortedLocked("Secret") {
+		if f.secretsUsed[types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}] {
+			m.Add(o)
+		}
+	}
+	change := pipeline.ChangeAll
+	if len(f.dirty) == 1 && f.dirty["EndpointSlice"] {
+		change = pipeline.ChangeEndpoints
+	}
+	return pipeline.Snapshot{Model: m, Change: change}
+}
+
+// referencedSecrets are the Secrets a model's Gateways, ListenerSets and TrafficPolicies
+// name: listener certificates, basic-auth files, backend TLS certificates.
+func referencedSecrets(m *dataplane.Model) map[types.NamespacedName]bool {
+	out := map[types.NamespacedName]bool{}
+	add := func(ns string, ref gwv1.SecretObjectReference) {
+		if ref.Namespace != nil {
+			ns = string(*ref.Namespace)
+		}
+		out[types.NamespacedName{Namespace: ns, Name: string(ref.Name)}] = true
+	}
+	listeners := func(ns string, tls *gwv1.ListenerTLSConfig) {
+		if tls == nil {
+			return
+		}
+		for _, ref := range tls.CertificateRefs {
+			add(ns, ref)
+		}
+	}
+	for _, g := range m.Gateways {
+		for _, l := range g.Spec.Listeners {
+			listeners(g.Namespace, l.TLS)
+		}
+	}
+	for _, s := range m.ListenerSets {
+		for _, l := range s.Spec.Listeners {
+			listeners(s.Namespace, l.TLS)
+		}
+	}
+	for _, p := range m.TrafficPolicies {
+		if b := p.Spec.BasicAuth; b != nil {
+			add(p.Namespace, b.SecretRef)
+		}
+		if b := p.Spec.Backend; b != nil && b.TLS != nil && b.TLS.CertificateRef != nil {
+			add(p.Namespace, *b.TLS.CertificateRef)
+		}
+	}
+	return out
+}
+
+// publish publishes the current objects.
+func (f *Feed) publish() {
+	f.mu.Lock()
+	snap := f.snapshotLocked()
+	firstChange := f.firstChange
+	f.dirty = map[string]bool{}
+	f.mu.Unlock()
+
+	began := time.Now()
+	pub, err := f.pub.Publish(snap)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil {
+		// The last good configuration stays; the next batch is translated in full.
+		f.log.Error(err, "not published; Envoy keeps the last good configuration")
+		publishFailures.Inc()
+		f.state.Err = err.Error()
+		f.notifyLocked()
+		return
+	}
+	v, _ := strconv.ParseUint(pub.Version, 10, 64)
+	f.state.Err = ""
+	f.state.Version = v
+	f.state.Model = snap.Model
+	if pub.Output != nil {
+		f.state.Output = pub.Output
+	}
+	f.state.Since = programmedSince(f.state.Since, snap.Model, v)
+	if firstChange.IsZero() {
+		firstChange = began
+	}
+	f.changeTimes = append(f.changeTimes, versionTime{v, firstChange})
+	if len(f.changeTimes) > maxUnacknowledged {
+		// No Envoy acknowledges (none is connected): forget the oldest.
+		f.changeTimes = slices.Delete(f.changeTimes, 0, len(f.changeTimes)-maxUnacknowledged)
+	}
+	if pub.Output != nil {
+		for _, p := range pub.Output.Problems {
+			f.log.V(1).Info("not served as written", "problem", p.String())
+		}
+	}
+	f.log.V(1).Info("published", "version", v, "change", snap.Change.String(), "changed", pub.Changed, "duration", time.Since(began).String())
+	close(f.published)
+	f.published = make(chan struct{})
+	f.notifyLocked()
+}
+
+// programmedSince carries the versions of Gateways and ListenerSets over: an object
+// keeps its version while its generation stays the same.
+func programmedSince(prev map[objectKey]generationSince, m *dataplane.Model, v uint64) map[objectKey]generationSince {
+	out := make(map[objectKey]generationSince, len(m.Gateways)+len(m.ListenerSets))
+	note := func(kind string, o client.Object) {
+		k := objectKey{kind, o.GetNamespace(), o.GetName()}
+		if p, ok := prev[k]; ok && p.generation == o.GetGeneration() {
+			out[k] = p
+			return
+		}
+		out[k] = generationSince{o.GetGeneration(), v}
+	}
+	for _, g := range m.Gateways {
+		note("Gateway", g)
+	}
+	for _, s := range m.ListenerSets {
+		note("ListenerSet", s)
+	}
+	return out
+}
+
+func (f *Feed) notifyLocked() {
+	close(f.stateChanged)
+	f.stateChanged = make(chan struct{})
+}
+
+// State returns what was published and acknowledged, and a channel closed when it changes.
+func (f *Feed) State() (ServedState, <-chan struct{}) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.state, f.stateChanged
+}
+
+// watchACKs follows how far Envoy acknowledged what was published: Acked, a NACK, the
+// connected Envoys, and the change-to-ACK histogram.
+func (f *Feed) watchACKs(ctx context.Context) {
+	for ctx.Err() == nil {
+		f.mu.Lock()
+		target, acked, published := f.state.Version, f.state.Acked, f.published
+		f.mu.Unlock()
+		envoys := f.plane.Envoys()
+		var done bool
+		var nack string
+		if target > acked {
+			var err error
+			done, _, err = f.plane.AckState(strconv.FormatUint(target, 10))
+			if err != nil {
+				nack = err.Error()
+			}
+		}
+		f.mu.Lock()
+		changed := envoys != f.state.Envoys
+		f.state.Envoys = envoys
+		switch {
+		case done && f.state.Version == target:
+			f.ackedLocked(target)
+			changed = true
+		case nack != "" && (f.state.NACKVersion != target || f.state.NACK != nack):
+			f.state.NACK, f.state.NACKVersion = nack, target
+			f.log.Error(errors.New(nack), "Envoy rejected the configuration; it keeps serving the last one it accepted", "version", target)
+			changed = true
+		}
+		if changed {
+			f.notifyLocked()
+		}
+		f.mu.Unlock()
+		f.plane.WaitChange(ctx, published)
+	}
+}
+
+// ackedLocked records that every connected Envoy acknowledged version v.
+func (f *Feed) ackedLocked(v uint64) {
+	f.state.Acked = v
+	if f.state.NACKVersion <= v {
+		f.state.NACK, f.state.NACKVersion = "", 0
+	}
+	now := time.Now()
+	keep := f.changeTimes[:0]
+	for _, ct := range f.changeTimes {
+		if ct.version <= v {
+			changeToACK.Observe(now.Sub(ct.at).Seconds())
+			continue
+		}
+		keep = append(keep, ct)
+	}
+	f.changeTimes = keep
+}
+
+// ready is the /readyz check: the first snapshot was published.
+func (f *Feed) ready(*http.Request) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.state.Version == 0 {
+		return errors.New("no configuration published to Envoy yet")
+	}
+	return nil
+}

@@ -1,0 +1,57 @@
+package controllers
+
+import (
+	"fmt"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/gatebridge-dev/gatebridge/dataplane"
+)
+
+// The serving half: "in the cluster, Envoy serves what the API server holds". Every
+// replica runs a Plane (the xDS server and the auth service, plane.go) fed by a Feed
+// (informers → pipeline.Snapshot → pipeline.Publisher, feed.go); the leader also runs the
+// StatusWriter (statuswriter.go), which writes Gateway API status from what was published
+// and acknowledged. /readyz waits for the first publish.
+
+// setupServing adds the plane, the feed and the status writer to mgr.
+func setupServing(mgr manager.Manager, o ServeOptions, log logr.Logger) error {
+	if log.GetSink() == nil {
+		log = mgr.GetLogger()
+	}
+	plane := NewPlane(PlaneOptions{
+		XDSAddress: o.XDSAddress, AuthzAddress: o.AuthzAddress, AdvertisedAuthzAddress: o.AdvertisedAuthzAddress,
+		ControllerName: dataplane.DefaultControllerName, Log: log.WithName("plane"),
+	})
+	feed := NewFeed(mgr.GetCache(), plane, o.Feed, log.WithName("feed"))
+	status := NewStatusWriter(mgr.GetClient(), feed, dataplane.DefaultControllerName, log.WithName("status"))
+	for _, r := range []manager.Runnable{plane, feed, status} {
+		if err := mgr.Add(r); err != nil {
+			return fmt.Errorf("adding the serving half: %w", err)
+		}
+	}
+	if err := mgr.AddReadyzCheck("xds", feed.ready); err != nil {
+		return fmt.Errorf("adding the xDS readiness check: %w", err)
+	}
+	return nil
+}
+
+// stripSecretForCache is stripForCache, and drops the data of Secrets of types gatebridge
+// never reads: only TLS certificates and basic-auth files (Opaque) are served.
+func stripSecretForCache(in any) (any, error) {
+	in, err := stripForCache(in)
+	if s, ok := in.(*corev1.Secret); ok && !servedSecretType(s.Type) {
+		s.Data, s.StringData = nil, nil
+	}
+	return in, err
+}
+
+func servedSecretType(t corev1.SecretType) bool {
+	switch t {
+	case corev1.SecretTypeTLS, corev1.SecretTypeOpaque, corev1.SecretTypeBasicAuth, "":
+		return true
+	}
+	return false
+}

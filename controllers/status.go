@@ -1,0 +1,404 @@
+package controllers
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/gatebridge-dev/gatebridge/dataplane"
+)
+
+// Gateway API status, made (purely) from what was published and what Envoy acknowledged:
+// the typed results of the translation (dataplane.Output Issues, Parents, Listeners) and
+// the feed's ServedState. Never from the messages of problems.
+//
+//   - GatewayClass of our controllerName: Accepted.
+//   - Gateway of such a class: Accepted (False, ListenersNotValid, when no listener is
+//     served); Programmed once every connected Envoy acknowledged the version that first
+//     carried the Gateway's current generation (False/Pending before; False/Invalid with
+//     Envoy's message after a NACK; False/AddressNotUsable when its address clashes); per
+//     listener: Accepted, Conflicted, ResolvedRefs, Programmed and the attached routes.
+//   - ListenerSet of such a Gateway: the same, for its own listeners.
+//   - HTTPRoute and TLSRoute: one status.parents entry per parentRef that names one of our
+//     Gateways or their ListenerSets: Accepted (NoMatchingParent, NotAllowedByListeners,
+//     NoMatchingListenerHostname) and ResolvedRefs (BackendNotFound, RefNotPermitted,
+//     InvalidKind, …). Entries of other controllers are left as they are.
+//
+// Every condition carries the observedGeneration of the object as it was translated.
+
+// statusView indexes one ServedState for the status of each object.
+type statusView struct {
+	state          ServedState
+	controllerName gwv1.GatewayController
+	// issues of objects (Section "") and of listeners.
+	issues         map[objectKey][]dataplane.Issue
+	listenerIssues map[dataplane.ListenerRef][]dataplane.Issue
+	listeners      map[dataplane.ListenerRef]dataplane.ListenerResult
+	// parents by route (kind, namespace, name).
+	parents map[objectKey][]dataplane.RouteParentResult
+	// classes are our GatewayClasses' names; sets the ListenerSets attached to a Gateway.
+	classes map[string]bool
+	sets    map[objectKey]int32
+}
+
+func newStatusView(s ServedState, controllerName string) *statusView {
+	v := &statusView{
+		state: s, controllerName: gwv1.GatewayController(controllerName),
+		issues: map[objectKey][]dataplane.Issue{}, listenerIssues: map[dataplane.ListenerRef][]dataplane.Issue{},
+		listeners: map[dataplane.ListenerRef]dataplane.ListenerResult{}, parents: map[objectKey][]dataplane.RouteParentResult{},
+		classes: map[string]bool{}, sets: map[objectKey]int32{},
+	}
+	if s.Model != nil {
+		for _, c := range s.Model.GatewayClasses {
+			if c.Spec.ControllerName == v.controllerName {
+				v.classes[c.Name] = true
+			}
+		}
+	}
+	if s.Output == nil {
+		return v
+	}
+	for _, i := range s.Output.Issues {
+		if i.Section != "" {
+			r := dataplane.ListenerRef{Kind: i.Kind, Namespace: i.Namespace, Name: i.Name, Section: i.Section}
+			v.listenerIssues[r] = append(v.listenerIssues[r], i)
+			continue
+		}
+		k := objectKey{i.Kind, i.Namespace, i.Name}
+		v.issues[k] = append(v.issues[k], i)
+	}
+	seenSet := map[objectKey]bool{}
+	for _, l := range s.Output.Listeners {
+		v.listeners[l.ListenerRef] = l
+		if l.Kind == "ListenerSet" {
+			set := objectKey{"ListenerSet", l.Namespace, l.Name}
+			if !seenSet[set] {
+				seenSet[set] = true
+				v.sets[objectKey{"Gateway", l.GatewayNamespace, l.GatewayName}]++
+			}
+		}
+	}
+	for _, p := range s.Output.Parents {
+		k := objectKey{p.RouteKind, p.RouteNamespace, p.RouteName}
+		v.parents[k] = append(v.parents[k], p)
+	}
+	return v
+}
+
+// condition builds a condition; its LastTransitionTime is set by mergeConditions.
+func condition(t string, ok bool, reason, msg string, generation int64) metav1.Condition {
+	st := metav1.ConditionFalse
+	if ok {
+		st = metav1.ConditionTrue
+	}
+	return metav1.Condition{Type: t, Status: st, Reason: reason, Message: truncate(msg, maxMessage), ObservedGeneration: generation}
+}
+
+// maxMessage keeps condition messages well below the API's 32 KiB limit.
+const maxMessage = 1024
+
+// mergeConditions returns want with each condition's LastTransitionTime taken from live
+// when its status did not change (now otherwise), as meta.SetStatusCondition does; the
+// conditions of live whose types want does not set are dropped (we own them all).
+func mergeConditions(live, want []metav1.Condition, now metav1.Time) []metav1.Condition {
+	out := make([]metav1.Condition, 0, len(want))
+	for _, c := range want {
+		if old := meta.FindStatusCondition(live, c.Type); old != nil && old.Status == c.Status {
+			c.LastTransitionTime = old.LastTransitionTime
+		} else {
+			c.LastTransitionTime = now
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// keepProgrammed returns want with a Programmed condition that is only Pending replaced by
+// live's when live says the same generation is Programmed: after a restart, the new
+// replica has not heard Envoy acknowledge anything yet, but what Envoy serves — this
+// generation, acknowledged before — did not change. A NACK or a new generation is never
+// masked.
+func keepProgrammed(live, want []metav1.Condition) []metav1.Condition {
+	old := meta.FindStatusCondition(live, string(gwv1.GatewayConditionProgrammed))
+	if old == nil || old.Status != metav1.ConditionTrue {
+		return want
+	}
+	out := slices.Clone(want)
+	for i, c := range out {
+		if c.Type == old.Type && c.Status == metav1.ConditionFalse && c.Reason == string(gwv1.GatewayReasonPending) && c.ObservedGeneration == old.ObservedGeneration {
+			out[i] = *old
+		}
+	}
+	return out
+}
+
+// GatewayClassConditions is the status of one of our GatewayClasses.
+func gatewayClassConditions(gc *gwv1.GatewayClass) []metav1.Condition {
+	return []metav1.Condition{condition(string(gwv1.GatewayClassConditionStatusAccepted), true, string(gwv1.GatewayClassReasonAccepted),
+		"gatebridge serves the Gateways of this class", gc.Generation)}
+}
+
+// programmed says whether the object (Gateway or ListenerSet) is programmed: every
+// connected Envoy acknowledged the version that carries its current generation.
+func (v *statusView) programmed(k objectKey) (bool, string, string) {
+	since, known := v.state.Since[k]
+	switch {
+	case !known:
+		return false, string(gwv1.GatewayReasonPending), "not yet translated"
+	case v.state.NACK != "" && v.state.NACKVersion >= since.version:
+		return false, string(gwv1.GatewayReasonInvalid), "Envoy rejected the configuration and keeps serving the last one it accepted: " + v.state.NACK
+	case v.state.Acked >= since.version:
+		return true, string(gwv1.GatewayReasonProgrammed), "Envoy acknowledged the configuration"
+	case v.state.Envoys == 0:
+		return false, string(gwv1.GatewayReasonPending), "no Envoy is connected to the controller"
+	}
+	return false, string(gwv1.GatewayReasonPending), "waiting for Envoy to acknowledge the configuration"
+}
+
+// listenerStatus is the status of one listener of a Gateway or ListenerSet (holder).
+func (v *statusView) listenerStatus(holder objectKey, l gwv1.Listener, generation int64, programmed bool, pReason, pMsg string) gwv1.ListenerStatus {
+	ref := dataplane.ListenerRef{Kind: holder.Kind, Namespace: holder.Namespace, Name: holder.Name, Section: string(l.Name)}
+	res, known := v.listeners[ref]
+	issues := v.listenerIssues[ref]
+	first := func(cond string) *dataplane.Issue {
+		for i := range issues {
+			if issues[i].Condition == cond {
+				return &issues[i]
+			}
+		}
+		return nil
+	}
+	ls := gwv1.ListenerStatus{Name: l.Name, SupportedKinds: supportedKinds(l), AttachedRoutes: int32(res.AttachedRoutes)}
+	accepted := condition(string(gwv1.ListenerConditionAccepted), true, string(gwv1.ListenerReasonAccepted), "", generation)
+	if i := first(dataplane.ConditionAccepted); i != nil {
+		accepted = condition(string(gwv1.ListenerConditionAccepted), false, i.Reason, i.Message, generation)
+	}
+	conflicted := condition(string(gwv1.ListenerConditionConflicted), false, string(gwv1.ListenerReasonNoConflicts), "", generation)
+	if i := first(dataplane.ConditionConflicted); i != nil {
+		conflicted = condition(string(gwv1.ListenerConditionConflicted), true, i.Reason, i.Message, generation)
+	}
+	resolved := condition(string(gwv1.ListenerConditionResolvedRefs), true, string(gwv1.ListenerReasonResolvedRefs), "", generation)
+	if i := first(dataplane.ConditionResolvedRefs); i != nil {
+		resolved = condition(string(gwv1.ListenerConditionResolvedRefs), false, i.Reason, joinMessages(issues, dataplane.ConditionResolvedRefs), generation)
+	}
+	prog := condition(string(gwv1.ListenerConditionProgrammed), programmed, pReason, pMsg, generation)
+	switch {
+	case !known:
+		prog = condition(string(gwv1.ListenerConditionProgrammed), false, string(gwv1.ListenerReasonPending), "not yet translated", generation)
+	case !res.Served:
+		msg := "this listener is not served"
+		if i := first(dataplane.ConditionProgrammed); i != nil {
+			msg = i.Message
+		} else if len(issues) > 0 {
+			msg = issues[0].Message
+		}
+		prog = condition(string(gwv1.ListenerConditionProgrammed), false, string(gwv1.ListenerReasonInvalid), msg, generation)
+	}
+	ls.Conditions = []metav1.Condition{accepted, conflicted, resolved, prog}
+	return ls
+}
+
+// supportedKinds are the route kinds a listener serves (what gatebridge supports of what
+// it allows).
+func supportedKinds(l gwv1.Listener) []gwv1.RouteGroupKind {
+	var kinds []string
+	switch l.Protocol {
+	case gwv1.HTTPProtocolType, gwv1.HTTPSProtocolType:
+		kinds = []string{"HTTPRoute"}
+	case gwv1.TLSProtocolType:
+		kinds = []string{"TLSRoute"}
+	}
+	if l.AllowedRoutes != nil && len(l.AllowedRoutes.Kinds) > 0 {
+		var allowed []string
+		for _, k := range l.AllowedRoutes.Kinds {
+			if (k.Group == nil || string(*k.Group) == gwv1.GroupName) && slices.Contains(kinds, string(k.Kind)) {
+				allowed = append(allowed, string(k.Kind))
+			}
+		}
+		kinds = allowed
+	}
+	group := gwv1.Group(gwv1.GroupName)
+	out := make([]gwv1.RouteGroupKind, 0, len(kinds))
+	for _, k := range kinds {
+		out = append(out, gwv1.RouteGroupKind{Group: &group, Kind: gwv1.Kind(k)})
+	}
+	return out
+}
+
+// gatewayStatus is the status of one of our Gateways (addresses are not ours to set here).
+func (v *statusView) gatewayStatus(gw *gwv1.Gateway) ([]metav1.Condition, []gwv1.ListenerStatus, *int32) {
+	k := objectKey{"Gateway", gw.Namespace, gw.Name}
+	programmed, reason, msg := v.programmed(k)
+	for _, i := range v.issues[k] {
+		if i.Condition == dataplane.ConditionProgrammed {
+			programmed, reason, msg = false, i.Reason, i.Message
+		}
+	}
+	var listeners []gwv1.ListenerStatus
+	served := 0
+	for _, l := range gw.Spec.Listeners {
+		listeners = append(listeners, v.listenerStatus(k, l, gw.Generation, programmed, reason, msg))
+		if v.listeners[dataplane.ListenerRef{Kind: "Gateway", Namespace: gw.Namespace, Name: gw.Name, Section: string(l.Name)}].Served {
+			served++
+		}
+	}
+	accepted := condition(string(gwv1.GatewayConditionAccepted), true, string(gwv1.GatewayReasonAccepted), "", gw.Generation)
+	if len(gw.Spec.Listeners) > 0 && served == 0 && v.state.Output != nil {
+		accepted = condition(string(gwv1.GatewayConditionAccepted), false, string(gwv1.GatewayReasonListenersNotValid), "none of spec.listeners can be served", gw.Generation)
+	}
+	conds := []metav1.Condition{accepted, condition(string(gwv1.GatewayConditionProgrammed), programmed, reason, msg, gw.Generation)}
+	var sets *int32
+	if n := v.sets[k]; n > 0 {
+		sets = &n
+	}
+	return conds, listeners, sets
+}
+
+// listenerSetStatus is the status of a ListenerSet of one of our Gateways.
+func (v *statusView) listenerSetStatus(ls *gwv1.ListenerSet) ([]metav1.Condition, []gwv1.ListenerEntryStatus) {
+	k := objectKey{"ListenerSet", ls.Namespace, ls.Name}
+	programmed, reason, msg := v.programmed(k)
+	var listeners []gwv1.ListenerEntryStatus
+	for _, l := range ls.Spec.Listeners {
+		s := v.listenerStatus(k, gwv1.Listener(l), ls.Generation, programmed, reason, msg)
+		listeners = append(listeners, gwv1.ListenerEntryStatus(s))
+	}
+	return []metav1.Condition{
+		condition(string(gwv1.ListenerSetConditionAccepted), true, string(gwv1.ListenerSetReasonAccepted), "", ls.Generation),
+		condition(string(gwv1.ListenerSetConditionProgrammed), programmed, reason, msg, ls.Generation),
+	}, listeners
+}
+
+// routeParents are our status.parents entries of a route, in spec.parentRefs order.
+func (v *statusView) routeParents(kind, ns, name string, generation int64, refs []gwv1.ParentReference) []gwv1.RouteParentStatus {
+	results := v.parents[objectKey{kind, ns, name}]
+	if len(results) == 0 {
+		return nil
+	}
+	resolved := condition(string(gwv1.RouteConditionResolvedRefs), true, string(gwv1.RouteReasonResolvedRefs), "", generation)
+	var unresolved []dataplane.Issue
+	for _, i := range v.issues[objectKey{kind, ns, name}] {
+		if i.Condition == dataplane.ConditionResolvedRefs {
+			unresolved = append(unresolved, i)
+		}
+	}
+	if len(unresolved) > 0 {
+		resolved = condition(string(gwv1.RouteConditionResolvedRefs), false, unresolved[0].Reason, joinMessages(unresolved, dataplane.ConditionResolvedRefs), generation)
+	}
+	var out []gwv1.RouteParentStatus
+	for _, r := range results {
+		if r.Index >= len(refs) {
+			continue
+		}
+		accepted := condition(string(gwv1.RouteConditionAccepted), r.Accepted, r.Reason, r.Message, generation)
+		if r.Accepted {
+			accepted.Message = "attached to " + describeListeners(r.Listeners)
+		}
+		out = append(out, gwv1.RouteParentStatus{ParentRef: refs[r.Index], ControllerName: v.controllerName,
+			Conditions: []metav1.Condition{accepted, resolved}})
+	}
+	return out
+}
+
+func describeListeners(ls []dataplane.ListenerRef) string {
+	parts := make([]string, len(ls))
+	for i, l := range ls {
+		parts[i] = fmt.Sprintf("listener %s of %s %s/%s", l.Section, l.Kind, l.Namespace, l.Name)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// joinMessages joins the messages of the issues of one condition type.
+func joinMessages(issues []dataplane.Issue, cond string) string {
+	var msgs []string
+	for _, i := range issues {
+		if i.Condition == cond {
+			msgs = append(msgs, i.Message)
+		}
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// mergeParents returns live's entries of other controllers followed by want (ours), each
+// of ours keeping the transition times of live's entry for the same parentRef.
+func mergeParents(live, want []gwv1.RouteParentStatus, controllerName gwv1.GatewayController, now metav1.Time) []gwv1.RouteParentStatus {
+	var out []gwv1.RouteParentStatus
+	for _, p := range live {
+		if p.ControllerName != controllerName {
+			out = append(out, p)
+		}
+	}
+	for _, w := range want {
+		var old []metav1.Condition
+		for _, p := range live {
+			if p.ControllerName == controllerName && sameParentRef(p.ParentRef, w.ParentRef) {
+				old = p.Conditions
+			}
+		}
+		w.Conditions = mergeConditions(old, w.Conditions, now)
+		out = append(out, w)
+	}
+	return out
+}
+
+func sameParentRef(a, b gwv1.ParentReference) bool {
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	group := func(g *gwv1.Group) string {
+		if g == nil {
+			return gwv1.GroupName
+		}
+		return string(*g)
+	}
+	kind := func(k *gwv1.Kind) string {
+		if k == nil {
+			return "Gateway"
+		}
+		return string(*k)
+	}
+	ns := func(n *gwv1.Namespace) string { return str((*string)(n)) }
+	section := func(s *gwv1.SectionName) string { return str((*string)(s)) }
+	port := func(p *gwv1.PortNumber) int32 {
+		if p == nil {
+			return 0
+		}
+		return int32(*p)
+	}
+	return group(a.Group) == group(b.Group) && kind(a.Kind) == kind(b.Kind) && ns(a.Namespace) == ns(b.Namespace) &&
+		a.Name == b.Name && section(a.SectionName) == section(b.SectionName) && port(a.Port) == port(b.Port)
+}
+
+// mergeListeners carries the transition times of live listener statuses over.
+func mergeListeners(live, want []gwv1.ListenerStatus, now metav1.Time) []gwv1.ListenerStatus {
+	for i := range want {
+		var old []metav1.Condition
+		for _, l := range live {
+			if l.Name == want[i].Name {
+				old = l.Conditions
+			}
+		}
+		want[i].Conditions = mergeConditions(old, keepProgrammed(old, want[i].Conditions), now)
+	}
+	return want
+}
+
+func mergeListenerEntries(live, want []gwv1.ListenerEntryStatus, now metav1.Time) []gwv1.ListenerEntryStatus {
+	for i := range want {
+		var old []metav1.Condition
+		for _, l := range live {
+			if l.Name == want[i].Name {
+				old = l.Conditions
+			}
+		}
+		want[i].Conditions = mergeConditions(old, keepProgrammed(old, want[i].Conditions), now)
+	}
+	return want
+}
