@@ -36,6 +36,7 @@ envoy:
 ## test: everything CI runs — format, vet, staticcheck, unit + golden tests, the real API server.
 test: fmt-check vet staticcheck envtest envoy
 	GATEBRIDGE_ENVOY="$$(hack/envoy.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test -count=1 -timeout 30m ./...
+	cd test/install && export GOFLAGS="-mod=mod $${GOFLAGS:-}" && go vet ./... && go tool -modfile=../../hack/tools/go.mod staticcheck ./... && GATEBRIDGE_ENVOY="$$(../../hack/envoy.sh)" KUBEBUILDER_ASSETS="$$(../../hack/envtest.sh)" go test -count=1 -timeout 30m ./...
 
 ## unit: the quick loop (no API server).
 unit:

@@ -14,6 +14,9 @@ const (
 	exitUsage    = 1
 	exitInternal = 2
 	exitFailOn   = 3
+	// exitInputProblems: convert (or report with --fail-on) found input problems — a file
+	// or document not read, an object defined twice — and wrote what it could read.
+	exitInputProblems = 4
 )
 
 var version = "dev"
@@ -34,6 +37,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runConvert(args[1:], stdin, stdout, stderr, true)
 	case "run":
 		return runRun(args[1:], stdout, stderr)
+	case "controller":
+		return runController(args[1:], stderr)
+	case "envoy-bootstrap":
+		return runEnvoyBootstrap(args[1:], stdout, stderr)
 	case "annotations":
 		return runAnnotations(args[1:], stdout, stderr)
 	case "version", "--version":
@@ -55,6 +62,8 @@ Usage:
   gatebridge report      -f PATH... | --kubeconfig FILE [-n NS | -A]  [-o table|json|markdown|html]
   gatebridge convert     -f PATH... | --kubeconfig FILE [-n NS | -A]  [-o yaml|json]
   gatebridge run         -f PATH... [--http-port 8080] [--https-port 8443] [--admin-port 9901] [--envoy PATH]
+  gatebridge controller  [--kubeconfig FILE] [--metrics-port 8080] [--health-port 8081] [--leader-elect]
+  gatebridge envoy-bootstrap --xds-server HOST:PORT [--admin-port 9901] [--http-port 8080] [--https-port 8443] [--ready-port N]
   gatebridge annotations [-o table|json|markdown]
   gatebridge version
 
