@@ -1,6 +1,8 @@
 package annotations
 
 import (
+	"net/netip"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -23,7 +25,7 @@ func init() {
 			Accepts: "an http(s) URL; may use $host, $http_host, $scheme, $request_uri, $escaped_request_uri", validate: validateAuthURL,
 			Note: "External auth: 2xx allows, 401/403 go to the client, anything else gives 500; the body is not sent.", Target: "TrafficPolicy.externalAuth"},
 		Spec{Name: "auth-method", Family: "auth", Level: Exact, Risk: RiskLow, Scope: ScopeLocation,
-			Accepts: "an HTTP method", validate: validateRegexp(methodChars, "an upper-case HTTP method"),
+			Accepts: "GET, HEAD, POST, PUT, PATCH, DELETE, CONNECT, OPTIONS or TRACE", validate: validateRegexp(authMethods, "GET, HEAD, POST, PUT, PATCH, DELETE, CONNECT, OPTIONS or TRACE (upper case)"),
 			Note: "Method of the auth request.", Target: "TrafficPolicy.externalAuth.method"},
 		Spec{Name: "auth-signin", Family: "auth", Level: Exact, Risk: RiskHigh, Scope: ScopeLocation,
 			Accepts: "an http(s) URL; may use $host, $http_host, $scheme, $request_uri, $escaped_request_uri", validate: validateAuthURL,
@@ -32,7 +34,7 @@ func init() {
 			Accepts: "a query parameter name", validate: validateRegexp(regexp.MustCompile(`^[A-Za-z0-9_\-]+$`), "a query parameter name"),
 			Note: "Name of the return-URL parameter.", Target: "TrafficPolicy.externalAuth.redirectParam"},
 		Spec{Name: "auth-response-headers", Family: "auth", Level: Exact, Risk: RiskMedium, Scope: ScopeLocation,
-			Accepts: "comma-separated header names", validate: validateHeaderList,
+			Accepts: "comma-separated header names of letters, digits, - and _", validate: validateAuthHeaderList,
 			Note: "Copied from the auth response into the backend request, replacing client values.", Target: "TrafficPolicy.externalAuth.responseHeaders"},
 		Spec{Name: "auth-proxy-set-headers", Family: "auth", Level: Unsupported, Risk: RiskMedium, Scope: ScopeLocation,
 			Accepts: "namespace/name of a ConfigMap", validate: validateObjectRef,
@@ -148,6 +150,9 @@ func parseExternalAuth(r *reader) ExternalAuth {
 	// Every external-auth value is checked fail-closed: ingress-nginx drops the whole auth
 	// group for some invalid values and serves the location unauthenticated; we refuse.
 	e.URL, _ = r.strClosed("auth-url")
+	if why := sensitiveAuthHost(e.URL); why != "" {
+		r.warn("auth-url", why)
+	}
 	e.Method, _ = r.strClosed("auth-method")
 	e.SignIn, _ = r.strClosed("auth-signin")
 	if v, ok := r.strClosed("auth-signin-redirect-param"); ok {
@@ -170,4 +175,40 @@ func parseExternalAuth(r *reader) ExternalAuth {
 		r.unsupported("auth-proxy-set-headers")
 	}
 	return e
+}
+
+// metadataHosts are the names of cloud instance metadata services.
+var metadataHosts = map[string]bool{
+	"metadata.google.internal": true, "metadata.goog": true,
+	"instance-data": true, "instance-data.ec2.internal": true,
+}
+
+// awsMetadataIPv6 is the IPv6 address of the EC2 instance metadata service.
+var awsMetadataIPv6 = netip.MustParseAddr("fd00:ec2::254")
+
+// sensitiveAuthHost says why an auth-url ("" = fine) points at a link-local or cloud
+// metadata address: the proxy itself sends every auth request there (ingress-nginx too),
+// so such a URL reads instance credentials rather than asking an auth service.
+// auth-signin is not checked: it is a Location the browser follows, never fetched by the
+// proxy.
+func sensitiveAuthHost(authURL string) string {
+	if authURL == "" {
+		return ""
+	}
+	u, err := url.Parse(nginxVariable.ReplaceAllString(authURL, "x"))
+	if err != nil {
+		return ""
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	const tail = ": every auth request is sent there by the proxy, which on most clouds reads the instance's credentials; make sure this is the auth service you mean"
+	if metadataHosts[host] {
+		return "points at the cloud metadata service " + host + tail
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		a = a.Unmap()
+		if a.IsLinkLocalUnicast() || a == awsMetadataIPv6 {
+			return "points at the link-local or metadata address " + a.String() + tail
+		}
+	}
+	return ""
 }

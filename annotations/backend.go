@@ -12,7 +12,7 @@ func init() {
 			Note:   "HTTPS and GRPCS backends are not certificate-checked unless proxy-ssl-verify is on, as in ingress-nginx; FCGI is refused (Envoy has no FastCGI).",
 			Target: "TrafficPolicy.backend.protocol"},
 		Spec{Name: "upstream-vhost", Family: "backend", Level: Exact, Risk: RiskLow, Scope: ScopeLocation,
-			Accepts: "a hostname", validate: validateRegexp(dnsNameWithWildcard, "a hostname"),
+			Accepts: "a hostname without wildcard", validate: maxLength(maxHostname, "Gateway API hostname", validateRegexp(preciseHostname, "a hostname without wildcard or port")),
 			Note: "Sets the Host header sent to the backend.", Target: "HTTPRoute URLRewrite hostname"},
 		Spec{Name: "service-upstream", Family: "backend", Level: Exact, Risk: RiskLow, Scope: ScopeIngress, Default: "false (ConfigMap)",
 			Accepts: "boolean", validate: validateBool,
@@ -59,7 +59,7 @@ func init() {
 			Accepts: "boolean", validate: validateBool,
 			Note: "TLS on 443 goes by SNI, undecrypted, to the Service of the host's / path.", Target: "Gateway TLS Passthrough listener + TLSRoute"},
 		Spec{Name: "default-backend", Family: "backend", Level: Exact, Risk: RiskLow, Scope: ScopeLocation,
-			Accepts: "a Service name in the Ingress namespace", validate: validateRegexp(dnsLabel, "a Service name"),
+			Accepts: "a Service name in the Ingress namespace", validate: maxLength(63, "Service name", validateRegexp(dnsLabel, "a Service name")),
 			Note: "Serves requests whose backend has no ready endpoints, and custom-http-errors.", Target: "TrafficPolicy.errorPages.defaultBackend"},
 		Spec{Name: "custom-http-errors", Family: "backend", Level: Approximate, Risk: RiskLow, Scope: ScopeLocation,
 			Accepts: "comma-separated 4xx/5xx codes", validate: validateStatusList,
@@ -79,6 +79,16 @@ var (
 func validateObjectRef(v string) error {
 	if !objectRef.MatchString(v) {
 		return errorf("is not [namespace/]name")
+	}
+	ns, name, found := strings.Cut(v, "/")
+	if !found {
+		ns, name = "", v
+	}
+	if err := checkLength(ns, maxNamespace, "namespace"); err != nil {
+		return errorf("namespace %q %v", ns, err)
+	}
+	if err := checkLength(name, maxObjectName, "object name"); err != nil {
+		return errorf("name %v", err)
 	}
 	return nil
 }
@@ -118,6 +128,9 @@ func validateServerAlias(v string) error {
 		}
 		if !dnsNameWithWildcard.MatchString(a) {
 			return errorf("alias %q is not a hostname", a)
+		}
+		if err := checkLength(a, maxHostname, "Gateway API hostname"); err != nil {
+			return errorf("alias %.64q… %v", a, err)
 		}
 	}
 	return nil

@@ -11,22 +11,22 @@ func init() {
 			Accepts: "boolean", validate: validateBool,
 			Note: "Joins the non-canary Ingress with the same host, path and pathType; its other annotations are ignored (the primary's apply).", Target: "rules in the primary's HTTPRoute"},
 		Spec{Name: "canary-by-header", Family: "canary", Level: Exact, Risk: RiskMedium, Scope: ScopeIngress,
-			Accepts: "a header name", validate: validateRegexp(headerNameChars, "a header name"),
+			Accepts: "a header name", validate: validateHeaderName,
 			Note: "Header value always → canary, never → primary, else fall through to cookie, then weight.", Target: "HTTPRoute header matches"},
 		Spec{Name: "canary-by-header-value", Family: "canary", Level: Exact, Risk: RiskMedium, Scope: ScopeIngress,
-			Accepts: "-._~a-zA-Z0-9/: characters", validate: validateRegexp(headerNameChars, "made of -._~a-zA-Z0-9/: characters"),
+			Accepts: "-._~a-zA-Z0-9/: characters", validate: maxLength(maxHeaderValue, "Gateway API header value", validateRegexp(headerNameChars, "made of -._~a-zA-Z0-9/: characters")),
 			Note: "Header equal to this value → canary; any other value falls through.", Target: "HTTPRoute header match Exact"},
 		Spec{Name: "canary-by-header-pattern", Family: "canary", Level: Exact, Risk: RiskMedium, Scope: ScopeIngress,
-			Accepts: "a regular expression (RE2 subset of PCRE)",
-			Note:    "Header matching the pattern anywhere → canary; an invalid pattern sends every request carrying the header to the primary.", Target: "HTTPRoute header match RegularExpression"},
+			Accepts: "a regular expression (RE2 subset of PCRE)", validate: maxLength(maxHeaderValue-len(".*(?:).*"), "Gateway API header match", nil),
+			Note: "Header matching the pattern anywhere → canary; an invalid pattern sends every request carrying the header to the primary.", Target: "HTTPRoute header match RegularExpression"},
 		Spec{Name: "canary-by-cookie", Family: "canary", Level: Exact, Risk: RiskMedium, Scope: ScopeIngress,
-			Accepts: "a cookie name", validate: validateRegexp(cookieNameChars, "a cookie name"),
+			Accepts: "a cookie name", validate: maxLength(maxCanaryCookie, "Gateway API header match on Cookie", validateRegexp(cookieNameChars, "a cookie name")),
 			Note: "Cookie value always → canary, never → primary, else fall through to weight.", Target: "HTTPRoute header match RegularExpression on Cookie"},
 		Spec{Name: "canary-weight", Family: "canary", Level: Exact, Risk: RiskLow, Scope: ScopeIngress, Default: "0",
 			Accepts: "integer ≥ 0", validate: validateNonNegativeInt,
 			Note: "Share of the remaining requests sent to the canary.", Target: "backendRefs weights"},
 		Spec{Name: "canary-weight-total", Family: "canary", Level: Exact, Risk: RiskLow, Scope: ScopeIngress, Default: "100",
-			Accepts: "integer; honoured only above 100", validate: validateNonNegativeInt,
+			Accepts: "integer; honoured only above 100", validate: validateIntAtMost(1000000, "the largest Gateway API backend weight"),
 			Note: "Denominator of canary-weight; values of 100 or less count as 100.", Target: "backendRefs weights"},
 	)
 }
@@ -46,6 +46,10 @@ type Canary struct {
 	WeightTotal int
 }
 
+// maxCanaryCookie keeps the Cookie header match of canary-by-cookie (the name quoted for
+// a regular expression, at most doubled, in a fixed pattern) within a header value.
+const maxCanaryCookie = 1024
+
 var canaryNames = []string{"canary-by-header", "canary-by-header-value", "canary-by-header-pattern",
 	"canary-by-cookie", "canary-weight", "canary-weight-total"}
 
@@ -64,7 +68,7 @@ func parseCanary(r *reader) Canary {
 	}
 	c.ByHeader, _ = r.str("canary-by-header")
 	c.ByHeaderValue, _ = r.str("canary-by-header-value")
-	if p, ok := r.raw("canary-by-header-pattern"); ok {
+	if p, ok := r.str("canary-by-header-pattern"); ok {
 		c.ByHeaderPattern = p
 		_, err := syntax.Parse(p, syntax.Perl)
 		c.PatternValid = err == nil

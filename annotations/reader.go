@@ -16,6 +16,9 @@ type Finding struct {
 	Level Level `json:"level"`
 	// Invalid is true when the value did not validate.
 	Invalid bool `json:"invalid,omitempty"`
+	// Warning is true for a valid value a person should look at (e.g. an auth-url on a
+	// cloud metadata address).
+	Warning bool `json:"warning,omitempty"`
 	// Message says what happens and, for problems, what to do.
 	Message string `json:"message"`
 }
@@ -226,6 +229,11 @@ func (r *reader) strClosed(name string) (string, bool) {
 		}
 	}
 	return v, true
+}
+
+// warn records a finding about a valid value that a person should check.
+func (r *reader) warn(name, msg string) {
+	r.findings = append(r.findings, Finding{Annotation: name, Value: r.values[name], Level: levelOf(name), Warning: true, Message: msg})
 }
 
 // refuse records a refused annotation: the Ingress is not served natively.

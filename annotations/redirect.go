@@ -1,7 +1,6 @@
 package annotations
 
 import (
-	"net/url"
 	"strconv"
 	"strings"
 )
@@ -25,14 +24,14 @@ func init() {
 			Note:   "Writes the https port into the redirect Location.",
 			Target: "TrafficPolicy.redirects.httpsIncludePort"},
 		Spec{Name: "permanent-redirect", Family: "redirect", Level: Exact, Risk: RiskMedium, Scope: ScopeLocation,
-			Accepts: "a URL without nginx variables", validate: validateRedirectURL,
+			Accepts: "an http:// or https:// URL, or a path starting with /, without nginx variables", validate: redirectURL(true),
 			Note:   "Answers with the literal URL (path and query not appended), before auth and access lists.",
 			Target: "RequestRedirect (RouteFilter.redirect for codes 300/304/305/306 or URLs with a query)"},
 		Spec{Name: "permanent-redirect-code", Family: "redirect", Level: Exact, Risk: RiskLow, Scope: ScopeLocation, Default: "301",
 			Accepts: "an integer 300–308 (else 301)", validate: validateInt,
 			Note: "Status code of permanent-redirect.", Target: "RequestRedirect statusCode"},
 		Spec{Name: "temporal-redirect", Family: "redirect", Level: Exact, Risk: RiskMedium, Scope: ScopeLocation,
-			Accepts: "an http:// or https:// URL without nginx variables", validate: validateTemporalURL,
+			Accepts: "an http:// or https:// URL without nginx variables", validate: redirectURL(false),
 			Note:   "Like permanent-redirect with 302; wins over permanent-redirect when both are set.",
 			Target: "RequestRedirect (RouteFilter.redirect for codes 300/304/305/306 or URLs with a query)"},
 		Spec{Name: "temporal-redirect-code", Family: "redirect", Level: Exact, Risk: RiskLow, Scope: ScopeLocation, Default: "302",
@@ -46,17 +45,6 @@ func init() {
 			Accepts: "boolean", validate: validateBool,
 			Note: "Envoy always sends absolute Location URLs; browsers follow both the same way.", Target: "—"},
 	)
-}
-
-func validateTemporalURL(v string) error {
-	if err := validateRedirectURL(v); err != nil {
-		return err
-	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return errorf("must be an absolute http:// or https:// URL")
-	}
-	return nil
 }
 
 // Redirect is the redirect family of one Ingress. Pointers are nil when the annotation is

@@ -1,7 +1,9 @@
 package annotations
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"net/url"
 	"regexp"
@@ -29,8 +31,16 @@ var (
 	cookieNameChars = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 	// dnsNameWithWildcard is a hostname, optionally starting with "*.".
 	dnsNameWithWildcard = regexp.MustCompile(`^(\*\.)?([a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$`)
-	// methodChars is an HTTP method.
-	methodChars = regexp.MustCompile(`^[A-Z]+$`)
+	// preciseHostname is a hostname without wildcard (Gateway API PreciseHostname, any case:
+	// values are lowercased before use).
+	preciseHostname = regexp.MustCompile(`^([a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$`)
+	// authHeaderChars is what ingress-nginx accepts as a header name in the auth-* lists
+	// (and what gatebridge's auth service accepts).
+	authHeaderChars = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
+	// authMethods is ingress-nginx's auth-method validator (anchored since CVE-2026-1580).
+	authMethods = regexp.MustCompile(`^(GET|HEAD|POST|PUT|PATCH|DELETE|CONNECT|OPTIONS|TRACE)$`)
+	// uriScheme is the scheme of an absolute URI ("file:", "javascript:", "http:").
+	uriScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
 	// nginxVariable finds $name and ${name} references.
 	nginxVariable = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
 )
@@ -51,20 +61,84 @@ func validateBool(v string) error {
 	return nil
 }
 
+// parseInt32 reads an integer that fits the int32 fields it ends up in (the Gateway API's
+// and gatebridge's CRDs hold 32-bit integers); a larger one is "too large", never cut.
+func parseInt32(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	switch {
+	case errors.Is(err, strconv.ErrRange), err == nil && (n > math.MaxInt32 || n < math.MinInt32):
+		return 0, fmt.Errorf("is too large (at most %d)", math.MaxInt32)
+	case err != nil:
+		return 0, fmt.Errorf("is not an integer (no units: write 60, not 60s)")
+	}
+	return n, nil
+}
+
 func validateInt(v string) error {
-	if _, err := strconv.Atoi(v); err != nil {
-		return fmt.Errorf("is not an integer (no units: write 60, not 60s)")
+	_, err := parseInt32(v)
+	return err
+}
+
+func validateNonNegativeInt(v string) error {
+	n, err := parseInt32(v)
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		return fmt.Errorf("is negative")
 	}
 	return nil
 }
 
-func validateNonNegativeInt(v string) error {
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return fmt.Errorf("is not an integer (no units: write 60, not 60s)")
+// validateIntAtMost is validateNonNegativeInt with a smaller upper bound: what the field
+// the value becomes can hold, said as why.
+func validateIntAtMost(limit int, why string) func(string) error {
+	return func(v string) error {
+		if err := validateNonNegativeInt(v); err != nil {
+			return err
+		}
+		if n, _ := strconv.Atoi(v); n > limit {
+			return fmt.Errorf("is too large (at most %d: %s)", limit, why)
+		}
+		return nil
 	}
-	if n < 0 {
-		return fmt.Errorf("is negative")
+}
+
+// Limits of the Gateway API fields (and gatebridge CRD fields) that annotation values are
+// copied into. A longer value would be rejected by the API server, so it is invalid here:
+// it never reaches an emitted object, and never silently cut.
+const (
+	// maxPath is HTTPPathModifier.replaceFullPath and HTTPPathMatch.value.
+	maxPath = 1024
+	// maxHeaderValue is HTTPHeader.value and HTTPHeaderMatch.value.
+	maxHeaderValue = 4096
+	// maxHeaderName is HTTPHeaderName.
+	maxHeaderName = 256
+	// maxHostname is Hostname and PreciseHostname.
+	maxHostname = 253
+	// maxRedirectURL is RouteFilter spec.redirect.url.
+	maxRedirectURL = 4096
+	// maxObjectName and maxNamespace are a Secret reference's name and namespace.
+	maxObjectName = 253
+	maxNamespace  = 63
+)
+
+// maxLength wraps a validator with the length limit of the field the value becomes.
+func maxLength(limit int, field string, next func(string) error) func(string) error {
+	return func(v string) error {
+		if err := checkLength(v, limit, field); err != nil {
+			return err
+		}
+		if next == nil {
+			return nil
+		}
+		return next(v)
+	}
+}
+
+func checkLength(v string, limit int, field string) error {
+	if len(v) > limit {
+		return fmt.Errorf("is %d characters long; the %s it becomes holds at most %d", len(v), field, limit)
 	}
 	return nil
 }
@@ -164,17 +238,29 @@ func splitList(v string) []string {
 	return out
 }
 
-func validateHeaderList(v string) error {
+// validateAuthHeaderList is auth-response-headers: ingress-nginx denies the location for a
+// header name outside [a-zA-Z0-9_-].
+func validateAuthHeaderList(v string) error {
 	items := splitList(v)
 	if len(items) == 0 {
 		return fmt.Errorf("lists no header")
 	}
 	for _, h := range items {
-		if !httpTokenChars.MatchString(h) {
-			return fmt.Errorf("%q is not a valid header name", h)
+		if !authHeaderChars.MatchString(h) {
+			return fmt.Errorf("%q is not a header name ingress-nginx accepts here (letters, digits, - and _)", h)
 		}
 	}
 	return nil
+}
+
+// validateHeaderName is canary-by-header: ingress-nginx's header-name characters that are
+// also an RFC 9110 token (what a Gateway API header match holds: no "/" or ":"), at most
+// 256 characters.
+func validateHeaderName(v string) error {
+	if !headerNameChars.MatchString(v) || !httpTokenChars.MatchString(v) {
+		return fmt.Errorf("is not a header name (letters, digits, \"-\", \".\", \"_\" and \"~\")")
+	}
+	return checkLength(v, maxHeaderName, "Gateway API header name")
 }
 
 // allowedURLVariables are the nginx variables gatebridge can evaluate in auth URLs.
@@ -205,22 +291,48 @@ func validateAuthURL(v string) error {
 	if u.Host == "" {
 		return fmt.Errorf("has no host")
 	}
+	if strings.Contains(u.Host, "..") {
+		return fmt.Errorf("has an invalid host %q", u.Host)
+	}
 	return nil
 }
 
-// validateRedirectURL accepts what ingress-nginx accepts for permanent/temporal redirects:
-// a URL without nginx variables.
-func validateRedirectURL(v string) error {
-	if strings.Contains(v, "$") {
-		return fmt.Errorf("contains \"$\": nginx variables are not accepted in redirects since ingress-nginx v1.9 (CVE-2023-5044)")
+// redirectURL is the one validator of permanent-redirect and temporal-redirect, as strict
+// as ingress-nginx for both: no nginx variables (the CVE-2023-5044 character set), and an
+// absolute http:// or https:// URL with a host (ingress-nginx's isValidURL) — or, for
+// permanent-redirect only, which ingress-nginx does not scheme-check, a path starting with
+// a single "/" that nginx makes absolute on the request host (reference §3.6). Anything
+// else ("file:///…", "javascript:…", "-5", "//host/…", a URL without host) is invalid, and
+// nothing longer than the RouteFilter field it may become passes.
+func redirectURL(relativePath bool) func(string) error {
+	return func(v string) error {
+		if err := checkLength(v, maxRedirectURL, "redirect URL"); err != nil {
+			return err
+		}
+		if strings.Contains(v, "$") {
+			return fmt.Errorf("contains \"$\": nginx variables are not accepted in redirects since ingress-nginx v1.9 (CVE-2023-5044)")
+		}
+		if !redirectURLChars.MatchString(v) {
+			return fmt.Errorf("contains characters outside -._~a-zA-Z0-9/:,?&=%%#+@")
+		}
+		u, err := url.Parse(v)
+		if err != nil {
+			return fmt.Errorf("is not a URL: %v", err)
+		}
+		if relativePath && strings.HasPrefix(v, "/") && !strings.HasPrefix(v, "//") {
+			return nil
+		}
+		if u.Scheme != "http" && u.Scheme != "https" {
+			if relativePath {
+				return fmt.Errorf("must be an absolute http:// or https:// URL or a path starting with \"/\"")
+			}
+			return fmt.Errorf("must be an absolute http:// or https:// URL (ingress-nginx accepts no other scheme and no relative URL)")
+		}
+		if u.Hostname() == "" {
+			return fmt.Errorf("has no host")
+		}
+		return nil
 	}
-	if !redirectURLChars.MatchString(v) {
-		return fmt.Errorf("contains characters outside -._~a-zA-Z0-9/:,?&=%%#+@")
-	}
-	if _, err := url.Parse(v); err != nil {
-		return fmt.Errorf("is not a URL: %v", err)
-	}
-	return nil
 }
 
 func mustRegexp(s string) *regexp.Regexp { return regexp.MustCompile(s) }

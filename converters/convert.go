@@ -2,6 +2,7 @@ package converters
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,6 +21,10 @@ type Result struct {
 	// Objects are sorted (kind order, then namespace, then name): apply them in this order.
 	Objects []client.Object
 	Report  Report
+	// RefusedLocations are the locations of refused Ingresses (refused.go), sorted by
+	// host and path: no object serves them, and a data plane must answer them 503 rather
+	// than let them fall through to another Ingress's path or catch-all.
+	RefusedLocations []RefusedLocation
 }
 
 // conversion holds what every part of one conversion shares (parts.go): the settings, the
@@ -31,8 +36,16 @@ type conversion struct {
 	services map[string]*corev1.Service
 	secrets  map[string]*corev1.Secret
 	global   []Finding
+	// inputFindings are the global findings about Services and Secrets the API server
+	// would reject (ignored); they stand as long as the lookups do.
+	inputFindings []Finding
 	// configMapName is the controller ConfigMap read, for the report.
 	configMapName string
+	// checks validates the input's Ingresses as the API server does, once each.
+	checks *ingressChecks
+	// collided are the Ingresses (input index) refused because an object of theirs would
+	// have another Ingress's kind, namespace and name, with the reason (convert).
+	collided map[int]string
 }
 
 // converter holds the state of one part of a conversion: its Ingresses, their host model
@@ -43,20 +56,43 @@ type converter struct {
 	primaries, canaries []*source
 	joined              map[backend]*canaryJoin
 	model               *model
+	// hosts are what each host of the part emits, decided by analyse (in hostname order).
+	hosts []*hostPlan
 	// listeners is the plan of the whole conversion: only the part's own hosts are read.
 	listeners *listenerPlan
 	out       *objectSet
+	// names are the object names each Ingress emits (uniqueName).
+	names map[nameKey]bool
+}
+
+// hostPlan is what one host emits, decided before the listener plan so that a listener is
+// planned only for routes that attach to it.
+type hostPlan struct {
+	host *hostModel
+	// routes are the route sets of the host's served Ingresses, in ingress-nginx order.
+	routes []*routeSet
+	// https: some route attaches to the host's HTTPS listeners (listenersOf).
+	https bool
+	// passthrough is the location whose backend the host's TLSRoute sends to (nil: none).
+	passthrough *location
+	// wwwRedirect: the host's from-to-www redirect route is emitted.
+	wwwRedirect bool
 }
 
 // objectSet collects generated objects and remembers which Ingress each belongs to.
 type objectSet struct {
 	objs []client.Object
+	// members are, by object, the position of its Ingress among its part's members (-1:
+	// the conversion's own), so that dropDuplicates can name it.
+	members []int
 }
 
-func (o *objectSet) add(obj client.Object) { o.objs = append(o.objs, obj) }
+func (o *objectSet) add(obj client.Object) {
+	o.objs, o.members = append(o.objs, obj), append(o.members, -1)
+}
 
 func (o *objectSet) addFor(src *source, obj client.Object) {
-	o.objs = append(o.objs, obj)
+	o.objs, o.members = append(o.objs, obj), append(o.members, src.member)
 	kind := obj.GetObjectKind().GroupVersionKind().Kind
 	src.report.Objects = append(src.report.Objects, ObjectRef{Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName()})
 }
@@ -70,30 +106,62 @@ func Convert(in Input, opts Options) Result {
 // newConversion starts a conversion of in. prev, when not nil, is the state of a previous
 // conversion of the same Services and Secrets: its lookups are taken over.
 func newConversion(in Input, opts Options, prev *state) *conversion {
-	cv := &conversion{opts: opts, sel: newClassSelector(opts, in.IngressClasses)}
-	cv.readConfigMap(in.ControllerConfigMap)
-	if cm := in.ControllerConfigMap; cm != nil {
+	cv := &conversion{opts: opts, checks: newIngressChecks(in.Ingresses)}
+	// Objects the API server would reject never exist in a cluster: they are ignored, and
+	// said so first among the global findings.
+	var classes []networkingv1.IngressClass
+	for _, ic := range in.IngressClasses {
+		if fs := objectFindings("IngressClass", "", ic.Name, ic.ObjectMeta); len(fs) > 0 {
+			cv.global = append(cv.global, fs...)
+			continue
+		}
+		classes = append(classes, ic)
+	}
+	cv.sel = newClassSelector(opts, classes)
+	cm := in.ControllerConfigMap
+	if cm != nil {
+		if fs := objectFindings("ConfigMap", cm.Namespace, cm.Name, cm.ObjectMeta); len(fs) > 0 {
+			cv.global = append(cv.global, fs...)
+			cm = nil
+		}
+	}
+	cv.readConfigMap(cm)
+	if cm != nil {
 		cv.configMapName = cm.Namespace + "/" + cm.Name
 	}
 	if prev != nil {
-		cv.services, cv.secrets = prev.services, prev.secrets
-		return cv
+		cv.services, cv.secrets, cv.inputFindings = prev.services, prev.secrets, prev.inputFindings
+	} else {
+		cv.indexServicesAndSecrets(in)
 	}
+	cv.global = append(cv.global, cv.inputFindings...)
+	return cv
+}
+
+// indexServicesAndSecrets builds the lookups of the input's valid Services and Secrets.
+func (cv *conversion) indexServicesAndSecrets(in Input) {
 	cv.services, cv.secrets = make(map[string]*corev1.Service, len(in.Services)), make(map[string]*corev1.Secret, len(in.Secrets))
 	for i := range in.Services {
 		s := &in.Services[i]
+		if fs := objectFindings("Service", s.Namespace, s.Name, s.ObjectMeta); len(fs) > 0 {
+			cv.inputFindings = append(cv.inputFindings, fs...)
+			continue
+		}
 		cv.services[s.Namespace+"/"+s.Name] = s
 	}
 	for i := range in.Secrets {
 		s := &in.Secrets[i]
+		if fs := objectFindings("Secret", s.Namespace, s.Name, s.ObjectMeta); len(fs) > 0 {
+			cv.inputFindings = append(cv.inputFindings, fs...)
+			continue
+		}
 		cv.secrets[s.Namespace+"/"+s.Name] = s
 	}
-	return cv
 }
 
 // analyse builds the host model of the part's Ingresses (parsed by the caller): paths placed
-// first-wins, client-certificate hosts refused, canaries joined, regex mode decided, and the
-// listeners its hosts need.
+// first-wins, client-certificate hosts refused, canaries joined, regex mode decided, aliases
+// assigned; then what each host emits (planHost) and the listeners that needs.
 func (c *converter) analyse() []*plannedListener {
 	sortByAge(c.sources)
 	for _, s := range c.sources {
@@ -117,29 +185,49 @@ func (c *converter) analyse() []*plannedListener {
 	}
 	c.model.attachCanaries(c.joined)
 	c.model.computeRegexMode()
+	c.model.assignAliases()
+	for _, h := range c.model.sortedHosts() {
+		c.hosts = append(c.hosts, c.planHost(h))
+	}
 	return c.hostListeners()
+}
+
+// planHost decides what host h emits: the routes of its served Ingresses, its TLSRoute
+// and its www redirect. The findings this gives are those of emitting (in host order).
+func (c *converter) planHost(h *hostModel) *hostPlan {
+	p := &hostPlan{host: h, routes: c.buildHostRoutes(h)}
+	p.https = c.hostHasHTTPS(h) && slices.ContainsFunc(p.routes, func(rs *routeSet) bool { return len(rs.https) > 0 })
+	if h.passthrough != nil && !h.passthrough.refused() {
+		p.passthrough = passthroughTarget(h)
+	}
+	if h.fromToWWW != nil && !h.fromToWWW.refused() {
+		p.wwwRedirect = c.planWWWRedirect(h)
+	}
+	return p
 }
 
 // emit builds the part's objects once the listener plan is made.
 func (c *converter) emit(plan *listenerPlan) {
 	c.listeners = plan
 	routesBySrc := map[*source][]*gwv1.HTTPRoute{}
-	for _, h := range c.model.sortedHosts() {
-		for _, rs := range c.buildHostRoutes(h) {
+	for _, p := range c.hosts {
+		for _, rs := range p.routes {
 			routes := c.emitRouteSet(rs)
 			for _, r := range routes {
 				c.out.addFor(rs.src, r)
 			}
 			for _, f := range rs.filters {
-				c.out.addFor(rs.src, f)
+				if c.claimName(rs.src, "RouteFilter", f.Name) {
+					c.out.addFor(rs.src, f)
+				}
 			}
 			routesBySrc[rs.src] = append(routesBySrc[rs.src], routes...)
 		}
-		if h.passthrough != nil && !h.passthrough.refused() {
-			c.emitPassthrough(h)
+		if p.passthrough != nil {
+			c.emitPassthrough(p.host, p.passthrough)
 		}
-		if h.fromToWWW != nil && !h.fromToWWW.refused() {
-			c.emitWWWRedirect(h)
+		if p.wwwRedirect {
+			c.emitWWWRedirect(p.host)
 		}
 	}
 	for _, s := range c.primaries {
@@ -177,11 +265,20 @@ func (c *conversion) readConfigMap(cm *corev1.ConfigMap) {
 }
 
 // selectOne decides the class of one Ingress and, when it is selected, parses its
-// annotations into a source.
-func (c *conversion) selectOne(ing *networkingv1.Ingress) (*IngressReport, *source) {
+// annotations into a source. apiProblems are the API server's objections to it
+// (ValidateIngress): such an Ingress is refused and gives no source, so that the
+// conversion goes on as if it were absent, whatever its class.
+func (c *conversion) selectOne(ing *networkingv1.Ingress, apiProblems []Finding) (*IngressReport, *source) {
 	class, ok, why := c.sel.decide(ing)
 	rep := &IngressReport{Namespace: ing.Namespace, Name: ing.Name, Class: class, Findings: []Finding{}, Objects: []ObjectRef{}}
 	rep.Hosts = ingressHosts(ing)
+	if len(apiProblems) > 0 {
+		rep.Verdict = VerdictRefused
+		rep.Findings = append(rep.Findings, apiProblems...)
+		rep.Findings = append(rep.Findings, Finding{Severity: SeverityError,
+			Message: "not converted: the API server rejects this Ingress (see the findings above), so it can never exist in a cluster and ingress-nginx never serves it; gatebridge converts the others as if it were absent (it claims no host, path or certificate) — fix the fields above"})
+		return rep, nil
+	}
 	if !ok {
 		rep.Verdict = VerdictSkipped
 		rep.Findings = append(rep.Findings, Finding{Field: "spec.ingressClassName", Value: class, Severity: SeverityInfo, Message: why})
@@ -220,7 +317,7 @@ func (c *conversion) noteApproximateAnnotations(src *source) {
 			continue
 		}
 		if spec, known := annotations.Lookup(name); known && spec.Level == annotations.Approximate && spec.Note != "" {
-			src.add(Finding{Annotation: name, Value: src.ing.Annotations[k], Severity: SeverityInfo, Level: annotations.Approximate, Message: spec.Note})
+			src.add(Finding{Annotation: name, Value: displayValue(src.ing.Annotations[k]), Severity: SeverityInfo, Level: annotations.Approximate, Message: spec.Note})
 		}
 	}
 }
@@ -259,31 +356,48 @@ func annotationFinding(f annotations.Finding) Finding {
 	switch {
 	case f.Invalid, f.Level == annotations.Refused:
 		sev = SeverityError
-	case f.Level == annotations.Unsupported, f.Level == annotations.Unknown:
+	case f.Warning, f.Level == annotations.Unsupported, f.Level == annotations.Unknown:
 		sev = SeverityWarning
 	}
-	return Finding{Annotation: f.Annotation, Value: f.Value, Level: f.Level, Severity: sev, Message: f.Message}
+	return Finding{Annotation: f.Annotation, Value: displayValue(f.Value), Level: f.Level, Severity: sev, Message: f.Message}
 }
 
-// emitWWWRedirect builds the from-to-www redirect: the other name answers 308 to host h,
-// unless an Ingress defines the other name itself.
-func (c *converter) emitWWWRedirect(h *hostModel) {
+// planWWWRedirect decides the from-to-www redirect of host h (its Ingress is not refused):
+// the other name answers 308 to h, unless an Ingress defines the other name itself. A rule
+// without host never gets here (applyServerSettings).
+func (c *converter) planWWWRedirect(h *hostModel) bool {
 	src := h.fromToWWW
 	other := wwwPair(h.name)
+	if len(other) > 253 {
+		src.add(Finding{Annotation: "from-to-www-redirect", Severity: SeverityInfo, Level: annotations.Exact,
+			Message: fmt.Sprintf("is ignored for %s: %s would be longer than the 253 characters a hostname may have (no client can ask for it)", h.name, other)})
+		return false
+	}
 	if _, defined := c.model.hosts[other]; defined || strings.HasPrefix(h.name, "*") {
 		src.add(Finding{Annotation: "from-to-www-redirect", Severity: SeverityInfo, Level: annotations.Exact,
 			Message: fmt.Sprintf("is ignored for %s: %s is defined by an Ingress (as in ingress-nginx)", h.name, other)})
-		return
+		return false
 	}
+	spec, _ := annotations.Lookup("from-to-www-redirect")
+	src.add(Finding{Annotation: "from-to-www-redirect", Severity: SeverityInfo, Level: annotations.Approximate,
+		Message: other + " answers 308 to " + h.name + ": " + spec.Note})
+	return true
+}
+
+// emitWWWRedirect builds the route of the from-to-www redirect planned for host h.
+func (c *converter) emitWWWRedirect(h *hostModel) {
+	src := h.fromToWWW
+	other := wwwPair(h.name)
 	rule := gwv1.HTTPRouteRule{
 		Name:    ptr(gwv1.SectionName("www-redirect")),
 		Matches: []gwv1.HTTPRouteMatch{{Path: &gwv1.HTTPPathMatch{Type: ptr(gwv1.PathMatchPathPrefix), Value: ptr("/")}}},
 		Filters: []gwv1.HTTPRouteFilter{{Type: gwv1.HTTPRouteFilterRequestRedirect,
 			RequestRedirect: &gwv1.HTTPRequestRedirectFilter{Hostname: ptr(gwv1.PreciseHostname(h.name)), StatusCode: ptr(308)}}},
 	}
+	name := c.uniqueName(src, "HTTPRoute", objectName(253, src.ing.Name, hostLabel(other), "www-redirect"), other, "www-redirect")
 	r := &gwv1.HTTPRoute{
 		TypeMeta:   metav1.TypeMeta{APIVersion: gwv1.GroupVersion.String(), Kind: "HTTPRoute"},
-		ObjectMeta: c.meta(src, objectName(253, src.ing.Name, hostLabel(other), "www-redirect"), src.ing.Namespace),
+		ObjectMeta: c.meta(src, name, src.ing.Namespace),
 		Spec: gwv1.HTTPRouteSpec{
 			CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: c.parents(h, false)},
 			Hostnames:       []gwv1.Hostname{gwv1.Hostname(other)},
@@ -291,9 +405,6 @@ func (c *converter) emitWWWRedirect(h *hostModel) {
 		},
 	}
 	c.out.addFor(src, r)
-	spec, _ := annotations.Lookup("from-to-www-redirect")
-	src.add(Finding{Annotation: "from-to-www-redirect", Severity: SeverityInfo, Level: annotations.Approximate,
-		Message: other + " answers 308 to " + h.name + ": " + spec.Note})
 }
 
 // emitCanaryGrants lets a primary's HTTPRoute reference a canary Service in another
@@ -317,7 +428,7 @@ func (c *converter) emitCanaryGrants(joined map[backend]*canaryJoin) {
 		src := need[k]
 		g := &gwv1b1.ReferenceGrant{
 			TypeMeta:   metav1.TypeMeta{APIVersion: gwv1b1.GroupVersion.String(), Kind: "ReferenceGrant"},
-			ObjectMeta: c.meta(src, objectName(253, "canary-from", k.from, k.svc), k.to),
+			ObjectMeta: c.meta(src, c.uniqueName(src, "ReferenceGrant", objectName(253, "canary-from", k.from, k.svc), k.from, k.svc), k.to),
 			Spec: gwv1b1.ReferenceGrantSpec{
 				From: []gwv1b1.ReferenceGrantFrom{{Group: gwv1.GroupName, Kind: "HTTPRoute", Namespace: gwv1.Namespace(k.from)}},
 				To:   []gwv1b1.ReferenceGrantTo{{Group: "", Kind: "Service", Name: ptr(gwv1.ObjectName(k.svc))}},
@@ -378,6 +489,11 @@ func verdictOf(s *source) Verdict {
 }
 
 func blockedMessage(s *source) string {
+	return "not converted (" + strings.Join(blockedReasons(s), "; ") + "); no objects are generated and its traffic stays on ingress-nginx until the findings above are resolved; served by gatebridge alone (gatebridge run), the paths it owns answer 503 (fails closed)"
+}
+
+// blockedReasons say why a refused Ingress is refused.
+func blockedReasons(s *source) []string {
 	a := s.ann
 	parts := append([]string{}, s.hostRefusals...)
 	if len(a.Refused) > 0 {
@@ -389,5 +505,5 @@ func blockedMessage(s *source) string {
 	if a.Rejected {
 		parts = append(parts, "ingress-nginx itself rejects this Ingress")
 	}
-	return "not converted (" + strings.Join(parts, "; ") + "); no objects are generated and its traffic stays on ingress-nginx until the findings above are resolved"
+	return parts
 }

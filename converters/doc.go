@@ -16,4 +16,26 @@
 //
 // One bad Ingress never stops the others: its problems are findings in the Report, and a
 // refused or fail-closed Ingress produces no objects at all (it keeps going to the fallback).
+// It still owns its locations, as in ingress-nginx: they are Result.RefusedLocations, which
+// a data plane must answer 503 (refused.go) rather than let them fall through to another
+// Ingress's path or catch-all. An Ingress the API server would reject (ValidateIngress,
+// validate.go) never exists in a cluster: it is refused and everything else converts as if
+// it were absent — no objects, no locations, no listener or certificate. Services, Secrets,
+// IngressClasses and ConfigMaps with invalid metadata are ignored with a global finding.
+// No value beyond what the Gateway API and gatebridge CRDs accept is ever emitted: it is
+// a finding instead.
+//
+// Shared objects carry only what served routes use (hostListeners): a host's HTTPS
+// listeners, and the grant of its certificate, exist when a served Ingress — not refused —
+// has a route on the host; a TLS passthrough listener when its TLSRoute is emitted. A host
+// that only refused Ingresses name reaches no Gateway or ListenerSet. When a served Ingress
+// shares the host, the listener is the host's as in ingress-nginx: a refused Ingress still
+// owns the host's settings, so the certificate it names first may be the one presented.
+//
+// The output never holds two objects of one kind, namespace and name: an Ingress names its
+// objects apart (uniqueName; an alias is one host's, first in hostname order; a RouteFilter
+// is emitted once for all the hosts that use it), listener names are made unique across the
+// Gateway (planListeners), an Ingress whose object would take another Ingress's name is
+// refused (collisions, in convert), and dropDuplicates drops what still repeats with an
+// error finding — a converter bug, on which the package's tests panic.
 package converters

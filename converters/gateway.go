@@ -3,6 +3,7 @@ package converters
 import (
 	"fmt"
 	"sort"
+	"strconv"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -25,9 +26,10 @@ type plannedListener struct {
 	host     string
 	hostname string
 	cert     *tlsCert
-	// owner is "" for the Gateway, else the ListenerSet name.
-	owner string
-	name  string
+	// owner is "" for the Gateway, else the ListenerSet name; name is unique among the
+	// conversion's listeners (both set by planListeners): base, unless another hostname has
+	// the same.
+	owner, name, base string
 }
 
 // listenerPlan places every listener: "http" and the first HTTPS/TLS listeners on the
@@ -38,33 +40,43 @@ type listenerPlan struct {
 	sets   []string
 }
 
-// hostListeners are the listeners the part's hosts need, in hostname order (owners are
-// set by planListeners).
+// hostListeners are the listeners the part's hosts need, in hostname order (owners and
+// final names are set by planListeners).
+//
+// A listener is planned only for a route that attaches to it: a host's HTTPS listeners
+// (its own and one per alias it serves) when some served Ingress — not refused — has a
+// route on the host, its TLS passthrough listener when its TLSRoute is emitted. So the
+// hosts of refused Ingresses reach no Gateway or ListenerSet, and no certificate of theirs
+// is granted, unless a served Ingress shares the host. Then the listener is the host's as
+// ingress-nginx has it: a refused Ingress still owns its host settings, so its certificate,
+// first by age, may be the one the listener presents, as ingress-nginx presents it.
 func (c *converter) hostListeners() []*plannedListener {
 	var out []*plannedListener
-	for _, h := range c.model.sortedHosts() {
-		if h.name == "" {
-			continue
-		}
-		if h.passthrough != nil {
-			if passthroughBackend(h) != nil {
-				out = append(out, &plannedListener{kind: listenerPassthrough, host: h.name, hostname: h.name, name: "tls-" + hostLabel(h.name)})
+	for _, p := range c.hosts {
+		h := p.host
+		switch {
+		case h.name == "":
+		case p.passthrough != nil:
+			out = append(out, &plannedListener{kind: listenerPassthrough, host: h.name, hostname: h.name, base: listenerName("tls", h.name)})
+		case p.https:
+			for _, n := range append([]string{h.name}, h.servedAliases...) {
+				out = append(out, &plannedListener{kind: listenerHTTPS, host: h.name, hostname: n, cert: h.tls, base: listenerName("https", n)})
 			}
-			continue
-		}
-		if h.tls == nil {
-			continue
-		}
-		names := append([]string{h.name}, c.aliasesOf(h)...)
-		for _, n := range names {
-			out = append(out, &plannedListener{kind: listenerHTTPS, host: h.name, hostname: n, cert: h.tls, name: "https-" + hostLabel(n)})
 		}
 	}
 	return out
 }
 
+// listenerName is "<kind>-<hostname>", cut (with a hash) to the 253 characters of a
+// Gateway API section name: a 253-character hostname is valid, "https-" and it are not.
+func listenerName(kind, hostname string) string { return objectName(253, kind, hostLabel(hostname)) }
+
 // planListeners places the listeners of every part, in hostname order: "http" and the
-// first HTTPS/TLS listeners on the Gateway, the rest in ListenerSets of max.
+// first HTTPS/TLS listeners on the Gateway, the rest in ListenerSets of max. It names them
+// too: "<kind>-<hostname label>", and when two hostnames have one label (a-b.example.com
+// and a.b.example.com, *.example.com and wildcard.example.com) the later one in hostname
+// order gets a hash of its hostname, for the API server refuses a Gateway with two
+// listeners of one name — and with it every host.
 func planListeners(parts []*part, gatewayName string, max int) *listenerPlan {
 	p := &listenerPlan{byHost: map[string][]*plannedListener{}}
 	for _, pt := range parts {
@@ -72,8 +84,15 @@ func planListeners(parts []*part, gatewayName string, max int) *listenerPlan {
 	}
 	// A hostname belongs to one part, so this is the order of one plan over all hosts.
 	sort.SliceStable(p.all, func(i, j int) bool { return p.all[i].host < p.all[j].host })
+	taken := make(map[string]bool, len(p.all)+1)
+	taken["http"] = true
 	onGateway := max - 1 // "http" takes one place
 	for i, l := range p.all {
+		l.name = l.base
+		for n := 0; taken[l.name]; n++ {
+			l.name = objectName(253, l.base, shortHash(l.hostname, strconv.Itoa(n)))
+		}
+		taken[l.name] = true
 		p.byHost[l.host] = append(p.byHost[l.host], l)
 		l.owner = ""
 		if i < onGateway {
@@ -261,14 +280,19 @@ func passthroughBackend(h *hostModel) *location {
 	return nil
 }
 
-// emitPassthrough builds the TLSRoute of an ssl-passthrough host.
-func (c *converter) emitPassthrough(h *hostModel) {
+// passthroughTarget is the location whose backend the TLSRoute of passthrough host h sends
+// to: the host's "/" path, as in ingress-nginx (nil, with a finding, when it has none).
+func passthroughTarget(h *hostModel) *location {
 	l := passthroughBackend(h)
 	if l == nil {
 		h.passthrough.add(Finding{Annotation: "ssl-passthrough", Severity: SeverityWarning,
 			Message: fmt.Sprintf("host %s has no / path, which ingress-nginx needs to pick the passthrough backend; passthrough is ignored (as in ingress-nginx)", h.name)})
-		return
 	}
+	return l
+}
+
+// emitPassthrough builds the TLSRoute of passthrough host h, to the backend of l.
+func (c *converter) emitPassthrough(h *hostModel, l *location) {
 	var parents []gwv1.ParentReference
 	for _, pl := range c.listeners.byHost[h.name] {
 		if pl.kind == listenerPassthrough {
@@ -280,9 +304,10 @@ func (c *converter) emitPassthrough(h *hostModel) {
 	if l.backend.namespace != src.ing.Namespace {
 		be.Namespace = ptr(gwv1.Namespace(l.backend.namespace))
 	}
+	name := c.uniqueName(src, "TLSRoute", objectName(253, src.ing.Name, hostLabel(h.name), "passthrough"), h.name)
 	r := &gwv1.TLSRoute{
 		TypeMeta:   metav1.TypeMeta{APIVersion: gwv1.GroupVersion.String(), Kind: "TLSRoute"},
-		ObjectMeta: c.meta(src, objectName(253, src.ing.Name, hostLabel(h.name), "passthrough"), src.ing.Namespace),
+		ObjectMeta: c.meta(src, name, src.ing.Namespace),
 		Spec: gwv1.TLSRouteSpec{
 			CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: parents},
 			Hostnames:       []gwv1.Hostname{gwv1.Hostname(h.name)},

@@ -83,7 +83,9 @@ func goldenOutputs(t *testing.T, path string, shuffle *rand.Rand) ([]byte, []byt
 	rep, err := json.MarshalIndent(struct {
 		converters.Report
 		InputProblems []sources.Problem `json:"inputProblems,omitempty"`
-	}{res.Report, loaded.Problems}, "", "  ")
+		// RefusedLocations are not part of the report; the golden shows them next to it.
+		RefusedLocations []converters.RefusedLocation `json:"refusedLocations,omitempty"`
+	}{res.Report, loaded.Problems, res.RefusedLocations}, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,8 +22,11 @@ type hostModel struct {
 	tls *tlsCert
 	// passthrough is OR-ed over the host's Ingresses.
 	passthrough *source
-	// aliases come from the first Ingress of the host that sets server-alias.
-	aliases []string
+	// aliases come from aliasSrc, the first Ingress of the host that sets server-alias;
+	// servedAliases are those the host serves (assignAliases).
+	aliases       []string
+	aliasSrc      *source
+	servedAliases []string
 	// appRoot is the first app-root of the host's Ingresses.
 	appRoot    string
 	appRootSrc *source
@@ -183,14 +186,22 @@ func (m *model) applyServerSettings(src *source, h *hostModel) {
 	}
 	if len(ann.Backend.ServerAlias) > 0 {
 		if h.aliases == nil {
-			h.aliases = ann.Backend.ServerAlias
+			h.aliases, h.aliasSrc = ann.Backend.ServerAlias, src
 		} else {
 			src.add(Finding{Annotation: "server-alias", Severity: SeverityWarning, Level: annotations.Exact,
 				Message: fmt.Sprintf("is ignored for host %s: an older Ingress of the host already sets server-alias (first wins)", h.name)})
 		}
 	}
-	if ann.Backend.SSLPassthrough && h.passthrough == nil {
-		h.passthrough = src
+	if ann.Backend.SSLPassthrough {
+		switch {
+		case h.name == "":
+			// ingress-nginx never passes its catch-all server through: passthrough picks a
+			// server by the SNI name, and a rule without host has none.
+			src.add(Finding{Annotation: "ssl-passthrough", Severity: SeverityWarning, Level: annotations.Exact,
+				Message: "is ignored for the rules without host: passthrough routes TLS by its SNI host name, and a rule without host names none (ingress-nginx ignores it too); set spec.rules[].host to pass that host's TLS through"})
+		case h.passthrough == nil:
+			h.passthrough = src
+		}
 	}
 	if ann.Rewrite.AppRoot != "" {
 		if h.appRoot == "" {
@@ -203,8 +214,15 @@ func (m *model) applyServerSettings(src *source, h *hostModel) {
 	if ann.ClientCertAuth && h.clientCert == nil {
 		h.clientCert = src
 	}
-	if ann.Redirect.FromToWWW && h.fromToWWW == nil {
-		h.fromToWWW = src
+	if ann.Redirect.FromToWWW {
+		switch {
+		case h.name == "":
+			// The catch-all has no name, so no www. name pairs with it.
+			src.add(Finding{Annotation: "from-to-www-redirect", Severity: SeverityInfo, Level: annotations.Exact,
+				Message: "is ignored for the rules without host: they have no host name to pair with a www. name (ingress-nginx does nothing there either)"})
+		case h.fromToWWW == nil:
+			h.fromToWWW = src
+		}
 	}
 	m.applyTLS(src, h)
 }
@@ -229,6 +247,48 @@ func (m *model) applyTLS(src *source, h *hostModel) {
 				Message: fmt.Sprintf("certificate for %s is ignored: %s, older, already provides %s/%s (first wins, as in ingress-nginx)", h.name, h.tls.src.key(), h.tls.namespace, h.tls.secret)})
 		}
 		return
+	}
+}
+
+// maxAliases is how many aliases a host serves: a route holds 16 hostnames, the host's own
+// and 15 aliases.
+const maxAliases = 16 - 1
+
+// assignAliases decides which aliases each host serves. As in ingress-nginx, an alias that
+// is the host itself or the host of another server is ignored, and an alias listed twice
+// counts once. An alias that several hosts list belongs to the first of them in hostname
+// order: ingress-nginx writes its servers in that order, and nginx ignores a server name an
+// earlier server already has ("conflicting server name"). So every alias is one listener
+// and one route hostname, never two. Hosts tied by an alias are in one part (parts.go), so
+// the part decides alone.
+func (m *model) assignAliases() {
+	owner := map[string]*hostModel{}
+	for _, h := range m.sortedHosts() {
+		if h.name == "" {
+			if h.aliasSrc != nil {
+				h.aliasSrc.add(Finding{Annotation: "server-alias", Severity: SeverityInfo, Level: annotations.Exact,
+					Message: "has no effect on the rules without host: they answer every hostname no other server has already (as in ingress-nginx)"})
+			}
+			continue
+		}
+		listed := map[string]bool{}
+		for _, a := range h.aliases {
+			if _, own := m.hosts[a]; own || a == h.name || listed[a] {
+				continue
+			}
+			listed[a] = true
+			if o, taken := owner[a]; taken {
+				if o != h {
+					h.aliasSrc.add(Finding{Annotation: "server-alias", Value: a, Severity: SeverityWarning, Level: annotations.Exact,
+						Message: fmt.Sprintf("alias %s is ignored for host %s: host %s has it too and comes first in hostname order, where ingress-nginx serves it; requests for %s get %s's routes", a, h.name, o.name, a, o.name)})
+				}
+				continue
+			}
+			owner[a] = h
+			if len(h.servedAliases) < maxAliases {
+				h.servedAliases = append(h.servedAliases, a)
+			}
+		}
 	}
 }
 

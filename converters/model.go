@@ -17,16 +17,21 @@ type source struct {
 	report *IngressReport
 	// order is the position in ingress-nginx processing order (oldest first).
 	order int
+	// member is its position among its part's members (objectSet).
+	member int
 	// usesExtensions records whether the Ingress's objects use gatebridge kinds.
 	usesExtensions bool
-	// hostRefusals say why the Ingress is refused because of another Ingress of a host
-	// it shares (a host-wide security control gatebridge cannot enforce).
+	// hostRefusals say why the Ingress is refused because of another Ingress: of a host it
+	// shares (a host-wide security control gatebridge cannot enforce), or whose object
+	// names its own would take (convert).
 	hostRefusals []string
 }
 
 // refused reports whether the Ingress must produce no objects. A refused Ingress still
 // owns its paths, certificate and host settings, exactly as in ingress-nginx: newer
-// Ingresses do not take them over.
+// Ingresses do not take them over, and its locations fail closed (refused.go). Its host
+// settings reach the Gateway only through a served Ingress of the host that needs them
+// (hostListeners).
 func (s *source) refused() bool { return s.ann.Blocked() || len(s.hostRefusals) > 0 }
 
 func (s *source) key() string { return s.ing.Namespace + "/" + s.ing.Name }

@@ -3,6 +3,7 @@ package converters
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"strings"
 )
 
@@ -77,4 +78,44 @@ func hostLabel(host string) string {
 		return "all-hosts"
 	}
 	return dnsSafe(host)
+}
+
+// nameKey is one object name of one Ingress: its kind, namespace and name.
+type nameKey struct {
+	src                   *source
+	kind, namespace, name string
+}
+
+// uniqueName returns name for an object of src of kind, unless src already has an object
+// of that kind and name — two of its hostnames with one label, such as a-b.example.com and
+// a.b.example.com, or a rule without host next to the host all-hosts: then the name gets a
+// hash of salt (what the names stand for), so that no Ingress makes two objects of one
+// name. Names are taken in emission order (hosts by name), which does not depend on how
+// the conversion is partitioned. Across Ingresses, names hold the Ingress's own, and what
+// collides all the same is caught by dropDuplicates.
+func (c *converter) uniqueName(src *source, kind, name string, salt ...string) string {
+	k := nameKey{src, kind, src.ing.Namespace, name}
+	for n := 0; c.names[k]; n++ {
+		k.name = objectName(253, name, shortHash(append(append([]string{}, salt...), strconv.Itoa(n))...))
+	}
+	if c.names == nil {
+		c.names = map[nameKey]bool{}
+	}
+	c.names[k] = true
+	return k.name
+}
+
+// claimName records that src emits the object kind/name and reports whether it was new:
+// the same RouteFilter (named after its content) serves every host of an Ingress but is
+// emitted once.
+func (c *converter) claimName(src *source, kind, name string) bool {
+	k := nameKey{src, kind, src.ing.Namespace, name}
+	if c.names[k] {
+		return false
+	}
+	if c.names == nil {
+		c.names = map[nameKey]bool{}
+	}
+	c.names[k] = true
+	return true
 }

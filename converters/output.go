@@ -2,8 +2,10 @@ package converters
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 
+	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -24,26 +26,31 @@ func kindRank(kind string) int {
 // (then source Ingress, should two Ingresses make the same name), so that the output is
 // byte-for-byte stable whatever the input order. Keys are computed once: a
 // GroupVersionKind parses the apiVersion each time. part is the part that made it (nil:
-// the conversion).
+// the conversion), member the position of its Ingress among the part's members (-1: none).
 type keyedObject struct {
 	rank                           int
 	kind, ns, name, srcNS, srcName string
 	obj                            client.Object
 	part                           *part
+	member                         int
 }
 
-func keyedObjects(objs []client.Object, p *part) []keyedObject {
+func keyedObjects(objs []client.Object, members []int, p *part) []keyedObject {
 	ks := make([]keyedObject, len(objs))
 	for i, o := range objs {
 		l := o.GetLabels()
 		kind := o.GetObjectKind().GroupVersionKind().Kind
-		ks[i] = keyedObject{kindRank(kind), kind, o.GetNamespace(), o.GetName(), l[LabelSourceNamespace], l[LabelSourceIngress], o, p}
+		m := -1
+		if members != nil {
+			m = members[i]
+		}
+		ks[i] = keyedObject{kindRank(kind), kind, o.GetNamespace(), o.GetName(), l[LabelSourceNamespace], l[LabelSourceIngress], o, p, m}
 	}
 	return ks
 }
 
 func compareKeyed(a, b *keyedObject) int {
-	return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.ns, b.ns), cmp.Compare(a.name, b.name),
+	return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.kind, b.kind), cmp.Compare(a.ns, b.ns), cmp.Compare(a.name, b.name),
 		cmp.Compare(a.srcNS, b.srcNS), cmp.Compare(a.srcName, b.srcName))
 }
 
@@ -74,4 +81,127 @@ func mergeKeyed(a, b []keyedObject) []keyedObject {
 	}
 	out = append(out, a[i:]...)
 	return append(out, b[j:]...)
+}
+
+// sameObject: a and b have one kind, namespace and name — one object for the API server.
+func sameObject(a, b *keyedObject) bool { return a.kind == b.kind && a.ns == b.ns && a.name == b.name }
+
+// ingressIndex is the input index of the Ingress that made k, -1 for the conversion's own.
+func (k *keyedObject) ingressIndex() int {
+	if k.part == nil || k.member < 0 {
+		return -1
+	}
+	return k.part.members[k.member]
+}
+
+// collisions finds the Ingresses an object of which would have the kind, namespace and name
+// of another Ingress's object or of the conversion's own (object names join the Ingress
+// name and a hostname label, and shop with api.shop.com reads like shop-api with shop.com).
+// The conversion's own objects keep their names, then Ingresses in namespace/name order
+// (input order for one listed twice) keep theirs unless an Ingress kept before took one;
+// the others are returned by input index with the reason, for convert to refuse them. In
+// sorted order equal names are adjacent, so finding none costs one comparison per object.
+func collisions(sorted []keyedObject, ings []networkingv1.Ingress) map[int]string {
+	byIngress := map[int][]*keyedObject{}
+	for i := 0; i < len(sorted); {
+		j := i + 1
+		for j < len(sorted) && sameObject(&sorted[i], &sorted[j]) {
+			j++
+		}
+		for k := i + 1; k < j; k++ {
+			if sorted[k].ingressIndex() != sorted[i].ingressIndex() {
+				for _, o := range sorted[i:j] {
+					byIngress[o.ingressIndex()] = append(byIngress[o.ingressIndex()], &o)
+				}
+				break
+			}
+		}
+		i = j
+	}
+	if len(byIngress) == 0 {
+		return nil
+	}
+	order := slices.SortedFunc(maps.Keys(byIngress), func(a, b int) int {
+		if a < 0 || b < 0 {
+			return cmp.Compare(a, b)
+		}
+		return cmp.Or(cmp.Compare(ings[a].Namespace, ings[b].Namespace), cmp.Compare(ings[a].Name, ings[b].Name), cmp.Compare(a, b))
+	})
+	type objectKey struct{ kind, ns, name string }
+	kept := map[objectKey]int{}
+	losers := map[int]string{}
+	for _, i := range order {
+		objs := byIngress[i]
+		lost := slices.IndexFunc(objs, func(o *keyedObject) bool {
+			w, taken := kept[objectKey{o.kind, o.ns, o.name}]
+			return taken && w != i
+		})
+		if lost < 0 {
+			for _, o := range objs {
+				kept[objectKey{o.kind, o.ns, o.name}] = i
+			}
+			continue
+		}
+		o := objs[lost]
+		losers[i] = collisionReason(o, kept[objectKey{o.kind, o.ns, o.name}], i, ings)
+	}
+	return losers
+}
+
+// collisionReason says why Ingress i is refused: its object o would have the name of one of
+// Ingress winner's (-1: the conversion's own).
+func collisionReason(o *keyedObject, winner, i int, ings []networkingv1.Ingress) string {
+	obj := o.kind + " " + o.ns + "/" + o.name
+	switch w := winner; {
+	case w < 0:
+		return "its " + obj + " would have the name of the shared Gateway's own " + o.kind + ", and the API server holds one object per kind, namespace and name: rename the Ingress, or choose another --gateway-namespace"
+	case ings[w].Namespace == ings[i].Namespace && ings[w].Name == ings[i].Name:
+		return "it is listed twice in the input, and both copies make " + obj + ": keep one copy"
+	default:
+		return "its " + obj + " would have the kind, namespace and name of " + ings[w].Namespace + "/" + ings[w].Name + "'s, and the API server holds one object per kind, namespace and name (object names join the Ingress name and the hostname, and these two read alike, like shop with api.shop.com and shop-api with shop.com): rename one of the two Ingresses"
+	}
+}
+
+// duplicate is an object dropped because an earlier one in output order has its kind,
+// namespace and name.
+type duplicate struct{ dropped, kept keyedObject }
+
+// panicOnOwnDuplicate makes dropDuplicates panic when one Ingress made two objects of one
+// name — always a converter bug (uniqueName prevents it) — so that the package's own tests
+// and fuzzing fail loudly; export_test.go sets it. Elsewhere the duplicate is dropped with
+// an error finding.
+var panicOnOwnDuplicate = false
+
+// dropDuplicates is the last guard of the output: the API server holds one object per
+// kind, namespace and name, and a second one in the output would be refused by `kubectl
+// apply` or overwrite the first. The first of each name is kept and the others are
+// returned for the report to say so (noteDropped). Between Ingresses, convert refuses the
+// later one first (collisions), so what remains is one Ingress making one name twice: a
+// converter bug. It costs one comparison per object and allocates only when something is
+// dropped.
+func dropDuplicates(sorted []keyedObject) ([]keyedObject, []duplicate) {
+	var out []keyedObject
+	var dups []duplicate
+	first := 0
+	for i := 1; i < len(sorted); i++ {
+		a, b := &sorted[first], &sorted[i]
+		if !sameObject(a, b) {
+			first = i
+			if out != nil {
+				out = append(out, *b)
+			}
+			continue
+		}
+		if panicOnOwnDuplicate && a.ingressIndex() == b.ingressIndex() && a.part == b.part {
+			panic("converters: one Ingress made " + b.kind + " " + b.ns + "/" + b.name + " twice")
+		}
+		if out == nil {
+			out = append(make([]keyedObject, 0, len(sorted)), sorted[:i]...)
+		}
+		dups = append(dups, duplicate{dropped: *b, kept: *a})
+	}
+	if out == nil {
+		return sorted, nil
+	}
+	return out, dups
 }

@@ -2,6 +2,7 @@ package converters
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -44,10 +45,11 @@ type part struct {
 	reports []*IngressReport
 	// listeners are the HTTPS and passthrough listeners of its hosts, in hostname order.
 	listeners []*plannedListener
-	// owners and gatewayEmitted are what the part was built with of the conversion-wide
-	// plan: where each listener lives, and whether the conversion emits a Gateway (it
-	// decides certificate findings). A reused part whose plan changed is converted again.
-	owners         []string
+	// placed and gatewayEmitted are what the part was built with of the conversion-wide
+	// plan: where each listener lives and its name, and whether the conversion emits a
+	// Gateway (it decides certificate findings). A reused part whose plan changed is
+	// converted again.
+	placed         []placement
 	gatewayEmitted bool
 	// objects are in output order (keyedObject); keyed are the same with their keys.
 	objects []client.Object
@@ -57,6 +59,8 @@ type part struct {
 	seen, built int
 	// annotations counts the annotation names of its selected Ingresses, for the totals.
 	annotations map[string]int
+	// refused are the locations of its refused Ingresses (refused.go).
+	refused []RefusedLocation
 }
 
 // Incremental converts an input that changes a little at a time — `gatebridge run`
@@ -91,10 +95,14 @@ type state struct {
 	sorted []keyedObject
 	// reportOrder is the last report's order of entries.
 	reportOrder *reportOrder
+	// collided: the conversion refused Ingresses for object names (convert); the next one
+	// must be full.
+	collided bool
 	// services and secrets are the conversion's lookups, which stand as long as the
-	// Services and Secrets do.
-	services map[string]*corev1.Service
-	secrets  map[string]*corev1.Secret
+	// Services and Secrets do, and so do inputFindings (about the invalid ones).
+	services      map[string]*corev1.Service
+	secrets       map[string]*corev1.Secret
+	inputFindings []Finding
 }
 
 // NewIncremental returns an Incremental converter with opts.
@@ -135,13 +143,42 @@ const (
 
 // convert runs one conversion, reusing the parts of prev whose Ingresses are not in
 // changed (see Incremental).
+//
+// Objects are named after their Ingress, so two Ingresses rarely make objects of one kind,
+// namespace and name; when they do (collisions), the later Ingress of each such name is
+// refused and everything is converted again — so it fails closed like any refused Ingress
+// and no listener or certificate of its own remains. A state left by a conversion that
+// refused Ingresses so is not reused: the next conversion is a full one, which finds the
+// collisions afresh.
 func convert(in Input, opts Options, prev *state, changed map[ingressKey]bool, mode convertMode) (Result, *state) {
+	if prev != nil && prev.collided {
+		prev, changed = nil, nil
+	}
+	var collided map[int]string
+	for {
+		res, next, losers := convertPass(in, opts, prev, changed, mode, collided)
+		if len(losers) == 0 || len(collided) >= len(in.Ingresses) {
+			return res, next
+		}
+		if collided == nil {
+			collided = map[int]string{}
+		}
+		maps.Copy(collided, losers)
+		prev, changed = nil, nil
+	}
+}
+
+// convertPass is one conversion; collided are the Ingresses (by input index) refused for
+// an object name another Ingress has, with the reason. It returns the Ingresses whose
+// objects collide with another's (collisions), to be refused by another pass.
+func convertPass(in Input, opts Options, prev *state, changed map[ingressKey]bool, mode convertMode, collided map[int]string) (Result, *state, map[int]string) {
 	cv := newConversion(in, opts, prev)
+	cv.collided = collided
 	selected := make([]bool, len(in.Ingresses))
 	for i := range in.Ingresses {
 		_, selected[i], _ = cv.sel.decide(&in.Ingresses[i])
 	}
-	pt := partitioner{ings: in.Ingresses, selected: selected, prefix: opts.AnnotationsPrefix}
+	pt := partitioner{ings: in.Ingresses, selected: selected, prefix: opts.AnnotationsPrefix, checks: cv.checks}
 	var groups [][]int
 	var reused, dissolved []*part
 	var newTies map[tie]int
@@ -178,22 +215,18 @@ func convert(in Input, opts Options, prev *state, changed map[ingressKey]bool, m
 	// A reused part built with another plan is built again (in place: the tie index names
 	// it); its listeners are the same, so the plan stands.
 	var rebuilt []*part
-	var owners [][]string
+	var placed [][]placement
 	for _, p := range parts {
-		if p.conv == nil && (p.gatewayEmitted != gatewayEmitted || !sameOwners(p)) {
-			o := make([]string, len(p.listeners))
-			for i, l := range p.listeners {
-				o[i] = l.owner
-			}
+		if p.conv == nil && (p.gatewayEmitted != gatewayEmitted || !samePlacement(p)) {
+			rebuilt, placed = append(rebuilt, p), append(placed, placementOf(p.listeners))
 			*p = part{keys: p.keys, members: p.members}
-			rebuilt, owners = append(rebuilt, p), append(owners, o)
 		}
 	}
 	if len(rebuilt) > 0 {
 		cv.analyse(in, rebuilt)
 		for k, p := range rebuilt {
 			for i, l := range p.listeners {
-				l.owner = owners[k][i]
+				l.owner, l.name = placed[k][i].owner, placed[k][i].name
 			}
 			p.conv.emit(plan)
 		}
@@ -201,12 +234,6 @@ func convert(in Input, opts Options, prev *state, changed map[ingressKey]bool, m
 	}
 	parallel.For(len(built), func(k int) { built[k].finish(gatewayEmitted) })
 
-	var prevOrder *reportOrder
-	if prev != nil {
-		prevOrder = prev.reportOrder
-	}
-	report, order := cv.report(in, parts, prevOrder)
-	res := Result{Report: report}
 	var global []client.Object
 	if gatewayEmitted {
 		global = append(cv.gatewayObjects(plan), cv.defaultsPolicy())
@@ -214,25 +241,36 @@ func convert(in Input, opts Options, prev *state, changed map[ingressKey]bool, m
 			Message: "carries ingress-nginx's gateway-wide defaults (1 MiB body limit, idle timeouts, retries, https redirects dropping the trailing slash, full-path redirects dropping the query, nginx regex order); other implementations ignore it, so \"portable\" routes behave there with their own defaults"})
 	}
 	gen := 0
+	var prevOrder *reportOrder
 	if prev != nil {
-		gen = prev.gen + 1
+		gen, prevOrder = prev.gen+1, prev.reportOrder
 	}
-	sorted := orderObjects(prev, parts, built, keyedObjects(global, nil), gen)
-	res.Objects = make([]client.Object, len(sorted))
-	for i := range sorted {
-		res.Objects[i] = sorted[i].obj
-		res.Report.Totals.Objects[sorted[i].kind]++
+	// sorted stays whole for the next conversion to merge into; the output drops what
+	// repeats a kind, namespace and name.
+	sorted := orderObjects(prev, parts, built, keyedObjects(global, nil, nil), gen)
+	losers := collisions(sorted, in.Ingresses)
+	out, dups := dropDuplicates(sorted)
+	report, order := cv.report(in, parts, prevOrder, dups)
+	res := Result{Report: report, Objects: make([]client.Object, len(out))}
+	for i := range out {
+		res.Objects[i] = out[i].obj
+		res.Report.Totals.Objects[out[i].kind]++
 	}
+	for _, p := range parts {
+		res.RefusedLocations = append(res.RefusedLocations, p.refused...)
+	}
+	sortRefused(res.RefusedLocations)
 	res.Report.Global = cv.global
 	if res.Report.Global == nil {
 		res.Report.Global = []Finding{}
 	}
 	if mode != modeKeep {
-		return res, nil
+		return res, nil, losers
 	}
 	next := nextState(prev, parts, built, dissolved, newTies)
-	next.services, next.secrets, next.gen, next.sorted, next.reportOrder = cv.services, cv.secrets, gen, sorted, order
-	return res, next
+	next.services, next.secrets, next.inputFindings, next.gen, next.sorted, next.reportOrder = cv.services, cv.secrets, cv.inputFindings, gen, sorted, order
+	next.collided = len(collided) > 0
+	return res, next, losers
 }
 
 // orderObjects returns the objects of parts and global in order. After a previous
@@ -318,7 +356,14 @@ func (cv *conversion) analyse(in Input, parts []*part) {
 	}
 	parallel.For(len(all), func(k int) {
 		m := all[k]
-		m.p.reports[m.j], m.p.sources[m.j] = cv.selectOne(&in.Ingresses[m.p.members[m.j]])
+		i := m.p.members[m.j]
+		m.p.reports[m.j], m.p.sources[m.j] = cv.selectOne(&in.Ingresses[i], cv.checks.of(i))
+		if s := m.p.sources[m.j]; s != nil {
+			s.member = m.j
+			if why := cv.collided[i]; why != "" {
+				s.hostRefusals = append(s.hostRefusals, why)
+			}
+		}
 	})
 	parallel.For(len(parts), func(k int) {
 		p := parts[k]
@@ -361,15 +406,15 @@ func (p *part) finish(gatewayEmitted bool) {
 			return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 		})
 	}
-	p.keyed = keyedObjects(c.out.objs, p)
+	p.refused = c.refusedLocations()
+	p.keyed = keyedObjects(c.out.objs, c.out.members, p)
 	sortKeyed(p.keyed)
 	p.objects = make([]client.Object, len(p.keyed))
 	for i := range p.keyed {
 		p.objects[i] = p.keyed[i].obj
 	}
-	p.owners = make([]string, len(p.listeners))
-	for i, l := range p.listeners {
-		p.owners[i] = l.owner
+	p.placed = placementOf(p.listeners)
+	for _, l := range p.listeners {
 		if l.cert != nil {
 			l.cert = &tlsCert{namespace: l.cert.namespace, secret: l.cert.secret, useDefault: l.cert.useDefault}
 		}
@@ -381,7 +426,8 @@ func (p *part) finish(gatewayEmitted bool) {
 // report assembles the Report: every Ingress's entry by namespace/name, and the totals.
 // prevOrder is the order of the previous conversion's entries (nil if none): it stands
 // when the input has the same Ingress keys in the same order. The order used is returned.
-func (cv *conversion) report(in Input, parts []*part, prevOrder *reportOrder) (Report, *reportOrder) {
+// dups are the objects the output dropped (dropDuplicates): their Ingresses say so.
+func (cv *conversion) report(in Input, parts []*part, prevOrder *reportOrder, dups []duplicate) (Report, *reportOrder) {
 	r := Report{
 		SchemaVersion: ReportSchemaVersion,
 		Settings: ReportSettings{IngressClass: cv.opts.IngressClass, IncludeUnclassed: cv.opts.IncludeUnclassed,
@@ -396,6 +442,11 @@ func (cv *conversion) report(in Input, parts []*part, prevOrder *reportOrder) (R
 		}
 		for name, n := range p.annotations {
 			r.Totals.Annotations[name] += n
+		}
+	}
+	for _, d := range dups {
+		if i := d.dropped.ingressIndex(); i >= 0 {
+			noteDropped(&r.Ingresses[i], d)
 		}
 	}
 	for i := range r.Ingresses {
@@ -426,17 +477,48 @@ func (cv *conversion) report(in Input, parts []*part, prevOrder *reportOrder) (R
 	return r, ro
 }
 
+// noteDropped tells the Ingress whose object d dropped (dropDuplicates): the object leaves
+// its list, an error finding says why, and the verdict is at least needs-attention. The
+// entry's slices are shared with the part (reused by Incremental), so they are copied,
+// never appended to.
+func noteDropped(rep *IngressReport, d duplicate) {
+	obj := d.dropped.kind + " " + d.dropped.ns + "/" + d.dropped.name
+	msg := obj + " is not emitted: gatebridge made two objects of that kind and name for this Ingress and keeps the first (a gatebridge bug: please report it with this Ingress)"
+	if d.kept.ingressIndex() != d.dropped.ingressIndex() {
+		msg = obj + " is not emitted: another object of the output has that kind and name and comes first, and the API server holds one object per kind, namespace and name; rename the Ingress"
+	}
+	ref := ObjectRef{Kind: d.dropped.kind, Namespace: d.dropped.ns, Name: d.dropped.name}
+	if i := slices.Index(rep.Objects, ref); i >= 0 {
+		rep.Objects = slices.Delete(slices.Clone(rep.Objects), i, i+1)
+	}
+	rep.Findings = append(slices.Clip(rep.Findings), Finding{Severity: SeverityError, Message: msg})
+	if rep.Verdict == VerdictExact || rep.Verdict == VerdictApproximate {
+		rep.Verdict = VerdictAttention
+	}
+}
+
 // reportOrder is the order of a report's entries for an input's Ingress keys.
 type reportOrder struct {
 	keys  []ingressKey
 	order []int
 }
 
-// sameOwners reports whether the plan left the part's listeners where they were when the
-// part was built.
-func sameOwners(p *part) bool {
+// placement is where a listener lives (owner) and its name.
+type placement struct{ owner, name string }
+
+func placementOf(ls []*plannedListener) []placement {
+	out := make([]placement, len(ls))
+	for i, l := range ls {
+		out[i] = placement{l.owner, l.name}
+	}
+	return out
+}
+
+// samePlacement reports whether the plan left the part's listeners where and as they were
+// when the part was built.
+func samePlacement(p *part) bool {
 	for i, l := range p.listeners {
-		if l.owner != p.owners[i] {
+		if (placement{l.owner, l.name}) != p.placed[i] {
 			return false
 		}
 	}
@@ -455,12 +537,13 @@ type partitioner struct {
 	ings     []networkingv1.Ingress
 	selected []bool
 	prefix   string
+	checks   *ingressChecks
 }
 
-// ties calls fn with every tie of Ingress i: none when it is not selected (it is a part
-// of its own).
+// ties calls fn with every tie of Ingress i: none when it is not selected or the API
+// server would reject it (it is a part of its own, and shares nothing with anyone).
 func (pt *partitioner) ties(i int, fn func(tie)) {
-	if !pt.selected[i] {
+	if !pt.selected[i] || len(pt.checks.of(i)) > 0 {
 		return
 	}
 	ing := &pt.ings[i]

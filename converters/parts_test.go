@@ -33,6 +33,11 @@ func encodeResult(t *testing.T, res converters.Result) []byte {
 		t.Fatal(err)
 	}
 	b.Write(rep)
+	refused, err := json.MarshalIndent(res.RefusedLocations, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Write(refused)
 	return b.Bytes()
 }
 
@@ -206,12 +211,13 @@ func editIngresses(in *converters.Input, rng *rand.Rand, step int, prefix string
 // change must be rebuilt with their new parentRefs; removing the last objects drops the
 // Gateway and the certificate findings that came with it.
 func TestIncrementalListenerShift(t *testing.T) {
+	prefix := networkingv1.PathTypePrefix
 	ingress := func(name, host string, tls bool) networkingv1.Ingress {
 		class := "nginx"
 		ing := networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, CreationTimestamp: metav1.Unix(1, 0)},
 			Spec: networkingv1.IngressSpec{IngressClassName: &class, Rules: []networkingv1.IngressRule{{Host: host,
 				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
-					Path: "/", Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}}
+					Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}}
 		if tls {
 			ing.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{host}}} // no secretName: a certificate finding
 		}
@@ -232,6 +238,9 @@ func TestIncrementalListenerShift(t *testing.T) {
 		}
 	}
 	check("first", nil)
+	if res := converters.Convert(in, opts); len(res.Report.Ingresses) != 8 || res.Report.Totals.Exact+res.Report.Totals.Attention != 8 {
+		t.Fatalf("the Ingresses are not converted: %+v", res.Report.Totals)
+	}
 	in.Ingresses = append(in.Ingresses, ingress("first", "a.example.com", true))
 	check("TLS host in front", map[string]bool{"default/first": true})
 	in.Ingresses = in.Ingresses[:len(in.Ingresses)-1]
@@ -285,4 +294,72 @@ func TestIncrementalUntoldChanges(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestIncrementalCollisions: an Ingress whose object would take another's name is refused
+// (convert), and Incremental agrees with Convert when such a collision comes, stays while
+// other Ingresses change, and goes.
+func TestIncrementalCollisions(t *testing.T) {
+	prefix := networkingv1.PathTypePrefix
+	ingress := func(name, host string) networkingv1.Ingress {
+		class := "nginx"
+		return networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, CreationTimestamp: metav1.Unix(1, 0)},
+			Spec: networkingv1.IngressSpec{IngressClassName: &class, TLS: []networkingv1.IngressTLS{{Hosts: []string{host}, SecretName: name}},
+				Rules: []networkingv1.IngressRule{{Host: host,
+					IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
+						Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}}
+	}
+	var in converters.Input
+	in.Ingresses = append(in.Ingresses, ingress("shop", "api.shop.com"), ingress("other", "other.example.com"))
+	inc := converters.NewIncremental(converters.Options{})
+	check := func(what string, changed map[string]bool, refused int) {
+		t.Helper()
+		res := inc.Convert(in, changed)
+		got, want := encodeResult(t, res), encodeResult(t, converters.Convert(in, converters.Options{}))
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%s: incremental:\n%s", what, firstDiff(want, got))
+		}
+		if res.Report.Totals.Refused != refused {
+			t.Fatalf("%s: %d refused, want %d", what, res.Report.Totals.Refused, refused)
+		}
+	}
+	check("first", nil, 0)
+	in.Ingresses = append(in.Ingresses, ingress("shop-api", "shop.com")) // HTTPRoute shop-api-shop-com, as shop's
+	check("collision", map[string]bool{"default/shop-api": true}, 1)
+	in.Ingresses[1].Spec.Rules[0].HTTP.Paths[0].Path = "/other"
+	check("another Ingress edited", map[string]bool{"default/other": true}, 1)
+	in.Ingresses[0].Spec.Rules[0].Host = "www.shop.com"
+	check("collision gone", map[string]bool{"default/shop": true}, 0)
+	in.Ingresses[0].Spec.Rules[0].Host = "api.shop.com"
+	check("collision back", map[string]bool{"default/shop": true}, 1)
+}
+
+// TestIncrementalListenerNames: a.b.example.com has the listener https-a-b-example-com until
+// a-b.example.com, first in hostname order, comes and takes the name; the part of
+// a.b.example.com, unchanged, is built again with its new parentRefs, and again when the
+// name comes back.
+func TestIncrementalListenerNames(t *testing.T) {
+	prefix := networkingv1.PathTypePrefix
+	ingress := func(name, host string) networkingv1.Ingress {
+		class := "nginx"
+		return networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, CreationTimestamp: metav1.Unix(1, 0)},
+			Spec: networkingv1.IngressSpec{IngressClassName: &class, TLS: []networkingv1.IngressTLS{{Hosts: []string{host}, SecretName: name}},
+				Rules: []networkingv1.IngressRule{{Host: host,
+					IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
+						Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}}}}}
+	}
+	in := converters.Input{Ingresses: []networkingv1.Ingress{ingress("dots", "a.b.example.com")}}
+	inc := converters.NewIncremental(converters.Options{})
+	check := func(what string, changed map[string]bool) {
+		t.Helper()
+		got, want := encodeResult(t, inc.Convert(in, changed)), encodeResult(t, converters.Convert(in, converters.Options{}))
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%s: incremental:\n%s", what, firstDiff(want, got))
+		}
+	}
+	check("first", nil)
+	in.Ingresses = append(in.Ingresses, ingress("dashes", "a-b.example.com"))
+	check("a-b.example.com takes the name", map[string]bool{"default/dashes": true})
+	in.Ingresses = in.Ingresses[:1]
+	check("and gives it back", map[string]bool{"default/dashes": true})
 }

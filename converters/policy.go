@@ -3,6 +3,7 @@ package converters
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -38,7 +39,11 @@ func retryFrom(conds []string, tries, timeout int, nonIdempotent bool) *gbv1.Ret
 		case "non_idempotent":
 			r.NonIdempotent = true
 		default:
-			r.On = append(r.On, gbv1.RetryCondition(c))
+			// Each condition once: nginx reads "error error" as "error", and the CRD holds
+			// at most the 10 distinct ones.
+			if !slices.Contains(r.On, gbv1.RetryCondition(c)) {
+				r.On = append(r.On, gbv1.RetryCondition(c))
+			}
 		}
 	}
 	if timeout > 0 {
@@ -147,6 +152,8 @@ func (c *converter) ingressPolicySpec(src *source) *gbv1.TrafficPolicySpec {
 			ref.Namespace = ptr(gwv1.Namespace(ns))
 			src.add(Finding{Annotation: "auth-secret", Value: a.BasicAuth.Secret, Level: annotations.Exact, Severity: SeverityWarning,
 				Message: "refers to a Secret in namespace " + ns + ": create a ReferenceGrant there from TrafficPolicy in " + src.ing.Namespace + " to that Secret; until then the paths answer 503 (fails closed)"})
+		} else if why := c.basicAuthSecretProblem(ns, name, a.BasicAuth.SecretType); why != "" {
+			src.add(Finding{Annotation: "auth-secret", Value: a.BasicAuth.Secret, Level: annotations.Exact, Severity: SeverityWarning, Message: why})
 		}
 		s.BasicAuth = &gbv1.BasicAuthPolicy{SecretRef: ref, SecretType: gbv1.BasicAuthSecretType(a.BasicAuth.SecretType), Realm: a.BasicAuth.Realm}
 		set = true
@@ -190,6 +197,20 @@ func (c *converter) ingressPolicySpec(src *source) *gbv1.TrafficPolicySpec {
 		return nil
 	}
 	return &s
+}
+
+// basicAuthSecretProblem says what is served when the credentials Secret of basic auth
+// cannot be used ("" = it can): ingress-nginx denies the location (503) when the Secret or
+// its key is missing, and so does gatebridge's data plane.
+func (c *converter) basicAuthSecretProblem(ns, name, secretType string) string {
+	sec, ok := c.model.secrets[ns+"/"+name]
+	switch {
+	case !ok:
+		return "Secret " + ns + "/" + name + " is not in the input: gatebridge run answers 503 for these paths (fails closed, as ingress-nginx does for a missing Secret), and so does the cluster until the Secret exists there; include the Secret in the input (or check that it exists in the cluster)"
+	case secretType != "auth-map" && len(sec.Data["auth"]) == 0 && sec.StringData["auth"] == "":
+		return "Secret " + ns + "/" + name + " has no key \"auth\" (the htpasswd file of auth-file): ingress-nginx and gatebridge answer 503 for these paths (fails closed); add the key, or set auth-secret-type: auth-map for one key per user"
+	}
+	return ""
 }
 
 // defaultBackendRef points at the first port of the default-backend Service, as nginx.
@@ -242,6 +263,7 @@ func (c *converter) backendPolicy(src *source) *gbv1.BackendPolicy {
 			if ns != src.ing.Namespace {
 				t.CertificateRef.Namespace = ptr(gwv1.Namespace(ns))
 			}
+			c.noteProxySSLSecret(src, ns, name, s.Verify)
 		}
 		p.TLS = t
 		set = true
@@ -250,6 +272,22 @@ func (c *converter) backendPolicy(src *source) *gbv1.BackendPolicy {
 		return nil
 	}
 	return &p
+}
+
+// noteProxySSLSecret says what is served when the proxy-ssl-secret cannot be used: the
+// data plane cannot build the TLS connection to the backend, so the paths answer 500
+// (ingress-nginx denies the location: 503).
+func (c *converter) noteProxySSLSecret(src *source, ns, name string, verify bool) {
+	sec, ok := c.model.secrets[ns+"/"+name]
+	const tail = "gatebridge run answers 500 for these paths (ingress-nginx answers 503) until it is fixed"
+	switch {
+	case !ok:
+		src.add(Finding{Annotation: "proxy-ssl-secret", Value: ns + "/" + name, Level: annotations.Exact, Severity: SeverityWarning,
+			Message: "Secret " + ns + "/" + name + " is not in the input: " + tail + "; include the Secret in the input (or check that it exists in the cluster)"})
+	case verify && len(sec.Data["ca.crt"]) == 0 && sec.StringData["ca.crt"] == "":
+		src.add(Finding{Annotation: "proxy-ssl-secret", Value: ns + "/" + name, Level: annotations.Exact, Severity: SeverityWarning,
+			Message: "Secret " + ns + "/" + name + " has no ca.crt to verify the backend with (proxy-ssl-verify is on): " + tail})
+	}
 }
 
 func (c *converter) isRegexIngress(src *source) bool {

@@ -169,13 +169,13 @@ func (c *converter) emitRouteSet(rs *routeSet) []*gwv1.HTTPRoute {
 	hostnames := c.routeHostnames(h)
 	base := []string{rs.src.ing.Name, hostLabel(h.name)}
 	if !c.hostHasHTTPS(h) {
-		return c.splitRoutes(rs.src, base, hostnames, c.parents(h, false), rs.http)
+		return c.splitRoutes(rs.src, h.name, base, hostnames, c.parents(h, false), rs.http)
 	}
 	if reflect.DeepEqual(rs.https, rs.http) {
-		return c.splitRoutes(rs.src, base, hostnames, append(c.parents(h, true), c.parents(h, false)...), rs.https)
+		return c.splitRoutes(rs.src, h.name, base, hostnames, append(c.parents(h, true), c.parents(h, false)...), rs.https)
 	}
-	out := c.splitRoutes(rs.src, base, hostnames, c.parents(h, true), rs.https)
-	return append(out, c.splitRoutes(rs.src, append(base, "http"), hostnames, c.parents(h, false), rs.http)...)
+	out := c.splitRoutes(rs.src, h.name, base, hostnames, c.parents(h, true), rs.https)
+	return append(out, c.splitRoutes(rs.src, h.name, append(base, "http"), hostnames, c.parents(h, false), rs.http)...)
 }
 
 // hostHasHTTPS: the host terminates TLS on the Gateway (not passthrough).
@@ -183,36 +183,21 @@ func (c *converter) hostHasHTTPS(h *hostModel) bool {
 	return h.name != "" && h.tls != nil && h.passthrough == nil
 }
 
-// routeHostnames are the host and its aliases (aliases that are hosts of their own are
-// ignored, as in ingress-nginx).
+// routeHostnames are the host and the aliases it serves (assignAliases).
 func (c *converter) routeHostnames(h *hostModel) []gwv1.Hostname {
 	if h.name == "" {
 		return nil
 	}
 	out := []gwv1.Hostname{gwv1.Hostname(h.name)}
-	for _, a := range c.aliasesOf(h) {
+	for _, a := range h.servedAliases {
 		out = append(out, gwv1.Hostname(a))
 	}
 	return out
 }
 
-// aliasesOf returns the usable aliases of h.
-func (c *converter) aliasesOf(h *hostModel) []string {
-	var out []string
-	for _, a := range h.aliases {
-		if _, own := c.model.hosts[a]; own || a == h.name {
-			continue
-		}
-		out = append(out, a)
-	}
-	if len(out) > 16-1 {
-		out = out[:15]
-	}
-	return out
-}
-
-// splitRoutes makes one HTTPRoute per 16 rules.
-func (c *converter) splitRoutes(src *source, base []string, hostnames []gwv1.Hostname, parents []gwv1.ParentReference, rules []gwv1.HTTPRouteRule) []*gwv1.HTTPRoute {
+// splitRoutes makes one HTTPRoute per 16 rules, named after base (host is the hostname
+// the names stand for).
+func (c *converter) splitRoutes(src *source, host string, base []string, hostnames []gwv1.Hostname, parents []gwv1.ParentReference, rules []gwv1.HTTPRouteRule) []*gwv1.HTTPRoute {
 	var out []*gwv1.HTTPRoute
 	for i := 0; i < len(rules); i += maxRulesPerRoute {
 		end := min(i+maxRulesPerRoute, len(rules))
@@ -222,7 +207,7 @@ func (c *converter) splitRoutes(src *source, base []string, hostnames []gwv1.Hos
 		}
 		r := &gwv1.HTTPRoute{
 			TypeMeta:   metav1.TypeMeta{APIVersion: gwv1.GroupVersion.String(), Kind: "HTTPRoute"},
-			ObjectMeta: c.meta(src, objectName(253, parts...), src.ing.Namespace),
+			ObjectMeta: c.meta(src, c.uniqueName(src, "HTTPRoute", objectName(253, parts...), host), src.ing.Namespace),
 			Spec: gwv1.HTTPRouteSpec{
 				CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: parents},
 				Hostnames:       hostnames,

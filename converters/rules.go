@@ -18,6 +18,35 @@ import (
 // gatewayPathChars is what the Gateway API CRD accepts in Exact and PathPrefix values.
 var gatewayPathChars = regexp.MustCompile(`^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$`)
 
+// maxGatewayPath is the longest path match value, and the longest replaceFullPath, the
+// Gateway API CRD accepts.
+const maxGatewayPath = 1024
+
+// gatewayPathProblem says why path cannot be a Gateway API Exact or PathPrefix match
+// ("" = it can): the CRD's pattern, length and rules. Exact and Prefix Ingress paths
+// already obey the API server's like rules; ImplementationSpecific ones need not.
+func gatewayPathProblem(path string, pt pathType) string {
+	kind := map[pathType]string{pathExact: "Exact", pathPrefix: "PathPrefix"}[pt]
+	if len(path) > maxGatewayPath {
+		return fmt.Sprintf("path is %d characters long; a Gateway API %s match holds at most %d", len(path), kind, maxGatewayPath)
+	}
+	if !gatewayPathChars.MatchString(path) {
+		return "path " + path + " contains characters a Gateway API " + kind +
+			" match cannot hold; outside regex mode ingress-nginx treats it literally; use pathType ImplementationSpecific with use-regex if it is meant as a regex"
+	}
+	for _, seq := range []string{"//", "/./", "/../", "%2f", "%2F"} {
+		if strings.Contains(path, seq) {
+			return "path " + path + " contains \"" + seq + "\", which a Gateway API " + kind + " match must not hold"
+		}
+	}
+	for _, suffix := range []string{"/..", "/."} {
+		if strings.HasSuffix(path, suffix) {
+			return "path " + path + " ends with \"" + suffix + "\", which a Gateway API " + kind + " match must not"
+		}
+	}
+	return ""
+}
+
 // nginxRegex is the RE2 full-match form of an ingress-nginx regex location
 // `location ~* "^<path>"`: case-insensitive, anchored at the start only. Every path of a
 // regex-mode host gets the same wrapper, so ordering by the regex string's length is
@@ -94,15 +123,17 @@ func checkLocation(l *location, regexMode bool) string {
 		if err := checkRegexPath(l.path); err != nil {
 			return "path " + l.path + " " + err.Error()
 		}
+		if n := len(nginxRegex(l.path)); n > maxGatewayPath {
+			return fmt.Sprintf("path is %d characters long; as the host's regular expression it would exceed the %d characters a Gateway API path match holds", len(l.path), maxGatewayPath)
+		}
 		if topLevelAlternation(l.path) {
 			l.src.add(Finding{Field: l.field + ".path", Value: l.path, Severity: SeverityInfo, Level: annotations.Approximate,
 				Message: "has a top-level \"|\": ingress-nginx anchors only the first alternative at the start, gatebridge anchors all; group the alternatives to make both agree"})
 		}
 		return ""
 	}
-	if !gatewayPathChars.MatchString(l.path) {
-		return "path " + l.path + " contains characters a Gateway API " + map[pathType]string{pathExact: "Exact", pathPrefix: "PathPrefix"}[l.pathType] +
-			" match cannot hold; outside regex mode ingress-nginx treats it literally; use pathType ImplementationSpecific with use-regex if it is meant as a regex"
+	if why := gatewayPathProblem(l.path, l.pathType); why != "" {
+		return why
 	}
 	if l.pathType == pathPrefix && len(l.path) > 1 && strings.HasSuffix(l.path, "/") {
 		l.src.add(Finding{Field: l.field + ".path", Value: l.path, Severity: SeverityInfo, Level: annotations.Approximate,
@@ -277,7 +308,7 @@ func standardRedirect(lr *annotations.LiteralRedirect) (*gwv1.HTTPRequestRedirec
 		f.Scheme = ptr(u.Scheme)
 	}
 	if h := u.Hostname(); h != "" {
-		if !preciseHostname.MatchString(strings.ToLower(h)) {
+		if len(h) > 253 || !preciseHostname.MatchString(strings.ToLower(h)) {
 			return nil, false
 		}
 		f.Hostname = ptr(gwv1.PreciseHostname(strings.ToLower(h)))
@@ -293,7 +324,7 @@ func standardRedirect(lr *annotations.LiteralRedirect) (*gwv1.HTTPRequestRedirec
 	if path == "" {
 		path = "/"
 	}
-	if !gatewayPathChars.MatchString(path) {
+	if len(path) > maxGatewayPath || !gatewayPathChars.MatchString(path) {
 		return nil, false
 	}
 	f.Path = &gwv1.HTTPPathModifier{Type: gwv1.FullPathHTTPPathModifier, ReplaceFullPath: ptr(path)}

@@ -36,6 +36,9 @@ type memo struct {
 	tables, nextTables map[string]*tableResult
 	// errorRoutes are the error-page routes by cluster name (see errorpages.go).
 	errorRoutes, nextErrorRoutes map[string]*routev3.Route
+	// refused are the routes of refused locations (refused.go), which depend on nothing
+	// but their key.
+	refused, nextRefused map[string]*routeEntry
 	// secretProtos are the SDS resources made of TLS Secrets, by Secret object (nil: the
 	// pair does not load). Model objects are never modified, so an object stands for its
 	// content whatever else changed.
@@ -110,12 +113,12 @@ func (prev *memo) next(m *Model) *memo {
 	env := *m
 	env.HTTPRoutes = nil
 	n := &memo{env: env, nextTables: map[string]*tableResult{}, nextErrorRoutes: map[string]*routev3.Route{},
-		nextSecretProtos: map[*corev1.Secret]*tlsv3.Secret{}}
+		nextSecretProtos: map[*corev1.Secret]*tlsv3.Secret{}, nextRefused: map[string]*routeEntry{}}
 	if prev != nil {
 		// An error-page route depends on nothing but its cluster's name, a secret proto on
 		// nothing but its Secret; the order of the last output is a sorting hint whatever
 		// changed.
-		n.errorRoutes, n.secretProtos, n.order = prev.nextErrorRoutes, prev.nextSecretProtos, prev.order
+		n.errorRoutes, n.secretProtos, n.order, n.refused = prev.nextErrorRoutes, prev.nextSecretProtos, prev.order, prev.nextRefused
 		n.nextRoutes = make(map[routeKey]*routeResult, len(prev.nextRoutes))
 	} else {
 		n.nextRoutes = map[routeKey]*routeResult{}

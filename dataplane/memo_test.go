@@ -106,6 +106,12 @@ func TestTranslatorMatchesTranslate(t *testing.T) {
 				fewer.Services = m.Services[1:]
 				check("a Service removed", &fewer)
 			}
+			if len(m.RefusedLocations) > 0 {
+				fewer := *m
+				fewer.RefusedLocations = m.RefusedLocations[1:]
+				check("a refused location gone", &fewer)
+				check("the refused location back", m)
+			}
 			check("the original model", m)
 		})
 	}

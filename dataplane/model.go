@@ -26,6 +26,28 @@ type Model struct {
 	//lint:ignore SA1019 legacy Endpoints objects are still found in manifests; run resolves Services through them as a cluster would
 	Endpoints []*corev1.Endpoints
 	Secrets   []*corev1.Secret
+	// RefusedLocations are the hosts and paths of refused Ingresses (refused.go): served by
+	// no route, answered 503 rather than by another route of the host or a catch-all.
+	RefusedLocations []RefusedLocation
+}
+
+// RefusedLocation is a host and path an Ingress the converter refused still owns (an
+// invalid allowlist or auth setting, a snippet…). It has no HTTPRoute, and must not fall
+// through to another route of the host, a wildcard host or the catch-all: the listeners of
+// its Gateway answer it 503, with the precedence its path would have had inside the host —
+// as ingress-nginx answers a denied location.
+type RefusedLocation struct {
+	// GatewayNamespace and GatewayName name the Gateway whose HTTP and HTTPS listeners
+	// answer it.
+	GatewayNamespace, GatewayName string
+	// Host is the hostname ("*.example.com" for a wildcard); "" is the catch-all, served
+	// on the listeners without a hostname.
+	Host string
+	// Path is the location's match: Exact, PathPrefix, or RegularExpression in the host's
+	// regex mode (ordered as the Gateway's TrafficPolicy says, like the host's routes).
+	Path gwv1.HTTPPathMatch
+	// Source is the refused Ingress (namespace/name) and Reason why it is refused.
+	Source, Reason string
 }
 
 // Add puts obj into the slice of its kind and reports whether the kind is one the

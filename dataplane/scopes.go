@@ -80,6 +80,9 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 			errorBackends[c] = true
 		}
 	}
+	for h, es := range t.refusedEntries(g) {
+		vhosts[h] = append(vhosts[h], es...)
+	}
 	if _, taken := vhosts[errorPagesHost]; taken {
 		t.problem("Gateway", g.gw.Namespace, g.gw.Name, "spec.listeners", "hostname "+errorPagesHost+" is reserved for gatebridge's error pages; routes for it are not served")
 		delete(vhosts, errorPagesHost)

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"strings"
+
 	"github.com/gatebridge-dev/gatebridge/converters"
 	"github.com/gatebridge-dev/gatebridge/dataplane"
 	"github.com/gatebridge-dev/gatebridge/sources"
@@ -33,5 +35,22 @@ func assemble(loaded *sources.Loaded, conv converters.Result) Result {
 	}
 	m.Services = loaded.Services
 	m.Secrets = loaded.Secrets
+	m.RefusedLocations = refusedLocations(conv)
 	return Result{Model: m, Report: conv.Report, Generated: len(conv.Objects)}
+}
+
+// refusedLocations hands the locations of refused Ingresses to the data plane, on the
+// conversion's Gateway: no object serves them, and they must answer 503 rather than fall
+// through to another Ingress (docs/dataplane.md, "Refused Ingresses").
+func refusedLocations(conv converters.Result) []dataplane.RefusedLocation {
+	if len(conv.RefusedLocations) == 0 {
+		return nil
+	}
+	gwNamespace, gwName, _ := strings.Cut(conv.Report.Settings.Gateway, "/")
+	out := make([]dataplane.RefusedLocation, len(conv.RefusedLocations))
+	for i, l := range conv.RefusedLocations {
+		out[i] = dataplane.RefusedLocation{GatewayNamespace: gwNamespace, GatewayName: gwName, Host: l.Host, Path: l.Path,
+			Source: l.Namespace + "/" + l.Ingress, Reason: l.Reason}
+	}
+	return out
 }
