@@ -8,7 +8,10 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/gatebridge-dev/gatebridge/annotations"
 	"github.com/gatebridge-dev/gatebridge/converters"
@@ -33,6 +36,10 @@ type convertFlags struct {
 	allNamespaces bool
 	failOn        string
 	reportFile    string
+	// read holds the input size limits (--max-document-size, --max-file-size).
+	read sources.Options
+	// validate: check the output against the CRDs before writing it (validate.go).
+	validate bool
 }
 
 func (f *convertFlags) register(fs *flag.FlagSet, isReport bool) {
@@ -40,7 +47,7 @@ func (f *convertFlags) register(fs *flag.FlagSet, isReport bool) {
 	fs.Var(&f.files, "filename", "same as -f")
 	if isReport {
 		fs.StringVar(&f.output, "o", "table", "output format: table, json, markdown, html")
-		fs.StringVar(&f.failOn, "fail-on", "", "exit 3 if any Ingress is at least this bad: approximate, needs-attention, refused")
+		fs.StringVar(&f.failOn, "fail-on", "", "exit 3 if any Ingress is at least this bad: approximate, needs-attention, refused; exit 4 if an input problem was found")
 	} else {
 		fs.StringVar(&f.output, "o", "yaml", "output format: yaml, json")
 		fs.StringVar(&f.reportFile, "report", "", "also write the JSON report to this file")
@@ -53,6 +60,8 @@ func (f *convertFlags) register(fs *flag.FlagSet, isReport bool) {
 	fs.StringVar(&f.opts.GatewayClassName, "gateway-class", "gatebridge", "GatewayClass of the shared Gateway")
 	fs.StringVar(&f.opts.DefaultCertificate, "default-certificate", "", "namespace/name of the Secret for TLS hosts without secretName (ingress-nginx --default-ssl-certificate)")
 	fs.StringVar(&f.configMap, "configmap", "", "namespace/name of the ingress-nginx controller ConfigMap (default: ingress-nginx-controller if present)")
+	registerSizeFlags(fs, &f.read)
+	registerValidateFlag(fs, &f.validate, isReport)
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "read from this cluster instead of files")
 	fs.StringVar(&f.namespace, "n", "", "with --kubeconfig: only this namespace")
 	fs.BoolVar(&f.allNamespaces, "A", false, "with --kubeconfig: all namespaces (the default)")
@@ -90,6 +99,7 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer, isRepo
 		return exitUsage
 	}
 	res := converters.Convert(loaded.Input, f.opts)
+	validateOutput(&res, f.validate)
 	extra := report.Extra{Ignored: loaded.Ignored}
 	for _, p := range loaded.Problems {
 		extra.Problems = append(extra.Problems, report.Problem{Source: p.Source, Kind: p.Kind, Name: p.Name, Message: p.Message})
@@ -99,13 +109,22 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer, isRepo
 			fmt.Fprintf(stderr, "gatebridge report: %v\n", err)
 			return exitUsage
 		}
-		if f.failOn != "" && converters.AtLeast(res.Report.Worst(), converters.Verdict(f.failOn)) {
+		if f.failOn == "" {
+			return exitOK
+		}
+		// Input problems first: with documents missing, the verdicts are not the whole
+		// story, whatever they are.
+		if n := len(loaded.Problems); n > 0 {
+			fmt.Fprintf(stderr, "gatebridge report: %s (documents not read or not used); exit %d\n", countOf(n, "input problem"), exitInputProblems)
+			return exitInputProblems
+		}
+		if converters.AtLeast(res.Report.Worst(), converters.Verdict(f.failOn)) {
 			return exitFailOn
 		}
 		return exitOK
 	}
 	for _, p := range loaded.Problems {
-		fmt.Fprintf(stderr, "gatebridge convert: %s: %s\n", p.Source, p.Message)
+		fmt.Fprintf(stderr, "gatebridge convert: %s: %s\n", problemSubject(p), p.Message)
 	}
 	summarize(stderr, &res.Report)
 	if f.reportFile != "" {
@@ -118,7 +137,71 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer, isRepo
 		fmt.Fprintf(stderr, "gatebridge convert: %v\n", err)
 		return exitUsage
 	}
+	// The objects of what was read are written all the same; the exit code tells a CI
+	// gate that the input was not read whole.
+	if n := len(loaded.Problems); n > 0 {
+		fmt.Fprintf(stderr, "gatebridge convert: %s (documents not read or not used); exit %d\n", countOf(n, "input problem"), exitInputProblems)
+		return exitInputProblems
+	}
 	return exitOK
+}
+
+// problemSubject names where an input problem is and, when known, the object:
+// "a.yaml#2 (Ingress shop/web)".
+func problemSubject(p sources.Problem) string {
+	if what := strings.TrimSpace(p.Kind + " " + p.Name); what != "" {
+		return p.Source + " (" + what + ")"
+	}
+	return p.Source
+}
+
+// countOf writes "1 input problem", "3 input problems".
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// registerSizeFlags registers the input size limits into o, with their defaults.
+func registerSizeFlags(fs *flag.FlagSet, o *sources.Options) {
+	o.MaxDocumentSize, o.MaxFileSize = sources.DefaultMaxDocumentSize, sources.DefaultMaxFileSize
+	fs.Var(byteSize{&o.MaxDocumentSize}, "max-document-size",
+		"largest YAML document or JSON object decoded, as bytes or 512Ki, 3Mi, 1Gi (the default is the API server's own request limit); a larger one is an input problem")
+	fs.Var(byteSize{&o.MaxFileSize}, "max-file-size",
+		"largest file (or standard input) read, as bytes or 64Mi, 1Gi; a larger one is an input problem")
+}
+
+// byteSize is a size flag: plain bytes, or a Kubernetes quantity (512Ki, 3Mi, 1G).
+type byteSize struct{ n *int64 }
+
+func (b byteSize) String() string {
+	if b.n == nil {
+		return ""
+	}
+	n := *b.n
+	switch {
+	case n > 0 && n%(1<<30) == 0:
+		return strconv.FormatInt(n>>30, 10) + "Gi"
+	case n > 0 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + "Mi"
+	case n > 0 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + "Ki"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func (b byteSize) Set(v string) error {
+	q, err := resource.ParseQuantity(v)
+	if err != nil {
+		return fmt.Errorf("%q is not a size: give bytes, or a number with Ki, Mi or Gi (512Ki, 3Mi)", v)
+	}
+	n := q.Value()
+	if n <= 0 || q.Cmp(*resource.NewQuantity(n, resource.BinarySI)) != 0 {
+		return fmt.Errorf("%q is not a size: give a positive whole number of bytes, or a number with Ki, Mi or Gi", v)
+	}
+	*b.n = n
+	return nil
 }
 
 func validVerdict(v string) bool {
@@ -137,7 +220,7 @@ func load(f convertFlags, stdin io.Reader) (*sources.Loaded, error) {
 		}
 		return sources.ReadCluster(context.Background(), f.kubeconfig, ns, f.configMap)
 	}
-	return sources.ReadPaths(f.files, sources.Options{ConfigMap: f.configMap, Stdin: stdin})
+	return sources.ReadPaths(f.files, sources.Options{ConfigMap: f.configMap, Stdin: stdin, MaxDocumentSize: f.read.MaxDocumentSize, MaxFileSize: f.read.MaxFileSize})
 }
 
 // summarize prints one line per non-exact Ingress and the totals on stderr, so convert's
