@@ -7,7 +7,7 @@ import (
 )
 
 // TestCatalogHasEveryIngressNginxAnnotation checks the catalog against the list of names
-// ingress-nginx v1.15.1 accepts (testdata, from the reference §2).
+// ingress-nginx v1.15.1 accepts (testdata, from its documentation).
 func TestCatalogHasEveryIngressNginxAnnotation(t *testing.T) {
 	b, err := os.ReadFile("testdata/ingress-nginx-v1.15.1-names.txt")
 	if err != nil {

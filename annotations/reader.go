@@ -24,7 +24,7 @@ type Finding struct {
 }
 
 // rejectsIngress are the annotations whose invalid value makes ingress-nginx reject the
-// whole Ingress (their parsers return the error, reference §1 rule 3) instead of falling
+// whole Ingress (their parsers return the error) instead of falling
 // back to the default.
 var rejectsIngress = map[string]bool{
 	"limit-rps": true, "limit-rpm": true, "limit-burst-multiplier": true, "limit-connections": true,

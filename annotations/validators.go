@@ -12,7 +12,7 @@ import (
 )
 
 // Validators mirror ingress-nginx's parser/validators.go character classes (the minimum
-// bar, see reference §6.2) and add stricter checks where a value ends up in a URL, a
+// bar) and add stricter checks where a value ends up in a URL, a
 // header or a regex.
 
 var (
@@ -301,7 +301,7 @@ func validateAuthURL(v string) error {
 // as ingress-nginx for both: no nginx variables (the CVE-2023-5044 character set), and an
 // absolute http:// or https:// URL with a host (ingress-nginx's isValidURL) — or, for
 // permanent-redirect only, which ingress-nginx does not scheme-check, a path starting with
-// a single "/" that nginx makes absolute on the request host (reference §3.6). Anything
+// a single "/" that nginx makes absolute on the request host. Anything
 // else ("file:///…", "javascript:…", "-5", "//host/…", a URL without host) is invalid, and
 // nothing longer than the RouteFilter field it may become passes.
 func redirectURL(relativePath bool) func(string) error {

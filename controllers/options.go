@@ -10,7 +10,8 @@ import (
 	"github.com/gatebridge-dev/gatebridge/converters"
 )
 
-// Names the controller reads and writes (DESIGN §2).
+// Names the controller reads and writes: the gatebridge.dev annotations and the labels on
+// every generated object (README).
 const (
 	// FieldManager is the server-side apply field manager of every write.
 	FieldManager = "gatebridge"

@@ -3,7 +3,7 @@
 //
 // Convert is a pure function of its Input and Options: no I/O, no clock, no randomness;
 // the same input always gives the same objects in the same order. It owns the rules that
-// span Ingresses (DESIGN.md §5): host-wide regex mode, nginx path ordering, conflicts
+// span Ingresses: host-wide regex mode, nginx path ordering, conflicts
 // (oldest Ingress wins), canary joining, server-level first-wins settings, TLS hosts and the
 // shared Gateway. Annotation values are parsed by package annotations; this package never
 // reads an annotation string itself.

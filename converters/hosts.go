@@ -379,7 +379,8 @@ func hostOrAll(h string) string {
 }
 
 // computeRegexMode marks hosts where some location's Ingress uses use-regex or a
-// rewrite-target that differs from the path (reference §3.2).
+// rewrite-target that differs from the path: ingress-nginx then writes every location of the server
+// as a regex location.
 func (m *model) computeRegexMode() {
 	for _, h := range m.hosts {
 		for _, l := range h.locations {

@@ -231,7 +231,8 @@ func (c *conversion) meta(src *source, name, namespace string) metav1.ObjectMeta
 	return m
 }
 
-// Labels on every generated object (DESIGN.md §2).
+// Labels on every generated object: who made it, and from which Ingress (README, "What the
+// conversion produces").
 const (
 	LabelManagedBy       = "app.kubernetes.io/managed-by"
 	ManagedByValue       = "gatebridge"

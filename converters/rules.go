@@ -201,7 +201,7 @@ func backendRef(b backend, weight int32, fromNamespace string) gwv1.HTTPBackendR
 }
 
 // forwardRules are the rules that proxy a location, expanded for its canary in
-// ingress-nginx precedence: header, then cookie, then weight (reference §3.7).
+// ingress-nginx precedence: header, then cookie, then weight.
 func forwardRules(l *location, match gwv1.HTTPPathMatch, filters []gwv1.HTTPRouteFilter) []gwv1.HTTPRouteRule {
 	ns := l.src.ing.Namespace
 	primary := []gwv1.HTTPBackendRef{backendRef(l.backend, 1, ns)}

@@ -3,8 +3,8 @@
 // Gateway API objects) pointing at the echo backends, serves them through the same
 // pipeline as `gatebridge run`, and checks request by request what the client received
 // (status, Location, headers) and what the backend received (method, path and query,
-// Host, headers). The expectations come from the ingress-nginx semantics in
-// shared/reference/ingress-nginx.md §3, not from the implementation.
+// Host, headers). The expectations come from ingress-nginx v1.15.1's documented behaviour
+// (annotations, defaults, template), not from the implementation.
 //
 // The suite needs Envoy: hack/envoy.sh installs it on first use. With -short it is
 // skipped; with CI=true a missing Envoy fails the run. GATEBRIDGE_E2E_ENVOY_LOG_LEVEL=debug
