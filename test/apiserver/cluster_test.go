@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/gatebridge-dev/gatebridge/converters"
+	"github.com/gatebridge-dev/gatebridge/internal/testenv"
 	"github.com/gatebridge-dev/gatebridge/sources"
 )
 
@@ -58,7 +59,7 @@ func TestReadClusterConvertsLiveIngresses(t *testing.T) {
 	})
 
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kc, kubeconfig, 0o600); err != nil {
+	if err := os.WriteFile(kc, testenv.Get(t).KubeConfig, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	loaded, err := sources.ReadCluster(ctx, kc, ns, ns+"/ingress-nginx-controller")
