@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -32,7 +33,7 @@ func reportHash(ip *IngressPlan) string {
 		Findings []converters.Finding `json:"findings"`
 		Notes    []string             `json:"notes"`
 		State    MigrationState       `json:"state"`
-	}{ip.Report.Verdict, ip.Report.Portable, ip.Report.Findings, ip.Notes, ip.State})
+	}{ip.Report.Verdict, ip.Report.Portable, ip.Report.Findings, append(slices.Clip(ip.Notes), ip.Conflicts...), ip.State})
 	if err != nil {
 		// A struct of strings always encodes; keep a value that still changes with the state.
 		h = "unhashable"
@@ -84,6 +85,7 @@ func eventFor(ip *IngressPlan, prev MigrationState) ingressEvent {
 	}
 	var details []string
 	details = append(details, ip.Notes...)
+	details = append(details, ip.Conflicts...)
 	details = append(details, findingLines(ip.Report.Findings)...)
 	if len(details) > 0 {
 		e.Note += " " + strings.Join(details, " ")

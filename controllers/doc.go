@@ -24,7 +24,11 @@
 //     that differ from the live ones (objects.go: an applied-hash annotation plus a check
 //     that the live object still holds every field gatebridge sets);
 //  6. records an Event on an Ingress only when its verdict, findings or migration state
-//     changed, remembered across restarts in its gatebridge.dev/report-hash annotation.
+//     changed, remembered across restarts in its gatebridge.dev/report-hash annotation —
+//     conflicts with hand-written HTTPRoutes on the shared Gateway included (conflicts.go:
+//     the older route wins an identical match, as in the data plane);
+//  7. writes status.loadBalancer.ingress of the Ingresses of the gatebridge IngressClass:
+//     the Envoy Service's address (address.go), when it changed.
 //
 // What it must not do: modify an object it does not own (owned = label
 // app.kubernetes.io/managed-by: gatebridge and the gatebridge.dev/applied-hash annotation),
@@ -43,11 +47,14 @@
 //     each group has its own translator and snapshot, all served on one port.
 //   - StatusWriter (statuswriter.go, status.go), on the leader only: Gateway API status
 //     from the translation's typed results and what Envoy acknowledged (Programmed only
-//     after the ACK; a NACK shows as Programmed False, reason Invalid).
+//     after the ACK; a NACK shows as Programmed False, reason Invalid), the
+//     gatebridge.dev/Conflicted condition of routes (conflicts.go) and the shared
+//     Gateway's status.addresses (address.go).
+//
+// `gatebridge convert` and `report` convert through ConvertDropIn, the writer through
+// DropInInput: both treat the gatebridge IngressClass alike, so they give the same verdicts.
 //
 // Next slices plug in here:
-//   - TODO(issue 13): the drop-in path writes status.loadBalancer of Ingresses of the
-//     gatebridge IngressClass with the Envoy Service's address.
 //   - Incremental conversion (converters.Incremental) when a pass over 5,000 Ingresses
 //     becomes the bottleneck: it replaces the one converters.Convert call of BuildPlan.
 package controllers

@@ -95,6 +95,9 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (manager.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := o.Writer.checkAddressOptions(); err != nil {
+		return nil, err
+	}
 	if o.LeaderElectionNamespace == "" {
 		o.LeaderElectionNamespace = o.Writer.Converter.GatewayNamespace
 	}
@@ -147,7 +150,7 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (manager.Manager, error) {
 		return nil, err
 	}
 	if o.Serve.XDSAddress != "" {
-		if err := setupServing(mgr, o.Serve, o.Logger); err != nil {
+		if err := setupServing(mgr, o.Serve, o.Writer, o.Logger); err != nil {
 			return nil, err
 		}
 	}
@@ -219,11 +222,12 @@ func SetupWriter(mgr manager.Manager, opts Options) error {
 	}
 	w := &Writer{
 		client: c, apiReader: mgr.GetAPIReader(), recorder: rec, opts: opts,
-		log:         mgr.GetLogger().WithName("writer"),
-		objects:     map[objectKey]written{},
-		annotations: map[types.NamespacedName]written{},
-		deleted:     map[types.UID]bool{},
-		rejected:    map[objectKey]rejection{},
+		log:           mgr.GetLogger().WithName("writer"),
+		objects:       map[objectKey]written{},
+		annotations:   map[types.NamespacedName]written{},
+		loadBalancers: map[types.NamespacedName]written{},
+		deleted:       map[types.UID]bool{},
+		rejected:      map[objectKey]rejection{},
 	}
 	enqueue := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{passKey}
@@ -232,7 +236,7 @@ func SetupWriter(mgr manager.Manager, opts Options) error {
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
 		Watches(&networkingv1.Ingress{}, enqueue, builder.WithPredicates(predicate.Funcs{UpdateFunc: ingressChanged})).
 		Watches(&networkingv1.IngressClass{}, enqueue).
-		Watches(&corev1.Service{}, enqueue, builder.WithPredicates(predicate.Funcs{UpdateFunc: serviceChanged}))
+		Watches(&corev1.Service{}, enqueue, builder.WithPredicates(predicate.Funcs{UpdateFunc: serviceChanged(opts)}))
 	if named {
 		b = b.Watches(&corev1.ConfigMap{}, enqueue, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
 			return o.GetNamespace() == cmKey.Namespace && o.GetName() == cmKey.Name
@@ -240,7 +244,14 @@ func SetupWriter(mgr manager.Manager, opts Options) error {
 	}
 	ours := ownedOrShared(opts.Converter)
 	for _, k := range ownedKinds {
-		b = b.Watches(k.newObject(), enqueue, builder.WithPredicates(predicate.NewPredicateFuncs(ours), predicate.Funcs{UpdateFunc: specOrMetadataChanged}))
+		watched := ours
+		if k.kind == "HTTPRoute" {
+			// Hand-written routes on the shared Gateway: their matches may conflict with a
+			// migrated Ingress's (conflicts.go).
+			named := namesSharedGateway(opts.Converter)
+			watched = func(obj client.Object) bool { return ours(obj) || named(obj) }
+		}
+		b = b.Watches(k.newObject(), enqueue, builder.WithPredicates(predicate.NewPredicateFuncs(watched), predicate.Funcs{UpdateFunc: specOrMetadataChanged}))
 	}
 	if err := b.Complete(w); err != nil {
 		return fmt.Errorf("setting up the writer: %w", err)
@@ -286,14 +297,21 @@ func ingressChanged(e event.UpdateEvent) bool {
 }
 
 // serviceChanged: a Service's spec (ports, type) changed; its status and metadata do not
-// matter to the conversion.
-func serviceChanged(e event.UpdateEvent) bool {
-	a, okA := e.ObjectOld.(*corev1.Service)
-	b, okB := e.ObjectNew.(*corev1.Service)
-	if !okA || !okB {
-		return true
+// matter to the conversion. The Envoy Service's status does: its load balancer's address
+// is the drop-in Ingresses' (address.go).
+func serviceChanged(o Options) func(event.UpdateEvent) bool {
+	envoy, _ := o.withDefaults().envoyServiceKey()
+	return func(e event.UpdateEvent) bool {
+		a, okA := e.ObjectOld.(*corev1.Service)
+		b, okB := e.ObjectNew.(*corev1.Service)
+		if !okA || !okB {
+			return true
+		}
+		if o.GatewayAddress == "" && b.Namespace == envoy.Namespace && b.Name == envoy.Name && !equality.Semantic.DeepEqual(a.Status, b.Status) {
+			return true
+		}
+		return !equality.Semantic.DeepEqual(a.Spec, b.Spec)
 	}
-	return !equality.Semantic.DeepEqual(a.Spec, b.Spec)
 }
 
 // specOrMetadataChanged ignores status-only updates of Gateway API objects (their spec

@@ -37,6 +37,13 @@ type Options struct {
 	Converter converters.Options
 	// ConfigMap is the ingress-nginx controller ConfigMap ("namespace/name"); empty: none.
 	ConfigMap string
+	// EnvoyService is the Envoy fleet's Service ("namespace/name", default
+	// DefaultEnvoyService): its address is the shared Gateway's status.addresses and the
+	// status.loadBalancer of drop-in Ingresses (address.go).
+	EnvoyService string
+	// GatewayAddress, when set, is that address instead of the Service's (an IP address or
+	// a hostname; for runs outside a cluster).
+	GatewayAddress string
 
 	// The rest is for tests, and for the next slices.
 
@@ -61,6 +68,9 @@ func (o Options) withDefaults() Options {
 	}
 	if c.GatewayClassName == "" {
 		c.GatewayClassName = "gatebridge"
+	}
+	if o.EnvoyService == "" {
+		o.EnvoyService = DefaultEnvoyService
 	}
 	return o
 }

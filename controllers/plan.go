@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -24,6 +25,10 @@ type Snapshot struct {
 	Services       []corev1.Service
 	// ConfigMap is the ingress-nginx controller ConfigMap; nil when none is named or found.
 	ConfigMap *corev1.ConfigMap
+	// HandRoutes are the HTTPRoutes gatebridge does not own that name the shared Gateway
+	// (conflicts.go); RouteCreated the creationTimestamps of the owned HTTPRoutes that exist.
+	HandRoutes   []gwv1.HTTPRoute
+	RouteCreated map[objectKey]time.Time
 }
 
 // MigrationState is where an Ingress stands in its migration.
@@ -71,6 +76,9 @@ type IngressPlan struct {
 	Notes []string
 	// Objects are the objects written for it (owned by it), in apply order.
 	Objects []objectKey
+	// Conflicts are notes on the matches its routes share with hand-written HTTPRoutes
+	// (conflicts.go), made again with every selection.
+	Conflicts []string
 }
 
 // Assessed reports whether the Ingress belongs to a converted class (it gets Events).
@@ -97,13 +105,17 @@ type Plan struct {
 	byKey     map[objectKey]client.Object
 	ownerOf   map[objectKey]*IngressPlan
 	opts      converters.Options
+	// handRoutes and routeCreated are the snapshot's, for the conflicts.
+	handRoutes   []gwv1.HTTPRoute
+	routeCreated map[objectKey]time.Time
 }
 
 // BuildPlan converts every Ingress of the snapshot and decides what to write: the objects
 // of the migrating Ingresses and the shared objects cut down to what those need. Pure.
 func BuildPlan(s Snapshot, opts Options) *Plan {
 	opts = opts.withDefaults()
-	in, dropIn := converterInput(s, opts.Converter.IngressClass)
+	in := converters.Input{Ingresses: s.Ingresses, IngressClasses: s.IngressClasses, Services: s.Services, ControllerConfigMap: s.ConfigMap}
+	in, dropIn := DropInInput(in, opts.Converter.IngressClass)
 	res := converters.Convert(in, opts.Converter)
 
 	p := &Plan{Global: res.Report.Global}
@@ -140,6 +152,7 @@ func BuildPlan(s Snapshot, opts Options) *Plan {
 		}
 	}
 	p.converted, p.byKey, p.ownerOf, p.opts = res.Objects, objects, ownerOf, opts.Converter
+	p.handRoutes, p.routeCreated = s.HandRoutes, s.RouteCreated
 	p.selectObjects()
 	return p
 }
@@ -154,6 +167,57 @@ func (p *Plan) selectObjects() {
 	for _, d := range p.Objects {
 		if d.Owner != nil && d.Owner.State == StateMigrated {
 			d.Owner.Objects = append(d.Owner.Objects, keyOf(d.Object))
+		}
+	}
+	p.noteConflicts()
+}
+
+// notWritten is the creation time of a route not written yet: newer than every route.
+var notWritten = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// noteConflicts notes, on each migrating Ingress, the matches its written HTTPRoutes share
+// with hand-written ones, and which is served (conflicts.go).
+func (p *Plan) noteConflicts() {
+	for _, ip := range p.Ingresses {
+		ip.Conflicts = nil
+	}
+	if len(p.handRoutes) == 0 {
+		return
+	}
+	var routes []claimRoute
+	var gws []*gwv1.Gateway
+	var sets []*gwv1.ListenerSet
+	for _, d := range p.Objects {
+		switch x := d.Object.(type) {
+		case *gwv1.Gateway:
+			gws = append(gws, x)
+		case *gwv1.ListenerSet:
+			sets = append(sets, x)
+		case *gwv1.HTTPRoute:
+			if d.Owner == nil || d.Owner.State != StateMigrated {
+				continue
+			}
+			created, ok := p.routeCreated[keyOf(x)]
+			if !ok {
+				created = notWritten
+			}
+			routes = append(routes, claimRoute{Route: x, Created: created, Ingress: d.Owner.Ingress.Namespace + "/" + d.Owner.Ingress.Name})
+		}
+	}
+	if len(routes) == 0 {
+		return
+	}
+	for i := range p.handRoutes {
+		r := &p.handRoutes[i]
+		routes = append(routes, claimRoute{Route: r, Created: r.CreationTimestamp.Time})
+	}
+	cs := findConflicts(routes, sharedListeners(gws, sets, p.opts.GatewayNamespace, p.opts.GatewayName), p.opts.GatewayNamespace, p.opts.GatewayName)
+	if len(cs) == 0 {
+		return
+	}
+	for _, ip := range p.Ingresses {
+		if ip.State == StateMigrated {
+			ip.Conflicts = conflictNotes(ip.Ingress.Namespace+"/"+ip.Ingress.Name, cs)
 		}
 	}
 }
@@ -172,28 +236,61 @@ func (p *Plan) Fail(reasons map[*IngressPlan][]string) {
 	p.selectObjects()
 }
 
-// converterInput is the snapshot as the converter reads it. Ingresses of a gatebridge
-// IngressClass (controller gatebridge.dev/ingress-controller) are converted as if of the
-// converted class — gatebridge serves them with ingress-nginx's semantics — through a copy
-// that names that class; dropIn lists them ("namespace/name").
-func converterInput(s Snapshot, convertedClass string) (converters.Input, map[string]bool) {
+// DropInInput is in as the converter reads it, in the controller and in `gatebridge
+// report`: Ingresses of a gatebridge IngressClass (controller
+// gatebridge.dev/ingress-controller) are converted as if of the converted class —
+// gatebridge serves them with ingress-nginx's semantics — through a copy that names that
+// class; dropIn lists them ("namespace/name"). in itself is not modified.
+func DropInInput(in converters.Input, convertedClass string) (converters.Input, map[string]bool) {
 	own := map[string]bool{}
-	for _, c := range s.IngressClasses {
+	for _, c := range in.IngressClasses {
 		if c.Spec.Controller == IngressControllerName && c.Name != convertedClass {
 			own[c.Name] = true
 		}
 	}
-	in := converters.Input{IngressClasses: s.IngressClasses, Services: s.Services, ControllerConfigMap: s.ConfigMap}
-	in.Ingresses = make([]networkingv1.Ingress, len(s.Ingresses))
 	dropIn := map[string]bool{}
-	for i, ing := range s.Ingresses {
+	if len(own) == 0 {
+		return in, dropIn
+	}
+	ings := make([]networkingv1.Ingress, len(in.Ingresses))
+	for i, ing := range in.Ingresses {
 		if class := ingressClassOf(&ing); own[class] {
 			ing = asClass(ing, convertedClass)
 			dropIn[ing.Namespace+"/"+ing.Name] = true
 		}
-		in.Ingresses[i] = ing
+		ings[i] = ing
 	}
+	in.Ingresses = ings
 	return in, dropIn
+}
+
+// ConvertDropIn is converters.Convert of DropInInput(in): the conversion as the controller
+// makes it, each drop-in Ingress's report naming its own class. `gatebridge convert` and
+// `report` use it, so that they give the controller's verdicts.
+func ConvertDropIn(in converters.Input, opts converters.Options) converters.Result {
+	class := opts.IngressClass
+	if class == "" {
+		class = Options{}.withDefaults().Converter.IngressClass
+	}
+	converted, dropIn := DropInInput(in, class)
+	res := converters.Convert(converted, opts)
+	if len(dropIn) == 0 {
+		return res
+	}
+	classOf := map[string]string{}
+	for i := range in.Ingresses {
+		ing := &in.Ingresses[i]
+		if k := ing.Namespace + "/" + ing.Name; dropIn[k] {
+			classOf[k] = ingressClassOf(ing)
+		}
+	}
+	for i := range res.Report.Ingresses {
+		r := &res.Report.Ingresses[i]
+		if c, ok := classOf[r.Namespace+"/"+r.Name]; ok {
+			r.Class = c
+		}
+	}
+	return res
 }
 
 // legacyClassAnnotation is the pre-IngressClass way to name a class.

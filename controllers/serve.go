@@ -17,7 +17,7 @@ import (
 // and acknowledged. /readyz waits for the first publish.
 
 // setupServing adds the plane, the feed and the status writer to mgr.
-func setupServing(mgr manager.Manager, o ServeOptions, log logr.Logger) error {
+func setupServing(mgr manager.Manager, o ServeOptions, addresses Options, log logr.Logger) error {
 	if log.GetSink() == nil {
 		log = mgr.GetLogger()
 	}
@@ -27,6 +27,9 @@ func setupServing(mgr manager.Manager, o ServeOptions, log logr.Logger) error {
 	})
 	feed := NewFeed(mgr.GetCache(), plane, o.Feed, log.WithName("feed"))
 	status := NewStatusWriter(mgr.GetClient(), feed, dataplane.DefaultControllerName, log.WithName("status"))
+	if err := status.watchAddresses(mgr.GetCache(), addresses); err != nil {
+		return err
+	}
 	for _, r := range []manager.Runnable{plane, feed, status} {
 		if err := mgr.Add(r); err != nil {
 			return fmt.Errorf("adding the serving half: %w", err)

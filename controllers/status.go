@@ -43,6 +43,9 @@ type statusView struct {
 	// classes are our GatewayClasses' names; sets the ListenerSets attached to a Gateway.
 	classes map[string]bool
 	sets    map[objectKey]int32
+	// conflicts between hand-written and migrated HTTPRoutes, per Gateway
+	// ("namespace/name"; conflicts.go).
+	conflicts map[string][]RouteConflict
 }
 
 func newStatusView(s ServedState, controllerName string) *statusView {
@@ -86,7 +89,36 @@ func newStatusView(s ServedState, controllerName string) *statusView {
 		k := objectKey{p.RouteKind, p.RouteNamespace, p.RouteName}
 		v.parents[k] = append(v.parents[k], p)
 	}
+	v.conflicts = modelConflicts(s.Model, v.classes)
 	return v
+}
+
+// modelConflicts finds, for each of our Gateways, the conflicts between the hand-written
+// and migrated HTTPRoutes of the model (none without a hand-written route).
+func modelConflicts(m *dataplane.Model, classes map[string]bool) map[string][]RouteConflict {
+	if m == nil {
+		return nil
+	}
+	var routes []claimRoute
+	hand := false
+	for _, r := range m.HTTPRoutes {
+		ing := ingressOfRoute(r)
+		hand = hand || ing == ""
+		routes = append(routes, claimRoute{Route: r, Created: r.CreationTimestamp.Time, Ingress: ing})
+	}
+	if !hand {
+		return nil
+	}
+	out := map[string][]RouteConflict{}
+	for _, gw := range m.Gateways {
+		if !classes[string(gw.Spec.GatewayClassName)] {
+			continue
+		}
+		if cs := findConflicts(routes, sharedListeners(m.Gateways, m.ListenerSets, gw.Namespace, gw.Name), gw.Namespace, gw.Name); len(cs) > 0 {
+			out[gw.Namespace+"/"+gw.Name] = cs
+		}
+	}
+	return out
 }
 
 // condition builds a condition; its LastTransitionTime is set by mergeConditions.
@@ -298,8 +330,18 @@ func (v *statusView) routeParents(kind, ns, name string, generation int64, refs 
 		if r.Accepted {
 			accepted.Message = "attached to " + describeListeners(r.Listeners)
 		}
+		conds := []metav1.Condition{accepted, resolved}
+		if cs := v.conflicts[r.GatewayNamespace+"/"+r.GatewayName]; r.Accepted && len(cs) > 0 && kind == "HTTPRoute" {
+			ls := make([]listenerRef, len(r.Listeners))
+			for i, l := range r.Listeners {
+				ls[i] = listenerRef{l.Kind, l.Name, l.Section}
+			}
+			if c, ok := conflictCondition(ns, name, ls, cs, generation); ok {
+				conds = append(conds, c)
+			}
+		}
 		out = append(out, gwv1.RouteParentStatus{ParentRef: refs[r.Index], ControllerName: v.controllerName,
-			Conditions: []metav1.Condition{accepted, resolved}})
+			Conditions: conds})
 	}
 	return out
 }

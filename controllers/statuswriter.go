@@ -9,9 +9,12 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -36,6 +39,10 @@ type StatusWriter struct {
 	// every publish and every ACK would otherwise copy 5,000 objects out of the cache).
 	// It is forgotten every statusResync, so a status someone else changed is repaired.
 	verified map[objectKey][sha256.Size]byte
+	// addresses says where the shared Gateway's address comes from (address.go); poke is
+	// signalled when the Envoy Service changes.
+	addresses Options
+	poke      chan struct{}
 }
 
 const (
@@ -56,7 +63,47 @@ func NewStatusWriter(c client.Client, feed *Feed, controllerName string, log log
 		controllerName = dataplane.DefaultControllerName
 	}
 	return &StatusWriter{client: c, feed: feed, controllerName: controllerName, log: log,
-		patchedFrom: map[objectKey]string{}, verified: map[objectKey][sha256.Size]byte{}}
+		patchedFrom: map[objectKey]string{}, verified: map[objectKey][sha256.Size]byte{},
+		addresses: Options{}.withDefaults(), poke: make(chan struct{}, 1)}
+}
+
+// watchAddresses makes the Gateways' status.addresses follow the Envoy Service of o (or
+// o.GatewayAddress), read through informers.
+func (w *StatusWriter) watchAddresses(informers cache.Informers, o Options) error {
+	w.addresses = o.withDefaults()
+	if w.addresses.GatewayAddress != "" {
+		return nil
+	}
+	key, err := w.addresses.envoyServiceKey()
+	if err != nil {
+		return err
+	}
+	inf, err := informers.GetInformer(context.Background(), &corev1.Service{})
+	if err != nil {
+		return fmt.Errorf("watching the Envoy Service: %w", err)
+	}
+	isEnvoy := func(obj any) bool {
+		if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+			obj = d.Obj
+		}
+		s, ok := obj.(*corev1.Service)
+		return ok && s.Namespace == key.Namespace && s.Name == key.Name
+	}
+	poke := func(obj any) {
+		if isEnvoy(obj) {
+			select {
+			case w.poke <- struct{}{}:
+			default:
+			}
+		}
+	}
+	_, err = inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: poke, DeleteFunc: poke, UpdateFunc: func(_, obj any) { poke(obj) },
+	})
+	if err != nil {
+		return fmt.Errorf("watching the Envoy Service: %w", err)
+	}
+	return nil
 }
 
 // NeedLeaderElection: only the leader writes.
@@ -87,6 +134,7 @@ func (w *StatusWriter) Start(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-changed:
+		case <-w.poke:
 		case <-retry:
 		case <-resync.C:
 			clear(w.verified)
@@ -99,6 +147,11 @@ func (w *StatusWriter) writeAll(ctx context.Context, s ServedState) error {
 	v := newStatusView(s, w.controllerName)
 	now := metav1.Now()
 	var errs []error
+	addrs, err := envoyAddresses(ctx, w.client, w.addresses)
+	if err != nil {
+		return err
+	}
+	addresses := gatewayStatusAddresses(addrs)
 	m := s.Model
 	for _, gc := range m.GatewayClasses {
 		if gc.Spec.ControllerName != v.controllerName {
@@ -114,7 +167,9 @@ func (w *StatusWriter) writeAll(ctx context.Context, s ServedState) error {
 		}
 		ours[objectKey{"Gateway", gw.Namespace, gw.Name}] = true
 		conds, listeners, sets := v.gatewayStatus(gw)
-		errs = append(errs, w.once("Gateway", gw, []any{conds, listeners, sets}, func() error { return w.patchGateway(ctx, gw, conds, listeners, sets, now) }))
+		errs = append(errs, w.once("Gateway", gw, []any{conds, listeners, sets, addresses}, func() error {
+			return w.patchGateway(ctx, gw, conds, listeners, sets, addresses, now)
+		}))
 	}
 	for _, ls := range m.ListenerSets {
 		ns := ls.Namespace
@@ -221,7 +276,7 @@ func (w *StatusWriter) patchGatewayClass(ctx context.Context, gc *gwv1.GatewayCl
 	return w.patch(ctx, "GatewayClass", live, updated, equality.Semantic.DeepEqual(live.Status, updated.Status))
 }
 
-func (w *StatusWriter) patchGateway(ctx context.Context, gw *gwv1.Gateway, conds []metav1.Condition, listeners []gwv1.ListenerStatus, sets *int32, now metav1.Time) error {
+func (w *StatusWriter) patchGateway(ctx context.Context, gw *gwv1.Gateway, conds []metav1.Condition, listeners []gwv1.ListenerStatus, sets *int32, addresses []gwv1.GatewayStatusAddress, now metav1.Time) error {
 	live := &gwv1.Gateway{}
 	if ok, err := w.live(ctx, "Gateway", live, client.ObjectKeyFromObject(gw)); !ok {
 		return err
@@ -230,6 +285,7 @@ func (w *StatusWriter) patchGateway(ctx context.Context, gw *gwv1.Gateway, conds
 	updated.Status.Conditions = mergeConditions(live.Status.Conditions, keepProgrammed(live.Status.Conditions, conds), now)
 	updated.Status.Listeners = mergeListeners(live.Status.Listeners, listeners, now)
 	updated.Status.AttachedListenerSets = sets
+	updated.Status.Addresses = addresses
 	return w.patch(ctx, "Gateway", live, updated, equality.Semantic.DeepEqual(live.Status, updated.Status))
 }
 

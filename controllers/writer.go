@@ -63,10 +63,11 @@ func kindRank(kind string) int {
 // PassResult is the outcome of one pass of the writer.
 type PassResult struct {
 	Plan *Plan
-	// Applied, Deleted and Annotated count the writes (attempted) of the pass; Events the
-	// Events recorded.
-	Applied, Deleted, Annotated, Events int
-	Duration                            time.Duration
+	// Applied, Deleted and Annotated count the writes (attempted) of the pass, and
+	// LoadBalancers the status.loadBalancer writes of drop-in Ingresses; Events the Events
+	// recorded.
+	Applied, Deleted, Annotated, LoadBalancers, Events int
+	Duration                                           time.Duration
 	// Err is what makes the pass run again with backoff (API errors other than a
 	// rejected object).
 	Err error
@@ -75,7 +76,7 @@ type PassResult struct {
 }
 
 // Writes is the number of writes the pass attempted.
-func (r PassResult) Writes() int { return r.Applied + r.Deleted + r.Annotated }
+func (r PassResult) Writes() int { return r.Applied + r.Deleted + r.Annotated + r.LoadBalancers }
 
 // written remembers, per object, the resourceVersion at which it is known to hold a given
 // hash (applied by this writer, or checked): the cache may still show an older version
@@ -96,7 +97,9 @@ type Writer struct {
 	// State of the one worker (the controller runs one reconcile at a time).
 	objects     map[objectKey]written
 	annotations map[types.NamespacedName]written
-	deleted     map[types.UID]bool
+	// loadBalancers remembers the status.loadBalancer written to drop-in Ingresses.
+	loadBalancers map[types.NamespacedName]written
+	deleted       map[types.UID]bool
 	// rejected are the objects that could not be written, in the form tried: while the
 	// form stays the same, their Ingress is failed before anything is written.
 	rejected map[objectKey]rejection
@@ -117,13 +120,19 @@ func (w *Writer) pass(ctx context.Context) PassResult {
 		res.Err = err
 		return res
 	}
-	plan := BuildPlan(snap, w.opts)
-	res.Plan = plan
 	live, err := w.listOwned(ctx)
 	if err != nil {
 		res.Err = err
 		return res
 	}
+	snap.RouteCreated = map[objectKey]time.Time{}
+	for k, obj := range live {
+		if k.Kind == "HTTPRoute" {
+			snap.RouteCreated[k] = obj.GetCreationTimestamp().Time
+		}
+	}
+	plan := BuildPlan(snap, w.opts)
+	res.Plan = plan
 	failures, err := w.precheck(ctx, plan, live)
 	if err != nil {
 		res.Err = err
@@ -134,6 +143,7 @@ func (w *Writer) pass(ctx context.Context) PassResult {
 	errs = append(errs, w.deleteStale(ctx, plan, live, &res)...)
 	errs = append(errs, w.applyAll(ctx, plan, live, &res)...)
 	errs = append(errs, w.assess(ctx, plan, &res)...)
+	errs = append(errs, w.writeLoadBalancers(ctx, plan, &res)...)
 	w.forgetGone(plan)
 	recordVerdicts(plan)
 	res.Err = errors.Join(errs...)
@@ -158,6 +168,16 @@ func (w *Writer) snapshot(ctx context.Context) (Snapshot, error) {
 		return s, fmt.Errorf("listing Services: %w", err)
 	}
 	s.Ingresses, s.IngressClasses, s.Services = ings.Items, classes.Items, svcs.Items
+	var routes gwv1.HTTPRouteList
+	if err := w.client.List(ctx, &routes, client.UnsafeDisableDeepCopy); err != nil {
+		return s, fmt.Errorf("listing HTTPRoutes: %w", err)
+	}
+	namesGateway := namesSharedGateway(w.opts.Converter)
+	for i := range routes.Items {
+		if r := &routes.Items[i]; !owned(r) && namesGateway(r) {
+			s.HandRoutes = append(s.HandRoutes, *r)
+		}
+	}
 	sort.Slice(s.Ingresses, func(i, j int) bool {
 		a, b := &s.Ingresses[i], &s.Ingresses[j]
 		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
@@ -394,6 +414,11 @@ func (w *Writer) forgetGone(plan *Plan) {
 	for k := range w.annotations {
 		if !ings[k] {
 			delete(w.annotations, k)
+		}
+	}
+	for k := range w.loadBalancers {
+		if !ings[k] {
+			delete(w.loadBalancers, k)
 		}
 	}
 	requested := map[types.NamespacedName]bool{}

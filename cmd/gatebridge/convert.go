@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/gatebridge-dev/gatebridge/annotations"
+	"github.com/gatebridge-dev/gatebridge/controllers"
 	"github.com/gatebridge-dev/gatebridge/converters"
 	"github.com/gatebridge-dev/gatebridge/report"
 	"github.com/gatebridge-dev/gatebridge/sources"
@@ -98,7 +99,8 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer, isRepo
 		fmt.Fprintf(stderr, "gatebridge %s: %v\n", name, err)
 		return exitUsage
 	}
-	res := converters.Convert(loaded.Input, f.opts)
+	// As the controller converts: Ingresses of the gatebridge IngressClass (drop-in) too.
+	res := controllers.ConvertDropIn(loaded.Input, f.opts)
 	validateOutput(&res, f.validate)
 	extra := report.Extra{Ignored: loaded.Ignored}
 	for _, p := range loaded.Problems {

@@ -42,6 +42,8 @@ type harness struct {
 	backends map[string]*backend
 	envoy    *envoy.Process
 	ctrl     *controllerProcess
+	// controllerArgs are added to the controller's command line.
+	controllerArgs []string
 }
 
 // backend is an echo server that counts the requests it received.
@@ -159,6 +161,7 @@ func (h *harness) startController() {
 		"--xds-port", fmt.Sprint(h.xdsPort), "--authz-port", fmt.Sprint(h.authzPort),
 		"--metrics-port", fmt.Sprint(h.metricsPort), "--health-port", fmt.Sprint(h.healthPort),
 		"--bind-address", "127.0.0.1", "--log-format", "text")
+	cmd.Args = append(cmd.Args, h.controllerArgs...)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
