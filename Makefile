@@ -60,10 +60,11 @@ generate:
 	$(TOOLS) controller-gen object paths=./api/...
 	$(TOOLS) controller-gen crd paths=./api/... output:crd:artifacts:config=manifests/crds
 
-## bench: conversion figures on generated input (prints a table).
+## bench: conversion, data-plane and controller-at-scale figures (each prints a table).
 bench:
 	hack/bench.sh
 	hack/bench-dataplane.sh
+	hack/bench-controller.sh
 
 ## fuzz: a short run of every fuzz target (FUZZTIME=30s by default).
 FUZZTIME ?= 30s

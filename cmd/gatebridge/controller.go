@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
@@ -59,6 +60,9 @@ func runControllerContext(ctx context.Context, args []string, stderr io.Writer) 
 	fs.StringVar(&f.bindAddress, "bind-address", "", "address the metrics and health ports listen on (default: every interface)")
 	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect one writing replica through a Lease (run 2 or more replicas with it)")
 	fs.StringVar(&f.leaderNamespace, "leader-election-namespace", "", "namespace of the Lease (default: --gateway-namespace)")
+	fs.DurationVar(&f.mgr.LeaseDuration, "leader-election-lease-duration", 0, "how long followers wait before taking a Lease its holder stopped renewing (default 15s)")
+	fs.DurationVar(&f.mgr.RenewDeadline, "leader-election-renew-deadline", 0, "how long the leader retries renewing before it gives up leading (default 10s; below the lease duration)")
+	fs.DurationVar(&f.mgr.RetryPeriod, "leader-election-retry-period", 0, "how often replicas try to take or renew the Lease (default 2s)")
 	fs.StringVar(&conv.IngressClass, "ingress-class", "nginx", "IngressClass whose Ingresses are assessed and may be migrated")
 	fs.BoolVar(&conv.IncludeUnclassed, "include-unclassed", false, "also convert Ingresses without a class")
 	fs.StringVar(&conv.AnnotationsPrefix, "annotations-prefix", annotations.DefaultPrefix, "ingress-nginx --annotations-prefix")
@@ -67,6 +71,8 @@ func runControllerContext(ctx context.Context, args []string, stderr io.Writer) 
 	fs.StringVar(&conv.GatewayClassName, "gateway-class", "gatebridge", "GatewayClass of the shared Gateway")
 	fs.StringVar(&conv.DefaultCertificate, "default-certificate", "", "namespace/name of the Secret for TLS hosts without secretName")
 	fs.StringVar(&f.configMap, "configmap", "", "namespace/name of the ingress-nginx controller ConfigMap (global defaults)")
+	fs.StringVar(&f.mgr.Writer.EnvoyService, "envoy-service", controllers.DefaultEnvoyService, "namespace/name of the Envoy fleet's Service: its address (load balancer, else cluster IP) is the Gateway's status.addresses and the status.loadBalancer of gatebridge-class Ingresses")
+	fs.StringVar(&f.mgr.Writer.GatewayAddress, "gateway-address", "", "IP address or hostname to report as the Gateway's and gatebridge-class Ingresses' address instead of the Envoy Service's (runs outside a cluster)")
 	fs.StringVar(&f.logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: info or debug")
 	if err := fs.Parse(args); err != nil {
@@ -89,6 +95,10 @@ func runControllerContext(ctx context.Context, args []string, stderr io.Writer) 
 			fmt.Fprintf(stderr, "gatebridge controller: %s %d is not a port (0 turns it off)\n", name, port)
 			return exitUsage
 		}
+	}
+	if err := checkLeaseTimings(f.mgr.LeaseDuration, f.mgr.RenewDeadline, f.mgr.RetryPeriod); err != nil {
+		fmt.Fprintf(stderr, "gatebridge controller: %v\n", err)
+		return exitUsage
 	}
 	f.mgr.Writer.ConfigMap = f.configMap
 	f.mgr.MetricsAddress = listenAddress(f.bindAddress, f.metricsPort)
@@ -125,6 +135,29 @@ func runControllerContext(ctx context.Context, args []string, stderr io.Writer) 
 		return exitInternal
 	}
 	return exitOK
+}
+
+// checkLeaseTimings refuses leader-election timings client-go's elector would refuse only
+// once the manager starts: lease duration > renew deadline > 1.2 × retry period (its
+// jitter factor), each positive; 0 stands for controller-runtime's default.
+func checkLeaseTimings(lease, renew, retry time.Duration) error {
+	if lease < 0 || renew < 0 || retry < 0 {
+		return errors.New("--leader-election-lease-duration, --renew-deadline and --retry-period must not be negative")
+	}
+	orDefault := func(d, def time.Duration) time.Duration {
+		if d == 0 {
+			return def
+		}
+		return d
+	}
+	lease, renew, retry = orDefault(lease, 15*time.Second), orDefault(renew, 10*time.Second), orDefault(retry, 2*time.Second)
+	if lease <= renew {
+		return fmt.Errorf("--leader-election-lease-duration %s must be longer than --leader-election-renew-deadline %s", lease, renew)
+	}
+	if float64(renew) <= 1.2*float64(retry) {
+		return fmt.Errorf("--leader-election-renew-deadline %s must be longer than 1.2 × --leader-election-retry-period %s", renew, retry)
+	}
+	return nil
 }
 
 func listenAddress(host string, port int) string {
