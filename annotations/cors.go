@@ -12,6 +12,15 @@ const (
 	DefaultCORSMaxAge  = 1728000
 )
 
+// ingress-nginx's validators of the CORS lists (cors/main.go); a value they refuse falls
+// back to the default. \s is narrowed to blanks: a line break left inside a value after
+// trimming is refused before (it would be unsafe in a response header).
+var (
+	corsMethodsList = regexp.MustCompile(`^([A-Za-z]+,?[ \t]?)+$`)
+	corsHeadersList = regexp.MustCompile(`^([A-Za-z0-9\-_]+,?[ \t]?)+$`)
+	corsExposeList  = regexp.MustCompile(`^(([A-Za-z0-9\-_]+|\*),?[ \t]?)+$`)
+)
+
 // corsOrigin is ingress-nginx's accepted origin form; other entries are dropped.
 var corsOrigin = regexp.MustCompile(`^([a-z]+://(\*\.)?[A-Za-z0-9\-.]*(:\d+)?|\*|null)?$`)
 
@@ -24,14 +33,14 @@ func init() {
 			Accepts: "comma-separated scheme://host[:port], scheme://*.domain, null or *",
 			Note:    "Entries without a scheme are dropped, as in ingress-nginx; * anywhere means *.", Target: "TrafficPolicy.cors.allowOrigins"},
 		Spec{Name: "cors-allow-methods", Family: "cors", Level: Exact, Risk: RiskMedium, Scope: ScopeIngress, Default: DefaultCORSMethods,
-			Accepts: "comma-separated methods", validate: validateRegexp(regexp.MustCompile(`^[A-Za-z, ]+$`), "a list of methods"),
-			Note: "Access-Control-Allow-Methods.", Target: "TrafficPolicy.cors.allowMethods"},
+			Accepts: "comma-separated methods", validate: validateRegexp(corsMethodsList, "a list of methods (letters, separated by a comma and at most one blank)"),
+			Note: "Access-Control-Allow-Methods, sent as written.", Target: "TrafficPolicy.cors.allowMethods"},
 		Spec{Name: "cors-allow-headers", Family: "cors", Level: Exact, Risk: RiskMedium, Scope: ScopeIngress, Default: DefaultCORSHeaders,
-			Accepts: "comma-separated header names", validate: validateRegexp(regexp.MustCompile(`^[A-Za-z0-9_\-, *]+$`), "a list of header names"),
-			Note: "Access-Control-Allow-Headers.", Target: "TrafficPolicy.cors.allowHeaders"},
+			Accepts: "comma-separated header names", validate: validateRegexp(corsHeadersList, "a list of header names (separated by a comma and at most one blank)"),
+			Note: "Access-Control-Allow-Headers, sent as written.", Target: "TrafficPolicy.cors.allowHeaders"},
 		Spec{Name: "cors-expose-headers", Family: "cors", Level: Exact, Risk: RiskMedium, Scope: ScopeIngress,
-			Accepts: "comma-separated header names or *", validate: validateRegexp(regexp.MustCompile(`^[A-Za-z0-9_\-, *]+$`), "a list of header names"),
-			Note: "Access-Control-Expose-Headers.", Target: "TrafficPolicy.cors.exposeHeaders"},
+			Accepts: "comma-separated header names or *", validate: validateRegexp(corsExposeList, "a list of header names or * (separated by a comma and at most one blank)"),
+			Note: "Access-Control-Expose-Headers, sent as written.", Target: "TrafficPolicy.cors.exposeHeaders"},
 		Spec{Name: "cors-allow-credentials", Family: "cors", Level: Exact, Risk: RiskLow, Scope: ScopeIngress, Default: "true",
 			Accepts: "boolean", validate: validateBool,
 			Note: "Access-Control-Allow-Credentials (sent even with origin *).", Target: "TrafficPolicy.cors.allowCredentials"},
@@ -69,20 +78,27 @@ func parseCORS(r *reader) CORS {
 		return c
 	}
 	c.AllowOrigins = parseCORSOrigins(r)
-	c.AllowMethods = splitList(DefaultCORSMethods)
+	c.AllowMethods = splitAsWritten(DefaultCORSMethods)
 	if v, ok := r.str("cors-allow-methods"); ok {
-		c.AllowMethods = splitList(strings.ToUpper(v))
+		c.AllowMethods = splitAsWritten(v)
 	}
-	c.AllowHeaders = splitList(DefaultCORSHeaders)
+	c.AllowHeaders = splitAsWritten(DefaultCORSHeaders)
 	if v, ok := r.str("cors-allow-headers"); ok {
-		c.AllowHeaders = splitList(v)
+		c.AllowHeaders = splitAsWritten(v)
 	}
 	if v, ok := r.str("cors-expose-headers"); ok {
-		c.ExposeHeaders = splitList(v)
+		c.ExposeHeaders = splitAsWritten(v)
 	}
 	c.AllowCredentials = r.boolean("cors-allow-credentials", true)
 	c.MaxAge = r.integer("cors-max-age", DefaultCORSMaxAge)
 	return c
+}
+
+// splitAsWritten splits a validated CORS list at its commas and keeps every blank: ingress-nginx
+// writes the value into the response header as written ("DNT, User-Agent" keeps its blank,
+// "get" stays lower-case), and the data plane joins the elements with "," to do the same.
+func splitAsWritten(v string) []string {
+	return strings.Split(v, ",")
 }
 
 // parseCORSOrigins applies ingress-nginx's rules: invalid entries are dropped, "*"

@@ -65,16 +65,40 @@ func (r *reader) raw(name string) (string, bool) {
 		return "", false
 	}
 	r.seen[name] = true
-	if err := rejectControlChars(strings.TrimSpace(v)); err != nil {
+	clean := readValue(name, v)
+	if err := rejectControlChars(clean); err != nil {
 		r.invalid(name, v, err.Error())
 		return "", false
 	}
-	v = normalize(v)
-	if v == "" {
+	if clean == "" {
 		r.invalid(name, v, "is empty; ingress-nginx treats an empty value as not set")
 		return "", false
 	}
-	return v, true
+	return clean, true
+}
+
+// elementTrimmedLists are the annotations whose ingress-nginx parser trims every
+// comma-separated element (net.ParseCIDRs: TrimSpace around each entry), so line breaks
+// between entries of a YAML block scalar vanish there and the list is served.
+var elementTrimmedLists = map[string]bool{
+	"allowlist-source-range": true, "whitelist-source-range": true, "denylist-source-range": true,
+	"limit-allowlist": true, "limit-whitelist": true,
+}
+
+// readValue is the value as ingress-nginx reads it: every line trimmed and, for the lists
+// whose parser trims each element, every element trimmed (empty elements are kept, so the
+// validator still sees them). A line break that survives this is refused by the caller:
+// it would be unsafe in an Envoy header or matcher.
+func readValue(name, v string) string {
+	v = normalize(v)
+	if !elementTrimmedLists[name] {
+		return v
+	}
+	parts := strings.Split(v, ",")
+	for i, p := range parts {
+		parts[i] = strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ",")
 }
 
 // normalize trims every line of a value, as ingress-nginx's normalizeString.
@@ -212,23 +236,24 @@ func (r *reader) strClosed(name string) (string, bool) {
 		return "", false
 	}
 	r.seen[name] = true
-	// Security-sensitive values: any line break, even a trailing one, fails closed.
-	if err := rejectControlChars(v); err != nil {
+	// Read as ingress-nginx does (a YAML block scalar's final line break is trimmed); a line
+	// break left inside the value fails closed.
+	clean := readValue(name, v)
+	if err := rejectControlChars(clean); err != nil {
 		r.invalidClosed(name, v, err.Error())
 		return "", false
 	}
-	v = normalize(v)
-	if v == "" {
+	if clean == "" {
 		r.invalidClosed(name, v, "is empty")
 		return "", false
 	}
 	if spec, known := Lookup(name); known {
-		if err := spec.Validate(v); err != nil {
+		if err := spec.Validate(clean); err != nil {
 			r.invalidClosed(name, v, err.Error()+acceptsSuffix(spec))
 			return "", false
 		}
 	}
-	return v, true
+	return clean, true
 }
 
 // warn records a finding about a valid value that a person should check.

@@ -125,7 +125,7 @@ func (m *model) resolveBackend(src *source, b *networkingv1.IngressBackend, fiel
 		}
 		if svc == nil && len(m.services) > 0 {
 			src.add(Finding{Field: field + ".backend.service.name", Value: svcName, Severity: SeverityInfo,
-				Message: fmt.Sprintf("Service %s/%s is not in the input; the route is generated and will report ResolvedRefs=False until the Service exists", ns, svcName)})
+				Message: fmt.Sprintf("Service %s/%s is not in the input; the route is generated and will report ResolvedRefs=False until the Service exists, and until then this path answers 500 (Gateway API's answer for a backend that does not exist) where ingress-nginx answers 503", ns, svcName)})
 		}
 	}
 	return out, true

@@ -145,8 +145,10 @@ func corsHeaders(c *v1alpha1.CORSPolicy, star bool) []*corev3.HeaderValueOption 
 	if c.AllowCredentials {
 		hs = append(hs, setHeader("access-control-allow-credentials", "true"))
 	}
+	// The lists keep the blanks written after each comma (see annotations.splitAsWritten):
+	// joined with "," the headers are sent as written, as ingress-nginx does.
 	hs = append(hs,
-		setHeader("access-control-allow-methods", escapeFormatter(strings.Join(c.AllowMethods, ", "))),
+		setHeader("access-control-allow-methods", escapeFormatter(strings.Join(c.AllowMethods, ","))),
 		setHeader("access-control-allow-headers", escapeFormatter(strings.Join(c.AllowHeaders, ","))))
 	if len(c.ExposeHeaders) > 0 {
 		hs = append(hs, setHeader("access-control-expose-headers", escapeFormatter(strings.Join(c.ExposeHeaders, ","))))
