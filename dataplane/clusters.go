@@ -253,10 +253,28 @@ func (t *translator) upstreamTLS(ns string, v clusterVariant) (*corev3.Transport
 // loadAssignment resolves a Service port to its ready endpoints, through EndpointSlices
 // (or the legacy Endpoints object), as kube-proxy would.
 func (t *translator) loadAssignment(base string, svc *corev1.Service, sp *corev1.ServicePort) *endpointv3.ClusterLoadAssignment {
-	type hostPort struct {
-		host string
-		port uint32
+	eps := t.ix.readyEndpoints(svc, sp)
+	cla := &endpointv3.ClusterLoadAssignment{ClusterName: base}
+	if len(eps) > 0 {
+		loc := &endpointv3.LocalityLbEndpoints{}
+		for _, e := range eps {
+			loc.LbEndpoints = append(loc.LbEndpoints, lbEndpoint(e.host, e.port))
+		}
+		cla.Endpoints = []*endpointv3.LocalityLbEndpoints{loc}
 	}
+	return cla
+}
+
+// hostPort is one endpoint address of a Service port.
+type hostPort struct {
+	host string
+	port uint32
+}
+
+// readyEndpoints are the ready addresses behind a Service port, sorted: the EndpointSlices'
+// port named like the Service port (the target port as the EndpointSlice controller
+// resolved it), else the legacy Endpoints object's.
+func (ix *index) readyEndpoints(svc *corev1.Service, sp *corev1.ServicePort) []hostPort {
 	seen := map[hostPort]bool{}
 	var eps []hostPort
 	add := func(h string, p int32) {
@@ -267,7 +285,7 @@ func (t *translator) loadAssignment(base string, svc *corev1.Service, sp *corev1
 		}
 	}
 	k := qualified(svc.Namespace, svc.Name)
-	if slices := t.ix.slices[k]; len(slices) > 0 {
+	if slices := ix.slices[k]; len(slices) > 0 {
 		for _, s := range slices {
 			var port int32
 			for _, p := range s.Ports {
@@ -286,7 +304,7 @@ func (t *translator) loadAssignment(base string, svc *corev1.Service, sp *corev1
 				}
 			}
 		}
-	} else if e := t.ix.endpoints[k]; e != nil {
+	} else if e := ix.endpoints[k]; e != nil {
 		for _, ss := range e.Subsets {
 			var port int32
 			for _, p := range ss.Ports {
@@ -305,15 +323,40 @@ func (t *translator) loadAssignment(base string, svc *corev1.Service, sp *corev1
 		}
 		return eps[i].port < eps[j].port
 	})
-	cla := &endpointv3.ClusterLoadAssignment{ClusterName: base}
-	if len(eps) > 0 {
-		loc := &endpointv3.LocalityLbEndpoints{}
-		for _, e := range eps {
-			loc.LbEndpoints = append(loc.LbEndpoints, lbEndpoint(e.host, e.port))
-		}
-		cla.Endpoints = []*endpointv3.LocalityLbEndpoints{loc}
+	return eps
+}
+
+// Services resolves the Service ports of a model to their ready endpoints exactly as the
+// backend clusters are resolved (Service port → the EndpointSlices' target port → ready
+// addresses; an ExternalName Service → its external name). `run` gives it to the auth
+// service (authz.ServiceResolver), which has no cluster DNS to resolve the in-cluster
+// names of auth-url with. It is immutable and safe for concurrent use.
+type Services struct{ ix *index }
+
+// NewServices indexes the Services, EndpointSlices and Endpoints of m.
+func NewServices(m *Model) *Services {
+	return &Services{ix: newIndex(&Model{Services: m.Services, EndpointSlices: m.EndpointSlices, Endpoints: m.Endpoints})}
+}
+
+// ResolveService implements authz.ServiceResolver.
+func (s *Services) ResolveService(namespace, name string, port int32) ([]string, bool, error) {
+	svc := s.ix.services[qualified(namespace, name)]
+	if svc == nil {
+		return nil, false, nil
 	}
-	return cla
+	sp := findServicePort(svc, port)
+	if sp == nil {
+		return nil, true, fmt.Errorf("no port %d in Service %s", port, qualified(namespace, name))
+	}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		return []string{net.JoinHostPort(svc.Spec.ExternalName, strconv.Itoa(int(port)))}, true, nil
+	}
+	eps := s.ix.readyEndpoints(svc, sp)
+	addrs := make([]string, len(eps))
+	for i, e := range eps {
+		addrs[i] = net.JoinHostPort(e.host, strconv.FormatUint(uint64(e.port), 10))
+	}
+	return addrs, true, nil
 }
 
 // hasReadyEndpoints reports whether a Service port resolves to at least one endpoint.

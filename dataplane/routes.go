@@ -244,7 +244,7 @@ func (t *translator) recordServed(g *portGroup, host string, r *gwv1.HTTPRoute, 
 		if !e.shown {
 			continue
 		}
-		t.served = append(t.served, Served{Listener: g.name(), Host: host, Match: describeMatch(e.route.Match), Action: describeAction(e.route), Route: qualified(r.Namespace, r.Name)})
+		t.served = append(t.served, Served{Listener: g.name(), Host: host, Match: describeMatch(e.route.Match), Action: describeAction(e.route) + t.describeAuthCall(e.route), Route: qualified(r.Namespace, r.Name)})
 	}
 }
 

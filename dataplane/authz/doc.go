@@ -13,6 +13,12 @@
 //     Set-Cookie to the client, and auth-signin's 401 → 302 redirect with the escaped
 //     original URL.
 //
+// The auth subrequests are sent by this package's Go HTTP client, not through Envoy. Where
+// there is no cluster DNS (`gatebridge run`), SetServiceResolver lets that client resolve
+// auth-url hosts naming a Service of the input (name.namespace[.svc[.cluster.local]]) to the
+// Service's ready endpoints, round robin per connection; other names, and every name in a
+// cluster, go to the system resolver.
+//
 // Envoy selects the policy per route through the context extension ContextExtensionKey;
 // gatebridge pushes the policy table with SetPolicies on every configuration publish and
 // registers the service on its xDS gRPC server with Register.

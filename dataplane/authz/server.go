@@ -33,7 +33,8 @@ type Options struct {
 	// keep-alive, HTTP/1.1, no proxy from the environment, no transparent compression, and
 	// TLS without certificate verification but with SNI (nginx's proxy_ssl_verify off,
 	// proxy_ssl_server_name on). Redirects are never followed, whatever the client says
-	// (nginx does not follow them: a 3xx from the auth service is a 500).
+	// (nginx does not follow them: a 3xx from the auth service is a 500). Only the default
+	// client resolves in-cluster Service names through SetServiceResolver.
 	HTTPClient *http.Client
 	// BcryptCompare verifies bcrypt hashes ("$2a$", "$2b$", "$2y$"); nil means
 	// golang.org/x/crypto/bcrypt.CompareHashAndPassword.
@@ -57,6 +58,9 @@ type Server struct {
 	bcrypt      BcryptCompareFunc
 	maxDenyBody int
 	policies    atomic.Pointer[map[string]*compiledPolicy]
+	// dialer resolves in-cluster Service names once SetServiceResolver was called; nil
+	// with a caller's HTTPClient.
+	dialer *serviceDialer
 }
 
 var _ authv3.AuthorizationServer = (*Server)(nil)
@@ -79,7 +83,8 @@ func NewServer(log logr.Logger, opts Options) *Server {
 	if opts.HTTPClient != nil {
 		c = *opts.HTTPClient
 	} else {
-		c.Transport = defaultTransport()
+		s.dialer = &serviceDialer{dialer: &net.Dialer{Timeout: defaultDialTimeout, KeepAlive: 30 * time.Second}}
+		c.Transport = defaultTransport(s.dialer.DialContext)
 	}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	s.client = &c
@@ -88,10 +93,10 @@ func NewServer(log logr.Logger, opts Options) *Server {
 	return s
 }
 
-func defaultTransport() *http.Transport {
+func defaultTransport(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Transport {
 	return &http.Transport{
 		Proxy:       nil,
-		DialContext: (&net.Dialer{Timeout: defaultDialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext: dial,
 		TLSClientConfig: &tls.Config{
 			InsecureSkipVerify: true, //nolint:gosec // nginx's proxy_ssl_verify defaults to off for auth-url.
 			MinVersion:         tls.VersionTLS12,

@@ -144,6 +144,7 @@ func (s *Stack) Apply(m *dataplane.Model) (*dataplane.Output, string, bool, erro
 	s.mu.Lock()
 	out := s.translator.Translate(m)
 	s.mu.Unlock()
+	s.resolveServices(m, out.Auth)
 	changed, version, err := s.Publish(out)
 	return out, version, changed, err
 }
@@ -170,12 +171,26 @@ func (s *Stack) ApplyEndpoints(m *dataplane.Model) (string, bool, error) {
 	if s.last == nil {
 		return "", false, errors.New("no translation published yet")
 	}
+	s.resolveServices(m, s.last.Auth)
 	eps := dataplane.TranslateEndpoints(m, s.last.Resources.Endpoints)
 	changed, err := s.xds.PublishEndpoints(eps)
 	if err != nil {
 		return s.xds.Version(), false, fmt.Errorf("publishing endpoints: %w", err)
 	}
 	return s.xds.Version(), changed, nil
+}
+
+// resolveServices lets the auth service resolve the in-cluster names of auth-url
+// (auth.team.svc.cluster.local) through m's Services and EndpointSlices, as backends are:
+// there is no cluster DNS here. Models without external auth need no resolver.
+func (s *Stack) resolveServices(m *dataplane.Model, policies map[string]authz.Policy) {
+	for _, p := range policies {
+		if p.External != nil {
+			s.authz.SetServiceResolver(dataplane.NewServices(m))
+			return
+		}
+	}
+	s.authz.SetServiceResolver(nil)
 }
 
 // WaitApplied waits until Envoy has acknowledged version, then until it is ready.
