@@ -340,7 +340,7 @@ func (p *Plane) Apply(m *dataplane.Model) (*dataplane.Output, string, bool, erro
 	p.model = m
 	changed := false
 	var errs []error
-	for _, g := range p.groupsLocked() {
+	for _, g := range p.publishOrderLocked() {
 		before := g.xds.Version()
 		if err := p.applyGroupLocked(g, m); err != nil {
 			errs = append(errs, fmt.Errorf("group %q: %w", g.key, err))
@@ -378,7 +378,7 @@ func (p *Plane) ApplyEndpoints(m *dataplane.Model) (string, bool, error) {
 	p.model = m
 	changed := false
 	var errs []error
-	for _, g := range p.groupsLocked() {
+	for _, g := range p.publishOrderLocked() {
 		if g.last == nil {
 			if err := p.applyGroupLocked(g, m); err != nil {
 				errs = append(errs, fmt.Errorf("group %q: %w", g.key, err))
@@ -414,6 +414,25 @@ func (p *Plane) groupsLocked() []*group {
 	slices.Sort(keys)
 	for _, k := range keys {
 		out = append(out, p.groups[k])
+	}
+	return out
+}
+
+// publishOrderLocked returns the groups in the order a change is published to them: the
+// groups with Envoys connected first, so that they do not wait for the translation of the
+// reference group (status) or of idle groups.
+func (p *Plane) publishOrderLocked() []*group {
+	all := p.groupsLocked()
+	out := make([]*group, 0, len(all))
+	for _, g := range all {
+		if g.streams > 0 {
+			out = append(out, g)
+		}
+	}
+	for _, g := range all {
+		if g.streams == 0 {
+			out = append(out, g)
+		}
 	}
 	return out
 }

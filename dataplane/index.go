@@ -60,7 +60,23 @@ func newIndex(m *Model) *index {
 	for _, f := range m.RouteFilters {
 		ix.filters[qualified(f.Namespace, f.Name)] = f
 	}
-	for _, p := range oldestFirst(m.TrafficPolicies) {
+	ix.indexPolicies(m.TrafficPolicies)
+	return ix
+}
+
+// withPolicies returns a copy of ix with policies indexed in place of its TrafficPolicies;
+// the other maps are shared (an index is never modified once built).
+func (ix *index) withPolicies(policies []*v1alpha1.TrafficPolicy) *index {
+	c := *ix
+	c.gatewayPolicies = map[string][]*v1alpha1.TrafficPolicy{}
+	c.routePolicies = map[string][]*v1alpha1.TrafficPolicy{}
+	c.indexPolicies(policies)
+	return &c
+}
+
+// indexPolicies fills gatewayPolicies and routePolicies, oldest first.
+func (ix *index) indexPolicies(policies []*v1alpha1.TrafficPolicy) {
+	for _, p := range oldestFirst(policies) {
 		for _, ref := range p.Spec.TargetRefs {
 			if ref.Group != gwv1.GroupName {
 				continue
@@ -74,7 +90,6 @@ func newIndex(m *Model) *index {
 			}
 		}
 	}
-	return ix
 }
 
 // granted reports whether a ReferenceGrant in toNamespace lets fromKind objects of

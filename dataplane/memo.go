@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
 	"github.com/gatebridge-dev/gatebridge/dataplane/authz"
 )
 
@@ -25,11 +26,18 @@ import (
 //
 // HTTPRoute results depend on the rest of the model (Gateways, policies, Services,
 // endpoints, …) in many ways; rather than track each dependency, the memo is dropped as a
-// whole whenever anything besides the HTTPRoutes changed.
+// whole whenever anything besides the HTTPRoutes changed — with one exception, since the
+// controller applies a migrated Ingress's TrafficPolicy right after its HTTPRoute: a
+// TrafficPolicy that targets HTTPRoutes only (not a Gateway) is read by nothing but the
+// translation of those routes (policyFor), so when only such policies changed the memo is
+// kept and the routes they target, before or after the change, are translated again.
 type memo struct {
 	// env is the model translated, without its HTTPRoutes.
 	env Model
 	ix  *index
+	// stale are the HTTPRoutes (namespace/name) whose remembered translation must not be
+	// replayed: a TrafficPolicy targeting them changed.
+	stale map[string]bool
 	// routes and tables are what the previous translation left (read); nextRoutes and
 	// nextTables are filled by this one (written), so entries no longer used are dropped.
 	routes, nextRoutes map[routeKey]*routeResult
@@ -123,22 +131,86 @@ func (prev *memo) next(m *Model) *memo {
 	} else {
 		n.nextRoutes = map[routeKey]*routeResult{}
 	}
-	if prev != nil && sameEnvironment(&prev.env, &env) {
-		n.ix, n.routes, n.tables, n.size = prev.ix, prev.nextRoutes, prev.nextTables, prev.size
-		return n
+	if prev != nil && sameEnvironmentButPolicies(&prev.env, &env) {
+		if stale, ok := routePolicyChanges(prev.env.TrafficPolicies, env.TrafficPolicies); ok {
+			n.ix, n.routes, n.tables, n.size = prev.ix, prev.nextRoutes, prev.nextTables, prev.size
+			if len(stale) > 0 {
+				n.ix = prev.ix.withPolicies(env.TrafficPolicies)
+				n.stale = stale
+			}
+			return n
+		}
 	}
 	n.ix = newIndex(m)
 	return n
 }
 
-// sameEnvironment reports whether two models without HTTPRoutes have equal content.
-func sameEnvironment(a, b *Model) bool {
+// routePolicyChanges compares two lists of TrafficPolicies. ok: every policy that differs
+// (added, removed or edited) targets HTTPRoutes only, and stale names the HTTPRoutes its
+// old and new versions target. Not ok when a changed policy targets a Gateway, or when a
+// list names a policy twice.
+func routePolicyChanges(before, after []*v1alpha1.TrafficPolicy) (stale map[string]bool, ok bool) {
+	if sameObjects(before, after) {
+		return nil, true
+	}
+	byName := func(ps []*v1alpha1.TrafficPolicy) (map[string]*v1alpha1.TrafficPolicy, bool) {
+		out := make(map[string]*v1alpha1.TrafficPolicy, len(ps))
+		for _, p := range ps {
+			out[qualified(p.Namespace, p.Name)] = p
+		}
+		return out, len(out) == len(ps)
+	}
+	old, okOld := byName(before)
+	cur, okNew := byName(after)
+	if !okOld || !okNew {
+		return nil, false
+	}
+	stale = map[string]bool{}
+	targets := func(p *v1alpha1.TrafficPolicy) bool {
+		if p == nil {
+			return true
+		}
+		for _, ref := range p.Spec.TargetRefs {
+			if ref.Group != gwv1.GroupName {
+				continue // not indexed: affects nothing
+			}
+			switch ref.Kind {
+			case "HTTPRoute":
+				stale[qualified(p.Namespace, string(ref.Name))] = true
+			case "Gateway":
+				return false
+			}
+		}
+		return true
+	}
+	// routeOnly: o and c are equal, or both target HTTPRoutes only.
+	routeOnly := func(o, c *v1alpha1.TrafficPolicy) bool {
+		if o == c || (o != nil && c != nil && equality.Semantic.DeepEqual(o, c)) {
+			return true
+		}
+		return targets(o) && targets(c)
+	}
+	for name, o := range old {
+		if !routeOnly(o, cur[name]) {
+			return nil, false
+		}
+	}
+	for name, c := range cur {
+		if _, ok := old[name]; !ok && !routeOnly(nil, c) {
+			return nil, false
+		}
+	}
+	return stale, true
+}
+
+// sameEnvironmentButPolicies reports whether two models without HTTPRoutes have equal
+// content, their TrafficPolicies aside.
+func sameEnvironmentButPolicies(a, b *Model) bool {
 	return sameObjects(a.GatewayClasses, b.GatewayClasses) &&
 		sameObjects(a.Gateways, b.Gateways) &&
 		sameObjects(a.ListenerSets, b.ListenerSets) &&
 		sameObjects(a.TLSRoutes, b.TLSRoutes) &&
 		sameObjects(a.ReferenceGrants, b.ReferenceGrants) &&
-		sameObjects(a.TrafficPolicies, b.TrafficPolicies) &&
 		sameObjects(a.RouteFilters, b.RouteFilters) &&
 		sameObjects(a.Services, b.Services) &&
 		sameObjects(a.EndpointSlices, b.EndpointSlices) &&
@@ -181,7 +253,7 @@ func (t *translator) httpRoute(g *portGroup, groupName string, r *gwv1.HTTPRoute
 	key := routeKey{groupName, r.Namespace, r.Name}
 	res, ok := t.memo.routes[key]
 	switch {
-	case !ok || !sameRoute(res.route, r):
+	case !ok || !sameRoute(res.route, r) || t.memo.stale[qualified(r.Namespace, r.Name)]:
 		res = t.translateHTTPRoute(g, r)
 	case res.route != r:
 		// Equal but another object: remember this one, so that the next translation of

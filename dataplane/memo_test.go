@@ -101,6 +101,25 @@ func TestTranslatorMatchesTranslate(t *testing.T) {
 				edited.HTTPRoutes = append(append([]*gwv1.HTTPRoute(nil), m.HTTPRoutes[:i]...), m.HTTPRoutes[i+1:]...)
 				check("route "+r.Name+" removed", &edited)
 			}
+			// TrafficPolicies that target HTTPRoutes only keep the memo (the routes they
+			// target are translated again); one that targets a Gateway drops it.
+			for i, p := range m.TrafficPolicies {
+				edited := *m
+				edited.TrafficPolicies = append(append([]*v1alpha1.TrafficPolicy(nil), m.TrafficPolicies[:i]...), m.TrafficPolicies[i+1:]...)
+				check("policy "+p.Name+" removed", &edited)
+				check("policy "+p.Name+" back", m)
+				if len(m.HTTPRoutes) > 0 {
+					r := m.HTTPRoutes[len(m.HTTPRoutes)-1]
+					added := p.DeepCopy()
+					added.Name, added.Namespace = "added-"+p.Name, r.Namespace
+					added.Spec.TargetRefs = []gwv1.LocalPolicyTargetReferenceWithSectionName{{LocalPolicyTargetReference: gwv1.LocalPolicyTargetReference{
+						Group: gwv1.GroupName, Kind: "HTTPRoute", Name: gwv1.ObjectName(r.Name),
+					}}}
+					edited.TrafficPolicies = append(append([]*v1alpha1.TrafficPolicy(nil), m.TrafficPolicies...), added)
+					check("policy "+p.Name+" copied onto route "+r.Name, &edited)
+					check("the copy of policy "+p.Name+" removed", m)
+				}
+			}
 			if len(m.Services) > 0 {
 				fewer := *m
 				fewer.Services = m.Services[1:]

@@ -166,8 +166,9 @@ func Translate(m *Model, opts Options) *Output {
 // Translate returns for the same model, but HTTPRoutes that did not change since the
 // previous call are not translated again, and unchanged Envoy resources are the very same
 // protos as before, so that xds.Publish need not validate and hash them again. Everything
-// is translated afresh when anything besides HTTPRoutes changed (Gateways, policies,
-// Services, endpoints, …). A Translator is not safe for concurrent use, and the protos it
+// is translated afresh when anything besides HTTPRoutes changed (Gateways, Gateway-level
+// policies, Services, endpoints, …); a TrafficPolicy that targets HTTPRoutes only makes
+// only those routes translated again (see memo). A Translator is not safe for concurrent use, and the protos it
 // returns must not be modified.
 type Translator struct {
 	opts Options
