@@ -10,7 +10,11 @@
 //
 //  1. reads a converters.Input from the informer cache (Ingresses of the gatebridge
 //     IngressClass are converted as if of the converted class: the drop-in path);
-//  2. converts every Ingress with converters.Convert (assess);
+//  2. converts the Ingresses (assess) through a converters.Incremental: the watch handlers
+//     note which Ingresses changed (namespace/name), and only their parts — the Ingresses
+//     tied to them by a host or a Service — are converted again; a change of an
+//     IngressClass, a Service or the ConfigMap converts everything. Owned objects and
+//     hand-written routes are not the conversion's input: they convert nothing again;
 //  3. plans the objects to write (plan.go, pure): each migrating Ingress's own objects, as
 //     its IngressReport.Objects names them, and the shared objects cut down to what those
 //     need — the GatewayClass and the Gateway always, a listener, ListenerSet entry or
@@ -22,7 +26,10 @@
 //  5. deletes the owned objects the plan no longer holds (routes first) and applies, with
 //     server-side apply (field manager "gatebridge", ForceOwnership), the planned objects
 //     that differ from the live ones (objects.go: an applied-hash annotation plus a check
-//     that the live object still holds every field gatebridge sets);
+//     that the live object still holds every field gatebridge sets). What a route depends
+//     on — listeners, ReferenceGrants, RouteFilters, the TrafficPolicies that target it —
+//     is applied before it, so a route is never served without its auth or limits. An
+//     object the conversion reused (the same pointer) keeps its apply form and hash;
 //  6. records an Event on an Ingress only when its verdict, findings or migration state
 //     changed, remembered across restarts in its gatebridge.dev/report-hash annotation —
 //     conflicts with hand-written HTTPRoutes on the shared Gateway included (conflicts.go:
@@ -53,8 +60,4 @@
 //
 // `gatebridge convert` and `report` convert through ConvertDropIn, the writer through
 // DropInInput: both treat the gatebridge IngressClass alike, so they give the same verdicts.
-//
-// Next slices plug in here:
-//   - Incremental conversion (converters.Incremental) when a pass over 5,000 Ingresses
-//     becomes the bottleneck: it replaces the one converters.Convert call of BuildPlan.
 package controllers

@@ -25,7 +25,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -220,25 +219,19 @@ func SetupWriter(mgr manager.Manager, opts Options) error {
 	if opts.WrapRecorder != nil {
 		rec = opts.WrapRecorder(rec)
 	}
-	w := &Writer{
-		client: c, apiReader: mgr.GetAPIReader(), recorder: rec, opts: opts,
-		log:           mgr.GetLogger().WithName("writer"),
-		objects:       map[objectKey]written{},
-		annotations:   map[types.NamespacedName]written{},
-		loadBalancers: map[types.NamespacedName]written{},
-		deleted:       map[types.UID]bool{},
-		rejected:      map[objectKey]rejection{},
-	}
-	enqueue := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
-		return []reconcile.Request{passKey}
-	})
+	w := newWriter(c, mgr.GetAPIReader(), rec, opts, mgr.GetLogger().WithName("writer"))
+	enqueue := w.enqueue(nil)
+	// Ingresses are noted one by one (the pass converts again their parts only); the rest
+	// of the conversion's input, when it changes, makes it convert everything.
+	ingressEnqueue := w.enqueue(func(o client.Object) { w.changes.ingress(o.GetNamespace() + "/" + o.GetName()) })
+	everything := w.enqueue(func(client.Object) { w.changes.everything() })
 	b := ctrl.NewControllerManagedBy(mgr).Named("gatebridge-writer").
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
-		Watches(&networkingv1.Ingress{}, enqueue, builder.WithPredicates(predicate.Funcs{UpdateFunc: ingressChanged})).
-		Watches(&networkingv1.IngressClass{}, enqueue).
-		Watches(&corev1.Service{}, enqueue, builder.WithPredicates(predicate.Funcs{UpdateFunc: serviceChanged(opts)}))
+		Watches(&networkingv1.Ingress{}, ingressEnqueue, builder.WithPredicates(predicate.Funcs{UpdateFunc: ingressChanged})).
+		Watches(&networkingv1.IngressClass{}, everything).
+		Watches(&corev1.Service{}, everything, builder.WithPredicates(predicate.Funcs{UpdateFunc: serviceChanged(opts)}))
 	if named {
-		b = b.Watches(&corev1.ConfigMap{}, enqueue, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+		b = b.Watches(&corev1.ConfigMap{}, everything, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
 			return o.GetNamespace() == cmKey.Namespace && o.GetName() == cmKey.Name
 		})))
 	}

@@ -113,10 +113,20 @@ type Plan struct {
 // BuildPlan converts every Ingress of the snapshot and decides what to write: the objects
 // of the migrating Ingresses and the shared objects cut down to what those need. Pure.
 func BuildPlan(s Snapshot, opts Options) *Plan {
+	return buildPlan(s, opts, func(in converters.Input, o converters.Options) converters.Result { return converters.Convert(in, o) })
+}
+
+// convertFunc converts the input of a plan: converters.Convert, or a
+// converters.Incremental's Convert told which Ingresses changed since its last call.
+type convertFunc func(converters.Input, converters.Options) converters.Result
+
+// buildPlan is BuildPlan converting with convert. What it plans depends on convert's
+// Result only, so an incremental conversion plans what a full one does.
+func buildPlan(s Snapshot, opts Options, convert convertFunc) *Plan {
 	opts = opts.withDefaults()
 	in := converters.Input{Ingresses: s.Ingresses, IngressClasses: s.IngressClasses, Services: s.Services, ControllerConfigMap: s.ConfigMap}
 	in, dropIn := DropInInput(in, opts.Converter.IngressClass)
-	res := converters.Convert(in, opts.Converter)
+	res := convert(in, opts.Converter)
 
 	p := &Plan{Global: res.Report.Global}
 	live := make(map[string]*networkingv1.Ingress, len(s.Ingresses))
@@ -128,7 +138,7 @@ func BuildPlan(s Snapshot, opts Options) *Plan {
 	for _, o := range res.Objects {
 		objects[keyOf(o)] = o
 	}
-	ownerOf := map[objectKey]*IngressPlan{}
+	ownerOf := make(map[objectKey]*IngressPlan, len(res.Objects))
 	for _, rep := range res.Report.Ingresses {
 		k := rep.Namespace + "/" + rep.Name
 		ip := newIngressPlan(live[k], rep, dropIn[k])
@@ -164,12 +174,33 @@ func (p *Plan) selectObjects() {
 	}
 	n := collectNeeds(p.Ingresses, p.byKey, p.opts.GatewayNamespace)
 	p.Objects = selectObjects(p.converted, p.ownerOf, n, p.opts)
+	// The conversion orders policies after routes; the writer applies them before (see
+	// ownedKinds). Within a kind, the conversion's namespace/name order stands.
+	p.Objects = inApplyOrder(p.Objects)
 	for _, d := range p.Objects {
 		if d.Owner != nil && d.Owner.State == StateMigrated {
 			d.Owner.Objects = append(d.Owner.Objects, keyOf(d.Object))
 		}
 	}
 	p.noteConflicts()
+}
+
+// inApplyOrder sorts objects by the writer's kind order (ownedKinds), keeping the order
+// within a kind.
+func inApplyOrder(objs []DesiredObject) []DesiredObject {
+	type ranked struct {
+		rank int
+		d    DesiredObject
+	}
+	rs := make([]ranked, len(objs))
+	for i, d := range objs {
+		rs[i] = ranked{kindRank(keyOf(d.Object).Kind), d}
+	}
+	slices.SortStableFunc(rs, func(a, b ranked) int { return a.rank - b.rank })
+	for i := range rs {
+		objs[i] = rs[i].d
+	}
+	return objs
 }
 
 // notWritten is the creation time of a route not written yet: newer than every route.
@@ -581,10 +612,12 @@ func filterListeners(objs []client.Object, used map[listenerRef]bool) map[object
 			gw = g
 			out[keyOf(g)] = g
 		case *gwv1.ListenerSet:
-			ls := x.DeepCopy()
-			ls.Spec.Listeners = slices.DeleteFunc(ls.Spec.Listeners, func(l gwv1.ListenerEntry) bool {
-				return !used[listenerRef{"ListenerSet", ls.Name, string(l.Name)}]
-			})
+			unused := func(l gwv1.ListenerEntry) bool { return !used[listenerRef{"ListenerSet", x.Name, string(l.Name)}] }
+			ls := x // kept as converted (the same pointer) when every listener is used
+			if slices.ContainsFunc(x.Spec.Listeners, unused) {
+				ls = x.DeepCopy()
+				ls.Spec.Listeners = slices.DeleteFunc(ls.Spec.Listeners, unused)
+			}
 			if len(ls.Spec.Listeners) > 0 {
 				out[keyOf(ls)] = ls
 				sets = true

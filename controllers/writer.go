@@ -6,17 +6,21 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
@@ -24,7 +28,11 @@ import (
 	"github.com/gatebridge-dev/gatebridge/converters"
 )
 
-// ownedKind is a kind the writer owns objects of, in apply order.
+// ownedKind is a kind the writer owns objects of, in apply order: what a route depends on
+// (its Gateway and listeners, ReferenceGrants, RouteFilters, the TrafficPolicies that
+// target it) comes before the route, so that a route is never served, even for the moment
+// between two writes, without its policy — its auth, its body-size limit. Deletion goes the
+// other way: routes first.
 type ownedKind struct {
 	kind      string
 	newObject func() client.Object
@@ -37,9 +45,9 @@ var ownedKinds = []ownedKind{
 	{"ListenerSet", func() client.Object { return &gwv1.ListenerSet{} }, func() client.ObjectList { return &gwv1.ListenerSetList{} }},
 	{"ReferenceGrant", func() client.Object { return &gwv1b1.ReferenceGrant{} }, func() client.ObjectList { return &gwv1b1.ReferenceGrantList{} }},
 	{"RouteFilter", func() client.Object { return &gbv1.RouteFilter{} }, func() client.ObjectList { return &gbv1.RouteFilterList{} }},
+	{"TrafficPolicy", func() client.Object { return &gbv1.TrafficPolicy{} }, func() client.ObjectList { return &gbv1.TrafficPolicyList{} }},
 	{"HTTPRoute", func() client.Object { return &gwv1.HTTPRoute{} }, func() client.ObjectList { return &gwv1.HTTPRouteList{} }},
 	{"TLSRoute", func() client.Object { return &gwv1.TLSRoute{} }, func() client.ObjectList { return &gwv1.TLSRouteList{} }},
-	{"TrafficPolicy", func() client.Object { return &gbv1.TrafficPolicy{} }, func() client.ObjectList { return &gbv1.TrafficPolicyList{} }},
 }
 
 func ownedKindOf(kind string) (ownedKind, bool) {
@@ -103,6 +111,138 @@ type Writer struct {
 	// rejected are the objects that could not be written, in the form tried: while the
 	// form stays the same, their Ingress is failed before anything is written.
 	rejected map[objectKey]rejection
+	// changes are what changed of the conversion's input since the last pass (the watch
+	// handlers note them); conv converts again only the parts of the changed Ingresses.
+	changes *changeSet
+	conv    *converters.Incremental
+	// forms are the apply forms of the last pass with what they were made from: an object
+	// the conversion reused (the same pointer) for the same owner keeps its form.
+	forms map[objectKey]cachedForm
+}
+
+// newWriter returns a writer with empty memory: its first pass converts everything.
+func newWriter(c client.Client, apiReader client.Reader, rec events.EventRecorder, opts Options, log logr.Logger) *Writer {
+	opts = opts.withDefaults()
+	return &Writer{
+		client: c, apiReader: apiReader, recorder: rec, opts: opts, log: log,
+		objects:       map[objectKey]written{},
+		annotations:   map[types.NamespacedName]written{},
+		loadBalancers: map[types.NamespacedName]written{},
+		deleted:       map[types.UID]bool{},
+		rejected:      map[objectKey]rejection{},
+		changes:       newChangeSet(),
+		conv:          converters.NewIncremental(opts.Converter),
+		forms:         map[objectKey]cachedForm{},
+	}
+}
+
+// changeSet collects, between passes, what changed of the conversion's input: Ingresses
+// by "namespace/name", or everything (IngressClasses, Services, the ConfigMap). Owned
+// objects and hand-written routes are not in the conversion's input: their changes
+// enqueue a pass but note nothing. Safe for concurrent use (handlers run on the informers'
+// goroutines).
+type changeSet struct {
+	mu        sync.Mutex
+	all       bool
+	ingresses map[string]bool
+}
+
+func newChangeSet() *changeSet { return &changeSet{all: true} }
+
+// ingress notes a change of the Ingress namespace/name (added, edited or deleted).
+func (c *changeSet) ingress(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.all {
+		if c.ingresses == nil {
+			c.ingresses = map[string]bool{}
+		}
+		c.ingresses[key] = true
+	}
+}
+
+// everything notes a change that may touch every Ingress's conversion.
+func (c *changeSet) everything() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.all, c.ingresses = true, nil
+}
+
+// take returns the changes noted so far (nil: everything) and starts afresh.
+func (c *changeSet) take() map[string]bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.all {
+		c.all, c.ingresses = false, nil
+		return nil
+	}
+	out := c.ingresses
+	if out == nil {
+		out = map[string]bool{}
+	}
+	c.ingresses = nil
+	return out
+}
+
+// putBack returns changes taken by a pass that converted nothing.
+func (c *changeSet) putBack(changed map[string]bool) {
+	if changed == nil {
+		c.everything()
+		return
+	}
+	for k := range changed {
+		c.ingress(k)
+	}
+}
+
+// cachedForm is the hash of an object's apply form and what it was made from. The form
+// itself is not kept: a pass needs it only for the objects it writes or checks field by
+// field, and a few thousand JSON maps would stay in memory for nothing.
+type cachedForm struct {
+	obj   client.Object
+	owner types.UID
+	hash  string
+}
+
+// formOf returns the apply form of d. When the conversion reused its object for the same
+// owner (unchanged objects are the same pointers), that is the last pass's hash alone
+// (obj nil: fullForm makes the rest when it is needed); else a new form.
+func (w *Writer) formOf(d DesiredObject) (applyForm, error) {
+	var owner *networkingv1.Ingress
+	var uid types.UID
+	if d.Owner != nil {
+		owner = d.Owner.Ingress
+		uid = owner.UID
+	}
+	k := keyOf(d.Object)
+	if c, ok := w.forms[k]; ok && c.owner == uid {
+		// Shared objects cut down to what the migrating Ingresses use (the Gateway, its
+		// ListenerSets, certificate grants) are made anew by every plan: compared, not
+		// encoded — there are few, and the encoding is what costs.
+		if c.obj == d.Object || d.Owner == nil && equality.Semantic.DeepEqual(c.obj, d.Object) {
+			c.obj = d.Object
+			w.forms[k] = c
+			return applyForm{key: k, hash: c.hash}, nil
+		}
+	}
+	form, err := newApplyForm(d.Object, owner)
+	if err != nil {
+		return applyForm{}, err
+	}
+	w.forms[k] = cachedForm{d.Object, uid, form.hash}
+	return form, nil
+}
+
+// fullForm is form with its object: made again from d when formOf gave the hash alone.
+func fullForm(form applyForm, d DesiredObject) (applyForm, error) {
+	if form.obj != nil {
+		return form, nil
+	}
+	var owner *networkingv1.Ingress
+	if d.Owner != nil {
+		owner = d.Owner.Ingress
+	}
+	return newApplyForm(d.Object, owner)
 }
 
 // rejection is an object that could not be written, and why.
@@ -115,23 +255,39 @@ type rejection struct {
 func (w *Writer) pass(ctx context.Context) PassResult {
 	began := time.Now()
 	res := PassResult{}
+	// Taken before the cache is read: a change noted after this is converted again by the
+	// next pass (its handler enqueues one), whether or not this pass already reads it.
+	changed := w.changes.take()
 	snap, err := w.snapshot(ctx)
 	if err != nil {
+		w.changes.putBack(changed)
 		res.Err = err
 		return res
 	}
 	live, err := w.listOwned(ctx)
 	if err != nil {
+		w.changes.putBack(changed)
 		res.Err = err
 		return res
 	}
+	res = w.reconcile(ctx, snap, live, changed)
+	res.Duration = time.Since(began)
+	return res
+}
+
+// reconcile is a pass after reading the cluster: plan from snap (converting again the
+// parts of the changed Ingresses; nil: everything), then write what differs from live.
+func (w *Writer) reconcile(ctx context.Context, snap Snapshot, live map[objectKey]client.Object, changed map[string]bool) PassResult {
+	res := PassResult{}
 	snap.RouteCreated = map[objectKey]time.Time{}
 	for k, obj := range live {
 		if k.Kind == "HTTPRoute" {
 			snap.RouteCreated[k] = obj.GetCreationTimestamp().Time
 		}
 	}
-	plan := BuildPlan(snap, w.opts)
+	plan := buildPlan(snap, w.opts, func(in converters.Input, _ converters.Options) converters.Result {
+		return w.conv.Convert(in, changed)
+	})
 	res.Plan = plan
 	failures, err := w.precheck(ctx, plan, live)
 	if err != nil {
@@ -147,7 +303,6 @@ func (w *Writer) pass(ctx context.Context) PassResult {
 	w.forgetGone(plan)
 	recordVerdicts(plan)
 	res.Err = errors.Join(errs...)
-	res.Duration = time.Since(began)
 	return res
 }
 
@@ -280,16 +435,12 @@ func (w *Writer) deleteStale(ctx context.Context, plan *Plan, live map[objectKey
 func (w *Writer) applyAll(ctx context.Context, plan *Plan, live map[objectKey]client.Object, res *PassResult) []error {
 	var errs []error
 	for _, d := range plan.Objects {
-		var owner *networkingv1.Ingress
-		if d.Owner != nil {
-			owner = d.Owner.Ingress
-		}
-		form, err := newApplyForm(d.Object, owner)
+		form, err := w.formOf(d)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		wrote, err := w.applyOne(ctx, form, live[form.key])
+		wrote, err := w.applyOne(ctx, form, func() (applyForm, error) { return fullForm(form, d) }, live[form.key])
 		if wrote {
 			res.Applied++
 		}
@@ -300,6 +451,7 @@ func (w *Writer) applyAll(ctx context.Context, plan *Plan, live map[objectKey]cl
 			if d.Owner != nil && (d.Owner.State == StateMigrated || d.Owner.State == StateFailed) {
 				d.Owner.State = StateFailed
 				d.Owner.Notes = append(d.Owner.Notes, refused.Error())
+				owner := d.Owner.Ingress
 				w.rejected[form.key] = rejection{form.hash, refused.Error(), types.NamespacedName{Namespace: owner.Namespace, Name: owner.Name}}
 				res.Again = true
 			}
@@ -326,7 +478,7 @@ func (w *Writer) precheck(ctx context.Context, plan *Plan, live map[objectKey]cl
 		}
 		k := keyOf(d.Object)
 		if r, ok := w.rejected[k]; ok {
-			form, err := newApplyForm(d.Object, d.Owner.Ingress)
+			form, err := w.formOf(d)
 			if err != nil {
 				return nil, err
 			}
@@ -360,18 +512,22 @@ func foreignMessage(k objectKey) string {
 		k, converters.LabelManagedBy, converters.ManagedByValue, AppliedHashAnnotation)
 }
 
-// applyOne applies form unless live already holds it; wrote says whether it wrote.
-func (w *Writer) applyOne(ctx context.Context, form applyForm, live client.Object) (wrote bool, err error) {
+// applyOne applies form unless live already holds it; wrote says whether it wrote. form
+// may hold the hash alone: full gives it whole when live is not known to hold that hash.
+func (w *Writer) applyOne(ctx context.Context, form applyForm, full func() (applyForm, error), live client.Object) (wrote bool, err error) {
 	if live == nil {
 		// Not in the cache: absent, not seen yet (just written), or not gatebridge's.
 		if live, err = w.readDirect(ctx, form.key); err != nil {
 			return false, err
 		}
 	}
+	if live != nil && w.known(w.objects[form.key], form.hash, live) {
+		return false, nil
+	}
+	if form, err = full(); err != nil {
+		return false, err
+	}
 	if live != nil {
-		if w.known(w.objects[form.key], form.hash, live) {
-			return false, nil
-		}
 		ok, err := inSync(form, live)
 		if err != nil {
 			return false, err
@@ -405,6 +561,11 @@ func (w *Writer) forgetGone(plan *Plan) {
 	for k := range w.objects {
 		if !want[k] {
 			delete(w.objects, k)
+		}
+	}
+	for k := range w.forms {
+		if !want[k] {
+			delete(w.forms, k)
 		}
 	}
 	ings := make(map[types.NamespacedName]bool, len(plan.Ingresses))
@@ -560,4 +721,14 @@ func sortedStates(p *Plan) map[MigrationState]int {
 		}
 	}
 	return out
+}
+
+// enqueue is a watch handler that notes the change (note may be nil) and enqueues a pass.
+func (w *Writer) enqueue(note func(client.Object)) handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []reconcile.Request {
+		if note != nil {
+			note(obj)
+		}
+		return []reconcile.Request{passKey}
+	})
 }
