@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"text/template"
 	"time"
@@ -87,6 +88,27 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// reserveDeadPort binds a loopback TCP port without listening on it, for the whole test
+// run: a connection to it is refused, as to a dead endpoint, and unlike a port that was merely
+// free a moment ago, no other process (another package's Envoy, run in parallel) can take it.
+// The socket is closed when the test binary exits.
+func reserveDeadPort() (int, error) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		return 0, fmt.Errorf("reserving a dead port: %w", err)
+	}
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		syscall.Close(fd)
+		return 0, fmt.Errorf("reserving a dead port: %w", err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		syscall.Close(fd)
+		return 0, fmt.Errorf("reserving a dead port: %w", err)
+	}
+	return sa.(*syscall.SockaddrInet4).Port, nil
+}
+
 func startEnv(envoyPath string) (*testEnv, error) {
 	e := &testEnv{backends: map[string]*echo.Server{}}
 	var err error
@@ -96,7 +118,7 @@ func startEnv(envoyPath string) (*testEnv, error) {
 	if e.httpsPort, err = freePort(); err != nil {
 		return nil, err
 	}
-	if e.deadPort, err = freePort(); err != nil {
+	if e.deadPort, err = reserveDeadPort(); err != nil {
 		return nil, err
 	}
 	if e.ca, err = echo.NewCA(); err != nil {
