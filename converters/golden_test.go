@@ -12,48 +12,18 @@ import (
 	"testing"
 
 	"github.com/gatebridge-dev/gatebridge/converters"
+	"github.com/gatebridge-dev/gatebridge/internal/goldencase"
 	"github.com/gatebridge-dev/gatebridge/sources"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden .out.yaml and .report.json files")
 
-// caseOptions reads the first-line directive of a case:
-//
-//	# gatebridge: ingress-class=foo include-unclassed=true max-listeners=3 configmap=ns/name
+// caseOptions reads the first-line directive of a case (internal/goldencase).
 func caseOptions(t *testing.T, in []byte) (converters.Options, sources.Options) {
-	var o converters.Options
-	var so sources.Options
-	first, _, _ := bytes.Cut(in, []byte("\n"))
-	line, ok := strings.CutPrefix(string(first), "# gatebridge:")
-	if !ok {
-		return o, so
-	}
-	for _, kv := range strings.Fields(line) {
-		k, v, _ := strings.Cut(kv, "=")
-		switch k {
-		case "ingress-class":
-			o.IngressClass = v
-		case "include-unclassed":
-			o.IncludeUnclassed = v == "true"
-		case "annotations-prefix":
-			o.AnnotationsPrefix = v
-		case "gateway-name":
-			o.GatewayName = v
-		case "gateway-namespace":
-			o.GatewayNamespace = v
-		case "default-certificate":
-			o.DefaultCertificate = v
-		case "max-listeners":
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				t.Fatalf("bad max-listeners %q", v)
-			}
-			o.MaxListenersPerGateway = n
-		case "configmap":
-			so.ConfigMap = v
-		default:
-			t.Fatalf("unknown directive %q", k)
-		}
+	t.Helper()
+	o, so, err := goldencase.Options(in)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return o, so
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/gatebridge-dev/gatebridge/converters"
+	"github.com/gatebridge-dev/gatebridge/internal/goldencase"
 	"github.com/gatebridge-dev/gatebridge/sources"
 )
 
@@ -93,57 +94,14 @@ func glob(t *testing.T, pattern string) []string {
 	return m
 }
 
-// caseOptions reads a golden case's first-line directive, as converters/golden_test.go does:
-//
-//	# gatebridge: ingress-class=foo include-unclassed=true max-listeners=3 configmap=ns/name
-//
-// An unknown directive fails the test: the case would be converted with the wrong options.
+// caseOptions reads a golden case's first-line directive (internal/goldencase), as the
+// converter's golden test does. An unknown directive fails the test: the case would be
+// converted with the wrong options.
 func caseOptions(t *testing.T, file string, in []byte) (converters.Options, sources.Options) {
-	var o converters.Options
-	var so sources.Options
-	first, _, _ := bytes.Cut(in, []byte("\n"))
-	line, ok := strings.CutPrefix(string(first), "# gatebridge:")
-	if !ok {
-		return o, so
-	}
-	for _, kv := range strings.Fields(line) {
-		k, v, _ := strings.Cut(kv, "=")
-		switch k {
-		case "ingress-class":
-			o.IngressClass = v
-		case "include-unclassed":
-			o.IncludeUnclassed = v == "true"
-		case "annotations-prefix":
-			o.AnnotationsPrefix = v
-		case "gateway-name":
-			o.GatewayName = v
-		case "gateway-namespace":
-			o.GatewayNamespace = v
-		case "gateway-class":
-			o.GatewayClassName = v
-		case "default-certificate":
-			o.DefaultCertificate = v
-		case "max-listeners":
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				t.Fatalf("%s: bad max-listeners %q", file, v)
-			}
-			o.MaxListenersPerGateway = n
-		case "configmap":
-			so.ConfigMap = v
-		case "max-document-size", "max-file-size":
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				t.Fatalf("%s: bad %s %q", file, k, v)
-			}
-			if k == "max-document-size" {
-				so.MaxDocumentSize = n
-			} else {
-				so.MaxFileSize = n
-			}
-		default:
-			t.Errorf("%s: unknown directive %q: teach caseOptions in test/apiserver/inputs_test.go (as converters/golden_test.go)", file, k)
-		}
+	t.Helper()
+	o, so, err := goldencase.Options(in)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
 	}
 	return o, so
 }
