@@ -38,6 +38,15 @@ type Options struct {
 	DefaultCertificate string
 	// MaxListenersPerGateway is 64 (the Gateway API limit); lowered only by tests.
 	MaxListenersPerGateway int
+	// Bridge: the Gateway stands in front of ingress-nginx (bridge.go). Each Ingress gets
+	// its migration state in the report (IngressReport.Migration), only the ones opted in
+	// with gatebridge.dev/migrate (or of the gatebridge IngressClass) are served natively,
+	// and the locations of the others are handed to the data plane to go to the fallback.
+	Bridge bool
+	// PreviousWeights, in bridge mode, are the last valid gatebridge.dev/weight of each
+	// Ingress ("namespace/name"): an invalid value keeps it (a finding says so). An
+	// Ingress with an invalid weight and no previous one is served at weight 0.
+	PreviousWeights map[string]int
 }
 
 // ControllerName is the GatewayClass controllerName of gatebridge.

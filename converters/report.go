@@ -1,6 +1,8 @@
 package converters
 
 import (
+	"fmt"
+
 	"github.com/gatebridge-dev/gatebridge/annotations"
 )
 
@@ -85,6 +87,40 @@ type IngressReport struct {
 	Hosts    []string    `json:"hosts,omitempty"`
 	Findings []Finding   `json:"findings"`
 	Objects  []ObjectRef `json:"objects"`
+	// Migration is where the Ingress stands in its cutover; set in bridge mode only.
+	Migration *Migration `json:"migration,omitempty"`
+}
+
+// MigrationState is an Ingress's place in its cutover from ingress-nginx.
+type MigrationState string
+
+// Migration states, as the report, the gatebridge.dev/state annotation and Events say them.
+const (
+	// MigrationObserved: not opted in; ingress-nginx serves all of it (through the bridge).
+	MigrationObserved MigrationState = "observed"
+	// MigrationMigrating: opted in with a weight below 100: that share is served natively.
+	MigrationMigrating MigrationState = "migrating"
+	// MigrationNative: opted in at weight 100 (or of the gatebridge IngressClass).
+	MigrationNative MigrationState = "native"
+	// MigrationRefused: opted in, but the conversion refused it; ingress-nginx keeps it.
+	MigrationRefused MigrationState = "refused"
+)
+
+// Migration is an Ingress's migration state and the weight it is served natively with.
+type Migration struct {
+	State MigrationState `json:"state"`
+	// Weight is the native share in percent (0 unless migrating or native).
+	Weight int `json:"weight"`
+	// Sticky: clients keep their side by a cookie (gatebridge.dev/sticky: "true").
+	Sticky bool `json:"sticky,omitempty"`
+}
+
+// String is the state as gatebridge.dev/state shows it: "migrating 25%", "native", …
+func (m Migration) String() string {
+	if m.State == MigrationMigrating {
+		return fmt.Sprintf("migrating %d%%", m.Weight)
+	}
+	return string(m.State)
 }
 
 // Totals counts Ingresses per verdict.

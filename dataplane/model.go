@@ -27,8 +27,40 @@ type Model struct {
 	Endpoints []*corev1.Endpoints
 	Secrets   []*corev1.Secret
 	// RefusedLocations are the hosts and paths of refused Ingresses (refused.go): served by
-	// no route, answered 503 rather than by another route of the host or a catch-all.
+	// no route, answered 503 rather than by another route of the host or a catch-all. With
+	// a Bridge they go to the fallback instead, and so do the locations of the Ingresses
+	// not served natively (not migrated): Reason says which.
 	RefusedLocations []RefusedLocation
+	// Bridge, when set, puts the Gateway it names in front of ingress-nginx (bridge.go):
+	// whatever that Gateway does not serve natively goes to the fallback untouched.
+	Bridge *Bridge
+}
+
+// Bridge is the fallback of one Gateway: the running ingress-nginx the Gateway stands in
+// front of during a migration.
+type Bridge struct {
+	// GatewayNamespace and GatewayName name the bridged Gateway (the shared one).
+	GatewayNamespace, GatewayName string
+	// HTTP receives plain-HTTP requests not served natively (unknown hosts, paths no
+	// route matches, refused and not-migrated locations, the non-native share of
+	// migrating routes).
+	HTTP FallbackTarget
+	// TLS, when set, receives by SNI (TCP passthrough) the TLS connections for hostnames
+	// the Gateway holds no certificate for, and, re-encrypted with SNI = Host, the
+	// non-native share of HTTPS requests Envoy terminated. Unset: such handshakes fail,
+	// and the HTTPS share goes to HTTP with X-Forwarded-Proto: https.
+	TLS *FallbackTarget
+}
+
+// FallbackTarget is where fallback traffic goes: a Service port of the model (resolved
+// through its EndpointSlices like a backend) or a fixed address.
+type FallbackTarget struct {
+	// ServiceNamespace, ServiceName and Port name a Service port of the model.
+	ServiceNamespace, ServiceName string
+	Port                          int32
+	// Address is "host:port" when no Service is named: an IP address, or a DNS name
+	// resolved by Envoy.
+	Address string
 }
 
 // RefusedLocation is a host and path an Ingress the converter refused still owns (an
