@@ -9,11 +9,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
-	gwv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/gatebridge-dev/gatebridge/converters"
 )
@@ -101,9 +99,7 @@ type Plan struct {
 	Global []converters.Finding
 
 	// What the selection is made from, to make it again without some Ingresses (Fail).
-	converted []client.Object
-	byKey     map[objectKey]client.Object
-	ownerOf   map[objectKey]*IngressPlan
+	converted converters.Result
 	opts      converters.Options
 	// handRoutes and routeCreated are the snapshot's, for the conflicts.
 	handRoutes   []gwv1.HTTPRoute
@@ -138,7 +134,6 @@ func buildPlan(s Snapshot, opts Options, convert convertFunc) *Plan {
 	for _, o := range res.Objects {
 		objects[keyOf(o)] = o
 	}
-	ownerOf := make(map[objectKey]*IngressPlan, len(res.Objects))
 	for _, rep := range res.Report.Ingresses {
 		k := rep.Namespace + "/" + rep.Name
 		ip := newIngressPlan(live[k], rep, dropIn[k])
@@ -146,9 +141,6 @@ func buildPlan(s Snapshot, opts Options, convert convertFunc) *Plan {
 			continue // not in the snapshot: cannot happen, the report is of its Ingresses
 		}
 		p.Ingresses = append(p.Ingresses, ip)
-		for _, r := range rep.Objects {
-			ownerOf[objectKey(r)] = ip
-		}
 	}
 	sort.Slice(p.Ingresses, func(i, j int) bool {
 		a, b := p.Ingresses[i].Ingress, p.Ingresses[j].Ingress
@@ -161,7 +153,7 @@ func buildPlan(s Snapshot, opts Options, convert convertFunc) *Plan {
 			refuseInvalidHostnames(ip, objects, listeners, opts.Converter.GatewayNamespace)
 		}
 	}
-	p.converted, p.byKey, p.ownerOf, p.opts = res.Objects, objects, ownerOf, opts.Converter
+	p.converted, p.opts = res, opts.Converter
 	p.handRoutes, p.routeCreated = s.HandRoutes, s.RouteCreated
 	p.selectObjects()
 	return p
@@ -172,8 +164,7 @@ func (p *Plan) selectObjects() {
 	for _, ip := range p.Ingresses {
 		ip.Objects = nil
 	}
-	n := collectNeeds(p.Ingresses, p.byKey, p.opts.GatewayNamespace)
-	p.Objects = selectObjects(p.converted, p.ownerOf, n, p.opts)
+	p.Objects = p.servedObjects()
 	// The conversion orders policies after routes; the writer applies them before (see
 	// ownedKinds). Within a kind, the conversion's namespace/name order stands.
 	p.Objects = inApplyOrder(p.Objects)
@@ -273,25 +264,11 @@ func (p *Plan) Fail(reasons map[*IngressPlan][]string) {
 // gatebridge serves them with ingress-nginx's semantics — through a copy that names that
 // class; dropIn lists them ("namespace/name"). in itself is not modified.
 func DropInInput(in converters.Input, convertedClass string) (converters.Input, map[string]bool) {
-	own := map[string]bool{}
-	for _, c := range in.IngressClasses {
-		if c.Spec.Controller == IngressControllerName && c.Name != convertedClass {
-			own[c.Name] = true
-		}
+	in = converters.DropIn(in, convertedClass)
+	dropIn := make(map[string]bool, len(in.DropIn))
+	for k := range in.DropIn {
+		dropIn[k] = true
 	}
-	dropIn := map[string]bool{}
-	if len(own) == 0 {
-		return in, dropIn
-	}
-	ings := make([]networkingv1.Ingress, len(in.Ingresses))
-	for i, ing := range in.Ingresses {
-		if class := ingressClassOf(&ing); own[class] {
-			ing = asClass(ing, convertedClass)
-			dropIn[ing.Namespace+"/"+ing.Name] = true
-		}
-		ings[i] = ing
-	}
-	in.Ingresses = ings
 	return in, dropIn
 }
 
@@ -334,22 +311,6 @@ func ingressClassOf(ing *networkingv1.Ingress) string {
 	return ing.Annotations[legacyClassAnnotation]
 }
 
-// asClass returns a shallow copy of ing naming class; what it shares with ing is not
-// modified (the cache's objects are read-only).
-func asClass(ing networkingv1.Ingress, class string) networkingv1.Ingress {
-	ing.Spec.IngressClassName = &class
-	if _, ok := ing.Annotations[legacyClassAnnotation]; ok {
-		ann := make(map[string]string, len(ing.Annotations))
-		for k, v := range ing.Annotations {
-			if k != legacyClassAnnotation {
-				ann[k] = v
-			}
-		}
-		ing.Annotations = ann
-	}
-	return ing
-}
-
 // newIngressPlan decides whether the Ingress migrates, from its annotation, class and verdict.
 func newIngressPlan(ing *networkingv1.Ingress, rep converters.IngressReport, dropIn bool) *IngressPlan {
 	ip := &IngressPlan{Ingress: ing, Report: rep, DropIn: dropIn, State: StateOff}
@@ -368,7 +329,18 @@ func newIngressPlan(ing *networkingv1.Ingress, rep converters.IngressReport, dro
 	if set && !dropIn && value != "true" && value != "false" {
 		ip.Notes = append(ip.Notes, fmt.Sprintf("annotation %s is %q; only \"true\" migrates the Ingress (\"false\" or no annotation keeps it on ingress-nginx)", MigrateAnnotation, value))
 	}
-	switch {
+	switch m := rep.Migration; {
+	case m != nil:
+		// Behind the bridge the converter decided (converters.Migration): observed is off,
+		// migrating and native are written; a canary takes its primary's state.
+		switch m.State {
+		case converters.MigrationObserved:
+			ip.State = StateOff
+		case converters.MigrationRefused:
+			ip.State = StateRefused
+		default:
+			ip.State = StateMigrated
+		}
 	case !ip.Requested:
 		ip.State = StateOff
 	case rep.Verdict == converters.VerdictRefused:
@@ -488,254 +460,31 @@ func validHostname(h string) bool {
 	return h != "" && len(validation.IsDNS1123Subdomain(strings.TrimPrefix(h, "*."))) == 0
 }
 
-// needs is what the migrating Ingresses' objects use of the shared ones.
-type needs struct {
-	migrating bool
-	// listeners used by a written route.
-	listeners map[listenerRef]bool
-	// backends: "routeNamespace/serviceNamespace/service" of a written HTTPRoute's
-	// backendRefs in another namespace (they need a ReferenceGrant there).
-	backends map[string]bool
-}
-
-func collectNeeds(plans []*IngressPlan, objects map[objectKey]client.Object, gatewayNS string) needs {
-	n := needs{listeners: map[listenerRef]bool{}, backends: map[string]bool{}}
-	for _, ip := range plans {
-		if ip.State != StateMigrated {
-			continue
-		}
-		n.migrating = true
-		for _, r := range ip.Report.Objects {
-			obj := objects[objectKey(r)]
-			if obj == nil {
-				continue
-			}
-			for _, ref := range routeParents(obj) {
-				if l, ok := parentListener(ref, obj.GetNamespace(), gatewayNS); ok {
-					n.listeners[l] = true
-				}
-			}
-			if hr, ok := obj.(*gwv1.HTTPRoute); ok {
-				for _, rule := range hr.Spec.Rules {
-					for _, b := range rule.BackendRefs {
-						if b.Namespace != nil && string(*b.Namespace) != hr.Namespace {
-							n.backends[hr.Namespace+"/"+string(*b.Namespace)+"/"+string(b.Name)] = true
-						}
-					}
-				}
-			}
-		}
+// servedObjects are what the pass writes: the objects of the migrating Ingresses and the
+// shared objects cut down to what those use (converters.ServedObjects), each with its
+// owner.
+func (p *Plan) servedObjects() []DesiredObject {
+	byName := make(map[string]*IngressPlan, len(p.Ingresses))
+	served := map[string]bool{}
+	for _, ip := range p.Ingresses {
+		k := ip.Ingress.Namespace + "/" + ip.Ingress.Name
+		byName[k] = ip
+		served[k] = ip.State == StateMigrated
 	}
-	return n
-}
-
-// selectObjects walks the conversion's output in its apply order and keeps what the pass
-// writes: the objects of migrating Ingresses, the ReferenceGrants their routes need, and
-// the shared objects cut down to what those use. The GatewayClass and the Gateway are
-// always written (built here when the conversion emitted none).
-func selectObjects(objs []client.Object, ownerOf map[objectKey]*IngressPlan, n needs, o converters.Options) []DesiredObject {
-	var out []DesiredObject
-	var haveClass, haveGateway bool
-	// Certificate grants are rebuilt from the kept listeners: first the listeners.
-	var kept []client.Object
-	for _, obj := range objs {
-		switch x := obj.(type) {
-		case *gwv1.Gateway:
-			if x.Name == o.GatewayName && x.Namespace == o.GatewayNamespace {
-				kept = append(kept, obj)
-			}
-		case *gwv1.ListenerSet:
-			kept = append(kept, obj)
-		}
-	}
-	keptListeners := filterListeners(kept, n.listeners)
-	grants := certificateGrants(keptListeners, o.GatewayNamespace)
-
-	for _, obj := range objs {
-		k := keyOf(obj)
-		owner := ownerOf[k]
-		switch x := obj.(type) {
-		case *gwv1.GatewayClass:
-			haveClass = true
-			out = append(out, DesiredObject{Object: obj})
-		case *gwv1.Gateway:
-			if g := keptListeners[k]; g != nil {
-				haveGateway = true
-				out = append(out, DesiredObject{Object: g})
-			}
-		case *gwv1.ListenerSet:
-			if ls := keptListeners[k]; ls != nil {
-				out = append(out, DesiredObject{Object: ls})
-			}
-		case *gwv1b1.ReferenceGrant:
-			if owner == nil {
-				if g := rebuildCertificateGrant(x, grants[x.Namespace], o.GatewayNamespace); g != nil {
-					out = append(out, DesiredObject{Object: g})
-				}
-				continue
-			}
-			if grantNeeded(x, n.backends) {
-				out = append(out, DesiredObject{Object: obj, Owner: owner})
-			}
-		default:
-			switch {
-			case owner != nil && owner.State == StateMigrated:
-				out = append(out, DesiredObject{Object: obj, Owner: owner})
-			case owner == nil && k.Kind == "TrafficPolicy" && k.Name == converters.DefaultsPolicyName && k.Namespace == o.GatewayNamespace && n.migrating:
-				out = append(out, DesiredObject{Object: obj})
-			}
-		}
-	}
-	var base []DesiredObject
-	if !haveClass {
-		base = append(base, DesiredObject{Object: baseGatewayClass(o)})
-	}
-	if !haveGateway {
-		base = append(base, DesiredObject{Object: baseGateway(o)})
-	}
-	return append(base, out...)
-}
-
-// filterListeners returns copies of the Gateway and ListenerSets holding only the listeners
-// a written route uses (the Gateway keeps "http"); a ListenerSet left empty is dropped.
-func filterListeners(objs []client.Object, used map[listenerRef]bool) map[objectKey]client.Object {
-	out := map[objectKey]client.Object{}
-	sets := false
-	var gw *gwv1.Gateway
-	for _, obj := range objs {
-		switch x := obj.(type) {
-		case *gwv1.Gateway:
-			g := x.DeepCopy()
-			g.Spec.Listeners = slices.DeleteFunc(g.Spec.Listeners, func(l gwv1.Listener) bool {
-				return l.Name != "http" && !used[listenerRef{"Gateway", g.Name, string(l.Name)}]
-			})
-			gw = g
-			out[keyOf(g)] = g
-		case *gwv1.ListenerSet:
-			unused := func(l gwv1.ListenerEntry) bool { return !used[listenerRef{"ListenerSet", x.Name, string(l.Name)}] }
-			ls := x // kept as converted (the same pointer) when every listener is used
-			if slices.ContainsFunc(x.Spec.Listeners, unused) {
-				ls = x.DeepCopy()
-				ls.Spec.Listeners = slices.DeleteFunc(ls.Spec.Listeners, unused)
-			}
-			if len(ls.Spec.Listeners) > 0 {
-				out[keyOf(ls)] = ls
-				sets = true
-			}
-		}
-	}
-	if gw != nil && !sets {
-		gw.Spec.AllowedListeners = nil
+	objs, owners := converters.ServedObjects(p.converted, p.opts, served)
+	out := make([]DesiredObject, len(objs))
+	for i, obj := range objs {
+		out[i] = DesiredObject{Object: obj, Owner: byName[owners[i]]}
 	}
 	return out
-}
-
-// certGrants are, per namespace, the certificate Secrets the kept listeners name there
-// and the kinds (Gateway, ListenerSet) that name them.
-type certGrants map[string]struct{ secrets, from map[string]bool }
-
-func certificateGrants(listeners map[objectKey]client.Object, gatewayNS string) certGrants {
-	out := certGrants{}
-	add := func(kind string, tls *gwv1.ListenerTLSConfig) {
-		if tls == nil {
-			return
-		}
-		for _, ref := range tls.CertificateRefs {
-			if ref.Namespace == nil || string(*ref.Namespace) == gatewayNS {
-				continue
-			}
-			ns := string(*ref.Namespace)
-			g, ok := out[ns]
-			if !ok {
-				g = struct{ secrets, from map[string]bool }{map[string]bool{}, map[string]bool{}}
-				out[ns] = g
-			}
-			g.secrets[string(ref.Name)] = true
-			g.from[kind] = true
-		}
-	}
-	for _, obj := range listeners {
-		switch x := obj.(type) {
-		case *gwv1.Gateway:
-			for _, l := range x.Spec.Listeners {
-				add("Gateway", l.TLS)
-			}
-		case *gwv1.ListenerSet:
-			for _, l := range x.Spec.Listeners {
-				add("ListenerSet", l.TLS)
-			}
-		}
-	}
-	return out
-}
-
-// maxGrantTargets is the number of entries a ReferenceGrant's spec.to may hold.
-const maxGrantTargets = 16
-
-// rebuildCertificateGrant is the conversion's certificate grant of one namespace cut down
-// to the Secrets the kept listeners name; nil when they name none there.
-func rebuildCertificateGrant(g *gwv1b1.ReferenceGrant, need struct{ secrets, from map[string]bool }, gatewayNS string) client.Object {
-	if len(need.secrets) == 0 {
-		return nil
-	}
-	for _, to := range g.Spec.To {
-		if to.Kind != "Secret" {
-			return nil // not a certificate grant: the conversion makes no other shared one
-		}
-	}
-	out := g.DeepCopy()
-	out.Spec.From, out.Spec.To = nil, nil
-	for _, kind := range sortedKeys(need.from) {
-		out.Spec.From = append(out.Spec.From, gwv1b1.ReferenceGrantFrom{Group: gwv1.GroupName, Kind: gwv1.Kind(kind), Namespace: gwv1.Namespace(gatewayNS)})
-	}
-	for _, name := range sortedKeys(need.secrets) {
-		out.Spec.To = append(out.Spec.To, gwv1b1.ReferenceGrantTo{Group: "", Kind: "Secret", Name: ptrTo(gwv1.ObjectName(name))})
-	}
-	if len(out.Spec.To) > maxGrantTargets {
-		out.Spec.To = []gwv1b1.ReferenceGrantTo{{Group: "", Kind: "Secret"}}
-	}
-	return out
-}
-
-// grantNeeded: a route-to-Service grant (canaries in another namespace) is written when a
-// written HTTPRoute uses it.
-func grantNeeded(g *gwv1b1.ReferenceGrant, backends map[string]bool) bool {
-	for _, from := range g.Spec.From {
-		for _, to := range g.Spec.To {
-			if from.Kind == "HTTPRoute" && to.Kind == "Service" && to.Name != nil &&
-				backends[string(from.Namespace)+"/"+g.Namespace+"/"+string(*to.Name)] {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // baseGatewayClass is the GatewayClass as the conversion emits it, for a cluster with
 // nothing to convert yet.
-func baseGatewayClass(o converters.Options) *gwv1.GatewayClass {
-	return &gwv1.GatewayClass{
-		TypeMeta:   metav1.TypeMeta{APIVersion: gwv1.GroupVersion.String(), Kind: "GatewayClass"},
-		ObjectMeta: metav1.ObjectMeta{Name: o.GatewayClassName, Labels: map[string]string{converters.LabelManagedBy: converters.ManagedByValue}},
-		Spec:       gwv1.GatewayClassSpec{ControllerName: converters.ControllerName},
-	}
-}
+func baseGatewayClass(o converters.Options) *gwv1.GatewayClass { return converters.BaseGatewayClass(o) }
 
-// baseGateway is the shared Gateway as the conversion emits it without TLS hosts: the
-// "http" listener on port 80, routes from every namespace.
-func baseGateway(o converters.Options) *gwv1.Gateway {
-	all := gwv1.NamespacesFromAll
-	return &gwv1.Gateway{
-		TypeMeta: metav1.TypeMeta{APIVersion: gwv1.GroupVersion.String(), Kind: "Gateway"},
-		ObjectMeta: metav1.ObjectMeta{Name: o.GatewayName, Namespace: o.GatewayNamespace,
-			Labels: map[string]string{converters.LabelManagedBy: converters.ManagedByValue}},
-		Spec: gwv1.GatewaySpec{
-			GatewayClassName: gwv1.ObjectName(o.GatewayClassName),
-			Listeners: []gwv1.Listener{{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType,
-				AllowedRoutes: &gwv1.AllowedRoutes{Namespaces: &gwv1.RouteNamespaces{From: &all}}}},
-		},
-	}
-}
+// baseGateway is the shared Gateway as the conversion emits it without TLS hosts.
+func baseGateway(o converters.Options) *gwv1.Gateway { return converters.BaseGateway(o) }
 
 func sortedKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))

@@ -236,3 +236,71 @@ func TestDropInCopyLeavesTheCacheAlone(t *testing.T) {
 		t.Fatalf("drop-in Ingress plan = %+v", ip)
 	}
 }
+
+// needs is what the migrating Ingresses' routes use of the shared listeners; collectNeeds
+// finds it as converters.ServedObjects does, for tests that check a refused Ingress
+// keeps no listener.
+type needs struct {
+	migrating bool
+	listeners map[listenerRef]bool
+}
+
+func collectNeeds(plans []*IngressPlan, objects map[objectKey]client.Object, gatewayNS string) needs {
+	n := needs{listeners: map[listenerRef]bool{}}
+	for _, ip := range plans {
+		if ip.State != StateMigrated {
+			continue
+		}
+		n.migrating = true
+		for _, r := range ip.Report.Objects {
+			obj := objects[objectKey(r)]
+			if obj == nil {
+				continue
+			}
+			for _, ref := range routeParents(obj) {
+				if l, ok := parentListener(ref, obj.GetNamespace(), gatewayNS); ok {
+					n.listeners[l] = true
+				}
+			}
+		}
+	}
+	return n
+}
+
+// TestPlanBridge: behind the bridge the converter's migration state decides (shared with
+// run): the migrating Ingress's objects are written with its weight, the one not migrated
+// gets none, and the TLSRoute of a passthrough Ingress below 100 is not written.
+func TestPlanBridge(t *testing.T) {
+	migrating := tlsIngress("half", "apps", "half.example.com")
+	migrating.Annotations = map[string]string{MigrateAnnotation: "true", "gatebridge.dev/weight": "30"}
+	pass := tlsIngress("pass", "apps", "pass.example.com")
+	pass.Annotations = map[string]string{MigrateAnnotation: "true", "gatebridge.dev/weight": "50", "nginx.ingress.kubernetes.io/ssl-passthrough": "true"}
+	s := Snapshot{Ingresses: []networkingv1.Ingress{migrating, pass, tlsIngress("off", "apps", "off.example.com")}}
+	p := BuildPlan(s, Options{Converter: converters.Options{Bridge: true}})
+	states := map[string]MigrationState{}
+	for _, ip := range p.Ingresses {
+		states[ip.Ingress.Name] = ip.State
+	}
+	if states["half"] != StateMigrated || states["pass"] != StateMigrated || states["off"] != StateOff {
+		t.Fatalf("states %v", states)
+	}
+	for _, d := range p.Objects {
+		if d.Owner != nil && d.Owner.Ingress.Name == "off" {
+			t.Errorf("%s of an Ingress not migrated is written", keyOf(d.Object))
+		}
+		switch x := d.Object.(type) {
+		case *gwv1.TLSRoute:
+			t.Errorf("TLSRoute %s of a passthrough Ingress at 50%% is written", x.Name)
+		case *gwv1.HTTPRoute:
+			if d.Owner.Ingress.Name == "half" && x.Annotations["gatebridge.dev/weight"] != "30" {
+				t.Errorf("HTTPRoute %s has annotations %v, want weight 30", x.Name, x.Annotations)
+			}
+		case *gwv1.Gateway:
+			for _, l := range x.Spec.Listeners {
+				if l.Hostname != nil && *l.Hostname == "off.example.com" {
+					t.Errorf("the listener of an Ingress not migrated is written: %s", l.Name)
+				}
+			}
+		}
+	}
+}

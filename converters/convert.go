@@ -23,7 +23,9 @@ type Result struct {
 	Report  Report
 	// RefusedLocations are the locations of refused Ingresses (refused.go), sorted by
 	// host and path: no object serves them, and a data plane must answer them 503 rather
-	// than let them fall through to another Ingress's path or catch-all.
+	// than let them fall through to another Ingress's path or catch-all. In bridge mode
+	// they include the locations of the Ingresses not migrated (NotMigratedReason), and
+	// all of them go to the fallback (bridge.go).
 	RefusedLocations []RefusedLocation
 }
 
@@ -46,6 +48,8 @@ type conversion struct {
 	// collided are the Ingresses (input index) refused because an object of theirs would
 	// have another Ingress's kind, namespace and name, with the reason (convert).
 	collided map[int]string
+	// dropIn are the Ingresses of a gatebridge IngressClass, with their class (Input.DropIn).
+	dropIn map[string]string
 }
 
 // converter holds the state of one part of a conversion: its Ingresses, their host model
@@ -106,7 +110,7 @@ func Convert(in Input, opts Options) Result {
 // newConversion starts a conversion of in. prev, when not nil, is the state of a previous
 // conversion of the same Services and Secrets: its lookups are taken over.
 func newConversion(in Input, opts Options, prev *state) *conversion {
-	cv := &conversion{opts: opts, checks: newIngressChecks(in.Ingresses)}
+	cv := &conversion{opts: opts, checks: newIngressChecks(in.Ingresses), dropIn: in.DropIn}
 	// Objects the API server would reject never exist in a cluster: they are ignored, and
 	// said so first among the global findings.
 	var classes []networkingv1.IngressClass
@@ -271,12 +275,18 @@ func (c *conversion) readConfigMap(cm *corev1.ConfigMap) {
 func (c *conversion) selectOne(ing *networkingv1.Ingress, apiProblems []Finding) (*IngressReport, *source) {
 	class, ok, why := c.sel.decide(ing)
 	rep := &IngressReport{Namespace: ing.Namespace, Name: ing.Name, Class: class, Findings: []Finding{}, Objects: []ObjectRef{}}
+	if own, ok := c.dropIn[ing.Namespace+"/"+ing.Name]; ok {
+		rep.Class = own
+	}
 	rep.Hosts = ingressHosts(ing)
 	if len(apiProblems) > 0 {
 		rep.Verdict = VerdictRefused
 		rep.Findings = append(rep.Findings, apiProblems...)
 		rep.Findings = append(rep.Findings, Finding{Severity: SeverityError,
 			Message: "not converted: the API server rejects this Ingress (see the findings above), so it can never exist in a cluster and ingress-nginx never serves it; gatebridge converts the others as if it were absent (it claims no host, path or certificate) — fix the fields above"})
+		if c.opts.Bridge && ok {
+			rep.Migration = c.rejectedMigration(ing.Namespace+"/"+ing.Name, ing.Annotations)
+		}
 		return rep, nil
 	}
 	if !ok {
@@ -294,6 +304,7 @@ func (c *conversion) selectOne(ing *networkingv1.Ingress, apiProblems []Finding)
 	if ann.Canary.Enabled {
 		c.noteIgnoredCanaryAnnotations(src)
 	}
+	c.readBridge(src)
 	return rep, src
 }
 
@@ -471,9 +482,9 @@ func countVerdict(t *Totals, rep *IngressReport) {
 
 // verdictOf: refused when blocked; needs-attention when a person must act (errors and
 // warnings); approximate when some behaviour differs; else exact.
-func verdictOf(s *source) Verdict {
+func verdictOf(s *source, bridge bool) Verdict {
 	if s.refused() {
-		s.add(Finding{Severity: SeverityError, Message: blockedMessage(s)})
+		s.add(Finding{Severity: SeverityError, Message: blockedMessage(s, bridge)})
 		return VerdictRefused
 	}
 	v := VerdictExact
@@ -488,7 +499,10 @@ func verdictOf(s *source) Verdict {
 	return v
 }
 
-func blockedMessage(s *source) string {
+func blockedMessage(s *source, bridge bool) string {
+	if bridge {
+		return "not converted (" + strings.Join(blockedReasons(s), "; ") + "); no objects are generated and its traffic stays on ingress-nginx until the findings above are resolved: behind the bridge, the paths it owns go to ingress-nginx"
+	}
 	return "not converted (" + strings.Join(blockedReasons(s), "; ") + "); no objects are generated and its traffic stays on ingress-nginx until the findings above are resolved; served by gatebridge alone (gatebridge run), the paths it owns answer 503 (fails closed)"
 }
 

@@ -32,6 +32,13 @@
 // shares the host, the listener is the host's as in ingress-nginx: a refused Ingress still
 // owns the host's settings, so the certificate it names first may be the one presented.
 //
+// Behind the bridge (Options.Bridge, bridge.go) the conversion is the same and complete,
+// and each Ingress also gets its migration state (IngressReport.Migration); the locations
+// of the Ingresses not migrated join the refused ones, and the HTTPRoutes of migrating ones
+// carry their weight. NativeObjects (native.go) cuts what is served natively from the
+// Result: the objects of the Ingresses served and the shared objects cut down to what they
+// use — the cut the controller makes for the Ingresses it writes (ServedObjects).
+//
 // The output never holds two objects of one kind, namespace and name: an Ingress names its
 // objects apart (uniqueName; an alias is one host's, first in hostname order; a RouteFilter
 // is emitted once for all the hosts that use it), listener names are made unique across the

@@ -20,6 +20,10 @@ func FuzzConvert(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	// The bridge's weight parser: values around its edges.
+	for _, w := range []string{"100", " 7 ", "101", "-1", "+5", "5%", "2.5", "0x10", "007", "99999999999999999999"} {
+		f.Add([]byte("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: w, namespace: d, annotations: {gatebridge.dev/migrate: 'true', gatebridge.dev/weight: '" + w + "', gatebridge.dev/sticky: 'true'}}\nspec: {rules: [{host: a.b, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: s, port: {number: 80}}}}]}}]}\n"))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dir := t.TempDir()
 		p := filepath.Join(dir, "in.yaml")
@@ -39,6 +43,16 @@ func FuzzConvert(f *testing.F) {
 		// Parts change nothing (parts.go).
 		if got, want := encodeResult(t, res), encodeResult(t, converters.ConvertAsOnePart(loaded.Input, opts)); !bytes.Equal(got, want) {
 			t.Fatalf("in parts:\n%s", firstDiff(want, got))
+		}
+		// In bridge mode too, and what it serves natively encodes.
+		opts.Bridge, opts.PreviousWeights = true, map[string]int{"d/w": 40}
+		res = converters.Convert(loaded.Input, opts)
+		if got, want := encodeResult(t, res), encodeResult(t, converters.ConvertAsOnePart(loaded.Input, opts)); !bytes.Equal(got, want) {
+			t.Fatalf("bridge mode, in parts:\n%s", firstDiff(want, got))
+		}
+		buf.Reset()
+		if err := converters.EncodeObjects(&buf, converters.NativeObjects(res, opts), "yaml"); err != nil {
+			t.Fatalf("encode native: %v", err)
 		}
 	})
 }

@@ -77,6 +77,9 @@ func TestGolden(t *testing.T) {
 			base := strings.TrimSuffix(in, ".in.yaml")
 			compareGolden(t, base+".out.yaml", objs)
 			compareGolden(t, base+".report.json", rep)
+			if native := nativeOutput(t, in); native != nil {
+				compareGolden(t, base+".native.yaml", native)
+			}
 			// Same input in another order: same bytes.
 			objs2, rep2 := goldenOutputs(t, in, rand.New(rand.NewSource(int64(len(in)))))
 			if !bytes.Equal(objs, objs2) || !bytes.Equal(rep, rep2) {
@@ -84,6 +87,29 @@ func TestGolden(t *testing.T) {
 			}
 		})
 	}
+}
+
+// nativeOutput is, for a case in bridge mode, what the bridge serves natively
+// (converters.NativeObjects); nil for the other cases.
+func nativeOutput(t *testing.T, path string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, sopts := caseOptions(t, raw)
+	if !opts.Bridge {
+		return nil
+	}
+	loaded, err := sources.ReadPaths([]string{path}, sopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := converters.EncodeObjects(&b, converters.NativeObjects(converters.Convert(loaded.Input, opts), opts), "yaml"); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 func compareGolden(t *testing.T, path string, got []byte) {

@@ -25,6 +25,8 @@ type source struct {
 	// shares (a host-wide security control gatebridge cannot enforce), or whose object
 	// names its own would take (convert).
 	hostRefusals []string
+	// bridge is what its annotations ask of the bridge (bridge mode only, bridge.go).
+	bridge bridgeIntent
 }
 
 // refused reports whether the Ingress must produce no objects. A refused Ingress still

@@ -72,6 +72,35 @@ type part struct {
 type Incremental struct {
 	opts  Options
 	state *state
+	// weightsChanged are the Ingresses whose previous weight SetPreviousWeights changed:
+	// the next conversion converts them again.
+	weightsChanged map[string]bool
+}
+
+// SetPreviousWeights replaces Options.PreviousWeights for the next conversions (bridge
+// mode: the last valid gatebridge.dev/weight of each Ingress, see RememberWeights). The
+// Ingresses whose entry changed are converted again, so that the Result stays that of
+// Convert.
+func (x *Incremental) SetPreviousWeights(w map[string]int) {
+	old := x.opts.PreviousWeights
+	for k, v := range w {
+		if ov, ok := old[k]; !ok || ov != v {
+			x.markWeightChanged(k)
+		}
+	}
+	for k := range old {
+		if _, ok := w[k]; !ok {
+			x.markWeightChanged(k)
+		}
+	}
+	x.opts.PreviousWeights = w
+}
+
+func (x *Incremental) markWeightChanged(k string) {
+	if x.weightsChanged == nil {
+		x.weightsChanged = map[string]bool{}
+	}
+	x.weightsChanged[k] = true
 }
 
 // ingressKey is an Ingress's namespace and name.
@@ -118,12 +147,15 @@ func (x *Incremental) Convert(in Input, changed map[string]bool) Result {
 	if changed == nil || prev != nil && len(prev.ties) > 2*prev.fullTies+1024 {
 		prev = nil
 	} else {
-		keys = make(map[ingressKey]bool, len(changed))
-		for k := range changed {
-			ns, name, _ := strings.Cut(k, "/")
-			keys[ingressKey{ns, name}] = true
+		keys = make(map[ingressKey]bool, len(changed)+len(x.weightsChanged))
+		for _, set := range []map[string]bool{changed, x.weightsChanged} {
+			for k := range set {
+				ns, name, _ := strings.Cut(k, "/")
+				keys[ingressKey{ns, name}] = true
+			}
 		}
 	}
+	x.weightsChanged = nil
 	res, next := convert(in, x.opts, prev, keys, modeKeep)
 	x.state = next
 	return res
@@ -385,14 +417,20 @@ func (cv *conversion) analyse(in Input, parts []*part) {
 func (p *part) finish(gatewayEmitted bool) {
 	c := p.conv
 	c.finishSources(p.listeners, gatewayEmitted)
+	if c.opts.Bridge {
+		c.applyBridge(p.sources)
+	}
 	p.annotations = map[string]int{}
 	for j, s := range p.sources {
 		if s == nil {
 			continue
 		}
 		rep := p.reports[j]
-		rep.Verdict = verdictOf(s)
+		rep.Verdict = verdictOf(s, c.opts.Bridge)
 		rep.Portable = rep.Verdict != VerdictRefused && !s.usesExtensions
+		if c.opts.Bridge {
+			rep.Migration = migrationOf(s.bridge, rep.Verdict)
+		}
 		for k := range s.ing.Annotations {
 			if name, ok := annotations.SplitName(k, c.opts.AnnotationsPrefix); ok {
 				p.annotations[name]++

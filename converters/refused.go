@@ -47,14 +47,19 @@ func (c *converter) refusedLocations() []RefusedLocation {
 	var out []RefusedLocation
 	for _, h := range c.model.sortedHosts() {
 		for _, l := range h.locations {
-			if !l.src.refused() {
+			var reason string
+			switch {
+			case l.src.refused():
+				reason = strings.Join(blockedReasons(l.src), "; ")
+			case c.opts.Bridge && !l.src.bridge.optedIn:
+				reason = NotMigratedReason
+			default:
 				continue
 			}
 			match, ok := refusedMatch(l, h.regexMode)
 			if !ok {
 				continue
 			}
-			reason := strings.Join(blockedReasons(l.src), "; ")
 			for _, name := range append([]string{h.name}, h.servedAliases...) {
 				out = append(out, RefusedLocation{Namespace: l.src.ing.Namespace, Ingress: l.src.ing.Name, Host: name, Path: match, Reason: reason})
 			}

@@ -155,14 +155,7 @@ func (t *translator) buildCluster(cname, base string, svc *corev1.Service, sp *c
 		ConnectTimeout:            durationpb.New(v.connect),
 		LbPolicy:                  clusterv3.Cluster_ROUND_ROBIN,
 		IgnoreHealthOnHostRemoval: true,
-		// nginx has no request or connection limits towards upstreams; Envoy's defaults
-		// (1024) would answer 503 under load where ingress-nginx did not.
-		CircuitBreakers: &clusterv3.CircuitBreakers{Thresholds: []*clusterv3.CircuitBreakers_Thresholds{{
-			MaxConnections:     wrapperspb.UInt32(1 << 20),
-			MaxPendingRequests: wrapperspb.UInt32(1 << 20),
-			MaxRequests:        wrapperspb.UInt32(1 << 20),
-			MaxRetries:         wrapperspb.UInt32(1 << 20),
-		}}},
+		CircuitBreakers:           unlimitedCircuitBreakers(),
 	}
 	switch v.lb {
 	case "least-request":
@@ -197,6 +190,17 @@ func (t *translator) buildCluster(cname, base string, svc *corev1.Service, sp *c
 		c.TransportSocket = ts
 	}
 	return c, ""
+}
+
+// unlimitedCircuitBreakers: nginx has no request or connection limits towards upstreams;
+// Envoy's defaults (1024) would answer 503 under load where ingress-nginx did not.
+func unlimitedCircuitBreakers() *clusterv3.CircuitBreakers {
+	return &clusterv3.CircuitBreakers{Thresholds: []*clusterv3.CircuitBreakers_Thresholds{{
+		MaxConnections:     wrapperspb.UInt32(1 << 20),
+		MaxPendingRequests: wrapperspb.UInt32(1 << 20),
+		MaxRequests:        wrapperspb.UInt32(1 << 20),
+		MaxRetries:         wrapperspb.UInt32(1 << 20),
+	}}}
 }
 
 // upstreamTLS is TLS towards a backend. Like ingress-nginx, the certificate is not verified

@@ -57,7 +57,7 @@ const authzTimeout = 65 * time.Second
 func (t *translator) httpFilters(g *portGroup) []*hcmv3.HttpFilter {
 	filters := []*hcmv3.HttpFilter{
 		// First: the other filters' per-route configuration is looked up in the scope it selects.
-		scopeFilter(g.name()),
+		scopeFilter(g.name(), t.bridged(g)),
 		errorStatusFilter(),
 		customResponseFilter(),
 		// No token bucket and filter_enabled unset (0%): limits nothing unless a route says so.

@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gatebridge-dev/gatebridge/converters"
@@ -70,11 +72,90 @@ func renderCase(t *testing.T, in string) []byte {
 		t.Fatalf("input problems: %+v", loaded.Problems)
 	}
 	res := pipeline.Build(loaded, converters.Options{})
+	raw, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bridgeDirectives(raw, res.Model); err != nil {
+		t.Fatalf("%s: %v", in, err)
+	}
 	out := dataplane.Translate(res.Model, goldenOptions)
 	if err := dataplane.Validate(out.Resources); err != nil {
 		t.Errorf("translation does not validate: %v", err)
 	}
-	return RenderOutput(t, out)
+	b := RenderOutput(t, out)
+	if res.Model.Bridge != nil {
+		// What goes to the fallback, as `gatebridge run` lists it (bridge cases only: the
+		// other cases' goldens predate the listing).
+		var served bytes.Buffer
+		for _, s := range out.Served {
+			fmt.Fprintf(&served, "%s %s %s %s (%s)\n", s.Listener, s.Host, s.Match, s.Action, s.Route)
+		}
+		b = append(b, "# served\n"...)
+		b = append(b, served.Bytes()...)
+	}
+	return b
+}
+
+// bridgeDirectives applies a case's bridge comment lines to the model, so that the data
+// plane's bridge is tested on its own, whatever the converter's bridge mode does:
+//
+//	# bridge: gateway=NS/NAME http=TARGET [tls=TARGET]     (TARGET: service/NS/NAME:PORT or HOST:PORT)
+//	# not-migrated: gateway=NS/NAME host=HOST path=TYPE:VALUE source=NS/NAME
+//
+// A not-migrated line adds the location of an Ingress that is not opted in, as the
+// converter hands it over in bridge mode (Model.RefusedLocations).
+func bridgeDirectives(in []byte, m *dataplane.Model) error {
+	for _, line := range strings.Split(string(in), "\n") {
+		kind, rest, ok := strings.Cut(line, ":")
+		if !ok || (kind != "# bridge" && kind != "# not-migrated") {
+			continue
+		}
+		kv := map[string]string{}
+		for _, f := range strings.Fields(rest) {
+			k, v, _ := strings.Cut(f, "=")
+			kv[k] = v
+		}
+		gwNS, gwName, _ := strings.Cut(kv["gateway"], "/")
+		if kind == "# bridge" {
+			b := &dataplane.Bridge{GatewayNamespace: gwNS, GatewayName: gwName}
+			var err error
+			if b.HTTP, err = fallbackTarget(kv["http"]); err != nil {
+				return err
+			}
+			if kv["tls"] != "" {
+				tls, err := fallbackTarget(kv["tls"])
+				if err != nil {
+					return err
+				}
+				b.TLS = &tls
+			}
+			m.Bridge = b
+			continue
+		}
+		pt, pv, _ := strings.Cut(kv["path"], ":")
+		pathType := gwv1.PathMatchType(pt)
+		m.RefusedLocations = append(m.RefusedLocations, dataplane.RefusedLocation{
+			GatewayNamespace: gwNS, GatewayName: gwName, Host: kv["host"],
+			Path:   gwv1.HTTPPathMatch{Type: &pathType, Value: &pv},
+			Source: kv["source"], Reason: `not migrated (gatebridge.dev/migrate is not "true")`,
+		})
+	}
+	return nil
+}
+
+func fallbackTarget(s string) (dataplane.FallbackTarget, error) {
+	svc, ok := strings.CutPrefix(s, "service/")
+	if !ok {
+		return dataplane.FallbackTarget{Address: s}, nil
+	}
+	nsName, port, _ := strings.Cut(svc, ":")
+	ns, name, _ := strings.Cut(nsName, "/")
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return dataplane.FallbackTarget{}, fmt.Errorf("bridge target %q: bad port", s)
+	}
+	return dataplane.FallbackTarget{ServiceNamespace: ns, ServiceName: name, Port: int32(p)}, nil
 }
 
 // RenderOutput writes the translation as YAML: one document per resource type, resources

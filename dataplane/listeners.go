@@ -3,6 +3,7 @@ package dataplane
 import (
 	"crypto/tls"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -73,6 +74,9 @@ func (t *translator) listener(g *portGroup, tlsRoutes []*gwv1.TLSRoute, hasRoute
 			fc.FilterChainMatch = &listenerv3.FilterChainMatch{ServerNames: []string{key}}
 		}
 		l.FilterChains = append(l.FilterChains, fc)
+	}
+	if t.bridged(g) && t.model.Bridge.TLS != nil && !slices.ContainsFunc(l.FilterChains, func(fc *listenerv3.FilterChain) bool { return fc.FilterChainMatch == nil }) {
+		l.FilterChains = append(l.FilterChains, t.bridgeTLSChain(g))
 	}
 	if len(l.FilterChains) == 0 {
 		return nil
@@ -291,6 +295,9 @@ func (t *translator) hcmFilter(g *portGroup) *listenerv3.Filter {
 		// ingress-nginx answers HTTP/1.0 clients too.
 		HttpProtocolOptions: &corev3.Http1ProtocolOptions{AcceptHttp_10: true},
 		LocalReplyConfig:    upstreamFailureReplies(),
+	}
+	if t.bridged(g) {
+		hcm.UpgradeConfigs = websocketUpgrade()
 	}
 	return &listenerv3.Filter{Name: "envoy.filters.network.http_connection_manager",
 		ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: mustAny(hcm)}}

@@ -47,6 +47,9 @@ type memo struct {
 	// refused are the routes of refused locations (refused.go), which depend on nothing
 	// but their key.
 	refused, nextRefused map[string]*routeEntry
+	// fallbackRoutes are the routes that end the bridged Gateway's virtual hosts, by
+	// fallback cluster (bridge.go, finalRoute).
+	fallbackRoutes, nextFallbackRoutes map[string]*routev3.Route
 	// secretProtos are the SDS resources made of TLS Secrets, by Secret object (nil: the
 	// pair does not load). Model objects are never modified, so an object stands for its
 	// content whatever else changed.
@@ -111,8 +114,10 @@ type tableResult struct {
 	table  *routev3.RouteConfiguration
 	// scope is the table's scoped route configuration, once made.
 	scope *routev3.ScopedRouteConfiguration
-	// entries are what a one-host table was made of, in route order (hostTable).
+	// entries are what a one-host table was made of, in route order (hostTable), and
+	// last the route that ends its virtual host.
 	entries []*routeEntry
+	last    *routev3.Route
 }
 
 // next returns the memo for translating m, keeping prev's entries if m differs from the
@@ -121,12 +126,13 @@ func (prev *memo) next(m *Model) *memo {
 	env := *m
 	env.HTTPRoutes = nil
 	n := &memo{env: env, nextTables: map[string]*tableResult{}, nextErrorRoutes: map[string]*routev3.Route{},
-		nextSecretProtos: map[*corev1.Secret]*tlsv3.Secret{}, nextRefused: map[string]*routeEntry{}}
+		nextSecretProtos: map[*corev1.Secret]*tlsv3.Secret{}, nextRefused: map[string]*routeEntry{}, nextFallbackRoutes: map[string]*routev3.Route{}}
 	if prev != nil {
 		// An error-page route depends on nothing but its cluster's name, a secret proto on
 		// nothing but its Secret; the order of the last output is a sorting hint whatever
 		// changed.
 		n.errorRoutes, n.secretProtos, n.order, n.refused = prev.nextErrorRoutes, prev.nextSecretProtos, prev.order, prev.nextRefused
+		n.fallbackRoutes = prev.nextFallbackRoutes
 		n.nextRoutes = make(map[routeKey]*routeResult, len(prev.nextRoutes))
 	} else {
 		n.nextRoutes = map[routeKey]*routeResult{}
@@ -215,7 +221,17 @@ func sameEnvironmentButPolicies(a, b *Model) bool {
 		sameObjects(a.Services, b.Services) &&
 		sameObjects(a.EndpointSlices, b.EndpointSlices) &&
 		sameObjects(a.Endpoints, b.Endpoints) &&
-		sameObjects(a.Secrets, b.Secrets)
+		sameObjects(a.Secrets, b.Secrets) &&
+		sameBridge(a.Bridge, b.Bridge)
+}
+
+// sameBridge compares two bridges by content.
+func sameBridge(a, b *Bridge) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.GatewayNamespace == b.GatewayNamespace && a.GatewayName == b.GatewayName && a.HTTP == b.HTTP &&
+		(a.TLS == b.TLS || (a.TLS != nil && b.TLS != nil && *a.TLS == *b.TLS))
 }
 
 // sameObjects compares two object lists element by element: the same pointer (the usual
@@ -274,7 +290,7 @@ func (t *translator) translateHTTPRoute(g *portGroup, r *gwv1.HTTPRoute) *routeR
 	t.effects = newEffects()
 	res := &routeResult{route: r, hosts: t.attachedHostnames(g, r)}
 	if len(res.hosts) > 0 {
-		res.entries = t.httpRouteEntries(g, r, t.policyFor(g.gw, r))
+		res.entries = t.bridgeRouteEntries(g, r, t.httpRouteEntries(g, r, t.policyFor(g.gw, r)))
 		for _, h := range res.hosts {
 			t.recordServed(g, h, r, res.entries)
 		}

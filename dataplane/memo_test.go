@@ -2,6 +2,7 @@ package dataplane_test
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,7 +23,31 @@ func loadModel(t *testing.T, in string) *dataplane.Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pipeline.Build(loaded, converters.Options{}).Model
+	m := pipeline.Build(loaded, converters.Options{}).Model
+	raw, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bridgeDirectives(raw, m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestTranslatorBridgeToggle: turning the bridge off and on again (the same objects) gives
+// exactly what a fresh translation gives: nothing remembered from the other mode is reused.
+func TestTranslatorBridgeToggle(t *testing.T) {
+	m := loadModel(t, filepath.Join("testdata", "bridge-fallback.in.yaml"))
+	bridge := m.Bridge
+	tr := dataplane.NewTranslator(goldenOptions)
+	for i, b := range []*dataplane.Bridge{bridge, nil, bridge, {GatewayNamespace: bridge.GatewayNamespace, GatewayName: bridge.GatewayName, HTTP: dataplane.FallbackTarget{Address: "10.9.9.9:80"}}} {
+		step := *m
+		step.Bridge = b
+		got, want := tr.Translate(&step), dataplane.Translate(&step, goldenOptions)
+		if g, w := RenderOutput(t, got), RenderOutput(t, want); !bytes.Equal(g, w) {
+			t.Fatalf("step %d: the Translator's output differs from Translate's\n%s", i, firstDiff(w, g))
+		}
+	}
 }
 
 // TestTranslatorMatchesTranslate checks, on every golden case, that a Translator which

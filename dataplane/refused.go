@@ -18,11 +18,20 @@ import (
 // 404, as nginx's implicit "/" does. A refused catch-all ("") goes to the virtual host of
 // the listeners without a hostname.
 
-// refusedAction is what a refused location answers. Today 503 (ingress-nginx answers 503
-// for a denied location); the bridge to ingress-nginx will proxy these requests to the
-// fallback instead — this is the one place that decides it.
+// refusedAction is what a refused location answers: 503 (ingress-nginx answers 503 for a
+// denied location); on the bridged Gateway, the fallback — ingress-nginx keeps serving
+// what gatebridge does not (refusedRoute).
 func refusedAction() *routev3.Route_DirectResponse {
 	return &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{Status: 503}}
+}
+
+// refusedRoute makes e's route answer a refused location of g: 503, or the fallback.
+func (t *translator) refusedRoute(g *portGroup, e *routeEntry, loc *RefusedLocation) {
+	if c := t.fallbackCluster(g); c != "" {
+		e.route = fallbackRoute(c, e.route.Name, e.route.Match, loc.Source, false)
+		return
+	}
+	e.route.Action = refusedAction()
 }
 
 // refusedEntries are the routes of the refused locations of g's Gateway, by virtual host.
@@ -50,8 +59,12 @@ func (t *translator) refusedEntries(g *portGroup) map[string][]*routeEntry {
 		}
 		for _, h := range hosts {
 			out[h] = append(out[h], e)
+			action := "answer 503 (refused: " + loc.Reason + ")"
+			if t.bridged(g) {
+				action = fallbackServed(loc.Reason)
+			}
 			t.served = append(t.served, Served{Listener: g.name(), Host: h, Match: describeMatch(e.route.Match),
-				Action: "answer 503 (refused: " + loc.Reason + ")", Route: "Ingress " + loc.Source})
+				Action: action, Route: "Ingress " + loc.Source})
 		}
 	}
 	return out
@@ -95,7 +108,7 @@ func (t *translator) refusedEntry(g *portGroup, loc *RefusedLocation, nginxOrder
 	if loc.Path.Value != nil {
 		pv = *loc.Path.Value
 	}
-	key := strings.Join([]string{g.name(), loc.Source, loc.Host, pt, pv, fmt.Sprint(nginxOrder)}, "\x00")
+	key := strings.Join([]string{g.name(), loc.Source, loc.Host, pt, pv, fmt.Sprint(nginxOrder), t.fallbackCluster(g)}, "\x00")
 	if e, ok := t.memo.refused[key]; ok {
 		t.memo.nextRefused[key] = e
 		return e
@@ -108,7 +121,7 @@ func (t *translator) refusedEntry(g *portGroup, loc *RefusedLocation, nginxOrder
 		return nil
 	}
 	e.route.Name = fmt.Sprintf("refused/%s/%s/%s", loc.Source, hostOrAll(loc.Host), pv)
-	e.route.Action = refusedAction()
+	t.refusedRoute(g, e, loc)
 	// Ahead of any route with the very same match: the location is the refused Ingress's.
 	e.routeOrder = -1
 	e.shown = true

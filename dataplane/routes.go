@@ -28,6 +28,8 @@ type routeEntry struct {
 	routeOrder, rule, match, sub int
 	// shown marks the one route per match that listings show (not the synthetic variants).
 	shown bool
+	// servedAction, when set, is what listings say the route does (bridge.go).
+	servedAction string
 }
 
 // lessEntry is Gateway API precedence (Exact, then the longest prefix, then method, header
@@ -244,7 +246,11 @@ func (t *translator) recordServed(g *portGroup, host string, r *gwv1.HTTPRoute, 
 		if !e.shown {
 			continue
 		}
-		t.served = append(t.served, Served{Listener: g.name(), Host: host, Match: describeMatch(e.route.Match), Action: describeAction(e.route) + t.describeAuthCall(e.route), Route: qualified(r.Namespace, r.Name)})
+		action := e.servedAction
+		if action == "" {
+			action = describeAction(e.route) + t.describeAuthCall(e.route)
+		}
+		t.served = append(t.served, Served{Listener: g.name(), Host: host, Match: describeMatch(e.route.Match), Action: action, Route: qualified(r.Namespace, r.Name)})
 	}
 }
 

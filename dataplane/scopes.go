@@ -102,6 +102,12 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 	sort.Strings(wildcard)
 	defaults := t.vhostFilterDefaults(g)
 	base := func() *routev3.RouteConfiguration { return baseTable(g) }
+	hostBase := base
+	if t.bridged(g) {
+		hostBase = func() *routev3.RouteConfiguration { return bridgedBaseTable(g) }
+		t.served = append(t.served, Served{Listener: group, Host: fallbackHost, Match: "/ (what no route above matches)", Action: "→ fallback (unknown host or path)", Route: "bridge"})
+	}
+	last := t.finalRoute(g)
 	var out routeTablesOut
 	add := func(host string, rc *routev3.RouteConfiguration) {
 		out.routes = append(out.routes, rc)
@@ -130,7 +136,7 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 			add(h, t.table(hostTableName(group, h), base, errorPagesDefaults(defaults), []string{fallbackHost}, [][]*routev3.Route{t.errorPagesRoutes(slices.Sorted(maps.Keys(errorBackends)))}))
 			continue
 		}
-		add(h, t.hostTable(hostTableName(group, h), base, defaults, h, vhosts[h]))
+		add(h, t.hostTable(hostTableName(group, h), hostBase, defaults, h, vhosts[h], last))
 	}
 	// The fallback table always answers every host, so that every request has a route.
 	if len(wildcard) == 0 || wildcard[0] != fallbackHost {
@@ -138,34 +144,35 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 	}
 	fallback := make([][]*routev3.Route, len(wildcard))
 	for i, h := range wildcard {
-		fallback[i] = orderedRoutes(vhosts[h])
+		fallback[i] = orderedRoutes(vhosts[h], last)
 	}
-	add(fallbackHost, t.table(hostTableName(group, fallbackHost), base, defaults, wildcard, fallback))
+	add(fallbackHost, t.table(hostTableName(group, fallbackHost), hostBase, defaults, wildcard, fallback))
 	return out
 }
 
 // hostTable is the route table of one exact hostname with entries (in route order): the
 // previous one when it had the very same entries, which spares sorting and comparing
 // every host's routes on every translation.
-func (t *translator) hostTable(name string, base func() *routev3.RouteConfiguration, defaults map[string]*anypb.Any, host string, entries []*routeEntry) *routev3.RouteConfiguration {
-	if prev, ok := t.memo.tables[name]; ok && len(entries) > 0 && slices.Equal(prev.entries, entries) {
+func (t *translator) hostTable(name string, base func() *routev3.RouteConfiguration, defaults map[string]*anypb.Any, host string, entries []*routeEntry, last *routev3.Route) *routev3.RouteConfiguration {
+	if prev, ok := t.memo.tables[name]; ok && len(entries) > 0 && slices.Equal(prev.entries, entries) && prev.last == last {
 		t.memo.nextTables[name] = prev
 		return prev.table
 	}
-	rc := t.table(name, base, defaults, []string{host}, [][]*routev3.Route{orderedRoutes(slices.Clone(entries))})
+	rc := t.table(name, base, defaults, []string{host}, [][]*routev3.Route{orderedRoutes(slices.Clone(entries), last)})
 	t.memo.nextTables[name].entries = entries
+	t.memo.nextTables[name].last = last
 	return rc
 }
 
 // orderedRoutes sorts a virtual host's entries into matching order and returns their
-// routes, followed by notFoundRoute.
-func orderedRoutes(es []*routeEntry) []*routev3.Route {
+// routes, followed by last (notFoundRoute, or the fallback on the bridged Gateway).
+func orderedRoutes(es []*routeEntry, last *routev3.Route) []*routev3.Route {
 	sort.SliceStable(es, func(i, j int) bool { return lessEntry(es[i], es[j]) })
 	out := make([]*routev3.Route, len(es), len(es)+1)
 	for i, e := range es {
 		out[i] = e.route
 	}
-	return append(out, notFoundRoute)
+	return append(out, last)
 }
 
 // notFoundRoute ends every virtual host: what no route matches is answered 404, as without
@@ -230,7 +237,12 @@ func scopedRoutes(group string) *hcmv3.HttpConnectionManager_ScopedRoutes {
 }
 
 // scopeFilter is the Lua filter that selects a request's scope (see the comment at the top).
-func scopeFilter(group string) *hcmv3.HttpFilter {
+// On the bridged Gateway it also sets the request's bucket (bridge.go, bucketLua).
+func scopeFilter(group string, bridged bool) *hcmv3.HttpFilter {
+	bucket := ""
+	if bridged {
+		bucket = bucketLua()
+	}
 	src := `-- gatebridge: select the route table of the request's host.
 local directory = ` + strconv.Quote(scopeKey(group, "")) + `
 local fallback = ` + strconv.Quote(scopeKey(group, fallbackHost)) + `
@@ -244,7 +256,7 @@ function envoy_on_request(request)
   headers:replace("` + scopeHeader + `", directory)
   request:clearRouteCache()
   local scope = request:metadata():get("` + scopeMetadataKey + `") or fallback
-  headers:replace("` + scopeHeader + `", scope)
+` + bucket + `  headers:replace("` + scopeHeader + `", scope)
   request:clearRouteCache()
   if scope == errorPages then
     -- An error page (its table matches any host): restore the original Host and method.

@@ -198,16 +198,26 @@ func (x *Translator) Translate(m *Model) *Output {
 	// every listener of our Gateways, served or not, for the status results.
 	var every []*listenerInfo
 	gateways := ourGateways(m, t.opts.ControllerName)
+	bridgedFound := false
 	for _, gw := range gateways {
 		ls := t.collectListeners(gw)
 		every = append(every, ls...)
-		groups = append(groups, t.groupByPort(ls)...)
+		gs := t.groupByPort(ls)
+		if t.bridgedGateway(gw) {
+			bridgedFound = true
+			gs = t.bridgePorts(gw, gs)
+		}
+		groups = append(groups, gs...)
+	}
+	if b := m.Bridge; b != nil && !bridgedFound {
+		t.problem("Gateway", b.GatewayNamespace, b.GatewayName, "", "the bridged Gateway does not exist (or is not of a gatebridge GatewayClass); nothing goes to the fallback")
 	}
 	groups = t.dropAddressClashes(groups)
 	httpRoutes := oldestFirst(m.HTTPRoutes)
 	tlsRoutes := oldestFirst(m.TLSRoutes)
 	for _, g := range groups {
-		hasHTTP := g.hasHTTP()
+		// The bridged Gateway's plain ports serve the fallback even without listeners.
+		hasHTTP := g.hasHTTP() || (!g.tls && t.bridged(g))
 		if hasHTTP {
 			tables := t.routeTables(g, httpRoutes)
 			res.Routes = append(res.Routes, tables.routes...)
@@ -216,6 +226,9 @@ func (x *Translator) Translate(m *Model) *Output {
 		if l := t.listener(g, tlsRoutes, hasHTTP); l != nil {
 			res.Listeners = append(res.Listeners, l)
 		}
+	}
+	if bridgedFound {
+		t.bridgeClusters()
 	}
 	if t.needAuthz && t.opts.AuthzAddress != "" {
 		t.clusters[AuthzClusterName] = authzCluster(t.opts.AuthzAddress)

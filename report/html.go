@@ -22,6 +22,9 @@ type htmlPage struct {
 	Ingresses     []htmlIngress
 	Annotations   []count
 	Objects       []count
+	// Migration: the report has migration states (behind the bridge); Migrations counts them.
+	Migration  bool
+	Migrations []count
 }
 
 type htmlBadge struct {
@@ -44,6 +47,9 @@ type htmlIngress struct {
 	Open     bool
 	Findings []htmlFinding
 	Objects  []converters.ObjectRef
+	// Migration is the migration state ("" without one); MClass its CSS class.
+	Migration string
+	MClass    string
 }
 
 type htmlFinding struct {
@@ -72,6 +78,10 @@ func renderHTML(w io.Writer, r *converters.Report, extra Extra) error {
 		Global:      htmlFindings(r.Global),
 		Annotations: cleanCounts(byCount(r.Totals.Annotations)),
 		Objects:     cleanCounts(byName(r.Totals.Objects)),
+		Migration:   hasMigration(r),
+	}
+	if p.Migration {
+		p.Migrations = migrationCounts(r)
 	}
 	if s.ConfigMap != "" {
 		p.Settings = append(p.Settings, htmlSetting{"ConfigMap", s.ConfigMap})
@@ -91,18 +101,24 @@ func renderHTML(w io.Writer, r *converters.Report, extra Extra) error {
 		for j, o := range ing.Objects {
 			objs[j] = converters.ObjectRef{Kind: clean(o.Kind, false), Namespace: clean(o.Namespace, false), Name: clean(o.Name, false)}
 		}
+		var mig, mclass string
+		if ing.Migration != nil {
+			mig, mclass = clean(migrationText(ing.Migration), false), migrationClass(ing.Migration.State)
+		}
 		p.Ingresses = append(p.Ingresses, htmlIngress{
-			ID:       "ingress-" + strconv.Itoa(i+1),
-			Name:     clean(qualified(ing.Namespace, ing.Name), false),
-			Class:    clean(ing.Class, false),
-			Verdict:  clean(string(ing.Verdict), false),
-			VClass:   verdictClass(ing.Verdict),
-			Portable: ing.Portable,
-			Canary:   ing.Canary,
-			Hosts:    clean(strings.Join(ing.Hosts, ", "), false),
-			Open:     ing.Verdict == converters.VerdictAttention || ing.Verdict == converters.VerdictRefused,
-			Findings: htmlFindings(ing.Findings),
-			Objects:  objs,
+			Migration: mig,
+			MClass:    mclass,
+			ID:        "ingress-" + strconv.Itoa(i+1),
+			Name:      clean(qualified(ing.Namespace, ing.Name), false),
+			Class:     clean(ing.Class, false),
+			Verdict:   clean(string(ing.Verdict), false),
+			VClass:    verdictClass(ing.Verdict),
+			Portable:  ing.Portable,
+			Canary:    ing.Canary,
+			Hosts:     clean(strings.Join(ing.Hosts, ", "), false),
+			Open:      ing.Verdict == converters.VerdictAttention || ing.Verdict == converters.VerdictRefused,
+			Findings:  htmlFindings(ing.Findings),
+			Objects:   objs,
 		})
 	}
 	return pageTemplate.Execute(w, p)
@@ -139,6 +155,15 @@ func verdictClass(v converters.Verdict) string {
 		return "v-" + string(v)
 	}
 	return "v-other"
+}
+
+// migrationClass is the CSS class of a migration state; unknown values get a neutral class.
+func migrationClass(s converters.MigrationState) string {
+	switch s {
+	case converters.MigrationObserved, converters.MigrationMigrating, converters.MigrationNative, converters.MigrationRefused:
+		return "m-" + string(s)
+	}
+	return "m-other"
 }
 
 func severityClass(s converters.Severity) string {
@@ -184,6 +209,10 @@ code, .value { font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, "
 .v-needs-attention { background: #fff8c5; color: #7d4e00; border-color: #d4a72c; }
 .v-refused { background: #ffebe9; color: #a40e26; border-color: #ff8182; }
 .v-skipped, .v-other { background: #eaeef2; color: #57606a; border-color: #afb8c1; }
+.m-native { background: #dafbe1; color: #116329; border-color: #4ac26b; }
+.m-migrating { background: #ddf4ff; color: #0550ae; border-color: #54aeff; }
+.m-refused { background: #ffebe9; color: #a40e26; border-color: #ff8182; }
+.m-observed, .m-other { background: #eaeef2; color: #57606a; border-color: #afb8c1; }
 .s-error { color: #a40e26; font-weight: 600; }
 .s-warning { color: #7d4e00; font-weight: 600; }
 .s-info, .s-other { color: #57606a; }
@@ -205,6 +234,11 @@ footer { color: #57606a; padding: 0 24px 24px; font-size: 12px; }
 {{range .Verdicts}}<span class="badge {{.Class}}{{if not .Count}} zero{{end}}">{{.Count}} {{.Name}}</span>
 {{end}}<span class="badge portable">{{.Totals.Portable}} portable</span>
 </p>
+{{- if .Migration}}
+<p class="badges">Migration (behind the bridge):
+{{range .Migrations}}<span class="badge m-{{.Name}}{{if not .Count}} zero{{end}}">{{.Count}} {{.Name}}</span>
+{{end}}</p>
+{{- end}}
 </header>
 <main>
 <h2>Settings</h2>
@@ -233,9 +267,9 @@ footer { color: #57606a; padding: 0 24px 24px; font-size: 12px; }
 {{end}}
 <h2>Ingresses</h2>
 {{if .Ingresses}}<table>
-<thead><tr><th>Ingress</th><th>Class</th><th>Verdict</th><th>Portable</th><th class="num">Findings</th><th class="num">Objects</th><th>Hosts</th></tr></thead>
+<thead><tr><th>Ingress</th><th>Class</th><th>Verdict</th>{{if $.Migration}}<th>Migration</th>{{end}}<th>Portable</th><th class="num">Findings</th><th class="num">Objects</th><th>Hosts</th></tr></thead>
 <tbody>
-{{range .Ingresses}}<tr><td><a href="#{{.ID}}">{{.Name}}</a>{{if .Canary}} <span class="tag">canary</span>{{end}}</td><td>{{.Class}}</td><td><span class="badge {{.VClass}}">{{.Verdict}}</span></td><td>{{if .Portable}}yes{{else}}no{{end}}</td><td class="num">{{len .Findings}}</td><td class="num">{{len .Objects}}</td><td>{{.Hosts}}</td></tr>
+{{range .Ingresses}}<tr><td><a href="#{{.ID}}">{{.Name}}</a>{{if .Canary}} <span class="tag">canary</span>{{end}}</td><td>{{.Class}}</td><td><span class="badge {{.VClass}}">{{.Verdict}}</span></td>{{if $.Migration}}<td>{{if .Migration}}<span class="badge {{.MClass}}">{{.Migration}}</span>{{else}}-{{end}}</td>{{end}}<td>{{if .Portable}}yes{{else}}no{{end}}</td><td class="num">{{len .Findings}}</td><td class="num">{{len .Objects}}</td><td>{{.Hosts}}</td></tr>
 {{end}}</tbody>
 </table>
 {{else}}<p class="muted">No Ingresses in the input.</p>
@@ -247,7 +281,7 @@ footer { color: #57606a; padding: 0 24px 24px; font-size: 12px; }
 {{- if .Ingresses}}
 <h2>Details</h2>
 {{range .Ingresses}}<details id="{{.ID}}"{{if .Open}} open{{end}}>
-<summary><span class="badge {{.VClass}}">{{.Verdict}}</span><strong>{{.Name}}</strong>{{if .Canary}} <span class="tag">canary</span>{{end}} <span class="muted">— findings: {{len .Findings}} · objects: {{len .Objects}}</span></summary>
+<summary><span class="badge {{.VClass}}">{{.Verdict}}</span>{{if .Migration}}<span class="badge {{.MClass}}">{{.Migration}}</span>{{end}}<strong>{{.Name}}</strong>{{if .Canary}} <span class="tag">canary</span>{{end}} <span class="muted">— findings: {{len .Findings}} · objects: {{len .Objects}}</span></summary>
 <h3>Findings</h3>
 {{if .Findings}}{{template "findings" .Findings}}{{else}}<p class="muted">None.</p>
 {{end}}<h3>Generated objects</h3>

@@ -27,6 +27,14 @@ func renderMarkdown(w io.Writer, r *converters.Report, extra Extra) error {
 		ew.printf("| %s | %d |\n", c.Name, c.Count)
 	}
 	ew.printf("| **total** | **%d** |\n\n", t.Ingresses)
+	migration := hasMigration(r)
+	if migration {
+		ew.printf("| Migration (behind the bridge) | Ingresses |\n|---|---:|\n")
+		for _, c := range migrationCounts(r) {
+			ew.printf("| %s | %d |\n", c.Name, c.Count)
+		}
+		ew.printf("\n")
+	}
 	ew.printf("%d of %d Ingresses are portable (standard Gateway API kinds only).\n", t.Portable, t.Ingresses)
 	if len(t.Objects) > 0 {
 		ew.printf("\n| Generated kind | Objects |\n|---|---:|\n")
@@ -39,13 +47,21 @@ func renderMarkdown(w io.Writer, r *converters.Report, extra Extra) error {
 	if len(r.Ingresses) == 0 {
 		ew.printf("No Ingresses in the input.\n")
 	} else {
-		ew.printf("| Ingress | Verdict | Portable | Objects | Findings |\n|---|---|---|---:|---:|\n")
+		if migration {
+			ew.printf("| Ingress | Verdict | Migration | Portable | Objects | Findings |\n|---|---|---|---|---:|---:|\n")
+		} else {
+			ew.printf("| Ingress | Verdict | Portable | Objects | Findings |\n|---|---|---|---:|---:|\n")
+		}
 		for _, ing := range r.Ingresses {
 			name := mdCodeCell(qualified(ing.Namespace, ing.Name))
 			if ing.Canary {
 				name += " (canary)"
 			}
-			ew.printf("| %s | %s | %s | %d | %d |\n", name, mdText(string(ing.Verdict)), yesNo(ing.Portable), len(ing.Objects), len(ing.Findings))
+			verdict := mdText(string(ing.Verdict))
+			if migration {
+				verdict += " | " + mdText(migrationText(ing.Migration))
+			}
+			ew.printf("| %s | %s | %s | %d | %d |\n", name, verdict, yesNo(ing.Portable), len(ing.Objects), len(ing.Findings))
 		}
 	}
 
@@ -53,7 +69,11 @@ func renderMarkdown(w io.Writer, r *converters.Report, extra Extra) error {
 		if len(ing.Findings) == 0 {
 			continue
 		}
-		ew.printf("\n### %s — %s\n\n", mdText(qualified(ing.Namespace, ing.Name)), mdText(string(ing.Verdict)))
+		if migration && ing.Migration != nil {
+			ew.printf("\n### %s — %s · %s\n\n", mdText(qualified(ing.Namespace, ing.Name)), mdText(string(ing.Verdict)), mdText(migrationText(ing.Migration)))
+		} else {
+			ew.printf("\n### %s — %s\n\n", mdText(qualified(ing.Namespace, ing.Name)), mdText(string(ing.Verdict)))
+		}
 		for _, f := range ing.Findings {
 			ew.printf("%s\n", mdFinding(f))
 		}

@@ -159,6 +159,45 @@ func verdictCounts(t converters.Totals) []count {
 	}
 }
 
+// hasMigration: the report comes from a conversion behind the bridge (some Ingress has a
+// migration state); only then do the renderings show the states.
+func hasMigration(r *converters.Report) bool {
+	for _, i := range r.Ingresses {
+		if i.Migration != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// migrationText is an Ingress's migration state as the renderings show it: "migrating 25%
+// (sticky)", "native", …; "-" for none (an Ingress of another class).
+func migrationText(m *converters.Migration) string {
+	if m == nil {
+		return "-"
+	}
+	s := m.String()
+	if m.Sticky && (m.State == converters.MigrationMigrating) {
+		s += " (sticky)"
+	}
+	return s
+}
+
+// migrationCounts lists the Ingresses per migration state, in cutover order.
+func migrationCounts(r *converters.Report) []count {
+	n := map[converters.MigrationState]int{}
+	for _, i := range r.Ingresses {
+		if i.Migration != nil {
+			n[i.Migration.State]++
+		}
+	}
+	var out []count
+	for _, s := range []converters.MigrationState{converters.MigrationObserved, converters.MigrationMigrating, converters.MigrationNative, converters.MigrationRefused} {
+		out = append(out, count{string(s), n[s]})
+	}
+	return out
+}
+
 // qualified joins a namespace and a name.
 func qualified(ns, name string) string {
 	if ns == "" {

@@ -24,7 +24,7 @@ func renderTable(w io.Writer, r *converters.Report, extra Extra) error {
 	if len(r.Ingresses) == 0 {
 		ew.printf("No Ingresses in the input.\n")
 	} else {
-		rows, err := ingressRows(r.Ingresses)
+		rows, err := ingressRows(r.Ingresses, hasMigration(r))
 		if err != nil {
 			return err
 		}
@@ -61,6 +61,15 @@ func renderTable(w io.Writer, r *converters.Report, extra Extra) error {
 		}
 		ew.printf("%d %s", c.Count, c.Name)
 	}
+	if hasMigration(r) {
+		ew.printf("\nMigration (behind the bridge): ")
+		for i, c := range migrationCounts(r) {
+			if i > 0 {
+				ew.printf(", ")
+			}
+			ew.printf("%d %s", c.Count, c.Name)
+		}
+	}
 	ew.printf("\nPortable (standard Gateway API kinds only): %d of %d\n", t.Portable, t.Ingresses)
 	if len(t.Objects) > 0 {
 		ew.printf("Objects: %s\n", joinCounts(byName(t.Objects), " "))
@@ -70,16 +79,25 @@ func renderTable(w io.Writer, r *converters.Report, extra Extra) error {
 
 // ingressRows aligns the header and one row per Ingress with a tabwriter; findings are
 // interleaved afterwards so they do not break the alignment.
-func ingressRows(ings []converters.IngressReport) ([]string, error) {
+// With migration, a MIGRATION column follows the verdict.
+func ingressRows(ings []converters.IngressReport, migration bool) ([]string, error) {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "INGRESS\tVERDICT\tPORTABLE\tOBJECTS\tHOSTS")
+	if migration {
+		fmt.Fprintln(tw, "INGRESS\tVERDICT\tMIGRATION\tPORTABLE\tOBJECTS\tHOSTS")
+	} else {
+		fmt.Fprintln(tw, "INGRESS\tVERDICT\tPORTABLE\tOBJECTS\tHOSTS")
+	}
 	for _, ing := range ings {
 		name := clean(qualified(ing.Namespace, ing.Name), false)
 		if ing.Canary {
 			name += " (canary)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", name, clean(string(ing.Verdict), false), yesNo(ing.Portable), len(ing.Objects), hostList(ing.Hosts))
+		verdict := clean(string(ing.Verdict), false)
+		if migration {
+			verdict += "\t" + clean(migrationText(ing.Migration), false)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", name, verdict, yesNo(ing.Portable), len(ing.Objects), hostList(ing.Hosts))
 	}
 	if err := tw.Flush(); err != nil {
 		return nil, err

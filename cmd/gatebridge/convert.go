@@ -49,6 +49,7 @@ func (f *convertFlags) register(fs *flag.FlagSet, isReport bool) {
 	if isReport {
 		fs.StringVar(&f.output, "o", "table", "output format: table, json, markdown, html")
 		fs.StringVar(&f.failOn, "fail-on", "", "exit 3 if any Ingress is at least this bad: approximate, needs-attention, refused; exit 4 if an input problem was found")
+		fs.BoolVar(&f.opts.Bridge, "bridge", false, "show each Ingress's migration state behind the bridge (observed, migrating N%, native, refused), as run --fallback and the controller with a fallback serve them")
 	} else {
 		fs.StringVar(&f.output, "o", "yaml", "output format: yaml, json")
 		fs.StringVar(&f.reportFile, "report", "", "also write the JSON report to this file")

@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/gatebridge-dev/gatebridge/annotations"
 	"github.com/gatebridge-dev/gatebridge/converters"
@@ -41,6 +44,9 @@ type runFlags struct {
 	envoy     string
 	logLevel  string
 	quiet     bool
+	// fallback and fallbackTLS (HOST:PORT) put Envoy in front of a running ingress-nginx
+	// (docs/bridge.md); empty: no bridge, everything is served natively.
+	fallback, fallbackTLS string
 }
 
 func runRun(args []string, stdout, stderr io.Writer) int {
@@ -61,6 +67,8 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.opts.AnnotationsPrefix, "annotations-prefix", annotations.DefaultPrefix, "ingress-nginx --annotations-prefix")
 	fs.StringVar(&f.opts.DefaultCertificate, "default-certificate", "", "namespace/name of the Secret for TLS hosts without secretName")
 	fs.StringVar(&f.configMap, "configmap", "", "namespace/name of the ingress-nginx controller ConfigMap (default: ingress-nginx-controller if present)")
+	fs.StringVar(&f.fallback, "fallback", "", "HOST:PORT of the running ingress-nginx (plain HTTP): Envoy stands in front of it and sends it, untouched, everything not served natively; only Ingresses with gatebridge.dev/migrate: \"true\" are then served natively, at their gatebridge.dev/weight")
+	fs.StringVar(&f.fallbackTLS, "fallback-tls", "", "with --fallback: HOST:PORT of ingress-nginx's TLS port; TLS for hosts Envoy holds no certificate for passes through to it by SNI")
 	registerSizeFlags(fs, &f.read)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -77,6 +85,10 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "gatebridge run: reads files it can watch; stdin (-) is not supported")
 			return exitUsage
 		}
+	}
+	if _, err := f.bridge(); err != nil {
+		fmt.Fprintf(stderr, "gatebridge run: %v\n", err)
+		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -108,6 +120,8 @@ type runner struct {
 	stack  *local.Stack
 	// printed are the served lines last printed (nil before the first print).
 	printed map[servedLine]bool
+	// bridge is where what is not served natively goes (--fallback); nil: no bridge.
+	bridge *dataplane.Bridge
 }
 
 // servedLine is one printed line of what is served.
@@ -137,8 +151,68 @@ func (r *runner) run(ctx context.Context, envoyPath string) error {
 	}()
 	read := r.f.read
 	read.ConfigMap = r.f.configMap
-	srv := pipeline.NewServer(r.f.files, read, r.f.opts, stack)
+	if r.bridge, err = r.f.bridge(); err != nil {
+		return err
+	}
+	srv := pipeline.NewBridgedServer(r.f.files, read, r.f.opts, r.bridge, stack)
 	return srv.Watch(ctx, r.reported)
+}
+
+// bridge is the data plane's bridge the flags ask for: nil without --fallback.
+func (f runFlags) bridge() (*dataplane.Bridge, error) {
+	if f.fallback == "" {
+		if f.fallbackTLS != "" {
+			return nil, errors.New("--fallback-tls needs --fallback (the plain-HTTP port of the same ingress-nginx)")
+		}
+		return nil, nil
+	}
+	b := &dataplane.Bridge{}
+	var err error
+	if b.HTTP.Address, err = f.fallbackAddress("--fallback", f.fallback); err != nil {
+		return nil, err
+	}
+	if f.fallbackTLS != "" {
+		addr, err := f.fallbackAddress("--fallback-tls", f.fallbackTLS)
+		if err != nil {
+			return nil, err
+		}
+		b.TLS = &dataplane.FallbackTarget{Address: addr}
+	}
+	return b, nil
+}
+
+// fallbackAddress checks a fallback HOST:PORT: an IP address or a DNS name, a port from
+// 1 to 65535, and not one of Envoy's own listeners (every request would loop).
+func (f runFlags) fallbackAddress(flagName, v string) (string, error) {
+	host, port, err := net.SplitHostPort(strings.TrimSpace(v))
+	if err != nil {
+		return "", fmt.Errorf("%s %q: want HOST:PORT of the running ingress-nginx, e.g. 127.0.0.1:8081 (%v)", flagName, v, err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("%s %q: the port must be a number from 1 to 65535", flagName, v)
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		host = strings.ToLower(strings.TrimSuffix(host, "."))
+		if errs := validation.IsDNS1123Subdomain(host); host == "" || len(errs) > 0 {
+			return "", fmt.Errorf("%s %q: the host must be an IP address or a DNS name (%s)", flagName, v, strings.Join(errs, "; "))
+		}
+	}
+	self := host == "localhost" || host == f.address || ip != nil && (ip.IsLoopback() || ip.IsUnspecified() || ip.Equal(net.ParseIP(f.address)))
+	if self && (n == f.httpPort || n == f.httpsPort) {
+		return "", fmt.Errorf("%s %q is Envoy's own listener (--http-port %d, --https-port %d): every request would loop; give the address ingress-nginx listens on", flagName, v, f.httpPort, f.httpsPort)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// bridgeLine says where the bridge points, for the startup output and the served table.
+func bridgeLine(b *dataplane.Bridge) string {
+	s := "bridge on: requests not served natively (Ingresses without gatebridge.dev/migrate: \"true\", refused ones, the rest of migrating ones, unknown hosts) go untouched to ingress-nginx at http://" + b.HTTP.Address
+	if b.TLS != nil {
+		return s + "; TLS for hosts Envoy holds no certificate for passes through by SNI to " + b.TLS.Address
+	}
+	return s + "; no --fallback-tls: TLS for hosts Envoy holds no certificate for fails, and HTTPS requests not served natively go there over HTTP with X-Forwarded-Proto: https"
 }
 
 // reported prints what a reload did: the input problems, what the data plane could not
@@ -161,6 +235,9 @@ func (r *runner) reported(a *pipeline.Applied, err error) {
 		t := a.Reload.Result.Report.Totals
 		fmt.Fprintf(r.stderr, "gatebridge run: %d Ingresses: %d exact, %d approximate, %d need attention, %d refused, %d skipped (gatebridge report -f ... explains)\n",
 			t.Ingresses, t.Exact, t.Approximate, t.Attention, t.Refused, t.Skipped)
+		if r.bridge != nil {
+			fmt.Fprintf(r.stderr, "gatebridge run: migration: %s (gatebridge report --bridge -f ... shows each)\n", migrationCounts(&a.Reload.Result.Report))
+		}
 		if !r.f.quiet {
 			r.printServed(a.Output.Served)
 		}
@@ -176,6 +253,9 @@ func (r *runner) reported(a *pipeline.Applied, err error) {
 		r.log.Info("serving", "version", a.Version)
 		fmt.Fprintf(r.stderr, "gatebridge run: serving http://%s:%d and https://%s:%d; Envoy admin %s (GET /ready); watching %s; Ctrl-C stops\n",
 			r.f.address, r.f.httpPort, r.f.address, r.f.httpsPort, r.stack.AdminURL(), strings.Join(r.f.files, ", "))
+		if r.bridge != nil {
+			fmt.Fprintf(r.stderr, "gatebridge run: %s\n", bridgeLine(r.bridge))
+		}
 	case a.Output == nil:
 		r.log.Info("endpoints updated; serving", "version", a.Version)
 	default:
@@ -204,6 +284,9 @@ func (r *runner) printServed(served []dataplane.Served) {
 	tw := tabwriter.NewWriter(r.stdout, 2, 4, 2, ' ', 0)
 	defer tw.Flush()
 	if prev == nil {
+		if r.bridge != nil {
+			fmt.Fprintf(r.stdout, "# %s\n", bridgeLine(r.bridge))
+		}
 		fmt.Fprintln(tw, "URL\tMATCH\tACTION\tFROM")
 		for _, l := range lines {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", l.url, l.match, l.action, l.from)
@@ -246,4 +329,16 @@ func (r *runner) urlOf(s dataplane.Served) string {
 		return fmt.Sprintf("tls://%s:%d", s.Host, r.f.httpsPort)
 	}
 	return s.Listener + " " + s.Host
+}
+
+// migrationCounts counts the Ingresses per migration state: "1 native, 2 migrating, …".
+func migrationCounts(rep *converters.Report) string {
+	n := map[converters.MigrationState]int{}
+	for _, i := range rep.Ingresses {
+		if i.Migration != nil {
+			n[i.Migration.State]++
+		}
+	}
+	return fmt.Sprintf("%d native, %d migrating, %d observed (served by ingress-nginx), %d refused",
+		n[converters.MigrationNative], n[converters.MigrationMigrating], n[converters.MigrationObserved], n[converters.MigrationRefused])
 }

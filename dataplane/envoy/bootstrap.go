@@ -14,6 +14,7 @@ import (
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	metricsv3 "github.com/envoyproxy/go-control-plane/envoy/config/metrics/v3"
 	overloadv3 "github.com/envoyproxy/go-control-plane/envoy/config/overload/v3"
 	downstreamconnsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/resource_monitors/downstream_connections/v3"
 	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
@@ -93,6 +94,7 @@ type BootstrapOptions struct {
 //   - dynamic_resources: ADS over delta gRPC (transport V3, node sent on the first message
 //     only) through the "xds" cluster, with LDS and CDS from ADS;
 //   - layered_runtime: a static layer (Runtime) and an admin layer;
+//   - stats_config: the tags of the bridge's per-source route statistics (stats.go);
 //   - overload_manager: the global downstream connection limit.
 func Bootstrap(o BootstrapOptions) ([]byte, error) {
 	b, err := bootstrapProto(o)
@@ -183,6 +185,8 @@ func bootstrapProto(o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
 				{Name: "admin", LayerSpecifier: &bootstrapv3.RuntimeLayer_AdminLayer_{AdminLayer: &bootstrapv3.RuntimeLayer_AdminLayer{}}},
 			},
 		},
+		// The bridge's per-source request counts as labelled metrics (stats.go).
+		StatsConfig: &metricsv3.StatsConfig{StatsTags: StatsTags()},
 		OverloadManager: &overloadv3.OverloadManager{
 			ResourceMonitors: []*overloadv3.ResourceMonitor{{
 				Name:       globalDownstreamConnectionsMonitor,

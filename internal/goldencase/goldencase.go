@@ -44,6 +44,19 @@ func Options(in []byte) (converters.Options, sources.Options, error) {
 				return o, so, fmt.Errorf("bad max-listeners %q", v)
 			}
 			o.MaxListenersPerGateway = n
+		case "bridge":
+			o.Bridge = v == "true"
+		case "previous-weights":
+			// namespace/name:weight,…
+			o.PreviousWeights = map[string]int{}
+			for _, e := range strings.Split(v, ",") {
+				k, w, ok := strings.Cut(e, ":")
+				n, err := strconv.Atoi(w)
+				if !ok || err != nil {
+					return o, so, fmt.Errorf("bad previous-weights entry %q (want namespace/name:weight)", e)
+				}
+				o.PreviousWeights[k] = n
+			}
 		case "configmap":
 			so.ConfigMap = v
 		case "max-document-size", "max-file-size":

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"github.com/gatebridge-dev/gatebridge/converters"
+	"github.com/gatebridge-dev/gatebridge/dataplane"
 	"github.com/gatebridge-dev/gatebridge/sources"
 )
 
@@ -17,6 +18,12 @@ type Reloader struct {
 	// last is the last conversion: the converter reads no EndpointSlices or Endpoints, so it
 	// stands as long as only those changed.
 	last *converters.Result
+	opts converters.Options
+	// bridge, when set, puts the Gateway in front of ingress-nginx (BuildBridged); weights
+	// are then the last valid gatebridge.dev/weight of each migrating Ingress, which an
+	// invalid value keeps (converters.RememberWeights).
+	bridge  *dataplane.Bridge
+	weights map[string]int
 }
 
 // Reload is one pass: what was read and what was built from it.
@@ -33,7 +40,15 @@ type Reload struct {
 
 // NewReloader reads paths (files or directories) with read and converts with opts.
 func NewReloader(paths []string, read sources.Options, opts converters.Options) *Reloader {
-	return &Reloader{reader: sources.NewReader(paths, read), conv: converters.NewIncremental(opts)}
+	return NewBridgedReloader(paths, read, opts, nil)
+}
+
+// NewBridgedReloader is NewReloader with the Gateway in front of ingress-nginx when bridge
+// is not nil (BuildBridged). The last valid weight of each Ingress is remembered from one
+// reload to the next.
+func NewBridgedReloader(paths []string, read sources.Options, opts converters.Options, bridge *dataplane.Bridge) *Reloader {
+	opts.Bridge = opts.Bridge || bridge != nil
+	return &Reloader{reader: sources.NewReader(paths, read), conv: converters.NewIncremental(opts), opts: opts, bridge: bridge}
 }
 
 // Next reads the paths and builds the model.
@@ -50,12 +65,18 @@ func (r *Reloader) Next() (*Reload, error) {
 		if r.last == nil || others {
 			changed = nil
 		}
-		conv := r.conv.Convert(loaded.Input, changed)
+		if r.opts.Bridge {
+			r.conv.SetPreviousWeights(r.weights)
+		}
+		conv := r.conv.Convert(converterInput(loaded, r.opts), changed)
 		r.last = &conv
+		if r.opts.Bridge {
+			r.weights = converters.RememberWeights(r.weights, &conv.Report)
+		}
 	}
 	// A reload that was not served leaves its changes pending for the next one.
 	r.dirty = r.dirty || !onlyEndpoints
-	return &Reload{Loaded: loaded, Result: assemble(loaded, *r.last), OnlyEndpoints: r.served && !r.dirty, ChurnBytes: r.reader.ChurnBytes()}, nil
+	return &Reload{Loaded: loaded, Result: assemble(loaded, *r.last, r.opts, r.bridge), OnlyEndpoints: r.served && !r.dirty, ChurnBytes: r.reader.ChurnBytes()}, nil
 }
 
 // Snapshot is the reload as the data-plane half's input.

@@ -85,7 +85,13 @@ type Applied struct {
 // NewServer serves the files under paths (files or directories), read with read and
 // converted with opts, through dp.
 func NewServer(paths []string, read sources.Options, opts converters.Options, dp DataPlane) *Server {
-	return &Server{paths: paths, reloader: NewReloader(paths, read, opts), pub: NewPublisher(dp)}
+	return NewBridgedServer(paths, read, opts, nil, dp)
+}
+
+// NewBridgedServer is NewServer with the Gateway in front of ingress-nginx when bridge is
+// not nil: `gatebridge run --fallback` (BuildBridged, NewBridgedReloader).
+func NewBridgedServer(paths []string, read sources.Options, opts converters.Options, bridge *dataplane.Bridge, dp DataPlane) *Server {
+	return &Server{paths: paths, reloader: NewBridgedReloader(paths, read, opts, bridge), pub: NewPublisher(dp)}
 }
 
 // Reload reads the files and serves what they hold now. On an error, the last good
