@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
@@ -34,8 +35,9 @@ func (t *translator) refusedRoute(g *portGroup, e *routeEntry, loc *RefusedLocat
 	e.route.Action = refusedAction()
 }
 
-// refusedEntries are the routes of the refused locations of g's Gateway, by virtual host.
-func (t *translator) refusedEntries(g *portGroup) map[string][]*routeEntry {
+// refusedEntries are the routes of the refused locations of g's Gateway, by virtual host,
+// for the virtual hosts covered says a native route may answer.
+func (t *translator) refusedEntries(g *portGroup, covered func(host string) bool) map[string][]*routeEntry {
 	var out map[string][]*routeEntry
 	nginxOrder, decided := false, false
 	for i := range t.model.RefusedLocations {
@@ -43,7 +45,7 @@ func (t *translator) refusedEntries(g *portGroup) map[string][]*routeEntry {
 		if loc.GatewayNamespace != g.gw.Namespace || loc.GatewayName != g.gw.Name {
 			continue
 		}
-		hosts := refusedHosts(g, loc.Host)
+		hosts := slices.DeleteFunc(refusedHosts(g, loc.Host), func(h string) bool { return !covered(h) })
 		if len(hosts) == 0 {
 			continue
 		}
@@ -68,6 +70,37 @@ func (t *translator) refusedEntries(g *portGroup) map[string][]*routeEntry {
 		}
 	}
 	return out
+}
+
+// nativelyCovered says, on a bridged port group whose native routes are vhosts, whether a
+// request for a virtual host could reach a native route: one of that very host, of a
+// wildcard host that matches it, or of the catch-all. Only then must a refused or
+// not-migrated location of that host be a route of its own; any other request already
+// ends at the fallback route (the catch-all table's last route). So an Ingress of a host
+// nothing migrated touches costs no route at all — before the first migration, none.
+// A native exact host does not cover a wildcard location: as in nginx, an exact server
+// name is its own server, and requests for other names never reach it.
+func nativelyCovered(vhosts map[string][]*routeEntry) func(host string) bool {
+	var wildcards []string
+	for h, es := range vhosts {
+		if len(es) > 0 && strings.HasPrefix(h, "*.") {
+			wildcards = append(wildcards, h)
+		}
+	}
+	catchAll := len(vhosts[fallbackHost]) > 0
+	return func(host string) bool {
+		if catchAll || len(vhosts[host]) > 0 {
+			return true
+		}
+		for _, w := range wildcards {
+			// "*.example.com" covers "a.example.com", "a.b.example.com" and
+			// "*.a.example.com" (every name of it is one of the wildcard's).
+			if strings.HasSuffix(host, w[1:]) && len(host) > len(w)-1 {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // refusedHosts are the virtual hosts of g a refused location of host belongs to: the

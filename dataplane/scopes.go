@@ -80,7 +80,11 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 			errorBackends[c] = true
 		}
 	}
-	for h, es := range t.refusedEntries(g) {
+	covered := func(string) bool { return true }
+	if t.bridged(g) {
+		covered = nativelyCovered(vhosts)
+	}
+	for h, es := range t.refusedEntries(g, covered) {
 		vhosts[h] = append(vhosts[h], es...)
 	}
 	if _, taken := vhosts[errorPagesHost]; taken {
