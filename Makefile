@@ -11,7 +11,7 @@ GATEBRIDGE := $(BIN)/gatebridge
 TOOLS := go tool -modfile=hack/tools/go.mod
 EXAMPLES := manifests/examples
 
-.PHONY: all build demo test unit lint vet staticcheck fmt-check envtest envoy generate bench fuzz clean
+.PHONY: all build demo test unit lint vet staticcheck fmt-check envtest envoy nginx generate bench fuzz conformance clean
 
 all: build
 
@@ -33,9 +33,29 @@ demo: build
 envoy:
 	@hack/envoy.sh
 
-## test: everything CI runs — format, vet, staticcheck, unit + golden tests, the real API server.
-test: fmt-check vet staticcheck envtest envoy
-	GATEBRIDGE_ENVOY="$$(hack/envoy.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test -count=1 -timeout 30m ./...
+## nginx: install Debian's nginx-light (the bridge tests' stand-in for ingress-nginx; the
+## system service is never started); prints its path.
+nginx:
+	@hack/nginx.sh
+
+## conformance: the official Gateway API conformance suite (v1.6.3, GATEWAY-HTTP) against
+## `gatebridge controller` + Envoy, on a cluster without containers (etcd, kube-apiserver,
+## kube-controller-manager and a process kubelet, all cached/built by hack/conformance.sh).
+## Needs root (a network namespace per Pod). Runs the module's own tests first (TestHarness
+## proves the cluster without gatebridge), then the suite; prints a table and writes
+## .cache/conformance/report.yaml. CONFORMANCE_ARGS go to the driver, e.g.
+## CONFORMANCE_ARGS='-channel experimental -- --run-test=HTTPRouteSimpleSameNamespace'.
+CONFORMANCE_ARGS ?=
+conformance: envoy
+	@eval "$$(hack/conformance.sh)" && export KUBEBUILDER_ASSETS ECHO_BASIC GATEBRIDGE_BIN && \
+	export GATEBRIDGE_ENVOY="$$(hack/envoy.sh)" && cd test/conformance && export GOFLAGS="-mod=mod $${GOFLAGS:-}" && \
+	go vet ./... && go tool -modfile=../../hack/tools/go.mod staticcheck ./... && go test -count=1 -timeout 10m ./... && \
+	go run ./cmd/gatebridge-conformance $(CONFORMANCE_ARGS)
+
+## test: everything CI runs — format, vet, staticcheck, unit + golden tests, the real API server,
+## Envoy and nginx.
+test: fmt-check vet staticcheck envtest envoy nginx
+	GATEBRIDGE_ENVOY="$$(hack/envoy.sh)" GATEBRIDGE_NGINX="$$(hack/nginx.sh)" KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test -count=1 -timeout 30m ./...
 	cd test/install && export GOFLAGS="-mod=mod $${GOFLAGS:-}" && go vet ./... && go tool -modfile=../../hack/tools/go.mod staticcheck ./... && GATEBRIDGE_ENVOY="$$(../../hack/envoy.sh)" KUBEBUILDER_ASSETS="$$(../../hack/envtest.sh)" go test -count=1 -timeout 30m ./...
 
 ## unit: the quick loop (no API server).

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	gbv1 "github.com/gatebridge-dev/gatebridge/api/v1alpha1"
 	"github.com/gatebridge-dev/gatebridge/converters"
 )
 
@@ -18,6 +19,12 @@ const (
 	ReasonMigrationRefused = "MigrationRefused"
 	ReasonMigrationFailed  = "MigrationFailed"
 	ReasonMigrationRemoved = "MigrationRemoved"
+	// ReasonMigrating: served natively at a gatebridge.dev/weight below 100, the rest by
+	// ingress-nginx through the bridge.
+	ReasonMigrating = "Migrating"
+	// ReasonInvalidWeight: the gatebridge.dev/weight annotation is not 0…100; the last
+	// valid weight is kept.
+	ReasonInvalidWeight = "InvalidWeight"
 )
 
 // maxEventNote is the length of an Event's note the API server accepts (events.k8s.io/v1).
@@ -33,7 +40,10 @@ func reportHash(ip *IngressPlan) string {
 		Findings []converters.Finding `json:"findings"`
 		Notes    []string             `json:"notes"`
 		State    MigrationState       `json:"state"`
-	}{ip.Report.Verdict, ip.Report.Portable, ip.Report.Findings, append(slices.Clip(ip.Notes), ip.Conflicts...), ip.State})
+		// Migration (bridge mode only: omitted, the hashes are those of before the bridge)
+		// makes a new weight a new assessment, with its Event.
+		Migration *converters.Migration `json:"migration,omitempty"`
+	}{ip.Report.Verdict, ip.Report.Portable, ip.Report.Findings, append(slices.Clip(ip.Notes), ip.Conflicts...), ip.State, ip.Report.Migration})
 	if err != nil {
 		// A struct of strings always encodes; keep a value that still changes with the state.
 		h = "unhashable"
@@ -52,9 +62,40 @@ type ingressEvent struct {
 	Type, Reason, Action, Note string
 }
 
+// eventsFor are the Events of an Ingress whose assessment changed: what changed (eventFor,
+// saying the state it had when gatebridge.dev/state changed), and a Warning when its
+// gatebridge.dev/weight is invalid — that Warning alone when the state stayed the same.
+func eventsFor(ip *IngressPlan, prev MigrationState, prevState, state string) []ingressEvent {
+	e := eventFor(ip, prev)
+	if prevState != "" && prevState != state {
+		e.Note = truncate(fmt.Sprintf("State %s (was %s). %s", state, prevState, e.Note), maxEventNote)
+	}
+	v, bad := invalidWeight(ip)
+	if !bad {
+		return []ingressEvent{e}
+	}
+	w := invalidWeightEvent(v, migrationOf(ip))
+	if prevState == state {
+		// Nothing but the weight's validity changed: one Warning, with the rest of the
+		// assessment after it.
+		w.Note = truncate(w.Note+" "+e.Note, maxEventNote)
+		return []ingressEvent{w}
+	}
+	return []ingressEvent{e, w}
+}
+
+// invalidWeightEvent names the annotation, its value and the weight kept.
+func invalidWeightEvent(value string, m converters.Migration) ingressEvent {
+	kept := fmt.Sprintf("the weight stays %d%% (its last valid one, or 0 — all to ingress-nginx — when there is none)", m.Weight)
+	return ingressEvent{corev1.EventTypeWarning, ReasonInvalidWeight, "Migrate", truncate(fmt.Sprintf(
+		"annotation %s is %q: want a whole number from 0 to 100 (the percentage of requests served natively, without %%); %s; state %s.",
+		gbv1.WeightAnnotation, value, kept, m.String()), maxEventNote)}
+}
+
 // eventFor says what changed for the Ingress, knowing its previous migration state.
 func eventFor(ip *IngressPlan, prev MigrationState) ingressEvent {
 	verdict := verdictPhrase(ip.Report)
+	m := ip.Report.Migration
 	var e ingressEvent
 	switch ip.State {
 	case StateMigrated:
@@ -67,17 +108,34 @@ func eventFor(ip *IngressPlan, prev MigrationState) ingressEvent {
 			what = strings.Join(objs, ", ")
 		}
 		e = ingressEvent{corev1.EventTypeNormal, ReasonMigrated, "Migrate", fmt.Sprintf("Migrated to the Gateway API (%s): %s.", verdict, what)}
+		if m != nil && m.State == converters.MigrationMigrating {
+			sticky := ""
+			if m.Sticky {
+				sticky = " A cookie keeps each client on its side while the weight stays."
+			}
+			e = ingressEvent{corev1.EventTypeNormal, ReasonMigrating, "Migrate", fmt.Sprintf(
+				"Migrating (%s): %d%% of its requests are served natively by %s, the rest by ingress-nginx through the bridge (%s).%s",
+				verdict, m.Weight, what, gbv1.WeightAnnotation, sticky)}
+		}
 	case StateRefused:
 		e = ingressEvent{corev1.EventTypeWarning, ReasonMigrationRefused, "Migrate", fmt.Sprintf("Not migrated (%s): it gets no Gateway API objects and stays on ingress-nginx.", verdict)}
 	case StateFailed:
 		e = ingressEvent{corev1.EventTypeWarning, ReasonMigrationFailed, "Migrate", fmt.Sprintf("Not migrated (%s): its objects could not be written.", verdict)}
 	default:
+		bridged := m != nil
 		switch prev {
 		case StateMigrated, StateFailed:
+			back := "it stays on ingress-nginx"
+			if bridged {
+				back = "all of its requests go to ingress-nginx through the bridge"
+			}
 			e = ingressEvent{corev1.EventTypeNormal, ReasonMigrationRemoved, "Migrate",
-				fmt.Sprintf("No longer migrated (%s is not \"true\"): its Gateway API objects were deleted; it stays on ingress-nginx (%s).", MigrateAnnotation, verdict)}
+				fmt.Sprintf("No longer migrated (%s is not \"true\"): its Gateway API objects were deleted; %s (%s).", MigrateAnnotation, back, verdict)}
 		default:
 			e = ingressEvent{corev1.EventTypeNormal, ReasonAssessed, "Assess", fmt.Sprintf("Assessed: %s.", verdict)}
+			if bridged {
+				e.Note = fmt.Sprintf("Assessed: %s. Observed: ingress-nginx serves it through the bridge until %s is \"true\".", verdict, MigrateAnnotation)
+			}
 			if ip.Report.Verdict == converters.VerdictAttention || ip.Report.Verdict == converters.VerdictRefused {
 				e.Type = corev1.EventTypeWarning
 			}

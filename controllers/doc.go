@@ -33,14 +33,28 @@
 //  6. records an Event on an Ingress only when its verdict, findings or migration state
 //     changed, remembered across restarts in its gatebridge.dev/report-hash annotation —
 //     conflicts with hand-written HTTPRoutes on the shared Gateway included (conflicts.go:
-//     the older route wins an identical match, as in the data plane);
+//     the older route wins an identical match, as in the data plane) — and writes its
+//     migration state in gatebridge.dev/state ("observed", "migrating 25%", "native",
+//     "refused", "failed"), with the report-hash in one apply of metadata;
 //  7. writes status.loadBalancer.ingress of the Ingresses of the gatebridge IngressClass:
 //     the Envoy Service's address (address.go), when it changed.
 //
 // What it must not do: modify an object it does not own (owned = label
 // app.kubernetes.io/managed-by: gatebridge and the gatebridge.dev/applied-hash annotation),
-// write an Ingress's spec (only its report-hash annotation, by server-side apply), or write
-// at all when it is not the leader (the writer is a leader-election runnable).
+// write an Ingress's spec (only its report-hash and state annotations, by server-side
+// apply), or write at all when it is not the leader. Every replica runs the passes' steps
+// 1–3 (the conversion; its feed needs the legacy locations below); steps 4–7 — every
+// write, Event and status — run on the leader only, and becoming the leader runs a pass.
+//
+// The bridge (bridge.go; --fallback): the conversion runs in bridge mode — each Ingress
+// gets a migration state and weight (converters.Options.Bridge), an invalid
+// gatebridge.dev/weight keeps the last valid one (PreviousWeights: the writer's memory,
+// after a restart the weight its gatebridge.dev/state says) with a Warning Event — and each
+// pass hands its feed the locations of the Ingresses not served natively (observed and
+// refused: the conversion's RefusedLocations). The feed publishes them with the objects it
+// reads and the fallback target (a Service port resolved through the Services and
+// EndpointSlices it watches, or host:port), and publishes nothing before the first of them
+// arrived.
 //
 // The serving half (serve.go; ManagerOptions.Serve) runs next to the writer: in the
 // cluster, Envoy serves what the API server holds.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -146,7 +147,21 @@ type Feed struct {
 	// changeTimes: for each published version not yet acknowledged, when its oldest change
 	// happened (the change-to-ACK histogram).
 	changeTimes []versionTime
+
+	// bridge, when set (--fallback), is the fallback every model carries, resolved
+	// against the Services held at each snapshot. legacy are then the locations of the
+	// Ingresses not served natively that the writer's last conversion handed over
+	// (SetLegacyLocations), published as the model's RefusedLocations; legacyReady is
+	// closed when the first arrive: nothing is published before, or a migrated "/" of a
+	// host would swallow, for a moment, a not-migrated "/api" of the same host.
+	bridge      *bridgeConfig
+	legacy      []dataplane.RefusedLocation
+	legacySet   bool
+	legacyReady chan struct{}
 }
+
+// legacyKind is the dirty mark of a change of the legacy locations.
+const legacyKind = "RefusedLocations"
 
 // maxUnacknowledged bounds the published versions remembered while waiting for ACKs.
 const maxUnacknowledged = 1024
@@ -196,7 +211,28 @@ func NewFeed(c cache.Cache, plane *Plane, opts FeedOptions, log logr.Logger) *Fe
 		secretsUsed:  map[types.NamespacedName]bool{},
 		stateChanged: make(chan struct{}),
 		published:    make(chan struct{}),
+		legacyReady:  make(chan struct{}),
 	}
+}
+
+// setBridge makes every model carry the fallback b (nil: none); before Start.
+func (f *Feed) setBridge(b *bridgeConfig) { f.bridge = b }
+
+// SetLegacyLocations hands the feed the locations of the Ingresses Envoy does not serve
+// natively, from the writer's conversion (every replica converts): they are published
+// with the next batch when they changed.
+func (f *Feed) SetLegacyLocations(locs []dataplane.RefusedLocation) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.legacySet && reflect.DeepEqual(f.legacy, locs) {
+		return
+	}
+	f.legacy = locs
+	if !f.legacySet {
+		f.legacySet = true
+		close(f.legacyReady)
+	}
+	f.markDirtyLocked(legacyKind)
 }
 
 // NeedLeaderElection: every replica serves Envoy.
@@ -227,6 +263,13 @@ func (f *Feed) Start(ctx context.Context) error {
 				return nil
 			case <-time.After(10 * time.Millisecond):
 			}
+		}
+	}
+	if f.bridge != nil {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-f.legacyReady:
 		}
 	}
 	f.log.Info("informers synced; publishing to Envoy")
@@ -332,6 +375,11 @@ func (f *Feed) note(kind string, obj client.Object, deleted bool) {
 	if kind == "Secret" && !f.secretsUsed[key] {
 		return
 	}
+	f.markDirtyLocked(kind)
+}
+
+// markDirtyLocked notes a change of kind and wakes the publisher.
+func (f *Feed) markDirtyLocked(kind string) {
 	if len(f.dirty) == 0 {
 		f.firstChange = time.Now()
 	}
@@ -386,6 +434,14 @@ func (f *Feed) snapshotLocked() pipeline.Snapshot {
 			}
 		}
 		setKind(m, "Secret", used)
+	}
+	if f.bridge != nil {
+		services := f.objects["Service"]
+		m.Bridge = f.bridge.model(func(k types.NamespacedName) *corev1.Service {
+			svc, _ := services[k].(*corev1.Service)
+			return svc
+		})
+		m.RefusedLocations = f.legacy
 	}
 	f.model = m
 	f.stale = map[string]bool{}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -30,11 +31,13 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	gbv1 "github.com/gatebridge-dev/gatebridge/api/v1alpha1"
 	"github.com/gatebridge-dev/gatebridge/converters"
+	"github.com/gatebridge-dev/gatebridge/dataplane"
 )
 
 // ManagerOptions configure NewManager.
@@ -97,6 +100,10 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (manager.Manager, error) {
 	if err := o.Writer.checkAddressOptions(); err != nil {
 		return nil, err
 	}
+	bridge, err := o.Writer.bridge()
+	if err != nil {
+		return nil, err
+	}
 	if o.LeaderElectionNamespace == "" {
 		o.LeaderElectionNamespace = o.Writer.Converter.GatewayNamespace
 	}
@@ -145,13 +152,19 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (manager.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
-	if err := SetupWriter(mgr, o.Writer); err != nil {
-		return nil, err
-	}
+	var legacy func([]dataplane.RefusedLocation)
 	if o.Serve.XDSAddress != "" {
-		if err := setupServing(mgr, o.Serve, o.Writer, o.Logger); err != nil {
+		feed, err := setupServing(mgr, o.Serve, o.Writer, o.Logger)
+		if err != nil {
 			return nil, err
 		}
+		if bridge != nil {
+			feed.setBridge(bridge)
+			legacy = feed.SetLegacyLocations
+		}
+	}
+	if err := setupWriter(mgr, o.Writer, legacy); err != nil {
+		return nil, err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, fmt.Errorf("adding the health check: %w", err)
@@ -203,9 +216,13 @@ func cacheSynced(c cache.Cache) healthz.Checker {
 // passKey is the one key every watched change enqueues: a pass covers everything.
 var passKey = reconcile.Request{NamespacedName: types.NamespacedName{Name: "gatebridge"}}
 
-// SetupWriter registers the writer with mgr: its watches and their filters. It runs on
-// the leader only (controller-runtime's default for controllers).
-func SetupWriter(mgr manager.Manager, opts Options) error {
+// SetupWriter registers the writer with mgr: its watches and their filters. It converts
+// on every replica, and writes on the leader only (see Writer.pass).
+func SetupWriter(mgr manager.Manager, opts Options) error { return setupWriter(mgr, opts, nil) }
+
+// setupWriter is SetupWriter handing each pass's legacy locations to legacy (the feed's,
+// in bridge mode; nil: none).
+func setupWriter(mgr manager.Manager, opts Options, legacy func([]dataplane.RefusedLocation)) error {
 	opts = opts.withDefaults()
 	cmKey, named, err := opts.configMapKey()
 	if err != nil {
@@ -220,13 +237,35 @@ func SetupWriter(mgr manager.Manager, opts Options) error {
 		rec = opts.WrapRecorder(rec)
 	}
 	w := newWriter(c, mgr.GetAPIReader(), rec, opts, mgr.GetLogger().WithName("writer"))
+	w.elected = mgr.Elected()
+	w.legacy = legacy
 	enqueue := w.enqueue(nil)
 	// Ingresses are noted one by one (the pass converts again their parts only); the rest
 	// of the conversion's input, when it changes, makes it convert everything.
 	ingressEnqueue := w.enqueue(func(o client.Object) { w.changes.ingress(o.GetNamespace() + "/" + o.GetName()) })
 	everything := w.enqueue(func(client.Object) { w.changes.everything() })
+	// Every replica converts (the feed publishes the legacy locations of its own
+	// conversion); the writes wait for the Lease. Becoming the leader runs a pass: the
+	// conversion is done, the writes are not.
+	notWaiting := false
+	elected := make(chan event.GenericEvent, 1)
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		// A runnable without NeedLeaderElection starts on the leader only, just before
+		// Elected is closed: the pass must see it closed.
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-mgr.Elected():
+		}
+		elected <- event.GenericEvent{Object: &networkingv1.Ingress{}}
+		<-ctx.Done()
+		return nil
+	})); err != nil {
+		return fmt.Errorf("setting up the writer: %w", err)
+	}
 	b := ctrl.NewControllerManagedBy(mgr).Named("gatebridge-writer").
-		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 1, NeedLeaderElection: &notWaiting}).
+		WatchesRawSource(source.Channel(elected, enqueue)).
 		Watches(&networkingv1.Ingress{}, ingressEnqueue, builder.WithPredicates(predicate.Funcs{UpdateFunc: ingressChanged})).
 		Watches(&networkingv1.IngressClass{}, everything).
 		Watches(&corev1.Service{}, everything, builder.WithPredicates(predicate.Funcs{UpdateFunc: serviceChanged(opts)}))
@@ -265,7 +304,7 @@ func (w *Writer) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.
 	}
 	passes.WithLabelValues(result).Inc()
 	if res.Plan != nil {
-		w.log.V(1).Info("pass", "duration", res.Duration.String(), "ingresses", len(res.Plan.Ingresses), "objects", len(res.Plan.Objects),
+		w.log.V(1).Info("pass", "follower", res.Follower, "duration", res.Duration.String(), "ingresses", len(res.Plan.Ingresses), "objects", len(res.Plan.Objects),
 			"states", sortedStates(res.Plan), "applied", res.Applied, "deleted", res.Deleted, "annotated", res.Annotated, "events", res.Events)
 	}
 	if w.opts.Observe != nil {
@@ -278,7 +317,7 @@ func (w *Writer) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.
 }
 
 // ingressChanged: what the conversion reads changed — not only gatebridge's own
-// report-hash annotation, nor the status.
+// report-hash and state annotations, nor the status.
 func ingressChanged(e event.UpdateEvent) bool {
 	a, okA := e.ObjectOld.(*networkingv1.Ingress)
 	b, okB := e.ObjectNew.(*networkingv1.Ingress)
@@ -286,7 +325,7 @@ func ingressChanged(e event.UpdateEvent) bool {
 		return true
 	}
 	return a.UID != b.UID || !equality.Semantic.DeepEqual(a.Spec, b.Spec) ||
-		!a.CreationTimestamp.Equal(&b.CreationTimestamp) || !sameExcept(a.Annotations, b.Annotations, ReportHashAnnotation)
+		!a.CreationTimestamp.Equal(&b.CreationTimestamp) || !sameExcept(a.Annotations, b.Annotations, ReportHashAnnotation, StateAnnotation)
 }
 
 // serviceChanged: a Service's spec (ports, type) changed; its status and metadata do not
@@ -333,10 +372,10 @@ func ownedOrShared(o converters.Options) func(client.Object) bool {
 	}
 }
 
-func sameExcept(a, b map[string]string, ignore string) bool {
+func sameExcept(a, b map[string]string, ignore ...string) bool {
 	n := 0
 	for k, v := range a {
-		if k == ignore {
+		if slices.Contains(ignore, k) {
 			continue
 		}
 		if w, ok := b[k]; !ok || w != v {
@@ -345,7 +384,7 @@ func sameExcept(a, b map[string]string, ignore string) bool {
 		n++
 	}
 	for k := range b {
-		if k != ignore {
+		if !slices.Contains(ignore, k) {
 			n--
 		}
 	}

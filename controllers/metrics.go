@@ -8,7 +8,8 @@ import (
 )
 
 // gatebridge's metrics, served next to controller-runtime's on the metrics port. They are
-// set by the writer, so only the leader's are current.
+// set by the writer's passes, which every replica runs; what only the leader knows (an
+// object that could not be written: failed) is current on the leader only.
 var (
 	ingressesByVerdict = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "gatebridge_ingresses",
@@ -26,6 +27,10 @@ var (
 		Name: "gatebridge_owned_object_writes_total",
 		Help: "Writes to the API server by kind, operation (apply, delete, annotate: the report-hash annotation of an Ingress) and result (ok, error).",
 	}, []string{"kind", "operation", "result"})
+	ingressesByMigration = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gatebridge_ingresses_by_migration_state",
+		Help: "Converted Ingresses by migration state, as their gatebridge.dev/state says: observed, migrating (at a weight below 100), native, refused, failed (failed is known to the leader only).",
+	}, []string{"state"})
 	passes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gatebridge_writer_passes_total",
 		Help: "Passes of the writer (convert everything, write what differs) by result (ok, error).",
@@ -33,15 +38,19 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(ingressesByVerdict, migratedIngresses, migrationsNotWritten, ownedObjectWrites, passes)
+	metrics.Registry.MustRegister(ingressesByVerdict, ingressesByMigration, migratedIngresses, migrationsNotWritten, ownedObjectWrites, passes)
 }
 
 // recordVerdicts sets the per-pass gauges from the plan.
 func recordVerdicts(p *Plan) {
 	counts := map[converters.Verdict]int{}
+	states := map[converters.MigrationState]int{}
 	migrated, refused, failed := 0, 0, 0
 	for _, ip := range p.Ingresses {
 		counts[ip.Report.Verdict]++
+		if ip.Assessed() {
+			states[migrationOf(ip).State]++
+		}
 		switch ip.State {
 		case StateMigrated:
 			migrated++
@@ -53,6 +62,9 @@ func recordVerdicts(p *Plan) {
 	}
 	for _, v := range []converters.Verdict{converters.VerdictExact, converters.VerdictApproximate, converters.VerdictAttention, converters.VerdictRefused, converters.VerdictSkipped} {
 		ingressesByVerdict.WithLabelValues(string(v)).Set(float64(counts[v]))
+	}
+	for _, st := range []converters.MigrationState{converters.MigrationObserved, converters.MigrationMigrating, converters.MigrationNative, converters.MigrationRefused, MigrationFailed} {
+		ingressesByMigration.WithLabelValues(string(st)).Set(float64(states[st]))
 	}
 	migratedIngresses.Set(float64(migrated))
 	migrationsNotWritten.WithLabelValues(string(StateRefused)).Set(float64(refused))

@@ -44,6 +44,16 @@ type Options struct {
 	// GatewayAddress, when set, is that address instead of the Service's (an IP address or
 	// a hostname; for runs outside a cluster).
 	GatewayAddress string
+	// Fallback, when set, puts the shared Gateway in front of the running ingress-nginx
+	// (docs/bridge.md): "namespace/name[:port]" of its controller Service (port a number
+	// or a name; default the port numbered 80, else the one named "http") or "host:port".
+	// Only Ingresses opted in are then served natively, each at its gatebridge.dev/weight;
+	// everything else goes there untouched.
+	Fallback string
+	// FallbackTLS receives by SNI the TLS connections for hosts Envoy holds no certificate
+	// for: like Fallback (default port 443, else "https"); "" with a Service Fallback: that
+	// Service's 443 ("https") port when it has one.
+	FallbackTLS string
 
 	// The rest is for tests, and for the next slices.
 
@@ -72,6 +82,9 @@ func (o Options) withDefaults() Options {
 	if o.EnvoyService == "" {
 		o.EnvoyService = DefaultEnvoyService
 	}
+	// With a fallback, the conversion is the bridge's: migration states, weights, and
+	// the locations of the Ingresses not served natively.
+	c.Bridge = c.Bridge || o.Fallback != ""
 	return o
 }
 

@@ -17,7 +17,7 @@ import (
 // and acknowledged. /readyz waits for the first publish.
 
 // setupServing adds the plane, the feed and the status writer to mgr.
-func setupServing(mgr manager.Manager, o ServeOptions, addresses Options, log logr.Logger) error {
+func setupServing(mgr manager.Manager, o ServeOptions, addresses Options, log logr.Logger) (*Feed, error) {
 	if log.GetSink() == nil {
 		log = mgr.GetLogger()
 	}
@@ -28,17 +28,17 @@ func setupServing(mgr manager.Manager, o ServeOptions, addresses Options, log lo
 	feed := NewFeed(mgr.GetCache(), plane, o.Feed, log.WithName("feed"))
 	status := NewStatusWriter(mgr.GetClient(), feed, dataplane.DefaultControllerName, log.WithName("status"))
 	if err := status.watchAddresses(mgr.GetCache(), addresses); err != nil {
-		return err
+		return nil, err
 	}
 	for _, r := range []manager.Runnable{plane, feed, status} {
 		if err := mgr.Add(r); err != nil {
-			return fmt.Errorf("adding the serving half: %w", err)
+			return nil, fmt.Errorf("adding the serving half: %w", err)
 		}
 	}
 	if err := mgr.AddReadyzCheck("xds", feed.ready); err != nil {
-		return fmt.Errorf("adding the xDS readiness check: %w", err)
+		return nil, fmt.Errorf("adding the xDS readiness check: %w", err)
 	}
-	return nil
+	return feed, nil
 }
 
 // stripSecretForCache is stripForCache, and drops the data of Secrets of types gatebridge

@@ -26,6 +26,7 @@ import (
 
 	gbv1 "github.com/gatebridge-dev/gatebridge/api/v1alpha1"
 	"github.com/gatebridge-dev/gatebridge/converters"
+	"github.com/gatebridge-dev/gatebridge/dataplane"
 )
 
 // ownedKind is a kind the writer owns objects of, in apply order: what a route depends on
@@ -81,6 +82,9 @@ type PassResult struct {
 	Err error
 	// Again: an Ingress failed during the pass; the next pass removes what it wrote of it.
 	Again bool
+	// Follower: this replica does not lead; the pass converted (for its feed) and wrote
+	// nothing.
+	Follower bool
 }
 
 // Writes is the number of writes the pass attempted.
@@ -118,11 +122,30 @@ type Writer struct {
 	// forms are the apply forms of the last pass with what they were made from: an object
 	// the conversion reused (the same pointer) for the same owner keeps its form.
 	forms map[objectKey]cachedForm
+
+	// elected is closed once this replica leads (nil: always): every replica converts, the
+	// leader alone writes. legacy, when set (bridge mode), receives each conversion's
+	// locations of the Ingresses not served natively (the feed's SetLegacyLocations).
+	elected <-chan struct{}
+	legacy  func([]dataplane.RefusedLocation)
+	// weights are the last valid gatebridge.dev/weight of each migrating Ingress
+	// ("namespace/name"), the conversion's PreviousWeights in bridge mode: from the
+	// writer's own passes and, after a restart, from the gatebridge.dev/state it wrote.
+	weights map[string]int
 }
 
 // newWriter returns a writer with empty memory: its first pass converts everything.
 func newWriter(c client.Client, apiReader client.Reader, rec events.EventRecorder, opts Options, log logr.Logger) *Writer {
 	opts = opts.withDefaults()
+	weights := map[string]int{}
+	if opts.Converter.Bridge {
+		if opts.Converter.PreviousWeights == nil {
+			opts.Converter.PreviousWeights = map[string]int{}
+		}
+		// The incremental conversion keeps the options: it reads the map the writer
+		// updates after each pass.
+		weights = opts.Converter.PreviousWeights
+	}
 	return &Writer{
 		client: c, apiReader: apiReader, recorder: rec, opts: opts, log: log,
 		objects:       map[objectKey]written{},
@@ -133,6 +156,20 @@ func newWriter(c client.Client, apiReader client.Reader, rec events.EventRecorde
 		changes:       newChangeSet(),
 		conv:          converters.NewIncremental(opts.Converter),
 		forms:         map[objectKey]cachedForm{},
+		weights:       weights,
+	}
+}
+
+// leading reports whether this replica may write (it holds the Lease, or none is used).
+func (w *Writer) leading() bool {
+	if w.elected == nil {
+		return true
+	}
+	select {
+	case <-w.elected:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -285,10 +322,32 @@ func (w *Writer) reconcile(ctx context.Context, snap Snapshot, live map[objectKe
 			snap.RouteCreated[k] = obj.GetCreationTimestamp().Time
 		}
 	}
+	if w.opts.Converter.Bridge {
+		seedWeights(w.weights, snap.Ingresses)
+	}
+	var conv converters.Result
 	plan := buildPlan(snap, w.opts, func(in converters.Input, _ converters.Options) converters.Result {
-		return w.conv.Convert(in, changed)
+		conv = w.conv.Convert(in, changed)
+		return conv
 	})
 	res.Plan = plan
+	if w.legacy != nil {
+		// Before any write: an Ingress rolled back goes to the fallback at once (a legacy
+		// location is served ahead of a route with the same match), before its routes are
+		// deleted; one newly migrated falls back, through the catch-all, until its routes
+		// are written.
+		w.legacy(legacyLocations(conv, w.opts.Converter))
+	}
+	if w.opts.Converter.Bridge {
+		defer rememberWeights(w.weights, plan)
+	}
+	if !w.leading() {
+		// A follower converts (for its feed) and writes nothing: not an object, an
+		// annotation, an Event or a status.
+		recordVerdicts(plan)
+		res.Follower = true
+		return res
+	}
 	failures, err := w.precheck(ctx, plan, live)
 	if err != nil {
 		res.Err = err
@@ -634,34 +693,39 @@ func (w *Writer) remember(m map[objectKey]written, k objectKey, rv, hash string)
 	m[k] = written{n, hash}
 }
 
-// assess records an Event on every assessed Ingress whose report-hash changed, then stores
-// the new one on the Ingress; Ingresses no longer assessed lose the annotation.
+// assess records Events on every assessed Ingress whose report-hash changed, then stores
+// the new one and its migration state (gatebridge.dev/state) on the Ingress; Ingresses no
+// longer assessed lose both annotations.
 func (w *Writer) assess(ctx context.Context, plan *Plan, res *PassResult) []error {
 	var errs []error
 	for _, ip := range plan.Ingresses {
 		ing := ip.Ingress
 		key := types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name}
 		have, present := ing.Annotations[ReportHashAnnotation]
-		want := ""
+		haveState, statePresent := ing.Annotations[StateAnnotation]
+		want, wantState := "", stateValue(ip)
 		if ip.Assessed() {
 			want = reportHash(ip)
 		}
-		if have == want && present == (want != "") {
-			w.rememberAnnotation(key, ing.ResourceVersion, want)
+		// What the writer remembers writing: both annotations.
+		memo := want + "\n" + wantState
+		if have == want && present == (want != "") && haveState == wantState && statePresent == (wantState != "") {
+			w.rememberAnnotation(key, ing.ResourceVersion, memo)
 			continue
 		}
-		if rec := w.annotations[key]; rec.hash == want && rec.rv != 0 {
+		if rec := w.annotations[key]; rec.hash == memo && rec.rv != 0 {
 			if rv, err := strconv.ParseInt(ing.ResourceVersion, 10, 64); err == nil && rv <= rec.rv {
 				continue // written already; the cache has not caught up
 			}
 		}
-		if want != "" {
-			e := eventFor(ip, stateOf(have))
-			w.recorder.Eventf(ing, nil, e.Type, e.Reason, e.Action, "%s", e.Note)
-			res.Events++
+		if want != "" && have != want {
+			for _, e := range eventsFor(ip, stateOf(have), haveState, wantState) {
+				w.recorder.Eventf(ing, nil, e.Type, e.Reason, e.Action, "%s", e.Note)
+				res.Events++
+			}
 		}
 		res.Annotated++
-		rv, err := w.annotate(ctx, ing, want)
+		rv, err := w.annotate(ctx, ing, want, wantState)
 		countWrite("Ingress", "annotate", err)
 		if err != nil {
 			if !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
@@ -669,7 +733,7 @@ func (w *Writer) assess(ctx context.Context, plan *Plan, res *PassResult) []erro
 			}
 			continue
 		}
-		w.rememberAnnotation(key, rv, want)
+		w.rememberAnnotation(key, rv, memo)
 	}
 	return errs
 }
@@ -683,14 +747,21 @@ func (w *Writer) rememberAnnotation(key types.NamespacedName, rv, hash string) {
 	w.annotations[key] = written{n, hash}
 }
 
-// annotate sets (or, with value "", removes) the report-hash annotation of ing with
-// server-side apply: gatebridge's field manager owns that one annotation and nothing else
-// of the Ingress. The uid makes the apply fail rather than create an Ingress that was
-// deleted meanwhile.
-func (w *Writer) annotate(ctx context.Context, ing *networkingv1.Ingress, value string) (resourceVersion string, err error) {
+// annotate sets the report-hash and gatebridge.dev/state annotations of ing (a value ""
+// removes its annotation) with server-side apply: gatebridge's field manager owns those
+// two annotations and nothing else of the Ingress — never its spec. The uid makes the
+// apply fail rather than create an Ingress that was deleted meanwhile.
+func (w *Writer) annotate(ctx context.Context, ing *networkingv1.Ingress, reportHash, state string) (resourceVersion string, err error) {
 	md := map[string]any{"name": ing.Name, "namespace": ing.Namespace, "uid": string(ing.UID)}
-	if value != "" {
-		md["annotations"] = map[string]any{ReportHashAnnotation: value}
+	ann := map[string]any{}
+	if reportHash != "" {
+		ann[ReportHashAnnotation] = reportHash
+	}
+	if state != "" {
+		ann[StateAnnotation] = state
+	}
+	if len(ann) > 0 {
+		md["annotations"] = ann
 	}
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": networkingv1.SchemeGroupVersion.String(),

@@ -181,7 +181,7 @@ func checkOnlyAnnotationOwned(t *testing.T, env *testenv.Env, ing *networkingv1.
 			if mf.Operation != metav1.ManagedFieldsOperationApply || mf.FieldsV1 == nil {
 				return fmt.Errorf("gatebridge's entry %+v is not an apply", mf)
 			}
-			want := `{"f:metadata":{"f:annotations":{"f:` + ReportHashAnnotation + `":{}}}}`
+			want := `{"f:metadata":{"f:annotations":{"f:` + ReportHashAnnotation + `":{},"f:` + StateAnnotation + `":{}}}}`
 			if got := mf.FieldsV1.GetRawString(); got != want {
 				return fmt.Errorf("gatebridge owns %s of the Ingress, want only %s", got, want)
 			}
@@ -518,8 +518,9 @@ func TestForeignObjectsAreLeftAlone(t *testing.T) {
 	}
 }
 
-// TestOnlyTheLeaderWrites: with leader election, a second replica writes nothing while the
-// first leads, and takes over when it stops.
+// TestOnlyTheLeaderWrites: with leader election, a second replica converts (its feed
+// needs the conversion's legacy locations) but writes nothing while the first leads, and
+// takes over when it stops.
 func TestOnlyTheLeaderWrites(t *testing.T) {
 	env := testenv.Get(t)
 	ns := env.Namespace(t, "leader")
@@ -536,12 +537,20 @@ func TestOnlyTheLeaderWrites(t *testing.T) {
 		return nil
 	})
 	second := startWriter(t, env, opts)
+	second.waitPasses(0, 1)
 	steady(t, 2*time.Second, func() error {
-		if n := second.passes.Load(); n != 0 {
-			return fmt.Errorf("the follower ran %d passes", n)
+		if w := second.writes.Writes(); len(w) != 0 {
+			return fmt.Errorf("the follower wrote %v", w)
+		}
+		if n := second.events.Total(); n != 0 {
+			return fmt.Errorf("the follower recorded %d Events", n)
 		}
 		return nil
 	})
+	if p := second.lastPass(); p.Plan == nil || len(p.Plan.Ingresses) == 0 || !p.Follower {
+		t.Errorf("the follower's pass: follower %v, plan %v; want a conversion by a follower", p.Follower, p.Plan)
+	}
+	passesBefore := second.passes.Load()
 	first.stop()
 	create(t, env, ingressSpec{name: "two", namespace: ns, class: class, host: "two.leader.example.com",
 		annotations: map[string]string{MigrateAnnotation: "true"}}.build())
@@ -551,7 +560,7 @@ func TestOnlyTheLeaderWrites(t *testing.T) {
 		}
 		return nil
 	})
-	if second.passes.Load() == 0 {
+	if second.passes.Load() == passesBefore || len(second.writes.Writes()) == 0 {
 		t.Errorf("Ingress two was written, but not by the second replica")
 	}
 }

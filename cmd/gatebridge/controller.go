@@ -73,6 +73,8 @@ func runControllerContext(ctx context.Context, args []string, stderr io.Writer) 
 	fs.StringVar(&f.configMap, "configmap", "", "namespace/name of the ingress-nginx controller ConfigMap (global defaults)")
 	fs.StringVar(&f.mgr.Writer.EnvoyService, "envoy-service", controllers.DefaultEnvoyService, "namespace/name of the Envoy fleet's Service: its address (load balancer, else cluster IP) is the Gateway's status.addresses and the status.loadBalancer of gatebridge-class Ingresses")
 	fs.StringVar(&f.mgr.Writer.GatewayAddress, "gateway-address", "", "IP address or hostname to report as the Gateway's and gatebridge-class Ingresses' address instead of the Envoy Service's (runs outside a cluster)")
+	fs.StringVar(&f.mgr.Writer.Fallback, "fallback", "", "put the shared Gateway in front of the running ingress-nginx (the bridge, docs/bridge.md): namespace/name[:port] of its controller Service (port: a number or a name; default 80, else \"http\") or host:port. Only Ingresses annotated gatebridge.dev/migrate: \"true\" (or of the gatebridge IngressClass) are then served natively, at their gatebridge.dev/weight; everything else goes there untouched")
+	fs.StringVar(&f.mgr.Writer.FallbackTLS, "fallback-tls", "", "with --fallback: where TLS connections for hosts Envoy holds no certificate for go, by SNI: namespace/name[:port] (default 443, else \"https\") or host:port (default: the --fallback Service's 443 or \"https\" port, if it has one)")
 	fs.StringVar(&f.logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: info or debug")
 	if err := fs.Parse(args); err != nil {
@@ -97,6 +99,10 @@ func runControllerContext(ctx context.Context, args []string, stderr io.Writer) 
 		}
 	}
 	if err := checkLeaseTimings(f.mgr.LeaseDuration, f.mgr.RenewDeadline, f.mgr.RetryPeriod); err != nil {
+		fmt.Fprintf(stderr, "gatebridge controller: %v\n", err)
+		return exitUsage
+	}
+	if err := f.mgr.Writer.CheckFallback(); err != nil {
 		fmt.Fprintf(stderr, "gatebridge controller: %v\n", err)
 		return exitUsage
 	}
@@ -128,6 +134,7 @@ func runControllerContext(ctx context.Context, args []string, stderr io.Writer) 
 		return exitUsage
 	}
 	logger.Info("starting", "version", version, "gateway", conv.GatewayNamespace+"/"+conv.GatewayName, "ingressClass", conv.IngressClass,
+		"fallback", f.mgr.Writer.Fallback, "fallbackTLS", f.mgr.Writer.FallbackTLS,
 		"leaderElection", f.leaderElect, "metrics", f.mgr.MetricsAddress, "health", f.mgr.HealthAddress,
 		"xds", f.mgr.Serve.XDSAddress, "authz", f.mgr.Serve.AuthzAddress)
 	if err := mgr.Start(ctx); err != nil {

@@ -23,6 +23,11 @@ func TestControllerFlags(t *testing.T) {
 		{"--metrics-port", "70000"},
 		{"--configmap", "no-namespace", "--kubeconfig", "/dev/null"},
 		{"extra-argument"},
+		{"--fallback", "ingress-nginx"},
+		{"--fallback", "ingress-nginx/Controller"},
+		{"--fallback", "ingress-nginx/controller:99999"},
+		{"--fallback", "nginx.example:http"},
+		{"--fallback-tls", "10.0.0.1:443"},
 	} {
 		var stderr bytes.Buffer
 		if code := runControllerContext(context.Background(), args, &stderr); code != exitUsage {

@@ -102,6 +102,10 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer, isRepo
 	}
 	// As the controller converts: Ingresses of the gatebridge IngressClass (drop-in) too.
 	res := controllers.ConvertDropIn(loaded.Input, f.opts)
+	if f.kubeconfig != "" {
+		// Live: the migration states the controller wrote (gatebridge.dev/state).
+		controllers.LiveMigrations(loaded.Input.Ingresses, &res.Report)
+	}
 	validateOutput(&res, f.validate)
 	extra := report.Extra{Ignored: loaded.Ignored}
 	for _, p := range loaded.Problems {

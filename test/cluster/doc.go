@@ -11,6 +11,14 @@
 // it is back. Requests are counted at the backends; waits are bounded polls, never timing
 // assertions.
 //
+// The bridge (bridge_test.go): the controller with --fallback in front of a real nginx
+// (internal/testnginx, the stand-in for ingress-nginx, behind a Service whose
+// EndpointSlice points at it): an Ingress observed, migrating at 25 %, with an invalid
+// weight, native and rolled back, each step in gatebridge.dev/state, Events and the live
+// report; TLS terminated or passed through by SNI; and a follower replica serving the
+// not-migrated locations of its own conversion.
+//
 // Needs Envoy (hack/envoy.sh), the envtest binaries (hack/envtest.sh) and a non-loopback
-// address: skipped without them, failed with CI=true. -short skips it.
+// address: skipped without them, failed with CI=true. -short skips it. The bridge tests
+// also need nginx (hack/nginx.sh; the same policy).
 package cluster

@@ -132,6 +132,7 @@ func (h *harness) startReplica(name string) *replica {
 		"--xds-port", fmt.Sprint(r.xdsPort), "--authz-port", fmt.Sprint(r.authzPort),
 		"--metrics-port", fmt.Sprint(r.metricsPort), "--health-port", fmt.Sprint(r.healthPort),
 		"--bind-address", "127.0.0.1", "--log-format", "text", "--leader-elect"}, fastLease...)
+	args = append(args, h.controllerArgs...)
 	cmd := exec.Command(binary, args...)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs

@@ -38,6 +38,8 @@ type harness struct {
 
 	xdsPort, authzPort, metricsPort, healthPort int
 	httpPort, adminPort                         int
+	// httpsPort is Envoy's port 443 (set by startEnvoy).
+	httpsPort int
 
 	backends map[string]*backend
 	envoy    *envoy.Process
@@ -219,8 +221,9 @@ func tail(s string, lines int) string {
 // of the Gateway on httpPort (carried to the controller in the node metadata).
 func (h *harness) startEnvoy() {
 	h.t.Helper()
+	h.httpsPort = freePort(h.t)
 	out, err := exec.Command(binary, "envoy-bootstrap", "--xds-server", fmt.Sprintf("127.0.0.1:%d", h.xdsPort),
-		"--admin-port", fmt.Sprint(h.adminPort), "--http-port", fmt.Sprint(h.httpPort), "--https-port", fmt.Sprint(freePort(h.t))).Output()
+		"--admin-port", fmt.Sprint(h.adminPort), "--http-port", fmt.Sprint(h.httpPort), "--https-port", fmt.Sprint(h.httpsPort)).Output()
 	if err != nil {
 		h.t.Fatalf("gatebridge envoy-bootstrap: %v", err)
 	}

@@ -17,9 +17,7 @@ import (
 
 // pendingFlags are controller flags the chart passes through for features of later
 // versions; the controller of this version does not know them yet.
-var pendingFlags = map[string]string{
-	"--fallback": "the bridge (fallback to ingress-nginx)",
-}
+var pendingFlags = map[string]string{}
 
 // TestControllerArgsAreFlags: the controller Deployment's args are flags the controller
 // accepts (`gatebridge ARGS -h` exits 0 only when every flag before -h is known).

@@ -243,7 +243,11 @@ func TestChartRefusesBadValues(t *testing.T) {
 		want   string
 	}{
 		{map[string]any{"ingressNginx": map[string]any{"configMap": "no-namespace"}}, "ingressNginx.configMap"},
-		{map[string]any{"fallback": "ingress-nginx"}, "fallback"},
+		{map[string]any{"fallback": "ingress-nginx/ingress-nginx-controller"}, "bridge.fallback"},
+		{map[string]any{"bridge": map[string]any{"fallback": "ingress-nginx"}}, "bridge.fallback"},
+		{map[string]any{"bridge": map[string]any{"fallback": "ingress-nginx/Controller"}}, "bridge.fallback"},
+		{map[string]any{"bridge": map[string]any{"fallbackTLS": "10.0.0.1:443"}}, "bridge.fallbackTLS needs bridge.fallback"},
+		{map[string]any{"bridge": map[string]any{"fallback": "10.0.0.1:80", "fallbackTLS": "nginx:https"}}, "bridge.fallbackTLS"},
 		{map[string]any{"envoy": map[string]any{"drainSeconds": 60}}, "terminationGracePeriodSeconds"},
 	} {
 		err := chartError(c.values)
