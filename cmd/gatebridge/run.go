@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/gatebridge-dev/gatebridge/annotations"
+	gbv1 "github.com/gatebridge-dev/gatebridge/api/v1alpha1"
 	"github.com/gatebridge-dev/gatebridge/converters"
 	"github.com/gatebridge-dev/gatebridge/dataplane"
 	"github.com/gatebridge-dev/gatebridge/dataplane/envoy"
@@ -237,6 +238,9 @@ func (r *runner) reported(a *pipeline.Applied, err error) {
 			t.Ingresses, t.Exact, t.Approximate, t.Attention, t.Refused, t.Skipped)
 		if r.bridge != nil {
 			fmt.Fprintf(r.stderr, "gatebridge run: migration: %s (gatebridge report --bridge -f ... shows each)\n", migrationCounts(&a.Reload.Result.Report))
+			for _, line := range bridgeWarnings(&a.Reload.Result.Report) {
+				fmt.Fprintf(r.stderr, "gatebridge run: %s\n", line)
+			}
 		}
 		if !r.f.quiet {
 			r.printServed(a.Output.Served)
@@ -341,4 +345,21 @@ func migrationCounts(rep *converters.Report) string {
 	}
 	return fmt.Sprintf("%d native, %d migrating, %d observed (served by ingress-nginx), %d refused",
 		n[converters.MigrationNative], n[converters.MigrationMigrating], n[converters.MigrationObserved], n[converters.MigrationRefused])
+}
+
+// bridgeWarnings are the warnings on the bridge's own annotations (an invalid
+// gatebridge.dev/weight or sticky), one line each: a user stepping a weight sees at once
+// that the step did not take and which weight is served instead.
+func bridgeWarnings(rep *converters.Report) []string {
+	var out []string
+	for i := range rep.Ingresses {
+		ir := &rep.Ingresses[i]
+		for _, f := range ir.Findings {
+			if f.Severity != converters.SeverityWarning || (f.Annotation != gbv1.WeightAnnotation && f.Annotation != gbv1.StickyAnnotation) {
+				continue
+			}
+			out = append(out, fmt.Sprintf("%s/%s: %s %q %s", ir.Namespace, ir.Name, f.Annotation, f.Value, f.Message))
+		}
+	}
+	return out
 }
