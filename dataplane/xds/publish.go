@@ -41,7 +41,12 @@ func (s *Server) Publish(res *Resources) (published bool, err error) {
 	}
 	// Each resource passed its own validation, whatever resolving references finds.
 	s.inputs = c.sets
-	return s.resolveAndPublish(c)
+	c, err = s.resolve(c)
+	if err != nil {
+		return false, err
+	}
+	// Additions and removals reach connected Envoys make-before-break (stages.go).
+	return s.publishStaged(c)
 }
 
 // PublishEndpoints replaces only the ClusterLoadAssignments of the snapshot being served,
@@ -69,14 +74,23 @@ func (s *Server) PublishEndpoints(eps []*endpointv3.ClusterLoadAssignment) (bool
 // resolveAndPublish checks c's references, leaves out what nothing uses and publishes the
 // rest.
 func (s *Server) resolveAndPublish(c *config) (bool, error) {
+	c, err := s.resolve(c)
+	if err != nil {
+		return false, err
+	}
+	return s.publish(c)
+}
+
+// resolve checks c's references and leaves out what nothing uses.
+func (s *Server) resolve(c *config) (*config, error) {
 	c, unused, err := resolveReferences(c)
 	if err != nil {
-		return false, s.rejected(err)
+		return nil, s.rejected(err)
 	}
 	if len(unused) > 0 {
 		s.log.V(1).Info("leaving out of the snapshot resources nothing uses", "resources", unused)
 	}
-	return s.publish(c)
+	return c, nil
 }
 
 func (s *Server) currentConfig() *config {
