@@ -5,13 +5,13 @@ import "net/netip"
 func init() {
 	register(
 		Spec{Name: "allowlist-source-range", Family: "access", Level: Exact, Risk: RiskMedium, Scope: ScopeLocation, Default: "ConfigMap whitelist-source-range",
-			Accepts: "comma-separated CIDRs or addresses", validate: validateCIDRList,
+			Accepts: "comma-separated CIDRs or addresses", validate: validateAccessList,
 			Note: "Clients outside the list get 403; replaces the ConfigMap list.", Target: "TrafficPolicy.access.allow"},
 		Spec{Name: "whitelist-source-range", Family: "access", Level: Exact, Risk: RiskMedium, Scope: ScopeLocation, AliasOf: "allowlist-source-range",
-			Accepts: "comma-separated CIDRs or addresses", validate: validateCIDRList,
+			Accepts: "comma-separated CIDRs or addresses", validate: validateAccessList,
 			Note: "Alias of allowlist-source-range; the canonical name wins when both are set.", Target: "TrafficPolicy.access.allow"},
 		Spec{Name: "denylist-source-range", Family: "access", Level: Exact, Risk: RiskMedium, Scope: ScopeLocation, Default: "ConfigMap denylist-source-range",
-			Accepts: "comma-separated CIDRs or addresses", validate: validateCIDRList,
+			Accepts: "comma-separated CIDRs or addresses", validate: validateAccessList,
 			Note: "Clients in the list get 403; evaluated before the allow list.", Target: "TrafficPolicy.access.deny"},
 	)
 }

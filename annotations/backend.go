@@ -1,6 +1,8 @@
 package annotations
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -12,8 +14,9 @@ func init() {
 			Note:   "HTTPS and GRPCS backends are not certificate-checked unless proxy-ssl-verify is on, as in ingress-nginx; FCGI is refused (Envoy has no FastCGI).",
 			Target: "TrafficPolicy.backend.protocol"},
 		Spec{Name: "upstream-vhost", Family: "backend", Level: Exact, Risk: RiskLow, Scope: ScopeLocation,
-			Accepts: "a hostname without wildcard", validate: maxLength(maxHostname, "Gateway API hostname", validateRegexp(preciseHostname, "a hostname without wildcard or port")),
-			Note: "Sets the Host header sent to the backend.", Target: "HTTPRoute URLRewrite hostname"},
+			Accepts:  "a hostname, optionally with :port, that may use the nginx variables $host and $server_name",
+			validate: validateUpstreamVhost,
+			Note:     "Sets the Host header sent to the backend; $host and $server_name are evaluated per host; a :port is dropped (a Gateway API hostname holds none).", Target: "HTTPRoute URLRewrite hostname"},
 		Spec{Name: "service-upstream", Family: "backend", Level: Exact, Risk: RiskLow, Scope: ScopeIngress, Default: "false (ConfigMap)",
 			Accepts: "boolean", validate: validateBool,
 			Note: "Sends traffic to the Service cluster IP instead of the endpoints.", Target: "TrafficPolicy.backend.serviceUpstream"},
@@ -71,9 +74,12 @@ func init() {
 }
 
 var (
-	cipherListChars = mustRegexp(`^[A-Za-z0-9_:+!@=.\-]+$`)
-	dnsLabel        = mustRegexp(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	objectRef       = mustRegexp(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[a-z0-9]([-.a-z0-9]*[a-z0-9])?$`)
+	// upstreamVhostChars is a host name made of letters, digits, dots, dashes and nginx
+	// variables, with an optional port: what nginx's proxy_set_header Host takes here.
+	upstreamVhostChars = mustRegexp(`^(?:[A-Za-z0-9.-]|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)+(?::[0-9]{1,5})?$`)
+	cipherListChars    = mustRegexp(`^[A-Za-z0-9_:+!@=.\-]+$`)
+	dnsLabel           = mustRegexp(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	objectRef          = mustRegexp(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[a-z0-9]([-.a-z0-9]*[a-z0-9])?$`)
 )
 
 func validateObjectRef(v string) error {
@@ -175,6 +181,9 @@ type Backend struct {
 	CustomHTTPErrors []int
 	// DisableInterceptErrors is disable-proxy-intercept-errors.
 	DisableInterceptErrors bool
+	// CustomHeaders is custom-headers as written: the ConfigMap ("namespace/name") whose
+	// keys are response headers ("" = none). The converter resolves it.
+	CustomHeaders string
 }
 
 // ProxySSL holds the proxy-ssl-* annotations.
@@ -222,6 +231,7 @@ func parseBackend(r *reader) Backend {
 		b.CustomHTTPErrors, _ = parseStatusList(v)
 	}
 	b.DisableInterceptErrors = r.boolean("disable-proxy-intercept-errors", false)
+	b.CustomHeaders, _ = r.str("custom-headers")
 	for _, n := range []string{"upstream-hash-by", "upstream-hash-by-subset", "upstream-hash-by-subset-size"} {
 		if _, ok := r.str(n); ok {
 			r.unsupported(n)
@@ -257,4 +267,45 @@ func parseProxySSL(r *reader) ProxySSL {
 		r.note("proxy-ssl-verify", Exact, "is on without proxy-ssl-secret: nginx then has no CA to verify with and every handshake fails; set proxy-ssl-secret")
 	}
 	return p
+}
+
+// validateUpstreamVhost accepts a host name with an optional port and nginx variables; the
+// name (without port) fits a Gateway API hostname when it has no variable (the converter
+// checks the evaluated one).
+func validateUpstreamVhost(v string) error {
+	if !upstreamVhostChars.MatchString(v) {
+		return errorf("is not a hostname with an optional :port and nginx variables")
+	}
+	name := v
+	if i := strings.LastIndexByte(v, ':'); i >= 0 {
+		name = v[:i]
+	}
+	limit := maxHostname
+	if strings.Contains(name, "$") {
+		limit = maxHeaderValue
+	}
+	return checkLength(name, limit, "Gateway API hostname")
+}
+
+var (
+	// customHeaderName and customHeaderValue are what ingress-nginx's custom-headers parser
+	// accepts as the keys and values of the ConfigMap (customheaders headerRegexp and
+	// valueRegexp): anything else denies the location (503).
+	customHeaderName  = mustRegexp(`^[a-zA-Z\d\-_]+$`)
+	customHeaderValue = mustRegexp(`^[a-zA-Z\d_ :;.,\\/"'?!(){}\[\]@<>=\-+*#$&\x60|~^%]+$`)
+)
+
+// CustomHeaderProblem says why ingress-nginx denies a location (503) for one entry of a
+// custom-headers ConfigMap ("" = it accepts it): a name or value its parser refuses, or a
+// name not listed (exactly, case included) in ConfigMap global-allowed-response-headers.
+func CustomHeaderProblem(name, value string, allowed []string) string {
+	switch {
+	case !customHeaderName.MatchString(name):
+		return fmt.Sprintf("key %q is not a header name ingress-nginx accepts (letters, digits, - and _)", name)
+	case !customHeaderValue.MatchString(value):
+		return fmt.Sprintf("the value of %s has characters ingress-nginx refuses (or is empty)", name)
+	case !slices.Contains(allowed, name):
+		return fmt.Sprintf("header %s is not listed in ConfigMap global-allowed-response-headers (%s)", name, strings.Join(allowed, ","))
+	}
+	return ""
 }

@@ -47,9 +47,10 @@ func init() {
 		Spec{Name: "cors-max-age", Family: "cors", Level: Exact, Risk: RiskLow, Scope: ScopeIngress, Default: "1728000",
 			Accepts: "integer seconds", validate: validateNonNegativeInt,
 			Note: "Access-Control-Max-Age.", Target: "TrafficPolicy.cors.maxAgeSeconds"},
-		Spec{Name: "custom-headers", Family: "cors", Level: Unsupported, Risk: RiskMedium, Scope: ScopeLocation,
-			Accepts: "namespace/name of a ConfigMap", validate: validateObjectRef,
-			Note: "Adds every key of a ConfigMap as a response header; not converted yet (needs the ConfigMap and the global-allowed-response-headers list)."},
+		Spec{Name: "custom-headers", Family: "cors", Level: Approximate, Risk: RiskMedium, Scope: ScopeLocation,
+			Accepts: "namespace/name of a ConfigMap (of the Ingress's namespace) in the input", validate: validateObjectRef,
+			Note:   "Sets every key of the ConfigMap as a response header (each must be listed in the ConfigMap global-allowed-response-headers, else the paths answer 503); Envoy adds them to every answer of the route (its 401/403/413/503 too) but not to the CORS preflight 204 gatebridge answers itself.",
+			Target: "HTTPRoute ResponseHeaderModifier set"},
 	)
 }
 

@@ -1,6 +1,7 @@
 package annotations
 
 import (
+	"fmt"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -124,19 +125,28 @@ func sortFindings(f []Finding) []Finding {
 
 // Defaults are the ingress-nginx controller ConfigMap settings that change behaviour.
 type Defaults struct {
-	BodySizeBytes           int64
-	ConnectTimeout          int
-	ReadTimeout             int
-	SendTimeout             int
-	NextUpstream            []string
-	NextUpstreamTries       int
-	NextUpstreamTimeout     int
-	RetryNonIdempotent      bool
-	SSLRedirect             bool
-	ForceSSLRedirect        bool
-	HTTPRedirectCode        int
-	PreserveTrailingSlash   bool
-	UsePortInRedirects      bool
+	BodySizeBytes         int64
+	ConnectTimeout        int
+	ReadTimeout           int
+	SendTimeout           int
+	NextUpstream          []string
+	NextUpstreamTries     int
+	NextUpstreamTimeout   int
+	RetryNonIdempotent    bool
+	SSLRedirect           bool
+	ForceSSLRedirect      bool
+	HTTPRedirectCode      int
+	PreserveTrailingSlash bool
+	UsePortInRedirects    bool
+	// RelativeRedirects is ConfigMap relative-redirects: Location of redirects to a path
+	// stays relative.
+	RelativeRedirects bool
+	// HSTS: Strict-Transport-Security on HTTPS responses of hosts with a certificate
+	// (ConfigMap hsts, hsts-max-age, hsts-include-subdomains, hsts-preload).
+	HSTS                    bool
+	HSTSMaxAge              string
+	HSTSIncludeSubdomains   bool
+	HSTSPreload             bool
 	NoTLSRedirectLocations  []string
 	AllowSnippetAnnotations bool
 	RiskLevel               Risk
@@ -147,6 +157,9 @@ type Defaults struct {
 	UseForwardedHeaders     bool
 	GlobalAuthURL           string
 	CustomHTTPErrors        []int
+	// AllowedResponseHeaders is ConfigMap global-allowed-response-headers: the header names
+	// custom-headers may set.
+	AllowedResponseHeaders []string
 }
 
 // DefaultDefaults are ingress-nginx's built-in ConfigMap defaults (config.go NewDefault).
@@ -157,6 +170,7 @@ func DefaultDefaults() Defaults {
 		SSLRedirect: true, HTTPRedirectCode: 308,
 		NoTLSRedirectLocations: []string{"/.well-known/acme-challenge"},
 		RiskLevel:              RiskHigh, LimitReqStatusCode: 503, LoadBalance: "round_robin",
+		HSTS: true, HSTSMaxAge: "31536000", HSTSIncludeSubdomains: true,
 	}
 }
 
@@ -223,6 +237,18 @@ func DefaultsFromConfigMap(data map[string]string) (Defaults, []ConfigMapFinding
 	boolKey("use-port-in-redirects", &d.UsePortInRedirects)
 	boolKey("allow-snippet-annotations", &d.AllowSnippetAnnotations)
 	boolKey("use-forwarded-headers", &d.UseForwardedHeaders)
+	boolKey("relative-redirects", &d.RelativeRedirects)
+	boolKey("hsts", &d.HSTS)
+	boolKey("hsts-include-subdomains", &d.HSTSIncludeSubdomains)
+	boolKey("hsts-preload", &d.HSTSPreload)
+	if v, ok := data["hsts-max-age"]; ok {
+		// ingress-nginx writes it into the header as a number (max-age=<n>).
+		if n := strings.TrimSpace(v); hstsMaxAge.MatchString(n) {
+			d.HSTSMaxAge = n
+		} else {
+			bad("hsts-max-age", "is not a number of seconds")
+		}
+	}
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		d.NoTLSRedirectLocations = splitList(v)
 	}
@@ -259,6 +285,16 @@ func DefaultsFromConfigMap(data map[string]string) (Defaults, []ConfigMapFinding
 			d.CustomHTTPErrors = codes
 		} else {
 			bad("custom-http-errors", err.Error())
+		}
+	}
+	if v, ok := data["global-allowed-response-headers"]; ok {
+		// ingress-nginx keeps the valid names of the list and warns about the others.
+		for _, h := range splitList(v) {
+			if customHeaderName.MatchString(h) {
+				d.AllowedResponseHeaders = append(d.AllowedResponseHeaders, h)
+			} else {
+				f = append(f, ConfigMapFinding{Key: "global-allowed-response-headers", Value: v, Message: fmt.Sprintf("%q is not a header name; ingress-nginx leaves it out of the list", h)})
+			}
 		}
 	}
 	if d.HTTPRedirectCode < 300 || d.HTTPRedirectCode > 308 {

@@ -1,6 +1,7 @@
 package annotations
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -41,9 +42,10 @@ func init() {
 			Accepts: "boolean", validate: validateBool,
 			Note:   "www.<host> ↔ <host> answers 308 to the other name; the Location carries no explicit port and keeps a trailing slash, where nginx writes the port and drops the slash.",
 			Target: "HTTPRoute for the other hostname with RequestRedirect 308"},
-		Spec{Name: "relative-redirects", Family: "redirect", Level: Approximate, Risk: RiskLow, Scope: ScopeLocation, Default: "false (ConfigMap)",
+		Spec{Name: "relative-redirects", Family: "redirect", Level: Exact, Risk: RiskLow, Scope: ScopeLocation, Default: "false (ConfigMap)",
 			Accepts: "boolean", validate: validateBool,
-			Note: "Envoy always sends absolute Location URLs; browsers follow both the same way.", Target: "—"},
+			Note:   "Keeps the Location of redirects to a path relative (permanent-redirect: /new), as nginx's absolute_redirect off; \"false\" does not undo the ConfigMap's relative-redirects.",
+			Target: "RouteFilter.redirect with the relative URL"},
 	)
 }
 
@@ -55,7 +57,9 @@ type Redirect struct {
 	PreserveTrailingSlash *bool
 	UsePortInRedirects    *bool
 	FromToWWW             bool
-	RelativeRedirects     bool
+	// RelativeRedirects is relative-redirects (nil = absent or invalid). It can only turn
+	// relative redirects on: "false" leaves the ConfigMap's relative-redirects in force.
+	RelativeRedirects *bool
 	// Literal is the permanent/temporal redirect in effect (nil = none).
 	Literal *LiteralRedirect
 }
@@ -68,15 +72,23 @@ type LiteralRedirect struct {
 	Code       int
 }
 
+// redirectGroup are the annotations ingress-nginx reads in one parser (redirect.go): an
+// error that is not a validation error drops them all for the Ingress.
+// (relative-redirects has a parser of its own.)
+var redirectGroup = []string{"from-to-www-redirect", "permanent-redirect", "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code"}
+
 func parseRedirect(r *reader) Redirect {
 	rd := Redirect{
 		SSLRedirect:           r.optBool("ssl-redirect"),
 		ForceSSLRedirect:      r.optBool("force-ssl-redirect"),
 		PreserveTrailingSlash: r.optBool("preserve-trailing-slash"),
 		UsePortInRedirects:    r.optBool("use-port-in-redirects"),
-		FromToWWW:             r.boolean("from-to-www-redirect", false),
-		RelativeRedirects:     r.boolean("relative-redirects", false),
+		RelativeRedirects:     r.optBool("relative-redirects"),
 	}
+	if dropRedirectGroup(r) {
+		return rd
+	}
+	rd.FromToWWW = r.boolean("from-to-www-redirect", false)
 	// ingress-nginx checks temporal-redirect first; it wins when both are set.
 	if u, ok := r.str("temporal-redirect"); ok {
 		code := redirectCode(r, "temporal-redirect-code", 302, 307)
@@ -96,10 +108,38 @@ func parseRedirect(r *reader) Redirect {
 			r.note(n, Exact, "has no effect without its redirect annotation")
 		}
 	}
-	if rd.RelativeRedirects {
-		r.note("relative-redirects", Approximate, "Envoy sends an absolute Location; clients follow it the same way")
-	}
 	return rd
+}
+
+// dropRedirectGroup handles a temporal-redirect that passes the character validator but
+// is not an http(s) URL (a relative "/new", "ftp://…"): ingress-nginx's URL check returns
+// a plain error, which drops the whole redirect group of the Ingress — the request is
+// proxied as if none of its annotations were set. It reports whether that happened.
+func dropRedirectGroup(r *reader) bool {
+	v, ok := r.values["temporal-redirect"]
+	if !ok {
+		return false
+	}
+	clean := normalize(v)
+	if clean == "" || rejectControlChars(clean) != nil || checkLength(clean, maxRedirectURL, "redirect URL") != nil ||
+		strings.Contains(clean, "$") || !redirectURLChars.MatchString(clean) {
+		return false // a validation error: the Ingress is rejected (parseRedirect)
+	}
+	u, err := url.Parse(clean)
+	if err == nil && strings.HasPrefix(u.Scheme, "http") {
+		return false
+	}
+	present := []string{}
+	for _, n := range redirectGroup {
+		if r.has(n) {
+			r.seen[n] = true
+			present = append(present, n)
+		}
+	}
+	r.findings = append(r.findings, Finding{Annotation: "temporal-redirect", Value: v, Level: Exact, Warning: true,
+		Message: "is not an absolute http:// or https:// URL: ingress-nginx's URL check fails and drops the redirect annotations of this Ingress (" +
+			strings.Join(present, ", ") + "), so the request is proxied as if they were absent; so does gatebridge — write an absolute URL to redirect"})
+	return true
 }
 
 // redirectCode reads a redirect code; values outside 300..max fall back to def, as

@@ -31,9 +31,6 @@ var (
 	cookieNameChars = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 	// dnsNameWithWildcard is a hostname, optionally starting with "*.".
 	dnsNameWithWildcard = regexp.MustCompile(`^(\*\.)?([a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$`)
-	// preciseHostname is a hostname without wildcard (Gateway API PreciseHostname, any case:
-	// values are lowercased before use).
-	preciseHostname = regexp.MustCompile(`^([a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$`)
 	// authHeaderChars is what ingress-nginx accepts as a header name in the auth-* lists
 	// (and what gatebridge's auth service accepts).
 	authHeaderChars = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
@@ -41,6 +38,8 @@ var (
 	authMethods = regexp.MustCompile(`^(GET|HEAD|POST|PUT|PATCH|DELETE|CONNECT|OPTIONS|TRACE)$`)
 	// uriScheme is the scheme of an absolute URI ("file:", "javascript:", "http:").
 	uriScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
+	// hstsMaxAge is a max-age directive value: digits only (RFC 6797).
+	hstsMaxAge = regexp.MustCompile(`^[0-9]{1,10}$`)
 	// nginxVariable finds $name and ${name} references.
 	nginxVariable = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
 )
@@ -225,6 +224,18 @@ func parseCIDRList(v string) ([]netip.Prefix, error) {
 func validateCIDRList(v string) error {
 	_, err := parseCIDRList(v)
 	return err
+}
+
+// validateAccessList is allowlist-source-range and denylist-source-range: ingress-nginx
+// parses every comma-separated entry (net.ParseCIDRs), so an empty one ("10.0.0.0/8,",
+// "a,,b") fails like a bad address, and the location is denied (503).
+func validateAccessList(v string) error {
+	for i, part := range strings.Split(v, ",") {
+		if strings.TrimSpace(part) == "" {
+			return fmt.Errorf("has an empty entry (entry %d of the comma-separated list); ingress-nginx refuses the list", i+1)
+		}
+	}
+	return validateCIDRList(v)
 }
 
 // splitList splits a comma-separated list, trimming blanks and dropping empty items.

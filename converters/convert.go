@@ -37,7 +37,9 @@ type conversion struct {
 	sel      classSelector
 	services map[string]*corev1.Service
 	secrets  map[string]*corev1.Secret
-	global   []Finding
+	// configMaps are the input's valid ConfigMaps by namespace/name (custom-headers).
+	configMaps map[string]*corev1.ConfigMap
+	global     []Finding
 	// inputFindings are the global findings about Services and Secrets the API server
 	// would reject (ignored); they stand as long as the lookups do.
 	inputFindings []Finding
@@ -139,6 +141,13 @@ func newConversion(in Input, opts Options, prev *state) *conversion {
 		cv.indexServicesAndSecrets(in)
 	}
 	cv.global = append(cv.global, cv.inputFindings...)
+	cv.configMaps = make(map[string]*corev1.ConfigMap, len(in.ConfigMaps))
+	for i := range in.ConfigMaps {
+		m := &in.ConfigMaps[i]
+		if len(objectFindings("ConfigMap", m.Namespace, m.Name, m.ObjectMeta)) == 0 {
+			cv.configMaps[m.Namespace+"/"+m.Name] = m
+		}
+	}
 	return cv
 }
 
@@ -176,6 +185,7 @@ func (c *converter) analyse() []*plannedListener {
 		}
 	}
 	for _, s := range c.primaries {
+		c.checkDeniedReferences(s)
 		for _, l := range c.model.collectLocations(s) {
 			c.model.place(l)
 		}
@@ -188,6 +198,9 @@ func (c *converter) analyse() []*plannedListener {
 		}
 	}
 	c.model.attachCanaries(c.joined)
+	// After canaries joined: they join the location as written (/same), which ingress-nginx
+	// splits only when it renders the server.
+	c.model.splitSelfRewrites()
 	c.model.computeRegexMode()
 	c.model.assignAliases()
 	for _, h := range c.model.sortedHosts() {
@@ -226,6 +239,7 @@ func (c *converter) emit(plan *listenerPlan) {
 				}
 			}
 			routesBySrc[rs.src] = append(routesBySrc[rs.src], routes...)
+			c.emitSlashRoutes(rs)
 		}
 		if p.passthrough != nil {
 			c.emitPassthrough(p.host, p.passthrough)
@@ -516,8 +530,85 @@ func blockedReasons(s *source) []string {
 	if len(a.FailClosed) > 0 {
 		parts = append(parts, "invalid security settings: "+strings.Join(a.FailClosed, ", "))
 	}
+	parts = append(parts, s.denied...)
 	if a.Rejected {
 		parts = append(parts, "ingress-nginx itself rejects this Ingress")
 	}
 	return parts
 }
+
+// checkDeniedReferences fails closed an Ingress whose location ingress-nginx denies (503)
+// for a reference it cannot resolve: a proxy-ssl-secret that is not in the input (when the
+// input holds Secrets; without any, the cluster is trusted to have it), a custom-headers
+// ConfigMap that is missing or sets a header ingress-nginx does not allow.
+func (c *converter) checkDeniedReferences(s *source) {
+	c.resolveCustomHeaders(s)
+	if ref := s.ann.Backend.ProxySSL.Secret; ref != "" && len(c.model.secrets) > 0 {
+		ns, name := splitRef(ref, s.ing.Namespace)
+		if _, ok := c.model.secrets[ns+"/"+name]; !ok {
+			s.add(Finding{Annotation: "proxy-ssl-secret", Value: ref, Level: annotations.Exact, Severity: SeverityError,
+				Message: "Secret " + ns + "/" + name + " is not in the input: ingress-nginx denies these paths (503) until it exists, and so does gatebridge (fails closed); include the Secret in the input, or create it"})
+			s.denied = append(s.denied, "proxy-ssl-secret "+ns+"/"+name+" not found")
+		}
+	}
+}
+
+// resolveCustomHeaders reads the custom-headers ConfigMap of s into s.customHeaders, or
+// fails s closed as ingress-nginx denies its locations (503): the ConfigMap is looked up
+// by the value as written (namespace/name; a bare name finds none), and every key must be
+// a header name and value its parser accepts and be listed in ConfigMap
+// global-allowed-response-headers. gatebridge also refuses a ConfigMap of another
+// namespace (its data would be copied into this namespace's HTTPRoutes) and more headers
+// than a Gateway API ResponseHeaderModifier holds.
+func (c *converter) resolveCustomHeaders(s *source) {
+	ref := s.ann.Backend.CustomHeaders
+	if ref == "" {
+		return
+	}
+	deny := func(why, msg string) {
+		s.add(Finding{Annotation: "custom-headers", Value: ref, Level: annotations.Approximate, Severity: SeverityError, Message: msg})
+		s.denied = append(s.denied, "custom-headers: "+why)
+	}
+	ns, _, qualified := strings.Cut(ref, "/")
+	switch {
+	case !qualified:
+		deny("ConfigMap "+ref+" not found", "names no namespace: ingress-nginx looks the ConfigMap up as written and finds none, so it denies these paths (503), and so does gatebridge (fails closed); write "+s.ing.Namespace+"/"+ref)
+		return
+	case ns != s.ing.Namespace:
+		deny("ConfigMap "+ref+" is in another namespace", "names a ConfigMap of namespace "+ns+": gatebridge does not copy another namespace's ConfigMap into this Ingress's routes, so these paths answer 503 (fails closed); copy the ConfigMap into namespace "+s.ing.Namespace)
+		return
+	}
+	cm := c.configMaps[ref]
+	if cm == nil {
+		deny("ConfigMap "+ref+" not found", "ConfigMap "+ref+" is not in the input: ingress-nginx denies these paths (503) until it exists, and so does gatebridge (fails closed); include the ConfigMap in the input")
+		return
+	}
+	keys := make([]string, 0, len(cm.Data))
+	for k := range cm.Data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var headers []gwv1.HTTPHeader
+	for _, k := range keys {
+		if why := annotations.CustomHeaderProblem(k, cm.Data[k], c.defaults.AllowedResponseHeaders); why != "" {
+			deny(why, "ConfigMap "+ref+": "+why+"; ingress-nginx denies these paths (503), and so does gatebridge (fails closed)")
+			return
+		}
+		headers = append(headers, gwv1.HTTPHeader{Name: gwv1.HTTPHeaderName(k), Value: cm.Data[k]})
+	}
+	if len(headers) > maxCustomHeaders {
+		deny("ConfigMap "+ref+" has more than 15 headers", fmt.Sprintf("ConfigMap %s sets %d headers; a Gateway API ResponseHeaderModifier holds %d besides Strict-Transport-Security, so these paths answer 503 (fails closed); split the headers", ref, len(headers), maxCustomHeaders))
+		return
+	}
+	for _, h := range headers {
+		if len(h.Value) > 4096 || len(h.Name) > 256 {
+			deny("ConfigMap "+ref+" has a header too long for the Gateway API", "ConfigMap "+ref+": header "+string(h.Name)+" is longer than a Gateway API header holds (256 characters of name, 4096 of value), so these paths answer 503 (fails closed)")
+			return
+		}
+	}
+	s.customHeaders = headers
+}
+
+// maxCustomHeaders: a ResponseHeaderModifier sets at most 16 headers, one is kept for
+// Strict-Transport-Security.
+const maxCustomHeaders = 15

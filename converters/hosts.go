@@ -457,3 +457,48 @@ func sortedKeys(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
+
+// splitSelfRewrites reproduces what ingress-nginx makes of a Prefix path whose
+// rewrite-target is the path itself (/same on /same). It compares the two before it splits
+// the path into the prefix location "/same/" and its exact twin "= /same", finds them equal
+// and splits; the template then compares the target with the prefix location's "/same/",
+// finds them different, and rewrites there — which also puts the whole host in regex mode.
+// So sub-paths (/same/…, any case) reach the backend as /same, while /same itself (the
+// twin, a regex "^/same" too, matching /samefoo) is proxied unchanged. The twin is not made
+// when the host has an Exact /same already.
+func (m *model) splitSelfRewrites() {
+	for _, h := range m.sortedHosts() {
+		for _, key := range sortedLocationKeys(h) {
+			l := h.locations[key]
+			rw := l.src.ann.Rewrite
+			if l.pathType != pathPrefix || l.path == "/" || strings.HasSuffix(l.path, "/") || rw.UseRegex || rw.Target != l.path {
+				continue
+			}
+			prefix := *l
+			prefix.path = l.path + "/"
+			if _, taken := h.locations[prefix.key()]; taken {
+				continue
+			}
+			delete(h.locations, key)
+			h.locations[prefix.key()] = &prefix
+			twin := *l
+			twin.pathType, twin.noRewrite = pathExact, true
+			if _, taken := h.locations[twin.key()]; !taken {
+				h.locations[twin.key()] = &twin
+			}
+			l.src.add(Finding{Field: l.field + ".path", Annotation: "rewrite-target", Value: rw.Target, Severity: SeverityInfo, Level: annotations.Exact,
+				Message: fmt.Sprintf("equals the path, but ingress-nginx compares it with the prefix location %s it makes of the path: requests for %s… (any case) reach the backend as %s, while %s itself and longer names such as %sx are proxied unchanged, and every path of host %s becomes a case-insensitive regular expression (as in ingress-nginx)",
+					prefix.path, prefix.path, rw.Target, l.path, l.path, hostOrAll(h.name))})
+		}
+	}
+}
+
+// sortedLocationKeys are the keys of h's locations in order, for a deterministic walk.
+func sortedLocationKeys(h *hostModel) []string {
+	keys := make([]string, 0, len(h.locations))
+	for k := range h.locations {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -17,6 +17,9 @@ type Input struct {
 	Secrets []corev1.Secret
 	// ControllerConfigMap is the ingress-nginx controller ConfigMap (global defaults); optional.
 	ControllerConfigMap *corev1.ConfigMap
+	// ConfigMaps are the input's ConfigMaps, read for custom-headers (its response
+	// headers); an Ingress whose custom-headers ConfigMap is not here fails closed.
+	ConfigMaps []corev1.ConfigMap
 	// DropIn maps the Ingresses ("namespace/name") of a gatebridge IngressClass converted in
 	// place of the converted class (DropIn) to their own class, which their report keeps.
 	// In bridge mode they are served natively, whole, whatever their annotations.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/gatebridge-dev/gatebridge/annotations"
 )
@@ -27,6 +28,11 @@ type source struct {
 	hostRefusals []string
 	// bridge is what its annotations ask of the bridge (bridge mode only, bridge.go).
 	bridge bridgeIntent
+	// denied say why ingress-nginx denies the Ingress's locations (503) for a reference it
+	// cannot resolve (a proxy-ssl-secret not in the input): it fails closed.
+	denied []string
+	// customHeaders are the response headers of custom-headers (resolveCustomHeaders).
+	customHeaders []gwv1.HTTPHeader
 }
 
 // refused reports whether the Ingress must produce no objects. A refused Ingress still
@@ -34,11 +40,24 @@ type source struct {
 // Ingresses do not take them over, and its locations fail closed (refused.go). Its host
 // settings reach the Gateway only through a served Ingress of the host that needs them
 // (hostListeners).
-func (s *source) refused() bool { return s.ann.Blocked() || len(s.hostRefusals) > 0 }
+func (s *source) refused() bool {
+	return s.ann.Blocked() || len(s.hostRefusals) > 0 || len(s.denied) > 0
+}
 
 func (s *source) key() string { return s.ing.Namespace + "/" + s.ing.Name }
 
 func (s *source) add(f Finding) { s.report.Findings = append(s.report.Findings, f) }
+
+// addOnce adds f unless the Ingress already has the very same finding (one per Ingress
+// for what each of its locations would say again).
+func (s *source) addOnce(f Finding) {
+	for _, g := range s.report.Findings {
+		if g == f {
+			return
+		}
+	}
+	s.add(f)
+}
 
 // pathType is the effective ingress-nginx path type: ImplementationSpecific and a missing
 // type are Prefix (SetDefaultNGINXPathType).
@@ -73,6 +92,9 @@ type location struct {
 	implicit bool
 	// canary is the joined canary, if any.
 	canary *canaryJoin
+	// noRewrite: the exact twin of a Prefix path whose rewrite-target equals it
+	// (splitSelfRewrites): ingress-nginx does not rewrite there.
+	noRewrite bool
 }
 
 func (l *location) key() string { return string(l.pathType) + " " + l.path }

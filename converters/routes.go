@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/gatebridge-dev/gatebridge/annotations"
 	gbv1 "github.com/gatebridge-dev/gatebridge/api/v1alpha1"
 )
 
@@ -22,6 +23,10 @@ type routeSet struct {
 	// https rules (served on the host's HTTPS listeners) and http rules (the HTTP listener).
 	https, http []gwv1.HTTPRouteRule
 	filters     []*gbv1.RouteFilter
+	// slashHTTPS and slashHTTP are nginx's 301 for a path ending in "/" requested without
+	// it (slashRedirects): routes of their own, so that the Ingress's policy (CORS, auth,
+	// access lists) does not apply to them, as nginx answers before any of it.
+	slashHTTPS, slashHTTP []gwv1.HTTPRouteRule
 }
 
 // buildHostRoutes builds the rules of every Ingress on host h.
@@ -42,6 +47,7 @@ func (c *converter) buildHostRoutes(h *hostModel) []*routeSet {
 		srcs = append(srcs, s)
 	}
 	sort.Slice(srcs, func(i, j int) bool { return srcs[i].order < srcs[j].order })
+	slash := slashRedirects(h)
 	var sets []*routeSet
 	for _, src := range srcs {
 		if src.refused() {
@@ -60,6 +66,9 @@ func (c *converter) buildHostRoutes(h *hostModel) []*routeSet {
 		}
 		for _, l := range ls {
 			c.addLocationRules(rs, l)
+			if slash[l] {
+				c.addSlashRedirect(rs, l)
+			}
 		}
 		sets = append(sets, rs)
 	}
@@ -80,13 +89,13 @@ func (c *converter) addLocationRules(rs *routeSet, l *location) {
 	idx := len(rs.https)
 	var rules []gwv1.HTTPRouteRule
 	if lr := l.src.ann.Redirect.Literal; lr != nil {
-		rule, rf := literalRedirectRule(match, lr)
+		rule, rf := literalRedirectRule(match, lr, c.relativeRedirects(l.src))
 		if rf != nil {
 			rs.addFilter(rf, &rule, l, "redirect")
 		}
 		rules = []gwv1.HTTPRouteRule{rule}
 	} else {
-		filters, rf := ruleFilters(l, h.regexMode)
+		filters, rf := ruleFilters(l, h.regexMode, c.upstreamHost(l))
 		rules = forwardRules(l, match, filters)
 		if rf != nil {
 			for i := range rules {
@@ -101,14 +110,37 @@ func (c *converter) addLocationRules(rs *routeSet, l *location) {
 		}
 		rules[i].Name = ruleName(idx, l, h.regexMode, suffix)
 	}
-	rs.https = append(rs.https, rules...)
+	// custom-headers apply to every answer of the location (more_set_headers), HSTS to
+	// those over TLS.
+	custom := l.src.customHeaders
+	for i := range rules {
+		rules[i] = withResponseHeaders(rules[i], custom)
+	}
+	for _, r := range rules {
+		rs.https = append(rs.https, withResponseHeaders(r, c.hstsFor(h, custom)))
+	}
 	if c.redirectsToHTTPS(l) && l.src.ann.Redirect.Literal == nil {
 		r := redirectToHTTPS(match, c.defaults.HTTPRedirectCode)
 		r.Name = ruleName(idx, l, h.regexMode, "https-redirect")
-		rs.http = append(rs.http, r)
+		rs.http = append(rs.http, withResponseHeaders(r, custom))
 		return
 	}
 	rs.http = append(rs.http, rules...)
+}
+
+// hstsFor is the HSTS header of host h's HTTPS rules, none when custom-headers sets
+// Strict-Transport-Security itself (a rule sets each header once).
+func (c *converter) hstsFor(h *hostModel, custom []gwv1.HTTPHeader) []gwv1.HTTPHeader {
+	hsts := c.hstsHeader(h)
+	if hsts == nil {
+		return nil
+	}
+	for _, x := range custom {
+		if strings.EqualFold(string(x.Name), string(hsts.Name)) {
+			return nil
+		}
+	}
+	return []gwv1.HTTPHeader{*hsts}
 }
 
 // addFilter names the RouteFilter after the Ingress and its content (equal filters are
@@ -239,3 +271,150 @@ const (
 	LabelSourceIngress   = "gatebridge.dev/source-ingress"
 	LabelSourceNamespace = "gatebridge.dev/source-namespace"
 )
+
+// hstsHeader is the Strict-Transport-Security header ingress-nginx adds to the HTTPS
+// responses of host h (nil: none). lua_ingress.lua sets it in the header filter of every
+// location when ConfigMap hsts is on (the default), the request came over TLS and a
+// certificate is configured for the host — the same condition as ssl-redirect — so the
+// HTTP listener's responses, the catch-all and a passthrough host never carry it.
+// Replacing the backend's own value, as nginx's ngx.header does, is a ResponseHeaderModifier
+// set on the host's HTTPS rules.
+func (c *converter) hstsHeader(h *hostModel) *gwv1.HTTPHeader {
+	d := c.defaults
+	if !d.HSTS || !c.hostHasHTTPS(h) {
+		return nil
+	}
+	v := "max-age=" + d.HSTSMaxAge
+	if d.HSTSIncludeSubdomains {
+		v += "; includeSubDomains"
+	}
+	if d.HSTSPreload {
+		v += "; preload"
+	}
+	return &gwv1.HTTPHeader{Name: "Strict-Transport-Security", Value: v}
+}
+
+// withResponseHeaders returns rule with headers set on its responses: added to the rule's
+// ResponseHeaderModifier (a rule holds one), else in a new one. The rule's filters are
+// copied, never changed in place (rules of one location share them).
+func withResponseHeaders(rule gwv1.HTTPRouteRule, headers []gwv1.HTTPHeader) gwv1.HTTPRouteRule {
+	if len(headers) == 0 {
+		return rule
+	}
+	filters := make([]gwv1.HTTPRouteFilter, 0, len(rule.Filters)+1)
+	merged := false
+	for _, f := range rule.Filters {
+		if f.Type == gwv1.HTTPRouteFilterResponseHeaderModifier && f.ResponseHeaderModifier != nil && !merged {
+			m := f.ResponseHeaderModifier.DeepCopy()
+			m.Set = append(m.Set, headers...)
+			f.ResponseHeaderModifier, merged = m, true
+		}
+		filters = append(filters, f)
+	}
+	if !merged {
+		filters = append(filters, gwv1.HTTPRouteFilter{Type: gwv1.HTTPRouteFilterResponseHeaderModifier,
+			ResponseHeaderModifier: &gwv1.HTTPHeaderFilter{Set: append([]gwv1.HTTPHeader{}, headers...)}})
+	}
+	rule.Filters = filters
+	return rule
+}
+
+// relativeRedirects reports whether src's locations keep redirects to a path relative:
+// ingress-nginx writes `absolute_redirect off` into the location for relative-redirects
+// "true", and into the http block for the ConfigMap's; "false" writes nothing, so it
+// cannot undo the ConfigMap's.
+func (c *converter) relativeRedirects(src *source) bool {
+	v := src.ann.Redirect.RelativeRedirects
+	return v != nil && *v || c.defaults.RelativeRedirects
+}
+
+// slashRedirects are the locations of host h whose path ends in "/" that nginx redirects
+// to when the path is requested without the "/": a prefix (or exact) location "/docs/"
+// makes nginx answer "/docs" with 301 to "/docs/" (query kept), before any phase of the
+// location runs — unless the host has a location "= /docs" (an Exact /docs, or the exact
+// twin of a Prefix /docs), which matches first. Of an Exact and a Prefix "/docs/", nginx
+// answers with the exact one. A host in regex mode has no such redirect: "^/docs/" does
+// not match "/docs".
+func slashRedirects(h *hostModel) map[*location]bool {
+	if h.regexMode {
+		return nil
+	}
+	out := map[*location]bool{}
+	taken := map[string]bool{}
+	// Exact keys sort before Prefix keys.
+	for _, key := range sortedLocationKeys(h) {
+		l := h.locations[key]
+		if len(l.path) < 2 || !strings.HasSuffix(l.path, "/") {
+			continue
+		}
+		bare := strings.TrimSuffix(l.path, "/")
+		_, exact := h.locations[string(pathExact)+" "+bare]
+		_, prefix := h.locations[string(pathPrefix)+" "+bare]
+		if exact || prefix || taken[bare] || gatewayPathProblem(bare, pathExact) != "" {
+			continue
+		}
+		taken[bare] = true
+		out[l] = true
+	}
+	return out
+}
+
+// addSlashRedirect adds nginx's 301 from l's path without its final "/" to the path. The
+// Location is absolute with the query kept, as nginx's with absolute_redirect on; the
+// route's own policy keeps the query (fullPathDropsQuery: false, emitSlashRoutes).
+func (c *converter) addSlashRedirect(rs *routeSet, l *location) {
+	if checkLocation(l, false) != "" {
+		return
+	}
+	bare := strings.TrimSuffix(l.path, "/")
+	rule := gwv1.HTTPRouteRule{
+		Name:    ruleName(len(rs.slashHTTP), l, false, "slash"),
+		Matches: []gwv1.HTTPRouteMatch{{Path: &gwv1.HTTPPathMatch{Type: ptr(gwv1.PathMatchExact), Value: ptr(bare)}}},
+		Filters: []gwv1.HTTPRouteFilter{{Type: gwv1.HTTPRouteFilterRequestRedirect, RequestRedirect: &gwv1.HTTPRequestRedirectFilter{
+			Path: &gwv1.HTTPPathModifier{Type: gwv1.FullPathHTTPPathModifier, ReplaceFullPath: ptr(l.path)}, StatusCode: ptr(301)}}},
+	}
+	// nginx answers with the location's configuration: its custom-headers, and HSTS over TLS.
+	rule = withResponseHeaders(rule, l.src.customHeaders)
+	rs.slashHTTP = append(rs.slashHTTP, rule)
+	rs.slashHTTPS = append(rs.slashHTTPS, withResponseHeaders(rule, c.hstsFor(rs.host, l.src.customHeaders)))
+	msg := "ends with \"/\": as nginx does, a request for " + bare + " is answered 301 to " + l.path + " (query kept)"
+	if c.relativeRedirects(l.src) {
+		msg += "; with relative-redirects nginx writes that Location as a path, gatebridge writes it absolute (on the request's scheme and host)"
+		l.src.addOnce(Finding{Field: l.field + ".path", Value: l.path, Severity: SeverityInfo, Level: annotations.Approximate, Message: msg})
+		return
+	}
+	l.src.addOnce(Finding{Field: l.field + ".path", Value: l.path, Severity: SeverityInfo, Level: annotations.Exact, Message: msg})
+}
+
+// emitSlashRoutes emits the slash redirects of rs (addSlashRedirect) as HTTPRoutes of
+// their own, with a TrafficPolicy that keeps the query in them.
+func (c *converter) emitSlashRoutes(rs *routeSet) {
+	if len(rs.slashHTTP) == 0 {
+		return
+	}
+	h := rs.host
+	hostnames := c.routeHostnames(h)
+	base := []string{rs.src.ing.Name, hostLabel(h.name), "slash"}
+	var routes []*gwv1.HTTPRoute
+	if c.hostHasHTTPS(h) && !reflect.DeepEqual(rs.slashHTTPS, rs.slashHTTP) {
+		routes = c.splitRoutes(rs.src, h.name, base, hostnames, c.parents(h, true), rs.slashHTTPS)
+		routes = append(routes, c.splitRoutes(rs.src, h.name, append(base, "http"), hostnames, c.parents(h, false), rs.slashHTTP)...)
+	} else if c.hostHasHTTPS(h) {
+		routes = c.splitRoutes(rs.src, h.name, base, hostnames, append(c.parents(h, true), c.parents(h, false)...), rs.slashHTTP)
+	} else {
+		routes = c.splitRoutes(rs.src, h.name, base, hostnames, c.parents(h, false), rs.slashHTTP)
+	}
+	spec := gbv1.TrafficPolicySpec{Redirects: &gbv1.RedirectPolicy{FullPathDropsQuery: ptr(false)}}
+	for _, r := range routes {
+		c.out.addFor(rs.src, r)
+		spec.TargetRefs = append(spec.TargetRefs, gwv1.LocalPolicyTargetReferenceWithSectionName{LocalPolicyTargetReference: gwv1.LocalPolicyTargetReference{
+			Group: gwv1.GroupName, Kind: "HTTPRoute", Name: gwv1.ObjectName(r.Name)}})
+	}
+	name := c.uniqueName(rs.src, "TrafficPolicy", objectName(253, append(base, "policy")...), h.name, "slash")
+	rs.src.usesExtensions = true // the policy undoes gatebridge's own gateway-wide default
+	c.out.addFor(rs.src, &gbv1.TrafficPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: gbv1.GroupVersion.String(), Kind: "TrafficPolicy"},
+		ObjectMeta: c.meta(rs.src, name, rs.src.ing.Namespace),
+		Spec:       spec,
+	})
+}

@@ -135,21 +135,17 @@ func checkLocation(l *location, regexMode bool) string {
 	if why := gatewayPathProblem(l.path, l.pathType); why != "" {
 		return why
 	}
-	if l.pathType == pathPrefix && len(l.path) > 1 && strings.HasSuffix(l.path, "/") {
-		l.src.add(Finding{Field: l.field + ".path", Value: l.path, Severity: SeverityInfo, Level: annotations.Approximate,
-			Message: "ends with \"/\": ingress-nginx answers a request for " + strings.TrimSuffix(l.path, "/") + " with 301 to " + l.path + ", Gateway API PathPrefix serves it directly"})
-	}
 	return ""
 }
 
 // ruleFilters returns the filters of a location's forwarding rules (rewrite, headers,
 // upstream host) and, for capture-group rewrites, the RouteFilter to create.
-func ruleFilters(l *location, regexMode bool) ([]gwv1.HTTPRouteFilter, *gbv1.RouteFilter) {
+func ruleFilters(l *location, regexMode bool, upstreamHost string) ([]gwv1.HTTPRouteFilter, *gbv1.RouteFilter) {
 	ann := l.src.ann
 	var filters []gwv1.HTTPRouteFilter
 	var rf *gbv1.RouteFilter
 	rewrite := &gwv1.HTTPURLRewriteFilter{}
-	rewriting := ann.Rewrite.Target != "" && ann.Rewrite.Target != l.path
+	rewriting := !l.noRewrite && ann.Rewrite.Target != "" && ann.Rewrite.Target != l.path
 	if rewriting {
 		target := ann.Rewrite.Target
 		if !strings.HasPrefix(target, "/") {
@@ -166,8 +162,8 @@ func ruleFilters(l *location, regexMode bool) ([]gwv1.HTTPRouteFilter, *gbv1.Rou
 				RequestHeaderModifier: &gwv1.HTTPHeaderFilter{Set: []gwv1.HTTPHeader{{Name: "X-Forwarded-Prefix", Value: ann.Rewrite.XForwardedPrefix}}}})
 		}
 	}
-	if ann.Backend.UpstreamVhost != "" {
-		rewrite.Hostname = ptr(gwv1.PreciseHostname(strings.ToLower(ann.Backend.UpstreamVhost)))
+	if upstreamHost != "" {
+		rewrite.Hostname = ptr(gwv1.PreciseHostname(upstreamHost))
 	}
 	if rewrite.Path != nil || rewrite.Hostname != nil {
 		filters = append(filters, gwv1.HTTPRouteFilter{Type: gwv1.HTTPRouteFilterURLRewrite, URLRewrite: rewrite})
@@ -281,9 +277,13 @@ var standardRedirectCodes = map[int]bool{301: true, 302: true, 303: true, 307: t
 
 // literalRedirectRule is permanent-redirect / temporal-redirect: the standard filter when
 // it can say it exactly, else a RouteFilter with the literal Location.
-func literalRedirectRule(match gwv1.HTTPPathMatch, lr *annotations.LiteralRedirect) (gwv1.HTTPRouteRule, *gbv1.RouteFilter) {
+//
+// With relative-redirects a Location that is a path stays one (nginx absolute_redirect
+// off): only the literal RouteFilter sends it as written; the standard filter makes it
+// absolute.
+func literalRedirectRule(match gwv1.HTTPPathMatch, lr *annotations.LiteralRedirect, relative bool) (gwv1.HTTPRouteRule, *gbv1.RouteFilter) {
 	rule := gwv1.HTTPRouteRule{Matches: []gwv1.HTTPRouteMatch{{Path: ptr(match)}}}
-	if f, ok := standardRedirect(lr); ok {
+	if f, ok := standardRedirect(lr); ok && !(relative && strings.HasPrefix(lr.URL, "/")) {
 		rule.Filters = []gwv1.HTTPRouteFilter{{Type: gwv1.HTTPRouteFilterRequestRedirect, RequestRedirect: f}}
 		return rule, nil
 	}
@@ -356,3 +356,49 @@ func ruleName(i int, l *location, regexMode bool, suffix string) *gwv1.SectionNa
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// vhostVariable finds the nginx variables of an upstream-vhost ($name, ${name}).
+var vhostVariable = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
+
+// upstreamHost is the Host l's backend receives from upstream-vhost ("" = the client's),
+// as far as a Gateway API hostname holds it. nginx sends the value as written, variables
+// evaluated: $host (the request's host name) and $server_name (the host's name) are the
+// route's own hostname on a host without wildcard (and, for $host, without aliases: one
+// route serves them all); a :port is dropped, a Gateway API hostname holds none. What
+// cannot be said (another variable, a wildcard host) keeps the client's Host, with a
+// finding.
+func (c *converter) upstreamHost(l *location) string {
+	v := l.src.ann.Backend.UpstreamVhost
+	if v == "" {
+		return ""
+	}
+	h := c.model.hosts[l.host]
+	named := h.name != "" && !strings.HasPrefix(h.name, "*")
+	var unknown []string
+	host := vhostVariable.ReplaceAllStringFunc(v, func(ref string) string {
+		switch name := vhostVariable.FindStringSubmatch(ref)[1]; {
+		case name == "server_name" && named, name == "host" && named && len(h.servedAliases) == 0:
+			return h.name
+		default:
+			unknown = append(unknown, ref)
+			return ref
+		}
+	})
+	if len(unknown) > 0 {
+		l.src.addOnce(Finding{Annotation: "upstream-vhost", Value: v, Severity: SeverityWarning, Level: annotations.Approximate,
+			Message: fmt.Sprintf("uses %s, which gatebridge cannot evaluate for host %s (it evaluates $host on a host without wildcard or server-alias, and $server_name on a host without wildcard): the backend receives the client's Host header there, where nginx sends the evaluated value", strings.Join(unknown, ", "), hostOrAll(h.name))})
+		return ""
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		l.src.addOnce(Finding{Annotation: "upstream-vhost", Value: v, Severity: SeverityInfo, Level: annotations.Approximate,
+			Message: "names port " + host[i+1:] + ": the backend receives Host " + strings.ToLower(host[:i]) + " without it, where nginx sends " + host + " (a Gateway API hostname holds no port); servers that select a virtual host by name are not affected"})
+		host = host[:i]
+	}
+	host = strings.ToLower(host)
+	if len(host) > 253 || !preciseHostname.MatchString(host) {
+		l.src.addOnce(Finding{Annotation: "upstream-vhost", Value: v, Severity: SeverityWarning, Level: annotations.Approximate,
+			Message: "is " + host + " for host " + hostOrAll(h.name) + ", which is not a host name a Gateway API hostname holds: the backend receives the client's Host header there"})
+		return ""
+	}
+	return host
+}

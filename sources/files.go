@@ -446,6 +446,7 @@ func qualified(ns, name string) string {
 
 // pickConfigMap chooses the controller ConfigMap.
 func (l *Loaded) pickConfigMap(want string) {
+	l.Input.ConfigMaps = l.configMaps // custom-headers reads the others
 	var candidates []*corev1.ConfigMap
 	for i := range l.configMaps {
 		cm := &l.configMaps[i]
