@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -67,6 +68,9 @@ func envoyAddresses(ctx context.Context, c client.Reader, o Options) ([]string, 
 	if o.GatewayAddress != "" {
 		return []string{o.GatewayAddress}, nil
 	}
+	if o.GatewayAddressPool != "" {
+		return sharedGatewayAddresses(ctx, c, o)
+	}
 	key, err := o.envoyServiceKey()
 	if err != nil {
 		return nil, err
@@ -79,6 +83,25 @@ func envoyAddresses(ctx context.Context, c client.Reader, o Options) ([]string, 
 		return nil, fmt.Errorf("reading the Envoy Service %s: %w", key, err)
 	}
 	return serviceAddresses(&svc), nil
+}
+
+// sharedGatewayAddresses are the addresses the shared Gateway's status shows (with an
+// address pool, the status writer writes its pool address there).
+func sharedGatewayAddresses(ctx context.Context, c client.Reader, o Options) ([]string, error) {
+	o = o.withDefaults()
+	var gw gwv1.Gateway
+	key := client.ObjectKey{Namespace: o.Converter.GatewayNamespace, Name: o.Converter.GatewayName}
+	switch err := c.Get(ctx, key, &gw); {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading the Gateway %s: %w", key, err)
+	}
+	var out []string
+	for _, a := range gw.Status.Addresses {
+		out = append(out, a.Value)
+	}
+	return out, nil
 }
 
 // gatewayStatusAddresses are addrs as a Gateway's status.addresses.
@@ -175,6 +198,14 @@ func (o Options) checkAddressOptions() error {
 	}
 	if a := o.GatewayAddress; a != "" && net.ParseIP(a) == nil && len(validation.IsDNS1123Subdomain(a)) > 0 {
 		return fmt.Errorf("--gateway-address %q: want an IP address or a hostname", a)
+	}
+	if o.GatewayAddressPool != "" {
+		if o.GatewayAddress != "" {
+			return errors.New("--gateway-address and --gateway-address-pool: give one (the pool gives each Gateway its own address)")
+		}
+		if _, err := ParseAddressPool(o.GatewayAddressPool); err != nil {
+			return err
+		}
 	}
 	return nil
 }

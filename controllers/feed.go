@@ -63,6 +63,10 @@ var feedKinds = []feedKind{
 		return !okA || !okB || !equality.Semantic.DeepEqual(sa.Spec, sb.Spec) || !equality.Semantic.DeepEqual(sa.Labels, sb.Labels)
 	}},
 	{"EndpointSlice", func() client.Object { return &discoveryv1.EndpointSlice{} }, newVersion},
+	// Namespaces: their labels, for listeners that admit routes by a namespace selector.
+	{"Namespace", func() client.Object { return &corev1.Namespace{} }, func(a, b client.Object) bool {
+		return a.GetUID() != b.GetUID() || !equality.Semantic.DeepEqual(a.GetLabels(), b.GetLabels())
+	}},
 	{"Secret", func() client.Object { return &corev1.Secret{} }, func(a, b client.Object) bool {
 		sa, okA := a.(*corev1.Secret)
 		sb, okB := b.(*corev1.Secret)
@@ -482,6 +486,8 @@ func setKind(m *dataplane.Model, kind string, objs []client.Object) {
 		m.EndpointSlices = slices.Clip(part.EndpointSlices)
 	case "Secret":
 		m.Secrets = slices.Clip(part.Secrets)
+	case "Namespace":
+		m.Namespaces = slices.Clip(part.Namespaces)
 	}
 }
 

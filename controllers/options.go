@@ -44,6 +44,11 @@ type Options struct {
 	// GatewayAddress, when set, is that address instead of the Service's (an IP address or
 	// a hostname; for runs outside a cluster).
 	GatewayAddress string
+	// GatewayAddressPool, when set (a CIDR, --gateway-address-pool), gives each Gateway of
+	// our classes its own address from it: Envoy binds that address for the Gateway's
+	// listener ports, and it is the Gateway's status.addresses (addresspool.go). The
+	// drop-in Ingresses then show the shared Gateway's.
+	GatewayAddressPool string
 	// Fallback, when set, puts the shared Gateway in front of the running ingress-nginx
 	// (docs/bridge.md): "namespace/name[:port]" of its controller Service (port a number
 	// or a name; default the port numbered 80, else the one named "http") or "host:port".

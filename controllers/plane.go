@@ -19,6 +19,9 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
 	"github.com/gatebridge-dev/gatebridge/dataplane"
 	"github.com/gatebridge-dev/gatebridge/dataplane/authz"
 	"github.com/gatebridge-dev/gatebridge/dataplane/envoy"
@@ -53,7 +56,10 @@ type PlaneOptions struct {
 	// ControllerName is the GatewayClass controllerName served (default
 	// dataplane.DefaultControllerName).
 	ControllerName string
-	Log            logr.Logger
+	// Pool, when set, gives each Gateway of our classes its own address, which Envoy
+	// binds its listener ports on (addresspool.go).
+	Pool *AddressPool
+	Log  logr.Logger
 }
 
 // Plane is the multi-group xDS server and the auth service of one controller replica.
@@ -73,6 +79,8 @@ type Plane struct {
 	reference *group
 	// model is the last model applied (nil before the first), for groups that form later.
 	model *dataplane.Model
+	// addresses are the Gateways' pool addresses for model (with PlaneOptions.Pool).
+	addresses AddressAllocation
 	// version counts Apply and ApplyEndpoints calls that published.
 	version uint64
 	// changed is closed and replaced when streams come or go.
@@ -148,15 +156,28 @@ func (m groupMeta) key() string {
 }
 
 func (p *Plane) newGroupLocked(m groupMeta) *group {
+	opts := dataplane.Options{
+		ControllerName: p.opts.ControllerName,
+		PortMap:        m.portMap,
+		AuthzAddress:   m.authz,
+	}
+	if p.opts.Pool != nil {
+		opts.ListenersByAddress = true
+		// Translations run under p.mu, as does every change of p.addresses.
+		opts.Address = func(gw *gwv1.Gateway) string { return p.addresses[client.ObjectKeyFromObject(gw)].Address }
+		opts.AddressIssue = func(gw *gwv1.Gateway) *dataplane.Issue {
+			if i := p.addresses[client.ObjectKeyFromObject(gw)].Issue; i != nil {
+				c := *i
+				return &c
+			}
+			return nil
+		}
+	}
 	return &group{
-		key:  m.key(),
-		meta: m,
-		translator: dataplane.NewTranslator(dataplane.Options{
-			ControllerName: p.opts.ControllerName,
-			PortMap:        m.portMap,
-			AuthzAddress:   m.authz,
-		}),
-		xds: xds.New(p.log.WithName("xds"), xds.Options{}),
+		key:        m.key(),
+		meta:       m,
+		translator: dataplane.NewTranslator(opts),
+		xds:        xds.New(p.log.WithName("xds"), xds.Options{}),
 	}
 }
 
@@ -338,6 +359,9 @@ func (p *Plane) Apply(m *dataplane.Model) (*dataplane.Output, string, bool, erro
 	defer p.mu.Unlock()
 	p.pruneLocked()
 	p.model = m
+	if p.opts.Pool != nil {
+		p.addresses = p.opts.Pool.Allocate(poolGateways(m, p.opts.ControllerName))
+	}
 	changed := false
 	var errs []error
 	for _, g := range p.publishOrderLocked() {

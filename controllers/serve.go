@@ -21,12 +21,20 @@ func setupServing(mgr manager.Manager, o ServeOptions, addresses Options, log lo
 	if log.GetSink() == nil {
 		log = mgr.GetLogger()
 	}
+	var pool *AddressPool
+	if addresses.GatewayAddressPool != "" {
+		var err error
+		if pool, err = ParseAddressPool(addresses.GatewayAddressPool); err != nil {
+			return nil, err
+		}
+	}
 	plane := NewPlane(PlaneOptions{
 		XDSAddress: o.XDSAddress, AuthzAddress: o.AuthzAddress, AdvertisedAuthzAddress: o.AdvertisedAuthzAddress,
-		ControllerName: dataplane.DefaultControllerName, Log: log.WithName("plane"),
+		ControllerName: dataplane.DefaultControllerName, Pool: pool, Log: log.WithName("plane"),
 	})
 	feed := NewFeed(mgr.GetCache(), plane, o.Feed, log.WithName("feed"))
 	status := NewStatusWriter(mgr.GetClient(), feed, dataplane.DefaultControllerName, log.WithName("status"))
+	status.pool = pool // the plane's: one allocation, remembered across changes
 	if err := status.watchAddresses(mgr.GetCache(), addresses); err != nil {
 		return nil, err
 	}

@@ -77,7 +77,9 @@ func newStatusView(s ServedState, controllerName string) *statusView {
 	seenSet := map[objectKey]bool{}
 	for _, l := range s.Output.Listeners {
 		v.listeners[l.ListenerRef] = l
-		if l.Kind == "ListenerSet" {
+		// A ListenerSet counts as attached (status.attachedListenerSets) when it is
+		// accepted: some listener of it is served.
+		if l.Kind == "ListenerSet" && l.Served {
 			set := objectKey{"ListenerSet", l.Namespace, l.Name}
 			if !seenSet[set] {
 				seenSet[set] = true
@@ -212,26 +214,56 @@ func (v *statusView) listenerStatus(holder objectKey, l gwv1.Listener, generatio
 	conflicted := condition(string(gwv1.ListenerConditionConflicted), false, string(gwv1.ListenerReasonNoConflicts), "", generation)
 	if i := first(dataplane.ConditionConflicted); i != nil {
 		conflicted = condition(string(gwv1.ListenerConditionConflicted), true, i.Reason, i.Message, generation)
+		if accepted.Status == metav1.ConditionTrue && known && !res.Served {
+			// The conflict keeps it out of Envoy's configuration: not accepted either.
+			accepted = condition(string(gwv1.ListenerConditionAccepted), false, i.Reason, i.Message, generation)
+		}
 	}
 	resolved := condition(string(gwv1.ListenerConditionResolvedRefs), true, string(gwv1.ListenerReasonResolvedRefs), "", generation)
 	if i := first(dataplane.ConditionResolvedRefs); i != nil {
 		resolved = condition(string(gwv1.ListenerConditionResolvedRefs), false, i.Reason, joinMessages(issues, dataplane.ConditionResolvedRefs), generation)
+	} else if msg := invalidRouteKinds(l); msg != "" {
+		resolved = condition(string(gwv1.ListenerConditionResolvedRefs), false, string(gwv1.ListenerReasonInvalidRouteKinds), msg, generation)
 	}
 	prog := condition(string(gwv1.ListenerConditionProgrammed), programmed, pReason, pMsg, generation)
 	switch {
 	case !known:
 		prog = condition(string(gwv1.ListenerConditionProgrammed), false, string(gwv1.ListenerReasonPending), "not yet translated", generation)
 	case !res.Served:
-		msg := "this listener is not served"
+		msg, reason := "this listener is not served", string(gwv1.ListenerReasonInvalid)
 		if i := first(dataplane.ConditionProgrammed); i != nil {
 			msg = i.Message
+		} else if i := first(dataplane.ConditionConflicted); i != nil {
+			// Left out for a conflict: the conflict's reason (HostnameConflict, …).
+			msg, reason = i.Message, i.Reason
 		} else if len(issues) > 0 {
 			msg = issues[0].Message
 		}
-		prog = condition(string(gwv1.ListenerConditionProgrammed), false, string(gwv1.ListenerReasonInvalid), msg, generation)
+		prog = condition(string(gwv1.ListenerConditionProgrammed), false, reason, msg, generation)
 	}
 	ls.Conditions = []metav1.Condition{accepted, conflicted, resolved, prog}
 	return ls
+}
+
+// invalidRouteKinds says which of a listener's allowedRoutes.kinds it cannot serve (""
+// when it can serve them all): the routes of such a kind never attach to it.
+func invalidRouteKinds(l gwv1.Listener) string {
+	if l.AllowedRoutes == nil {
+		return ""
+	}
+	served := supportedKinds(gwv1.Listener{Protocol: l.Protocol})
+	var bad []string
+	for i, k := range l.AllowedRoutes.Kinds {
+		ok := (k.Group == nil || string(*k.Group) == gwv1.GroupName) &&
+			slices.ContainsFunc(served, func(s gwv1.RouteGroupKind) bool { return s.Kind == k.Kind })
+		if !ok {
+			bad = append(bad, fmt.Sprintf("allowedRoutes.kinds[%d] (%s)", i, k.Kind))
+		}
+	}
+	if len(bad) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s: not a route kind a %s listener serves; its routes do not attach", strings.Join(bad, ", "), l.Protocol)
 }
 
 // supportedKinds are the route kinds a listener serves (what gatebridge supports of what
@@ -271,16 +303,35 @@ func (v *statusView) gatewayStatus(gw *gwv1.Gateway) ([]metav1.Condition, []gwv1
 		}
 	}
 	var listeners []gwv1.ListenerStatus
-	served := 0
+	// invalid counts the listeners left out for a problem of their own (not, say, for the
+	// Gateway's address).
+	invalid := 0
 	for _, l := range gw.Spec.Listeners {
 		listeners = append(listeners, v.listenerStatus(k, l, gw.Generation, programmed, reason, msg))
-		if v.listeners[dataplane.ListenerRef{Kind: "Gateway", Namespace: gw.Namespace, Name: gw.Name, Section: string(l.Name)}].Served {
-			served++
+		ref := dataplane.ListenerRef{Kind: "Gateway", Namespace: gw.Namespace, Name: gw.Name, Section: string(l.Name)}
+		if !v.listeners[ref].Served && len(v.listenerIssues[ref]) > 0 {
+			invalid++
 		}
 	}
 	accepted := condition(string(gwv1.GatewayConditionAccepted), true, string(gwv1.GatewayReasonAccepted), "", gw.Generation)
-	if len(gw.Spec.Listeners) > 0 && served == 0 && v.state.Output != nil {
+	notAccepted := false
+	for _, i := range v.issues[k] {
+		if i.Condition == dataplane.ConditionAccepted {
+			// an address type gatebridge cannot give (UnsupportedAddress): nothing is served.
+			accepted = condition(string(gwv1.GatewayConditionAccepted), false, i.Reason, i.Message, gw.Generation)
+			notAccepted = true
+		}
+	}
+	switch {
+	case notAccepted || v.state.Output == nil || invalid == 0:
+	case invalid == len(gw.Spec.Listeners):
 		accepted = condition(string(gwv1.GatewayConditionAccepted), false, string(gwv1.GatewayReasonListenersNotValid), "none of spec.listeners can be served", gw.Generation)
+	default:
+		// Accepted, but not every listener: the Gateway API's reason for it.
+		accepted = condition(string(gwv1.GatewayConditionAccepted), true, string(gwv1.GatewayReasonListenersNotValid), "some of spec.listeners cannot be served (see status.listeners)", gw.Generation)
+	}
+	if notAccepted {
+		programmed, reason, msg = false, string(gwv1.GatewayReasonInvalid), accepted.Message
 	}
 	conds := []metav1.Condition{accepted, condition(string(gwv1.GatewayConditionProgrammed), programmed, reason, msg, gw.Generation)}
 	var sets *int32
@@ -294,15 +345,41 @@ func (v *statusView) gatewayStatus(gw *gwv1.Gateway) ([]metav1.Condition, []gwv1
 func (v *statusView) listenerSetStatus(ls *gwv1.ListenerSet) ([]metav1.Condition, []gwv1.ListenerEntryStatus) {
 	k := objectKey{"ListenerSet", ls.Namespace, ls.Name}
 	programmed, reason, msg := v.programmed(k)
+	for _, i := range v.issues[k] {
+		if i.Condition == dataplane.ConditionAccepted {
+			// Not admitted by its Gateway (NotAllowed): nothing of it is served.
+			var listeners []gwv1.ListenerEntryStatus
+			for _, l := range ls.Spec.Listeners {
+				s := v.listenerStatus(k, gwv1.Listener(l), ls.Generation, false, i.Reason, i.Message)
+				listeners = append(listeners, gwv1.ListenerEntryStatus(s))
+			}
+			return []metav1.Condition{
+				condition(string(gwv1.ListenerSetConditionAccepted), false, i.Reason, i.Message, ls.Generation),
+				condition(string(gwv1.ListenerSetConditionProgrammed), false, i.Reason, i.Message, ls.Generation),
+			}, listeners
+		}
+	}
 	var listeners []gwv1.ListenerEntryStatus
+	invalid := 0
 	for _, l := range ls.Spec.Listeners {
 		s := v.listenerStatus(k, gwv1.Listener(l), ls.Generation, programmed, reason, msg)
 		listeners = append(listeners, gwv1.ListenerEntryStatus(s))
+		ref := dataplane.ListenerRef{Kind: "ListenerSet", Namespace: ls.Namespace, Name: ls.Name, Section: string(l.Name)}
+		if !v.listeners[ref].Served && len(v.listenerIssues[ref]) > 0 {
+			invalid++
+		}
 	}
-	return []metav1.Condition{
-		condition(string(gwv1.ListenerSetConditionAccepted), true, string(gwv1.ListenerSetReasonAccepted), "", ls.Generation),
-		condition(string(gwv1.ListenerSetConditionProgrammed), programmed, reason, msg, ls.Generation),
-	}, listeners
+	accepted := condition(string(gwv1.ListenerSetConditionAccepted), true, string(gwv1.ListenerSetReasonAccepted), "", ls.Generation)
+	switch {
+	case v.state.Output == nil || invalid == 0:
+	case invalid == len(ls.Spec.Listeners):
+		const none = "none of spec.listeners can be served"
+		accepted = condition(string(gwv1.ListenerSetConditionAccepted), false, string(gwv1.ListenerSetReasonListenersNotValid), none, ls.Generation)
+		programmed, reason, msg = false, string(gwv1.ListenerSetReasonListenersNotValid), none
+	default:
+		accepted = condition(string(gwv1.ListenerSetConditionAccepted), true, string(gwv1.ListenerSetReasonListenersNotValid), "some of spec.listeners cannot be served (see status.listeners)", ls.Generation)
+	}
+	return []metav1.Condition{accepted, condition(string(gwv1.ListenerSetConditionProgrammed), programmed, reason, msg, ls.Generation)}, listeners
 }
 
 // routeParents are our status.parents entries of a route, in spec.parentRefs order.

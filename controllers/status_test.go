@@ -132,3 +132,86 @@ func TestRestartKeepsProgrammed(t *testing.T) {
 		t.Errorf("NACK: %s, want Invalid", got[0].Reason)
 	}
 }
+
+// TestGatewayListenerValidityAndAddressConditions: a Gateway with some listeners that
+// cannot be served is Accepted with reason ListenersNotValid (False when none can be); an
+// allowedRoutes.kinds entry a listener cannot serve is ResolvedRefs False/InvalidRouteKinds
+// with only the kinds it serves in supportedKinds; an address issue of the pool makes the
+// Gateway not Accepted (UnsupportedAddress) or not Programmed (AddressNotUsable).
+func TestGatewayListenerValidityAndAddressConditions(t *testing.T) {
+	class := &gwv1.GatewayClass{}
+	class.Name = "gb"
+	class.Spec.ControllerName = dataplane.DefaultControllerName
+	gateway := func(name string, ls ...gwv1.Listener) *gwv1.Gateway {
+		gw := &gwv1.Gateway{}
+		gw.Namespace, gw.Name, gw.Generation = "infra", name, 3
+		gw.Spec.GatewayClassName = "gb"
+		gw.Spec.Listeners = ls
+		return gw
+	}
+	invalidKind := gwv1.RouteGroupKind{Kind: "InvalidRoute"}
+	httpKind := gwv1.RouteGroupKind{Kind: "HTTPRoute"}
+	some := gateway("some",
+		gwv1.Listener{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType, AllowedRoutes: &gwv1.AllowedRoutes{Kinds: []gwv1.RouteGroupKind{invalidKind, httpKind}}},
+		gwv1.Listener{Name: "odd", Port: 1111, Protocol: "INVALID"})
+	none := gateway("none", gwv1.Listener{Name: "odd", Port: 1111, Protocol: "INVALID"})
+	unusable := gateway("unusable", gwv1.Listener{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType})
+	unsupported := gateway("unsupported", gwv1.Listener{Name: "http", Port: 80, Protocol: gwv1.HTTPProtocolType})
+	m := &dataplane.Model{GatewayClasses: []*gwv1.GatewayClass{class}, Gateways: []*gwv1.Gateway{some, none, unusable, unsupported}}
+	issues := map[string]*dataplane.Issue{
+		"unusable":    {Condition: dataplane.ConditionProgrammed, Reason: dataplane.ReasonAddressNotUsable, Message: "not in the pool"},
+		"unsupported": {Condition: dataplane.ConditionAccepted, Reason: dataplane.ReasonUnsupportedAddress, Message: "type Hostname"},
+	}
+	addrs := map[string]string{"some": "127.0.1.1", "none": "127.0.1.2"}
+	out := dataplane.Translate(m, dataplane.Options{
+		Address: func(gw *gwv1.Gateway) string { return addrs[gw.Name] },
+		AddressIssue: func(gw *gwv1.Gateway) *dataplane.Issue {
+			if i := issues[gw.Name]; i != nil {
+				c := *i
+				return &c
+			}
+			return nil
+		},
+	})
+	s := ServedState{Version: 2, Model: m, Output: out, Since: programmedSince(nil, m, 2), Acked: 2, Envoys: 1}
+	v := newStatusView(s, dataplane.DefaultControllerName)
+	cond := func(conds []metav1.Condition, typ string) string {
+		c := meta.FindStatusCondition(conds, typ)
+		if c == nil {
+			return "absent"
+		}
+		if c.ObservedGeneration != 3 {
+			t.Errorf("%s at generation %d, want 3", typ, c.ObservedGeneration)
+		}
+		return string(c.Status) + "/" + c.Reason
+	}
+	for _, c := range []struct {
+		gw                   *gwv1.Gateway
+		accepted, programmed string
+	}{
+		{some, "True/ListenersNotValid", "True/Programmed"},
+		{none, "False/ListenersNotValid", "True/Programmed"},
+		{unusable, "True/Accepted", "False/AddressNotUsable"},
+		{unsupported, "False/UnsupportedAddress", "False/Invalid"},
+	} {
+		conds, listeners, _ := v.gatewayStatus(c.gw)
+		if got := cond(conds, "Accepted"); got != c.accepted {
+			t.Errorf("%s: Accepted %s, want %s", c.gw.Name, got, c.accepted)
+		}
+		if got := cond(conds, "Programmed"); got != c.programmed {
+			t.Errorf("%s: Programmed %s, want %s", c.gw.Name, got, c.programmed)
+		}
+		if c.gw != some {
+			continue
+		}
+		if got := cond(listeners[0].Conditions, "ResolvedRefs"); got != "False/InvalidRouteKinds" {
+			t.Errorf("listener http: ResolvedRefs %s, want False/InvalidRouteKinds", got)
+		}
+		if k := listeners[0].SupportedKinds; len(k) != 1 || k[0].Kind != "HTTPRoute" {
+			t.Errorf("listener http: supportedKinds %+v, want HTTPRoute only", k)
+		}
+		if got := cond(listeners[1].Conditions, "Accepted"); got != "False/UnsupportedProtocol" {
+			t.Errorf("listener odd: Accepted %s, want False/UnsupportedProtocol", got)
+		}
+	}
+}

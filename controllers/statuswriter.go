@@ -43,6 +43,9 @@ type StatusWriter struct {
 	// signalled when the Envoy Service changes.
 	addresses Options
 	poke      chan struct{}
+	// pool, when set, gives each Gateway its own address (addresspool.go): the same
+	// allocation the plane serves, computed from the same model.
+	pool *AddressPool
 }
 
 const (
@@ -71,6 +74,16 @@ func NewStatusWriter(c client.Client, feed *Feed, controllerName string, log log
 // o.GatewayAddress), read through informers.
 func (w *StatusWriter) watchAddresses(informers cache.Informers, o Options) error {
 	w.addresses = o.withDefaults()
+	if w.addresses.GatewayAddressPool != "" {
+		if w.pool == nil {
+			pool, err := ParseAddressPool(w.addresses.GatewayAddressPool)
+			if err != nil {
+				return err
+			}
+			w.pool = pool
+		}
+		return nil
+	}
 	if w.addresses.GatewayAddress != "" {
 		return nil
 	}
@@ -147,11 +160,17 @@ func (w *StatusWriter) writeAll(ctx context.Context, s ServedState) error {
 	v := newStatusView(s, w.controllerName)
 	now := metav1.Now()
 	var errs []error
-	addrs, err := envoyAddresses(ctx, w.client, w.addresses)
-	if err != nil {
-		return err
+	var addresses []gwv1.GatewayStatusAddress
+	var allocation AddressAllocation
+	if w.pool != nil {
+		allocation = w.pool.Allocate(poolGateways(s.Model, w.controllerName))
+	} else {
+		addrs, err := envoyAddresses(ctx, w.client, w.addresses)
+		if err != nil {
+			return err
+		}
+		addresses = gatewayStatusAddresses(addrs)
 	}
-	addresses := gatewayStatusAddresses(addrs)
 	m := s.Model
 	for _, gc := range m.GatewayClasses {
 		if gc.Spec.ControllerName != v.controllerName {
@@ -167,6 +186,13 @@ func (w *StatusWriter) writeAll(ctx context.Context, s ServedState) error {
 		}
 		ours[objectKey{"Gateway", gw.Namespace, gw.Name}] = true
 		conds, listeners, sets := v.gatewayStatus(gw)
+		addresses := addresses
+		if allocation != nil {
+			addresses = nil
+			if a := allocation[client.ObjectKeyFromObject(gw)].Address; a != "" {
+				addresses = gatewayStatusAddresses([]string{a})
+			}
+		}
 		errs = append(errs, w.once("Gateway", gw, []any{conds, listeners, sets, addresses}, func() error {
 			return w.patchGateway(ctx, gw, conds, listeners, sets, addresses, now)
 		}))
@@ -273,6 +299,7 @@ func (w *StatusWriter) patchGatewayClass(ctx context.Context, gc *gwv1.GatewayCl
 	}
 	updated := live.DeepCopy()
 	updated.Status.Conditions = mergeConditions(live.Status.Conditions, conds, now)
+	updated.Status.SupportedFeatures = supportedFeatures()
 	return w.patch(ctx, "GatewayClass", live, updated, equality.Semantic.DeepEqual(live.Status, updated.Status))
 }
 

@@ -60,7 +60,7 @@ func (t *translator) ruleAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule gw
 		case gwv1.HTTPRouteFilterResponseHeaderModifier:
 			a.respAdd, a.respRemove = headerModifier(f.ResponseHeaderModifier, a.respAdd, a.respRemove)
 		case gwv1.HTTPRouteFilterRequestRedirect:
-			a.redirect, a.stripSlash = t.redirectAction(f.RequestRedirect, ep)
+			a.redirect, a.stripSlash = t.redirectAction(f.RequestRedirect, ep, g)
 		case gwv1.HTTPRouteFilterURLRewrite:
 			rewrite = urlRewrite(f.URLRewrite, rule)
 		case gwv1.HTTPRouteFilterRequestMirror:
@@ -143,6 +143,7 @@ func (t *translator) forwardAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule
 		ref    gwv1.HTTPBackendRef
 	}
 	var ws []weighted
+	filtered := false
 	for bi, b := range rule.BackendRefs {
 		w := uint32(1)
 		if b.Weight != nil {
@@ -157,6 +158,7 @@ func (t *translator) forwardAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule
 			continue
 		}
 		ws = append(ws, weighted{name, w, b})
+		filtered = filtered || len(b.Filters) > 0
 	}
 	if len(ws) == 0 {
 		if len(rule.BackendRefs) == 0 {
@@ -173,12 +175,23 @@ func (t *translator) forwardAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule
 			return ra, headers, true
 		}
 	}
-	if len(ws) == 1 {
+	if len(ws) == 1 && !filtered {
 		ra.ClusterSpecifier = &routev3.RouteAction_Cluster{Cluster: ws[0].name}
 	} else {
+		// A backendRef's own header filters apply to the requests it receives (and their
+		// responses): a weighted cluster, even for one backend, carries them.
 		wc := &routev3.WeightedCluster{}
 		for _, w := range ws {
-			wc.Clusters = append(wc.Clusters, &routev3.WeightedCluster_ClusterWeight{Name: w.name, Weight: wrapperspb.UInt32(w.weight)})
+			cw := &routev3.WeightedCluster_ClusterWeight{Name: w.name, Weight: wrapperspb.UInt32(w.weight)}
+			for _, f := range w.ref.Filters {
+				switch f.Type {
+				case gwv1.HTTPRouteFilterRequestHeaderModifier:
+					cw.RequestHeadersToAdd, cw.RequestHeadersToRemove = headerModifier(f.RequestHeaderModifier, cw.RequestHeadersToAdd, cw.RequestHeadersToRemove)
+				case gwv1.HTTPRouteFilterResponseHeaderModifier:
+					cw.ResponseHeadersToAdd, cw.ResponseHeadersToRemove = headerModifier(f.ResponseHeaderModifier, cw.ResponseHeadersToAdd, cw.ResponseHeadersToRemove)
+				}
+			}
+			wc.Clusters = append(wc.Clusters, cw)
 		}
 		ra.ClusterSpecifier = &routev3.RouteAction_WeightedClusters{WeightedClusters: wc}
 	}
@@ -189,7 +202,34 @@ func (t *translator) forwardAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule
 			}
 		}
 	}
+	ra.RetryPolicy = ruleRetry(rule.Retry)
 	return ra, nil, true
+}
+
+// ruleRetry is a rule's Gateway API retry: connection errors (refused, reset, connect
+// timeout) and the listed status codes are retried up to attempts times (default 1),
+// waiting at least backoff before each try. A TrafficPolicy's retry (proxy-next-upstream)
+// replaces it.
+func ruleRetry(r *gwv1.HTTPRouteRetry) *routev3.RetryPolicy {
+	if r == nil {
+		return nil
+	}
+	rp := &routev3.RetryPolicy{RetryOn: "connect-failure,refused-stream,reset", NumRetries: wrapperspb.UInt32(1)}
+	if r.Attempts != nil {
+		rp.NumRetries = wrapperspb.UInt32(uint32(*r.Attempts))
+	}
+	for _, c := range r.Codes {
+		rp.RetriableStatusCodes = append(rp.RetriableStatusCodes, uint32(c))
+	}
+	if len(rp.RetriableStatusCodes) > 0 {
+		rp.RetryOn += ",retriable-status-codes"
+	}
+	if r.Backoff != nil {
+		if d, err := time.ParseDuration(string(*r.Backoff)); err == nil && d > 0 {
+			rp.RetryBackOff = &routev3.RetryPolicy_RetryBackOff{BaseInterval: durationpb.New(d)}
+		}
+	}
+	return rp
 }
 
 // anyReady reports whether any backend of the rule has ready endpoints.
@@ -286,7 +326,7 @@ func (t *translator) backendCluster(fromNs, fromKind string, ref gwv1.BackendObj
 }
 
 // redirectAction translates RequestRedirect, refined by the policy's redirect settings.
-func (t *translator) redirectAction(f *gwv1.HTTPRequestRedirectFilter, ep *effectivePolicy) (*routev3.RedirectAction, bool) {
+func (t *translator) redirectAction(f *gwv1.HTTPRequestRedirectFilter, ep *effectivePolicy, g *portGroup) (*routev3.RedirectAction, bool) {
 	ra := &routev3.RedirectAction{ResponseCode: routev3.RedirectAction_FOUND}
 	if f.StatusCode != nil {
 		switch *f.StatusCode {
@@ -313,6 +353,14 @@ func (t *translator) redirectAction(f *gwv1.HTTPRequestRedirectFilter, ep *effec
 	}
 	if f.Port != nil {
 		ra.PortRedirect = uint32(*f.Port)
+	}
+	// A new hostname alone keeps the port the client reached (Gateway API: the listener's
+	// port when neither scheme nor port is given); Envoy would drop it with the old host.
+	// The scheme's well-known port is left out of the Location.
+	if f.Hostname != nil && f.Port == nil && f.Scheme == nil {
+		if p := t.opts.envoyPort(g.gatewayPort); (g.tls && p != 443) || (!g.tls && p != 80) {
+			ra.PortRedirect = p
+		}
 	}
 	if p := f.Path; p != nil {
 		switch p.Type {

@@ -126,6 +126,11 @@ func (t *translator) serviceCluster(ns, name string, port int32, v clusterVarian
 	if sp == nil {
 		return "", refIssue{ReasonBackendNotFound, fmt.Sprintf("Service %s has no port %d", qualified(ns, name), port)}
 	}
+	// A Service port whose appProtocol is kubernetes.io/h2c speaks HTTP/2 without TLS
+	// (Gateway API); a policy's backend protocol, when it sets one, wins.
+	if v.protocol == "" && !v.tcp && sp.AppProtocol != nil && *sp.AppProtocol == "kubernetes.io/h2c" {
+		v.protocol = v1alpha1.BackendProtocolGRPC
+	}
 	base := fmt.Sprintf("%s/%s/%d", ns, name, port)
 	cname := base + v.suffix()
 	if _, ok := t.clusters[cname]; ok {

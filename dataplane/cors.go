@@ -158,7 +158,9 @@ func corsHeaders(c *v1alpha1.CORSPolicy, star bool) []*corev3.HeaderValueOption 
 
 // standardCORS is the Gateway API CORS filter as Envoy's CORS policy.
 func standardCORS(f *gwv1.HTTPCORSFilter) *corsv3.CorsPolicy {
-	p := &corsv3.CorsPolicy{}
+	// A preflight from an origin the filter does not allow is answered by Envoy without
+	// CORS headers, not sent to the backend: the route's CORS filter owns preflights.
+	p := &corsv3.CorsPolicy{ForwardNotMatchingPreflights: wrapperspb.Bool(false)}
 	for _, o := range f.AllowOrigins {
 		s := string(o)
 		var m *matcherv3.StringMatcher

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
@@ -17,6 +19,9 @@ type listenerInfo struct {
 	spec                  gwv1.Listener
 	address               string
 	envoyPort             uint32
+	// namespaceLabels are the model's Namespaces' labels (nil: none known), for
+	// allowedRoutes.namespaces.selector.
+	namespaceLabels map[string]map[string]string
 }
 
 func (l *listenerInfo) hostname() string {
@@ -78,7 +83,7 @@ func (t *translator) collectListeners(gw *gwv1.Gateway) []*listenerInfo {
 	addr := t.opts.address(gw)
 	var out []*listenerInfo
 	for _, l := range gw.Spec.Listeners {
-		out = append(out, &listenerInfo{gw: gw, spec: l, address: addr, envoyPort: t.opts.envoyPort(int32(l.Port))})
+		out = append(out, &listenerInfo{gw: gw, spec: l, address: addr, envoyPort: t.opts.envoyPort(int32(l.Port)), namespaceLabels: t.ix.namespaceLabels})
 	}
 	for _, s := range oldestFirst(t.model.ListenerSets) {
 		ref := s.Spec.ParentRef
@@ -89,9 +94,15 @@ func (t *translator) collectListeners(gw *gwv1.Gateway) []*listenerInfo {
 		if string(ref.Name) != gw.Name || ns != gw.Namespace {
 			continue
 		}
+		if !listenerSetAllowed(gw, s, t.ix.namespaceLabels) {
+			msg := fmt.Sprintf("Gateway %s does not allow ListenerSets from namespace %s (its spec.allowedListeners); its listeners are not served", qualified(gw.Namespace, gw.Name), s.Namespace)
+			t.problem("ListenerSet", s.Namespace, s.Name, "spec.parentRef", msg)
+			t.issue(Issue{Kind: "ListenerSet", Namespace: s.Namespace, Name: s.Name, Condition: ConditionAccepted, Reason: ReasonNotAllowed, Message: msg})
+			continue
+		}
 		for _, le := range s.Spec.Listeners {
 			l := gwv1.Listener(le)
-			out = append(out, &listenerInfo{gw: gw, setNamespace: s.Namespace, setName: s.Name, spec: l, address: addr, envoyPort: t.opts.envoyPort(int32(l.Port))})
+			out = append(out, &listenerInfo{gw: gw, setNamespace: s.Namespace, setName: s.Name, spec: l, address: addr, envoyPort: t.opts.envoyPort(int32(l.Port)), namespaceLabels: t.ix.namespaceLabels})
 		}
 	}
 	return out
@@ -111,7 +122,9 @@ func (t *translator) groupByPort(ls []*listenerInfo) []*portGroup {
 			out = append(out, g)
 		}
 		isTLS := l.spec.Protocol == gwv1.HTTPSProtocolType || l.spec.Protocol == gwv1.TLSProtocolType
-		if len(g.listeners) > 0 && isTLS != g.tls {
+		// HTTP shares a port with HTTP only, HTTPS and TLS with each other; a later
+		// listener of another protocol (TCP, UDP, …) on a served port conflicts with it.
+		if len(g.listeners) > 0 && (isTLS != g.tls || (!isTLS && l.spec.Protocol != gwv1.HTTPProtocolType)) {
 			msg := fmt.Sprintf("protocol %s cannot share port %d with a listener of protocol %s; this listener is not served", l.spec.Protocol, l.spec.Port, g.listeners[0].spec.Protocol)
 			t.problem("Gateway", l.gw.Namespace, l.gw.Name, "listeners["+string(l.spec.Name)+"]", msg)
 			t.listenerIssue(l, ConditionConflicted, ReasonProtocolConflict, msg)
@@ -127,10 +140,31 @@ func (t *translator) groupByPort(ls []*listenerInfo) []*portGroup {
 			t.notServed(l)
 			continue
 		}
+		if !isTLS {
+			// Plain HTTP listeners of a port are told apart by hostname: the later of two
+			// with the same one conflicts (TLS groups check hostnames per filter chain).
+			if prev := sameHostname(g.listeners, l); prev != nil {
+				msg := fmt.Sprintf("hostname %q on port %d is already served by listener %s; this listener is not served", l.hostname(), l.spec.Port, prev.id())
+				t.problem("Gateway", l.gw.Namespace, l.gw.Name, "listeners["+string(l.spec.Name)+"].hostname", msg)
+				t.listenerIssue(l, ConditionConflicted, ReasonHostnameConflict, msg)
+				t.notServed(l)
+				continue
+			}
+		}
 		g.tls = isTLS
 		g.listeners = append(g.listeners, l)
 	}
 	return out
+}
+
+// sameHostname returns the listener of ls with l's hostname, nil when none has it.
+func sameHostname(ls []*listenerInfo, l *listenerInfo) *listenerInfo {
+	for _, o := range ls {
+		if o.hostname() == l.hostname() {
+			return o
+		}
+	}
+	return nil
 }
 
 // routeAllowed reports whether a route of kind in namespace ns may attach to l.
@@ -150,11 +184,12 @@ func routeAllowed(l *listenerInfo, kind, ns string) bool {
 		if ns != ownerNs {
 			return false
 		}
-	default:
-		// Selector needs Namespace labels the model does not carry; be strict.
-		if ns != ownerNs {
+	case gwv1.NamespacesFromSelector:
+		if !selectsNamespace(ar.Namespaces.Selector, l.namespaceLabels, ns, ownerNs) {
 			return false
 		}
+	default:
+		return false // None, or a value this version does not know
 	}
 	if ar != nil && len(ar.Kinds) > 0 {
 		for _, k := range ar.Kinds {
@@ -171,6 +206,42 @@ func routeAllowed(l *listenerInfo, kind, ns string) bool {
 		return kind == "TLSRoute"
 	}
 	return false
+}
+
+// listenerSetAllowed says whether gw's spec.allowedListeners admits ListenerSet s (the
+// default admits none).
+func listenerSetAllowed(gw *gwv1.Gateway, s *gwv1.ListenerSet, namespaceLabels map[string]map[string]string) bool {
+	al := gw.Spec.AllowedListeners
+	if al == nil || al.Namespaces == nil || al.Namespaces.From == nil {
+		return false
+	}
+	switch *al.Namespaces.From {
+	case gwv1.NamespacesFromAll:
+		return true
+	case gwv1.NamespacesFromSame:
+		return s.Namespace == gw.Namespace
+	case gwv1.NamespacesFromSelector:
+		return selectsNamespace(al.Namespaces.Selector, namespaceLabels, s.Namespace, gw.Namespace)
+	}
+	return false
+}
+
+// selectsNamespace says whether a listener's namespace selector admits routes of namespace
+// ns. Without Namespaces in the model (files without them) only the listener's own
+// namespace is admitted, and an invalid selector admits none.
+func selectsNamespace(sel *metav1.LabelSelector, namespaceLabels map[string]map[string]string, ns, ownerNs string) bool {
+	if namespaceLabels == nil {
+		return ns == ownerNs
+	}
+	lbls, ok := namespaceLabels[ns]
+	if !ok || sel == nil {
+		return false
+	}
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return false
+	}
+	return s.Matches(labels.Set(lbls))
 }
 
 // intersectHostnames returns the hostnames a route serves on a listener, following the
@@ -223,7 +294,9 @@ func parentListeners(groups []*portGroup, ref gwv1.ParentReference, routeNs stri
 		for _, l := range g.listeners {
 			switch kind {
 			case "Gateway":
-				if l.gw.Name != string(ref.Name) || l.gw.Namespace != ns {
+				// A Gateway parentRef selects the Gateway's own listeners, never those of
+				// its ListenerSets (which routes name as parents of their own).
+				if l.gw.Name != string(ref.Name) || l.gw.Namespace != ns || l.setName != "" {
 					continue
 				}
 			case "ListenerSet":

@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	corev1 "k8s.io/api/core/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 
@@ -76,10 +77,11 @@ func renderCase(t *testing.T, in string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	namespaceDirectives(raw, res.Model)
 	if err := bridgeDirectives(raw, res.Model); err != nil {
 		t.Fatalf("%s: %v", in, err)
 	}
-	out := dataplane.Translate(res.Model, goldenOptions)
+	out := dataplane.Translate(res.Model, caseOptions(raw))
 	if err := dataplane.Validate(out.Resources); err != nil {
 		t.Errorf("translation does not validate: %v", err)
 	}
@@ -95,6 +97,70 @@ func renderCase(t *testing.T, in string) []byte {
 		b = append(b, served.Bytes()...)
 	}
 	return b
+}
+
+// namespaceDirectives adds a case's Namespaces (files carry none; a cluster's feed does),
+// for listeners that admit routes by a namespace selector:
+//
+//	# namespace: NAME [LABEL=VALUE]...
+func namespaceDirectives(in []byte, m *dataplane.Model) {
+	for _, line := range strings.Split(string(in), "\n") {
+		rest, ok := strings.CutPrefix(line, "# namespace:")
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(rest)
+		if len(fields) == 0 {
+			continue
+		}
+		ns := &corev1.Namespace{}
+		ns.Name = fields[0]
+		ns.Labels = map[string]string{}
+		for _, f := range fields[1:] {
+			k, v, _ := strings.Cut(f, "=")
+			ns.Labels[k] = v
+		}
+		m.Namespaces = append(m.Namespaces, ns)
+	}
+}
+
+// caseOptions are goldenOptions with the Gateway addresses a case's comment lines give,
+// as a controller's address pool would:
+//
+//	# gateway-address: gateway=NS/NAME address=IP
+//	# gateway-address: gateway=NS/NAME condition=TYPE reason=REASON   (no address: not served)
+func caseOptions(in []byte) dataplane.Options {
+	addresses := map[string]string{}
+	issues := map[string]dataplane.Issue{}
+	for _, line := range strings.Split(string(in), "\n") {
+		rest, ok := strings.CutPrefix(line, "# gateway-address:")
+		if !ok {
+			continue
+		}
+		kv := map[string]string{}
+		for _, f := range strings.Fields(rest) {
+			k, v, _ := strings.Cut(f, "=")
+			kv[k] = v
+		}
+		if kv["address"] != "" {
+			addresses[kv["gateway"]] = kv["address"]
+		} else {
+			issues[kv["gateway"]] = dataplane.Issue{Condition: kv["condition"], Reason: kv["reason"], Message: "the golden case gives it no address"}
+		}
+	}
+	opts := goldenOptions
+	if len(addresses)+len(issues) == 0 {
+		return opts
+	}
+	opts.ListenersByAddress = true
+	opts.Address = func(gw *gwv1.Gateway) string { return addresses[gw.Namespace+"/"+gw.Name] }
+	opts.AddressIssue = func(gw *gwv1.Gateway) *dataplane.Issue {
+		if i, ok := issues[gw.Namespace+"/"+gw.Name]; ok {
+			return &i
+		}
+		return nil
+	}
+	return opts
 }
 
 // bridgeDirectives applies a case's bridge comment lines to the model, so that the data

@@ -23,6 +23,8 @@ type index struct {
 	// gatewayPolicies and routePolicies hold the TrafficPolicies by target, oldest first.
 	gatewayPolicies map[string][]*v1alpha1.TrafficPolicy
 	routePolicies   map[string][]*v1alpha1.TrafficPolicy
+	// namespaceLabels are the labels of the model's Namespaces by name (nil: none known).
+	namespaceLabels map[string]map[string]string
 }
 
 func newIndex(m *Model) *index {
@@ -39,6 +41,12 @@ func newIndex(m *Model) *index {
 	}
 	for _, s := range m.Services {
 		ix.services[qualified(s.Namespace, s.Name)] = s
+	}
+	if len(m.Namespaces) > 0 {
+		ix.namespaceLabels = make(map[string]map[string]string, len(m.Namespaces))
+		for _, n := range m.Namespaces {
+			ix.namespaceLabels[n.Name] = n.Labels
+		}
 	}
 	for _, s := range m.Secrets {
 		ix.secrets[qualified(s.Namespace, s.Name)] = s

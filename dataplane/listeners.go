@@ -3,8 +3,10 @@ package dataplane
 import (
 	"crypto/tls"
 	"fmt"
+	"net"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
@@ -24,7 +26,7 @@ import (
 // per passthrough hostname.
 func (t *translator) listener(g *portGroup, tlsRoutes []*gwv1.TLSRoute, hasRoutes bool) *listenerv3.Listener {
 	l := &listenerv3.Listener{
-		Name:    g.name(),
+		Name:    t.listenerName(g),
 		Address: socketAddress(g.address, g.envoyPort),
 		// nginx reads the whole request header into 1k..8k buffers; 32 KiB per connection
 		// keeps Envoy's memory bounded like Envoy Gateway does.
@@ -84,6 +86,17 @@ func (t *translator) listener(g *portGroup, tlsRoutes []*gwv1.TLSRoute, hasRoute
 	// Most specific first is Envoy's own rule; sorting keeps the output deterministic.
 	sort.SliceStable(l.FilterChains, func(i, j int) bool { return l.FilterChains[i].Name < l.FilterChains[j].Name })
 	return l
+}
+
+// listenerName is the Envoy listener's name: the port group's, or with
+// Options.ListenersByAddress its address and port, so that a Gateway that takes over the
+// address of one just deleted updates the same listener in place (Envoy refuses a new
+// listener on an address another one still holds).
+func (t *translator) listenerName(g *portGroup) string {
+	if t.opts.ListenersByAddress {
+		return net.JoinHostPort(g.address, strconv.Itoa(int(g.envoyPort)))
+	}
+	return g.name()
 }
 
 // httpsFilterChain terminates TLS with the listener's certificates and serves HTTP with

@@ -26,6 +26,10 @@ type Model struct {
 	//lint:ignore SA1019 legacy Endpoints objects are still found in manifests; run resolves Services through them as a cluster would
 	Endpoints []*corev1.Endpoints
 	Secrets   []*corev1.Secret
+	// Namespaces carry the labels a listener's allowedRoutes.namespaces.selector selects
+	// route namespaces by. Without any, such a listener admits routes of its own namespace
+	// only.
+	Namespaces []*corev1.Namespace
 	// RefusedLocations are the hosts and paths of refused Ingresses (refused.go): served by
 	// no route, answered 503 rather than by another route of the host or a catch-all. With
 	// a Bridge they go to the fallback instead, and so do the locations of the Ingresses
@@ -111,6 +115,8 @@ func (m *Model) Add(obj client.Object) bool {
 		m.Endpoints = append(m.Endpoints, o)
 	case *corev1.Secret:
 		m.Secrets = append(m.Secrets, o)
+	case *corev1.Namespace:
+		m.Namespaces = append(m.Namespaces, o)
 	default:
 		return false
 	}

@@ -84,6 +84,11 @@ func (t *translator) attachedHostnames(g *portGroup, r *gwv1.HTTPRoute) []string
 				continue
 			}
 			for _, h := range intersectHostnames(l.hostname(), routeHosts) {
+				// Listener isolation: requests for h belong to the most specific listener
+				// of the port whose hostname matches h; the route serves h only through it.
+				if owner := hostOwner(g, h); owner != nil && owner != l {
+					continue
+				}
 				if !seen[h] {
 					seen[h] = true
 					out = append(out, h)
@@ -92,6 +97,33 @@ func (t *translator) attachedHostnames(g *portGroup, r *gwv1.HTTPRoute) []string
 		}
 	}
 	return out
+}
+
+// hostOwner is the listener of g that requests for hostname h (a name or a wildcard) reach:
+// the one whose hostname is h, else the wildcard listener with the longest suffix that
+// covers h, else the one without a hostname; nil when none matches.
+func hostOwner(g *portGroup, h string) *listenerInfo {
+	var owner *listenerInfo
+	best := -1
+	for _, l := range g.listeners {
+		if l.spec.Protocol != gwv1.HTTPProtocolType && l.spec.Protocol != gwv1.HTTPSProtocolType {
+			continue
+		}
+		lh := l.hostname()
+		score := -1
+		switch {
+		case lh == h:
+			score = len(lh) + 1<<20 // an exact (or identical wildcard) hostname wins
+		case lh == "":
+			score = 0
+		case strings.HasPrefix(lh, "*.") && strings.HasSuffix(h, lh[1:]) && len(h) > len(lh)-1:
+			score = len(lh)
+		}
+		if score > best {
+			owner, best = l, score
+		}
+	}
+	return owner
 }
 
 // forwardedHeaders are the headers ingress-nginx always sets towards the backend.

@@ -87,6 +87,15 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 	for h, es := range t.refusedEntries(g, covered) {
 		vhosts[h] = append(vhosts[h], es...)
 	}
+	// Every hostname of a listener has its virtual host, even without routes (404): its
+	// requests must not reach the routes of a less specific listener (listener isolation).
+	for _, l := range g.listeners {
+		if h := l.hostname(); h != "" && (l.spec.Protocol == gwv1.HTTPProtocolType || l.spec.Protocol == gwv1.HTTPSProtocolType) {
+			if _, ok := vhosts[h]; !ok {
+				vhosts[h] = nil
+			}
+		}
+	}
 	if _, taken := vhosts[errorPagesHost]; taken {
 		t.problem("Gateway", g.gw.Namespace, g.gw.Name, "spec.listeners", "hostname "+errorPagesHost+" is reserved for gatebridge's error pages; routes for it are not served")
 		delete(vhosts, errorPagesHost)

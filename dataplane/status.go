@@ -35,6 +35,9 @@ const (
 	ReasonProtocolConflict           = string(gwv1.ListenerReasonProtocolConflict)
 	ReasonInvalid                    = string(gwv1.ListenerReasonInvalid)
 	ReasonAddressNotUsable           = string(gwv1.GatewayReasonAddressNotUsable)
+	ReasonUnsupportedAddress         = string(gwv1.GatewayReasonUnsupportedAddress)
+	// ReasonNotAllowed: a ListenerSet its parent Gateway's allowedListeners does not admit.
+	ReasonNotAllowed = string(gwv1.ListenerSetReasonNotAllowed)
 	// ReasonFilterNotFound: an HTTPRoute ExtensionRef filter names a RouteFilter that does
 	// not exist (the Gateway API has no reason of its own for it).
 	ReasonFilterNotFound = "FilterNotFound"
@@ -177,12 +180,15 @@ func newParentIndex(gateways []*gwv1.Gateway, every []*listenerInfo, sets []*gwv
 		}
 	}
 	for _, l := range every {
-		k := qualified(l.gw.Namespace, l.gw.Name)
-		ix.byGateway[k] = append(ix.byGateway[k], l)
+		// A Gateway parentRef selects the Gateway's own listeners; a ListenerSet's are
+		// selected by a parentRef to the ListenerSet only.
 		if l.setName != "" {
 			k := qualified(l.setNamespace, l.setName)
 			ix.bySet[k] = append(ix.bySet[k], l)
+			continue
 		}
+		k := qualified(l.gw.Namespace, l.gw.Name)
+		ix.byGateway[k] = append(ix.byGateway[k], l)
 	}
 	return ix
 }

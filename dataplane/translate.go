@@ -31,6 +31,15 @@ type Options struct {
 	// Address returns the IP a Gateway's listeners bind to (default "0.0.0.0"). Each Gateway
 	// may have its own address, so many Gateways can use the same ports.
 	Address func(gw *gwv1.Gateway) string
+	// AddressIssue, when set, says why a Gateway has no address it can be served on (the
+	// addresses its spec.addresses asks for cannot be given it): such a Gateway is not
+	// served, and the issue (Accepted/UnsupportedAddress or Programmed/AddressNotUsable,
+	// Kind/Namespace/Name filled in here) is its status. nil: it has one.
+	AddressIssue func(gw *gwv1.Gateway) *Issue
+	// ListenersByAddress names Envoy listeners by address and port ("127.0.1.5:80")
+	// rather than by Gateway and port: with addresses that pass from one Gateway to
+	// another (an address pool), the listener is then updated in place.
+	ListenersByAddress bool
 	// PortMap maps a Gateway listener port to the port Envoy binds; unmapped ports bind as
 	// written. `gatebridge run` maps 80→8080 and 443→8443 so it needs no privileges.
 	PortMap map[int32]uint32
@@ -202,6 +211,9 @@ func (x *Translator) Translate(m *Model) *Output {
 	for _, gw := range gateways {
 		ls := t.collectListeners(gw)
 		every = append(every, ls...)
+		if t.unaddressed(gw, ls) {
+			continue
+		}
 		gs := t.groupByPort(ls)
 		if t.bridgedGateway(gw) {
 			bridgedFound = true
@@ -250,6 +262,25 @@ func (x *Translator) Translate(m *Model) *Output {
 	out := &Output{Resources: res, Auth: t.auth, Problems: sortProblems(t.problems), Issues: sortIssues(t.issues), Served: t.served}
 	out.Parents, out.Listeners = t.statusResults(gateways, every, httpRoutes, tlsRoutes)
 	return out
+}
+
+// unaddressed reports (and records) that gw has no address to be served on: its listeners
+// are left out of Envoy's configuration.
+func (t *translator) unaddressed(gw *gwv1.Gateway, ls []*listenerInfo) bool {
+	if t.opts.AddressIssue == nil {
+		return false
+	}
+	i := t.opts.AddressIssue(gw)
+	if i == nil {
+		return false
+	}
+	i.Kind, i.Namespace, i.Name, i.Section = "Gateway", gw.Namespace, gw.Name, ""
+	t.problem("Gateway", gw.Namespace, gw.Name, "spec.addresses", i.Message+"; the Gateway is not served")
+	t.issue(*i)
+	for _, l := range ls {
+		t.notServed(l)
+	}
+	return true
 }
 
 // dropAddressClashes keeps the first group (in Gateway name order) per address and port.

@@ -272,7 +272,24 @@ func expandJSONLists(docs []document) []document {
 func decodeAll(docs []document, opts Options) *Loaded {
 	results := make([]decoded, len(docs))
 	parallel.For(len(docs), func(i int) { results[i] = decodeDocument(docs[i]) })
-	return merge([][]decoded{results}, opts)
+	l := merge([][]decoded{results}, opts)
+	// No Reader keeps these documents: point at the objects of Input instead, so that the
+	// decoded documents (a second copy of every Service and Secret) can be collected while
+	// the input is converted.
+	l.Services, l.Secrets = pointersTo(l.Input.Services), pointersTo(l.Input.Secrets)
+	return l
+}
+
+// pointersTo returns a pointer to each element of objs (nil for none).
+func pointersTo[T any](objs []T) []*T {
+	if len(objs) == 0 {
+		return nil
+	}
+	out := make([]*T, len(objs))
+	for i := range objs {
+		out[i] = &objs[i]
+	}
+	return out
 }
 
 // typeHeader is the part of an object needed to pick its Go type.
@@ -350,10 +367,15 @@ func decodeObject(source string, js []byte, out *decoded) {
 		out.problems = append(out.problems, Problem{Source: source, Kind: h.Kind, Name: name,
 			Message: "does not decode as " + h.APIVersion + " " + h.Kind + ": " + describeDecodeError(js, err, target) + "; this object is skipped"})
 	}
+	// Of the kinds the converter reads, only what it reads is kept: managedFields (often
+	// the larger part of an exported object) and the status of Ingresses and Services are
+	// dropped here, unknown fields by decoding into the Go types, so that a large export
+	// costs memory for what conversion uses only.
 	switch {
 	case h.Kind == "Ingress" && h.APIVersion == "networking.k8s.io/v1":
 		if o, ok := decodeAs[networkingv1.Ingress](js, fail); ok {
 			defaultNamespace(&o.Namespace)
+			o.ManagedFields, o.Status = nil, networkingv1.IngressStatus{}
 			out.ingresses = append(out.ingresses, o)
 			out.origins.ingresses = append(out.origins.ingresses, source)
 		}
@@ -362,24 +384,28 @@ func decodeObject(source string, js []byte, out *decoded) {
 			Message: h.APIVersion + " Ingress was removed in Kubernetes 1.22 and ingress-nginx v1 does not read it; convert it to networking.k8s.io/v1 first (kubectl convert)"})
 	case h.Kind == "IngressClass" && group == "networking.k8s.io":
 		if o, ok := decodeAs[networkingv1.IngressClass](js, fail); ok {
+			o.ManagedFields = nil
 			out.classes = append(out.classes, o)
 			out.origins.classes = append(out.origins.classes, source)
 		}
 	case h.Kind == "Service" && h.APIVersion == "v1":
 		if o, ok := decodeAs[corev1.Service](js, fail); ok {
 			defaultNamespace(&o.Namespace)
+			o.ManagedFields, o.Status = nil, corev1.ServiceStatus{}
 			out.services = append(out.services, o)
 			out.origins.services = append(out.origins.services, source)
 		}
 	case h.Kind == "Secret" && h.APIVersion == "v1":
 		if o, ok := decodeAs[corev1.Secret](js, fail); ok {
 			defaultNamespace(&o.Namespace)
+			o.ManagedFields = nil
 			out.secrets = append(out.secrets, o)
 			out.origins.secrets = append(out.origins.secrets, source)
 		}
 	case h.Kind == "ConfigMap" && h.APIVersion == "v1":
 		if o, ok := decodeAs[corev1.ConfigMap](js, fail); ok {
 			defaultNamespace(&o.Namespace)
+			o.ManagedFields = nil
 			out.cms = append(out.cms, o)
 			out.origins.configMaps = append(out.origins.configMaps, source)
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gatebridge-dev/gatebridge/converters"
+	"github.com/gatebridge-dev/gatebridge/internal/emit"
 	"github.com/gatebridge-dev/gatebridge/sources"
 )
 
@@ -174,4 +175,36 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// BenchmarkEmit measures writing the converted objects as convert does (internal/emit: in
+// parallel, streamed), in YAML and JSON.
+func BenchmarkEmit(b *testing.B) {
+	for _, n := range sizes {
+		for _, format := range []string{"yaml", "json"} {
+			b.Run(fmt.Sprintf("n=%d/%s", n, format), func(b *testing.B) {
+				skipLarge(b, n)
+				ings, svcs := Generate(n)
+				objs := converters.Convert(converters.Input{Ingresses: ings, Services: svcs}, converters.Options{}).Objects
+				var out countingWriter
+				b.ReportAllocs()
+				for b.Loop() {
+					out = 0
+					if err := emit.Write(&out, objs, format, emit.Options{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(out), "bytes-out")
+				reportRate(b, n)
+			})
+		}
+	}
+}
+
+// countingWriter counts what is written to it.
+type countingWriter int64
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
 }

@@ -1,0 +1,280 @@
+package emit
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+)
+
+// encoder encodes objects one at a time into buf; each goroutine has its own.
+type encoder struct {
+	t   tree
+	buf []byte
+	// js is the reused buffer of an object's json.Marshal form.
+	js bytes.Buffer
+}
+
+// dropHidden leaves out what convert never writes: the top-level status and a null
+// metadata.creationTimestamp (Go's encoding writes a zero time as null).
+func (e *encoder) dropHidden(root int) {
+	r := &e.t.nodes[root]
+	if r.kind != '{' {
+		return
+	}
+	e.removeMember(r, "status", false)
+	for _, m := range e.t.members[r.first : r.first+r.n] {
+		if string(m.key) == "metadata" && e.t.nodes[m.val].kind == '{' {
+			e.removeMember(&e.t.nodes[m.val], "creationTimestamp", true)
+		}
+	}
+}
+
+// removeMember removes key from object o (only when its value is null, if onlyNull).
+func (e *encoder) removeMember(o *node, key string, onlyNull bool) {
+	ms := e.t.members[o.first : o.first+o.n]
+	for i, m := range ms {
+		if string(m.key) != key {
+			continue
+		}
+		if v := e.t.nodes[m.val]; onlyNull && (v.kind != 'l' || string(v.raw) != "null") {
+			return
+		}
+		copy(ms[i:], ms[i+1:])
+		o.n--
+		return
+	}
+}
+
+// --- YAML: block style, keys sorted, strings plain only when they read back as the same
+// string (converters/yamlwrite.go writes the same bytes from maps).
+
+func (e *encoder) yaml(v int, indent int) {
+	n := e.t.nodes[v]
+	switch n.kind {
+	case '{':
+		if n.n == 0 {
+			e.buf = append(e.buf, "{}\n"...)
+			return
+		}
+		for i, m := range e.t.members[n.first : n.first+n.n] {
+			if i > 0 {
+				e.indent(indent)
+			}
+			e.yamlString(m.key, m.rawKey)
+			e.buf = append(e.buf, ':')
+			e.yamlAfterKey(m.val, indent)
+		}
+	case '[':
+		if n.n == 0 {
+			e.buf = append(e.buf, "[]\n"...)
+			return
+		}
+		for i, it := range e.t.items[n.first : n.first+n.n] {
+			if i > 0 {
+				e.indent(indent)
+			}
+			e.buf = append(e.buf, "- "...)
+			switch c := e.t.nodes[it]; c.kind {
+			case '{':
+				if c.n == 0 {
+					e.buf = append(e.buf, "{}\n"...)
+				} else {
+					e.yaml(it, indent+2)
+				}
+			case '[':
+				if c.n == 0 {
+					e.buf = append(e.buf, "[]\n"...)
+				} else {
+					e.buf = append(e.buf, '\n')
+					e.indent(indent + 2)
+					e.yaml(it, indent+2)
+				}
+			default:
+				e.yamlScalar(c)
+				e.buf = append(e.buf, '\n')
+			}
+		}
+	default:
+		e.yamlScalar(n)
+		e.buf = append(e.buf, '\n')
+	}
+}
+
+// yamlAfterKey writes the value of a mapping key (after "key:").
+func (e *encoder) yamlAfterKey(v int, indent int) {
+	switch n := e.t.nodes[v]; n.kind {
+	case '{':
+		if n.n == 0 {
+			e.buf = append(e.buf, " {}\n"...)
+			return
+		}
+		e.buf = append(e.buf, '\n')
+		e.indent(indent + 2)
+		e.yaml(v, indent+2)
+	case '[':
+		if n.n == 0 {
+			e.buf = append(e.buf, " []\n"...)
+			return
+		}
+		e.buf = append(e.buf, '\n')
+		e.indent(indent)
+		e.yaml(v, indent)
+	default:
+		e.buf = append(e.buf, ' ')
+		e.yamlScalar(n)
+		e.buf = append(e.buf, '\n')
+	}
+}
+
+// spaces are appended by slicing, not one by one.
+const spaces = "                                                                "
+
+func (e *encoder) indent(n int) {
+	for n > len(spaces) {
+		e.buf = append(e.buf, spaces...)
+		n -= len(spaces)
+	}
+	e.buf = append(e.buf, spaces[:n]...)
+}
+
+// yamlScalar writes a number, true, false or null as JSON wrote it, and a string as
+// yamlString does.
+func (e *encoder) yamlScalar(n node) {
+	if n.kind != '"' {
+		e.buf = append(e.buf, n.raw...)
+		return
+	}
+	inner := n.raw[1 : len(n.raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		e.yamlString(inner, n.raw)
+		return
+	}
+	s, err := stringValue(n.raw)
+	if err != nil {
+		// Not reachable for json.Marshal's output; keep the token, which YAML reads as the
+		// same double-quoted string.
+		e.buf = append(e.buf, n.raw...)
+		return
+	}
+	e.yamlString([]byte(s), nil)
+}
+
+// yamlString writes s plain when YAML reads it back as the same string, else as a JSON
+// string (a valid YAML double-quoted scalar) with <, > and & left readable. raw, when not
+// nil, is s as a JSON token without escapes: it is what json.Marshal would write.
+func (e *encoder) yamlString(s, raw []byte) {
+	if plainSafe(s) && !yaml11Word(s) {
+		e.buf = append(e.buf, s...)
+		return
+	}
+	if raw != nil && bytes.IndexByte(raw[1:len(raw)-1], '\\') < 0 {
+		e.buf = append(e.buf, raw...)
+		return
+	}
+	j, _ := json.Marshal(string(s))
+	// json.Marshal escapes <, > and & as \u003c…; YAML reads those escapes fine, but keep
+	// the output readable (the same replacements as converters/yamlwrite.go).
+	if bytes.Contains(j, []byte(`\u00`)) {
+		j = bytes.ReplaceAll(j, []byte(`\u003c`), []byte("<"))
+		j = bytes.ReplaceAll(j, []byte(`\u003e`), []byte(">"))
+		j = bytes.ReplaceAll(j, []byte(`\u0026`), []byte("&"))
+	}
+	e.buf = append(e.buf, j...)
+}
+
+// plainSafe: ^[A-Za-z_/][A-Za-z0-9_./-]*$, the strings YAML reads back unchanged unquoted
+// (except the YAML 1.1 words).
+func plainSafe(s []byte) bool {
+	if len(s) == 0 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c == '_', c == '/':
+		case i > 0 && (c >= '0' && c <= '9' || c == '.' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// yaml11Word: YAML 1.1 parsers read these as booleans or null, in any case.
+func yaml11Word(s []byte) bool {
+	if len(s) > 5 {
+		return false
+	}
+	switch strings.ToLower(string(s)) {
+	case "y", "yes", "n", "no", "on", "off", "true", "false", "null":
+		return true
+	}
+	return false
+}
+
+// --- JSON: as json.MarshalIndent writes a map with the prefix prefix and "  " indent.
+
+func (e *encoder) json(v int, prefix string, depth int) {
+	n := e.t.nodes[v]
+	switch n.kind {
+	case '{':
+		if n.n == 0 {
+			e.buf = append(e.buf, "{}"...)
+			return
+		}
+		e.buf = append(e.buf, '{')
+		for i, m := range e.t.members[n.first : n.first+n.n] {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.newline(prefix, depth+1)
+			e.jsonString(m.rawKey)
+			e.buf = append(e.buf, ": "...)
+			e.json(m.val, prefix, depth+1)
+		}
+		e.newline(prefix, depth)
+		e.buf = append(e.buf, '}')
+	case '[':
+		if n.n == 0 {
+			e.buf = append(e.buf, "[]"...)
+			return
+		}
+		e.buf = append(e.buf, '[')
+		for i, it := range e.t.items[n.first : n.first+n.n] {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.newline(prefix, depth+1)
+			e.json(it, prefix, depth+1)
+		}
+		e.newline(prefix, depth)
+		e.buf = append(e.buf, ']')
+	case '"':
+		e.jsonString(n.raw)
+	default:
+		e.buf = append(e.buf, n.raw...)
+	}
+}
+
+func (e *encoder) newline(prefix string, depth int) {
+	e.buf = append(e.buf, '\n')
+	e.buf = append(e.buf, prefix...)
+	e.indent(2 * depth)
+}
+
+// jsonString writes a string token as encoding/json writes its decoded value: the token
+// itself when it has no escapes (json.Marshal wrote it, so it needed none), else the
+// value encoded again (json.Marshal writes invalid UTF-8 as \ufffd, which encodes again
+// as the character itself).
+func (e *encoder) jsonString(raw []byte) {
+	if bytes.IndexByte(raw[1:len(raw)-1], '\\') < 0 {
+		e.buf = append(e.buf, raw...)
+		return
+	}
+	s, err := stringValue(raw)
+	if err != nil {
+		e.buf = append(e.buf, raw...)
+		return
+	}
+	j, _ := json.Marshal(s)
+	e.buf = append(e.buf, j...)
+}
