@@ -354,11 +354,12 @@ func (t *translator) redirectAction(f *gwv1.HTTPRequestRedirectFilter, ep *effec
 	if f.Port != nil {
 		ra.PortRedirect = uint32(*f.Port)
 	}
-	// A new hostname alone keeps the port the client reached (Gateway API: the listener's
-	// port when neither scheme nor port is given); Envoy would drop it with the old host.
-	// The scheme's well-known port is left out of the Location.
+	// A new hostname alone keeps the listener's port (Gateway API: the listener's port when
+	// neither scheme nor port is given); Envoy would drop it with the old host. The
+	// scheme's well-known port is left out of the Location. It is the Gateway's port, not
+	// where a port map makes Envoy bind it.
 	if f.Hostname != nil && f.Port == nil && f.Scheme == nil {
-		if p := t.opts.envoyPort(g.gatewayPort); (g.tls && p != 443) || (!g.tls && p != 80) {
+		if p := uint32(g.gatewayPort); (g.tls && p != 443) || (!g.tls && p != 80) {
 			ra.PortRedirect = p
 		}
 	}
