@@ -25,7 +25,7 @@ const (
 	AppliedHashAnnotation = "gatebridge.dev/applied-hash"
 	// IngressControllerName is the spec.controller of the gatebridge IngressClass: its
 	// Ingresses are migrated without the annotation (drop-in).
-	IngressControllerName = "gatebridge.dev/ingress-controller"
+	IngressControllerName = converters.DropInController
 	// EventReporter names the controller in the Events it records.
 	EventReporter = "gatebridge-controller"
 )

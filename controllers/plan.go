@@ -280,25 +280,8 @@ func ConvertDropIn(in converters.Input, opts converters.Options) converters.Resu
 	if class == "" {
 		class = Options{}.withDefaults().Converter.IngressClass
 	}
-	converted, dropIn := DropInInput(in, class)
-	res := converters.Convert(converted, opts)
-	if len(dropIn) == 0 {
-		return res
-	}
-	classOf := map[string]string{}
-	for i := range in.Ingresses {
-		ing := &in.Ingresses[i]
-		if k := ing.Namespace + "/" + ing.Name; dropIn[k] {
-			classOf[k] = ingressClassOf(ing)
-		}
-	}
-	for i := range res.Report.Ingresses {
-		r := &res.Report.Ingresses[i]
-		if c, ok := classOf[r.Namespace+"/"+r.Name]; ok {
-			r.Class = c
-		}
-	}
-	return res
+	// converters.DropIn records each drop-in Ingress's own class, which its report keeps.
+	return converters.Convert(converters.DropIn(in, class), opts)
 }
 
 // legacyClassAnnotation is the pre-IngressClass way to name a class.

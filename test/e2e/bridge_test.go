@@ -9,14 +9,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"text/template"
 	"time"
 
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -24,8 +21,6 @@ import (
 	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
 	"github.com/gatebridge-dev/gatebridge/converters"
 	"github.com/gatebridge-dev/gatebridge/dataplane"
-	"github.com/gatebridge-dev/gatebridge/internal/pipeline"
-	"github.com/gatebridge-dev/gatebridge/sources"
 	"github.com/gatebridge-dev/gatebridge/test/echo"
 )
 
@@ -101,33 +96,14 @@ type bridgeScene struct {
 // adds what bridge mode would (not-migrated locations, weight and sticky annotations).
 func applyBridged(t *testing.T, yamlTemplate string, sc bridgeScene) {
 	t.Helper()
-	tpl, err := template.New("scene").Parse(yamlTemplate)
-	if err != nil {
-		t.Fatalf("scene template: %v", err)
-	}
-	var buf bytes.Buffer
-	if err := tpl.Execute(&buf, sceneData{env}); err != nil {
-		t.Fatalf("scene template: %v", err)
-	}
-	path := filepath.Join(t.TempDir(), "scene.yaml")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := sources.ReadPaths([]string{path}, sources.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(loaded.Problems) > 0 {
-		t.Fatalf("scene input problems: %+v", loaded.Problems)
-	}
-	res := pipeline.Build(loaded, converters.Options{})
+	res := buildScene(t, yamlTemplate)
 	m := res.Model
 	b := sc.bridge
 	b.GatewayNamespace, b.GatewayName = "gatebridge-system", "gatebridge"
 	m.Bridge = &b
 	for _, l := range sc.notMigrated {
 		l.GatewayNamespace, l.GatewayName = b.GatewayNamespace, b.GatewayName
-		l.Reason = `not migrated (gatebridge.dev/migrate is not "true")`
+		l.Reason = converters.NotMigratedReason
 		m.RefusedLocations = append(m.RefusedLocations, l)
 	}
 	for i, r := range m.HTTPRoutes {

@@ -237,9 +237,9 @@ func (d sceneData) Service(ns, name string, backends ...string) string {
 	return b.String()
 }
 
-// apply serves a scene: the YAML template is rendered, read like `gatebridge run` reads
-// files, converted, translated and published; apply returns once Envoy serves it.
-func apply(t *testing.T, yamlTemplate string) {
+// buildScene renders a scene's YAML template, reads it as `gatebridge run` reads files and
+// converts it.
+func buildScene(t *testing.T, yamlTemplate string) pipeline.Result {
 	t.Helper()
 	tpl, err := template.New("scene").Parse(yamlTemplate)
 	if err != nil {
@@ -261,6 +261,14 @@ func apply(t *testing.T, yamlTemplate string) {
 		t.Fatalf("scene input problems: %+v", loaded.Problems)
 	}
 	res := pipeline.Build(loaded, converters.Options{})
+	return res
+}
+
+// apply serves a scene: the YAML template is rendered, read like `gatebridge run` reads
+// files, converted, translated and published; apply returns once Envoy serves it.
+func apply(t *testing.T, yamlTemplate string) {
+	t.Helper()
+	res := buildScene(t, yamlTemplate)
 	out, version, _, err := env.stack.Apply(res.Model)
 	if err != nil {
 		t.Fatalf("apply: %v", err)
