@@ -13,19 +13,28 @@ import (
 // Model is everything the translator reads. The slices need not be sorted: Translate sorts
 // what it needs, so the output does not depend on input order.
 type Model struct {
-	GatewayClasses  []*gwv1.GatewayClass
-	Gateways        []*gwv1.Gateway
-	ListenerSets    []*gwv1.ListenerSet
-	HTTPRoutes      []*gwv1.HTTPRoute
-	TLSRoutes       []*gwv1.TLSRoute
+	GatewayClasses []*gwv1.GatewayClass
+	Gateways       []*gwv1.Gateway
+	ListenerSets   []*gwv1.ListenerSet
+	HTTPRoutes     []*gwv1.HTTPRoute
+	TLSRoutes      []*gwv1.TLSRoute
+	// GRPCRoutes are served on the HTTP(S) listeners like HTTPRoutes, with HTTP/2 to
+	// their backends.
+	GRPCRoutes      []*gwv1.GRPCRoute
 	ReferenceGrants []*gwv1b1.ReferenceGrant
-	TrafficPolicies []*v1alpha1.TrafficPolicy
-	RouteFilters    []*v1alpha1.RouteFilter
-	Services        []*corev1.Service
-	EndpointSlices  []*discoveryv1.EndpointSlice
+	// BackendTLSPolicies make Envoy originate TLS to the Services they target, verifying
+	// the backend's certificate against their CA ConfigMaps (or the system roots) and
+	// hostname.
+	BackendTLSPolicies []*gwv1.BackendTLSPolicy
+	TrafficPolicies    []*v1alpha1.TrafficPolicy
+	RouteFilters       []*v1alpha1.RouteFilter
+	Services           []*corev1.Service
+	EndpointSlices     []*discoveryv1.EndpointSlice
 	//lint:ignore SA1019 legacy Endpoints objects are still found in manifests; run resolves Services through them as a cluster would
 	Endpoints []*corev1.Endpoints
 	Secrets   []*corev1.Secret
+	// ConfigMaps hold the CA certificates BackendTLSPolicies name.
+	ConfigMaps []*corev1.ConfigMap
 	// Namespaces carry the labels a listener's allowedRoutes.namespaces.selector selects
 	// route namespaces by. Without any, such a listener admits routes of its own namespace
 	// only.
@@ -100,6 +109,10 @@ func (m *Model) Add(obj client.Object) bool {
 		m.HTTPRoutes = append(m.HTTPRoutes, o)
 	case *gwv1.TLSRoute:
 		m.TLSRoutes = append(m.TLSRoutes, o)
+	case *gwv1.GRPCRoute:
+		m.GRPCRoutes = append(m.GRPCRoutes, o)
+	case *gwv1.BackendTLSPolicy:
+		m.BackendTLSPolicies = append(m.BackendTLSPolicies, o)
 	case *gwv1b1.ReferenceGrant:
 		m.ReferenceGrants = append(m.ReferenceGrants, o)
 	case *v1alpha1.TrafficPolicy:
@@ -115,6 +128,8 @@ func (m *Model) Add(obj client.Object) bool {
 		m.Endpoints = append(m.Endpoints, o)
 	case *corev1.Secret:
 		m.Secrets = append(m.Secrets, o)
+	case *corev1.ConfigMap:
+		m.ConfigMaps = append(m.ConfigMaps, o)
 	case *corev1.Namespace:
 		m.Namespaces = append(m.Namespaces, o)
 	default:
