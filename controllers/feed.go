@@ -142,6 +142,10 @@ type Feed struct {
 	// secretsUsed are the Secrets the last model references: other Secrets' changes do not
 	// make a batch.
 	secretsUsed map[types.NamespacedName]bool
+	// servedRoutes are the HTTPRoutes the last model holds, by key: a route whose new
+	// version names a policy the feed does not hold yet is served in its last version
+	// (requires.go).
+	servedRoutes map[types.NamespacedName]*gwv1.HTTPRoute
 	// state is what was published and acknowledged; stateChanged is closed and replaced
 	// when it changes.
 	state        ServedState
@@ -425,9 +429,12 @@ func (f *Feed) snapshotLocked() pipeline.Snapshot {
 		*m = *f.model
 	}
 	for _, k := range feedKinds {
-		if k.name != "Secret" && (first || f.stale[k.name]) {
+		if k.name != "Secret" && k.name != "HTTPRoute" && (first || f.stale[k.name]) {
 			setKind(m, k.name, f.sortedLocked(k.name))
 		}
+	}
+	if first || f.stale["HTTPRoute"] || f.stale["TrafficPolicy"] || f.stale["RouteFilter"] {
+		m.HTTPRoutes = f.servableRoutesLocked(f.sortedLocked("HTTPRoute"))
 	}
 	if first || f.stale["Secret"] || f.stale["Gateway"] || f.stale["ListenerSet"] || f.stale["TrafficPolicy"] {
 		f.secretsUsed = referencedSecrets(m)
@@ -454,6 +461,40 @@ func (f *Feed) snapshotLocked() pipeline.Snapshot {
 		change = pipeline.ChangeEndpoints
 	}
 	return pipeline.Snapshot{Model: m, Change: change}
+}
+
+// servableRoutesLocked are the HTTPRoutes of objs (sorted) that can be served: each whose
+// RequiresAnnotation names only objects the feed holds, else its last served version if
+// that one's are held, else none (requires.go).
+func (f *Feed) servableRoutesLocked(objs []client.Object) []*gwv1.HTTPRoute {
+	held := func(kind string, key types.NamespacedName) bool {
+		_, ok := f.objects[kind][key]
+		return ok
+	}
+	out := make([]*gwv1.HTTPRoute, 0, len(objs))
+	served := make(map[types.NamespacedName]*gwv1.HTTPRoute, len(objs))
+	var waiting []string
+	for _, o := range objs {
+		r, ok := o.(*gwv1.HTTPRoute)
+		if !ok {
+			continue
+		}
+		key := types.NamespacedName{Namespace: r.Namespace, Name: r.Name}
+		if !requirementsHeld(r, held) {
+			waiting = append(waiting, key.String())
+			if r = f.servedRoutes[key]; r == nil || !requirementsHeld(r, held) {
+				continue
+			}
+		}
+		out = append(out, r)
+		served[key] = r
+	}
+	if len(waiting) > 0 {
+		f.log.Info("HTTPRoutes wait for the policies they require; their last served version (or nothing) is served meanwhile",
+			"count", len(waiting), "routes", waiting[:min(len(waiting), 10)], "annotation", RequiresAnnotation)
+	}
+	f.servedRoutes = served
+	return slices.Clip(out)
 }
 
 // setKind replaces the list of kind in m with objs. Each list is a new array without

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"sort"
 	"strings"
@@ -140,11 +141,15 @@ type harness struct {
 	cancel   context.CancelFunc
 	done     chan error
 	stopOnce sync.Once
+	// xds is the serving half's xDS address (harnessOptions.serve).
+	xds string
 }
 
 type harnessOptions struct {
 	writer         Options
 	leaderElection bool
+	// serve runs the serving half too, its xDS server at harness.xds.
+	serve bool
 }
 
 // startWriter starts a manager with the writer; it stops when the test ends.
@@ -171,6 +176,15 @@ func startWriter(t *testing.T, env *testenv.Env, o harnessOptions) *harness {
 		h.passes.Add(1)
 	}
 	mo := ManagerOptions{Writer: o.writer, SkipControllerNameValidation: true, LeaderElection: o.leaderElection}
+	if o.serve {
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.xds = lis.Addr().String()
+		lis.Close()
+		mo.Serve = ServeOptions{XDSAddress: h.xds, Feed: FeedOptions{Debounce: 10 * time.Millisecond}}
+	}
 	if o.leaderElection {
 		mo.LeaseDuration, mo.RenewDeadline, mo.RetryPeriod = 4*time.Second, 3*time.Second, 300*time.Millisecond
 	}

@@ -168,7 +168,7 @@ func TestIncrementalPlanMatchesFullPlan(t *testing.T) {
 					}
 				}
 				for _, d := range inc.Objects {
-					got, err := w.formOf(d)
+					got, err := w.formOf(d, inc.requires[keyOf(d.Object)])
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -176,7 +176,7 @@ func TestIncrementalPlanMatchesFullPlan(t *testing.T) {
 					if d.Owner != nil {
 						owner = d.Owner.Ingress
 					}
-					want, err := newApplyForm(d.Object, owner)
+					want, err := newApplyForm(d.Object, owner, full.requires[keyOf(d.Object)])
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -202,28 +202,28 @@ func TestApplyFormsAreReusedForUnchangedObjects(t *testing.T) {
 	conv := func(in converters.Input, _ converters.Options) converters.Result { return w.conv.Convert(in, nil) }
 	p := buildPlan(s, w.opts, conv)
 	d := routeOf(t, p)
-	first, err := w.formOf(d)
+	first, err := w.formOf(d, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if first.obj == nil {
 		t.Fatal("the first form of an object has no object")
 	}
-	again, _ := w.formOf(d)
+	again, _ := w.formOf(d, "")
 	if again.obj != nil || again.hash != first.hash {
 		t.Errorf("the same object and owner got a new form (or another hash: %s, want %s)", again.hash, first.hash)
 	}
-	if full, err := fullForm(again, d); err != nil || full.obj == nil || full.hash != first.hash {
+	if full, err := fullForm(again, d, ""); err != nil || full.obj == nil || full.hash != first.hash {
 		t.Errorf("fullForm of a reused form: %+v, %v", full, err)
 	}
 	recreated := *d.Owner
 	recreated.Ingress = ing.DeepCopy()
 	recreated.Ingress.UID = "uid-2"
-	other, _ := w.formOf(DesiredObject{Object: d.Object, Owner: &recreated})
+	other, _ := w.formOf(DesiredObject{Object: d.Object, Owner: &recreated}, "")
 	if other.obj == nil || other.hash == first.hash {
 		t.Errorf("an Ingress recreated under the same name (new uid) kept the old form (owner reference)")
 	}
-	copied, _ := w.formOf(DesiredObject{Object: d.Object.DeepCopyObject().(*gwv1.HTTPRoute), Owner: &recreated})
+	copied, _ := w.formOf(DesiredObject{Object: d.Object.DeepCopyObject().(*gwv1.HTTPRoute), Owner: &recreated}, "")
 	if copied.obj == nil {
 		t.Errorf("a new object got the cached form")
 	}

@@ -5,15 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"slices"
 	"time"
 
 	"github.com/go-logr/logr"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -47,6 +50,9 @@ type ManagerOptions struct {
 	MetricsAddress string
 	// HealthAddress serves /healthz and /readyz ("host:port"; "0" or "" turns it off).
 	HealthAddress string
+	// Profiling adds Go's /debug/pprof/ handlers to the metrics endpoint (for memory and
+	// CPU investigations; off by default because profiles expose internals).
+	Profiling bool
 	// LeaderElection makes replicas elect, through a Lease, the one that writes.
 	LeaderElection bool
 	// LeaderElectionNamespace holds the Lease (default: the Gateway's namespace).
@@ -114,6 +120,9 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (manager.Manager, error) {
 		// Secrets of types gatebridge never reads (service account tokens, registry
 		// credentials, Helm releases…) are held without their data.
 		&corev1.Secret{}: {Transform: stripSecretForCache},
+		// Leases: only the replicas' Envoy reports (fleet.go), in the Lease namespace.
+		&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{o.LeaderElectionNamespace: {}},
+			Label: labels.SelectorFromSet(labels.Set{EnvoyReportLabel: "true"})},
 	}}
 	if named {
 		// The ConfigMap informer holds the one ConfigMap, not every ConfigMap of the cluster.
@@ -125,7 +134,7 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (manager.Manager, error) {
 	mo := manager.Options{
 		Scheme:                        NewScheme(),
 		Cache:                         cacheOpts,
-		Metrics:                       metricsserver.Options{BindAddress: offIfEmpty(o.MetricsAddress)},
+		Metrics:                       metricsserver.Options{BindAddress: offIfEmpty(o.MetricsAddress), ExtraHandlers: profilingHandlers(o.Profiling)},
 		HealthProbeBindAddress:        offIfEmpty(o.HealthAddress),
 		LeaderElection:                o.LeaderElection,
 		LeaderElectionID:              o.LeaderElectionID,
@@ -154,7 +163,11 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (manager.Manager, error) {
 	}
 	var legacy func([]dataplane.RefusedLocation)
 	if o.Serve.XDSAddress != "" {
-		feed, err := setupServing(mgr, o.Serve, o.Writer, o.Logger)
+		reportNamespace := ""
+		if o.LeaderElection {
+			reportNamespace = o.LeaderElectionNamespace
+		}
+		feed, err := setupServing(mgr, o.Serve, o.Writer, reportNamespace, o.Logger)
 		if err != nil {
 			return nil, err
 		}
@@ -389,4 +402,18 @@ func sameExcept(a, b map[string]string, ignore ...string) bool {
 		}
 	}
 	return n == 0
+}
+
+// profilingHandlers are net/http/pprof's handlers under /debug/pprof/, when on.
+func profilingHandlers(on bool) map[string]http.Handler {
+	if !on {
+		return nil
+	}
+	return map[string]http.Handler{
+		"/debug/pprof/":        http.HandlerFunc(pprof.Index),
+		"/debug/pprof/cmdline": http.HandlerFunc(pprof.Cmdline),
+		"/debug/pprof/profile": http.HandlerFunc(pprof.Profile),
+		"/debug/pprof/symbol":  http.HandlerFunc(pprof.Symbol),
+		"/debug/pprof/trace":   http.HandlerFunc(pprof.Trace),
+	}
 }

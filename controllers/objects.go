@@ -26,8 +26,9 @@ type applyForm struct {
 // newApplyForm turns a planned object into what is sent with server-side apply: its JSON
 // form without status and empty timestamps, the owner reference to its Ingress when they
 // share a namespace (owner references cannot cross namespaces; the writer deletes those
-// objects itself), and the applied-hash annotation — the hash of everything else.
-func newApplyForm(obj client.Object, owner *networkingv1.Ingress) (applyForm, error) {
+// objects itself), the requires annotation of a route (requires.go; "" for none), and the
+// applied-hash annotation — the hash of everything else.
+func newApplyForm(obj client.Object, owner *networkingv1.Ingress, requires string) (applyForm, error) {
 	m, err := plainJSON(obj)
 	if err != nil {
 		return applyForm{}, fmt.Errorf("encoding %s: %w", keyOf(obj), err)
@@ -49,14 +50,17 @@ func newApplyForm(obj client.Object, owner *networkingv1.Ingress) (applyForm, er
 			"blockOwnerDeletion": false,
 		}}
 	}
-	hash, err := hashOf(m)
-	if err != nil {
-		return applyForm{}, err
-	}
 	ann, _ := md["annotations"].(map[string]any)
 	if ann == nil {
 		ann = map[string]any{}
 		md["annotations"] = ann
+	}
+	if requires != "" {
+		ann[RequiresAnnotation] = requires
+	}
+	hash, err := hashOf(m)
+	if err != nil {
+		return applyForm{}, err
 	}
 	ann[AppliedHashAnnotation] = hash
 	return applyForm{key: keyOf(obj), obj: &unstructured.Unstructured{Object: m}, hash: hash}, nil

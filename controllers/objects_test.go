@@ -48,7 +48,7 @@ func asLive(t *testing.T, form applyForm, r *gwv1.HTTPRoute) *gwv1.HTTPRoute {
 func TestInSync(t *testing.T) {
 	owner := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "apps", UID: "u-1"}}
 	want := route("/api")
-	form, err := newApplyForm(want, owner)
+	form, err := newApplyForm(want, owner, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestInSync(t *testing.T) {
 	check("applied from another form", older, false)
 
 	// A field gatebridge no longer sets is caught by the hash, not by the field comparison.
-	next, err := newApplyForm(route("/api"), nil)
+	next, err := newApplyForm(route("/api"), nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}

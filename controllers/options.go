@@ -23,6 +23,10 @@ const (
 	// AppliedHashAnnotation on an owned object is the hash of what gatebridge last applied;
 	// with the managed-by label it marks the objects the controller owns.
 	AppliedHashAnnotation = "gatebridge.dev/applied-hash"
+	// RequiresAnnotation on an HTTPRoute the controller applies lists the objects of its
+	// namespace it must never be served without ("RouteFilter/a,TrafficPolicy/b"): the
+	// feed serves such a route only once it holds them all (requires.go).
+	RequiresAnnotation = "gatebridge.dev/requires"
 	// IngressControllerName is the spec.controller of the gatebridge IngressClass: its
 	// Ingresses are migrated without the annotation (drop-in).
 	IngressControllerName = converters.DropInController

@@ -104,6 +104,8 @@ type Plan struct {
 	// handRoutes and routeCreated are the snapshot's, for the conflicts.
 	handRoutes   []gwv1.HTTPRoute
 	routeCreated map[objectKey]time.Time
+	// requires is the RequiresAnnotation of each planned HTTPRoute (requires.go).
+	requires map[objectKey]string
 }
 
 // BuildPlan converts every Ingress of the snapshot and decides what to write: the objects
@@ -168,6 +170,7 @@ func (p *Plan) selectObjects() {
 	// The conversion orders policies after routes; the writer applies them before (see
 	// ownedKinds). Within a kind, the conversion's namespace/name order stands.
 	p.Objects = inApplyOrder(p.Objects)
+	p.requires = routeRequirements(p.Objects)
 	for _, d := range p.Objects {
 		if d.Owner != nil && d.Owner.State == StateMigrated {
 			d.Owner.Objects = append(d.Owner.Objects, keyOf(d.Object))

@@ -182,3 +182,30 @@ func TestPlaneServesEachPortMap(t *testing.T) {
 		t.Error("NACKs() = 0 after a NACK")
 	}
 }
+
+// ackForever answers every further response in the background, as an Envoy that keeps
+// accepting (or, with nack, rejecting) what it is sent, until the test ends.
+func (c *deltaClient) ackForever() {
+	// An Envoy then asks for the route configurations, endpoints and secrets its
+	// listeners and clusters name: all of them, here.
+	for _, typ := range []string{resourcev3.EndpointType, resourcev3.ScopedRouteType, resourcev3.RouteType, resourcev3.SecretType} {
+		if err := c.stream.Send(&discoveryv3.DeltaDiscoveryRequest{TypeUrl: typ, ResourceNamesSubscribe: []string{"*"}}); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	go func() {
+		for {
+			resp, err := c.stream.Recv()
+			if err != nil {
+				return // the test ended
+			}
+			answer := &discoveryv3.DeltaDiscoveryRequest{TypeUrl: resp.GetTypeUrl(), ResponseNonce: resp.GetNonce()}
+			if c.nack != "" {
+				answer.ErrorDetail = &statuspb.Status{Code: 3, Message: c.nack}
+			}
+			if c.stream.Send(answer) != nil {
+				return
+			}
+		}
+	}()
+}

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/go-logr/logr"
@@ -16,8 +17,9 @@ import (
 // StatusWriter (statuswriter.go), which writes Gateway API status from what was published
 // and acknowledged. /readyz waits for the first publish.
 
-// setupServing adds the plane, the feed and the status writer to mgr.
-func setupServing(mgr manager.Manager, o ServeOptions, addresses Options, log logr.Logger) (*Feed, error) {
+// setupServing adds the plane, the feed and the status writer to mgr; with several
+// replicas (reportNamespace set: leader election), also the Envoy reports (fleet.go).
+func setupServing(mgr manager.Manager, o ServeOptions, addresses Options, reportNamespace string, log logr.Logger) (*Feed, error) {
 	if log.GetSink() == nil {
 		log = mgr.GetLogger()
 	}
@@ -38,7 +40,23 @@ func setupServing(mgr manager.Manager, o ServeOptions, addresses Options, log lo
 	if err := status.watchAddresses(mgr.GetCache(), addresses); err != nil {
 		return nil, err
 	}
-	for _, r := range []manager.Runnable{plane, feed, status} {
+	runnables := []manager.Runnable{plane, feed, status}
+	if reportNamespace != "" {
+		identity := replicaIdentity()
+		status.reports = &envoyReports{self: identity}
+		poke := func() {
+			select {
+			case status.poke <- struct{}{}:
+			default:
+			}
+		}
+		if err := status.reports.watch(context.Background(), mgr.GetCache(), poke); err != nil {
+			return nil, err
+		}
+		runnables = append(runnables, &EnvoyReporter{client: mgr.GetClient(), reader: mgr.GetAPIReader(), feed: feed, namespace: reportNamespace,
+			identity: identity, log: log.WithName("envoy-report")})
+	}
+	for _, r := range runnables {
 		if err := mgr.Add(r); err != nil {
 			return nil, fmt.Errorf("adding the serving half: %w", err)
 		}

@@ -46,6 +46,8 @@ type statusView struct {
 	// conflicts between hand-written and migrated HTTPRoutes, per Gateway
 	// ("namespace/name"; conflicts.go).
 	conflicts map[string][]RouteConflict
+	// others are the other replicas' Envoy reports (fleet.go); none with one replica.
+	others []envoyReport
 }
 
 func newStatusView(s ServedState, controllerName string) *statusView {
@@ -177,15 +179,23 @@ func gatewayClassConditions(gc *gwv1.GatewayClass) []metav1.Condition {
 }
 
 // programmed says whether the object (Gateway or ListenerSet) is programmed: every
-// connected Envoy acknowledged the version that carries its current generation.
+// connected Envoy acknowledged the version that carries its current generation — this
+// replica's Envoys and, with several replicas, the other replicas' (their reports,
+// fleet.go). A NACK from any of them makes it Invalid.
 func (v *statusView) programmed(k objectKey) (bool, string, string) {
 	since, known := v.state.Since[k]
-	switch {
-	case !known:
+	if !known {
 		return false, string(gwv1.GatewayReasonPending), "not yet translated"
+	}
+	others, nack, pending := otherEnvoys(v.others, k, since.generation)
+	switch {
 	case v.state.NACK != "" && v.state.NACKVersion >= since.version:
 		return false, string(gwv1.GatewayReasonInvalid), "Envoy rejected the configuration and keeps serving the last one it accepted: " + v.state.NACK
-	case v.state.Acked >= since.version:
+	case nack != "":
+		return false, string(gwv1.GatewayReasonInvalid), nack
+	case pending != "":
+		return false, string(gwv1.GatewayReasonPending), "waiting for the Envoys connected to replica " + pending + " to acknowledge the configuration"
+	case v.state.Acked >= since.version || v.state.Envoys == 0 && others > 0:
 		return true, string(gwv1.GatewayReasonProgrammed), "Envoy acknowledged the configuration"
 	case v.state.Envoys == 0:
 		return false, string(gwv1.GatewayReasonPending), "no Envoy is connected to the controller"

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -46,6 +47,8 @@ type StatusWriter struct {
 	// pool, when set, gives each Gateway its own address (addresspool.go): the same
 	// allocation the plane serves, computed from the same model.
 	pool *AddressPool
+	// reports, with several replicas, are the other replicas' Envoy reports (fleet.go).
+	reports *envoyReports
 }
 
 const (
@@ -126,6 +129,14 @@ func (w *StatusWriter) NeedLeaderElection() bool { return true }
 func (w *StatusWriter) Start(ctx context.Context) error {
 	resync := time.NewTicker(statusResync)
 	defer resync.Stop()
+	// Other replicas' reports go stale without an event when a replica dies: look again
+	// as often as they are renewed.
+	var reportsExpire <-chan time.Time
+	if w.reports != nil {
+		t := time.NewTicker(envoyReportRenew)
+		defer t.Stop()
+		reportsExpire = t.C
+	}
 	var retry <-chan time.Time
 	for {
 		state, changed := w.feed.State()
@@ -149,6 +160,7 @@ func (w *StatusWriter) Start(ctx context.Context) error {
 		case <-changed:
 		case <-w.poke:
 		case <-retry:
+		case <-reportsExpire:
 		case <-resync.C:
 			clear(w.verified)
 		}
@@ -158,6 +170,14 @@ func (w *StatusWriter) Start(ctx context.Context) error {
 // writeAll writes the status of every object of the published model that has ours.
 func (w *StatusWriter) writeAll(ctx context.Context, s ServedState) error {
 	v := newStatusView(s, w.controllerName)
+	var stale []*coordinationv1.Lease
+	v.others, stale = w.reports.fresh(time.Now())
+	for _, l := range stale {
+		// A replica that died without deleting its report: nobody else will.
+		if err := w.client.Delete(ctx, l); err != nil && !apierrors.IsNotFound(err) {
+			w.log.V(1).Info("could not delete a stale Envoy report", "lease", l.Name, "error", err.Error())
+		}
+	}
 	now := metav1.Now()
 	var errs []error
 	var addresses []gwv1.GatewayStatusAddress

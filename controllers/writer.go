@@ -236,15 +236,16 @@ func (c *changeSet) putBack(changed map[string]bool) {
 // itself is not kept: a pass needs it only for the objects it writes or checks field by
 // field, and a few thousand JSON maps would stay in memory for nothing.
 type cachedForm struct {
-	obj   client.Object
-	owner types.UID
-	hash  string
+	obj      client.Object
+	owner    types.UID
+	requires string
+	hash     string
 }
 
 // formOf returns the apply form of d. When the conversion reused its object for the same
 // owner (unchanged objects are the same pointers), that is the last pass's hash alone
 // (obj nil: fullForm makes the rest when it is needed); else a new form.
-func (w *Writer) formOf(d DesiredObject) (applyForm, error) {
+func (w *Writer) formOf(d DesiredObject, requires string) (applyForm, error) {
 	var owner *networkingv1.Ingress
 	var uid types.UID
 	if d.Owner != nil {
@@ -252,7 +253,7 @@ func (w *Writer) formOf(d DesiredObject) (applyForm, error) {
 		uid = owner.UID
 	}
 	k := keyOf(d.Object)
-	if c, ok := w.forms[k]; ok && c.owner == uid {
+	if c, ok := w.forms[k]; ok && c.owner == uid && c.requires == requires {
 		// Shared objects cut down to what the migrating Ingresses use (the Gateway, its
 		// ListenerSets, certificate grants) are made anew by every plan: compared, not
 		// encoded — there are few, and the encoding is what costs.
@@ -262,16 +263,16 @@ func (w *Writer) formOf(d DesiredObject) (applyForm, error) {
 			return applyForm{key: k, hash: c.hash}, nil
 		}
 	}
-	form, err := newApplyForm(d.Object, owner)
+	form, err := newApplyForm(d.Object, owner, requires)
 	if err != nil {
 		return applyForm{}, err
 	}
-	w.forms[k] = cachedForm{d.Object, uid, form.hash}
+	w.forms[k] = cachedForm{d.Object, uid, requires, form.hash}
 	return form, nil
 }
 
 // fullForm is form with its object: made again from d when formOf gave the hash alone.
-func fullForm(form applyForm, d DesiredObject) (applyForm, error) {
+func fullForm(form applyForm, d DesiredObject, requires string) (applyForm, error) {
 	if form.obj != nil {
 		return form, nil
 	}
@@ -279,7 +280,7 @@ func fullForm(form applyForm, d DesiredObject) (applyForm, error) {
 	if d.Owner != nil {
 		owner = d.Owner.Ingress
 	}
-	return newApplyForm(d.Object, owner)
+	return newApplyForm(d.Object, owner, requires)
 }
 
 // rejection is an object that could not be written, and why.
@@ -494,12 +495,13 @@ func (w *Writer) deleteStale(ctx context.Context, plan *Plan, live map[objectKey
 func (w *Writer) applyAll(ctx context.Context, plan *Plan, live map[objectKey]client.Object, res *PassResult) []error {
 	var errs []error
 	for _, d := range plan.Objects {
-		form, err := w.formOf(d)
+		requires := plan.requires[keyOf(d.Object)]
+		form, err := w.formOf(d, requires)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		wrote, err := w.applyOne(ctx, form, func() (applyForm, error) { return fullForm(form, d) }, live[form.key])
+		wrote, err := w.applyOne(ctx, form, func() (applyForm, error) { return fullForm(form, d, requires) }, live[form.key])
 		if wrote {
 			res.Applied++
 		}
@@ -537,7 +539,7 @@ func (w *Writer) precheck(ctx context.Context, plan *Plan, live map[objectKey]cl
 		}
 		k := keyOf(d.Object)
 		if r, ok := w.rejected[k]; ok {
-			form, err := w.formOf(d)
+			form, err := w.formOf(d, plan.requires[k])
 			if err != nil {
 				return nil, err
 			}

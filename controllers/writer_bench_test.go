@@ -73,8 +73,9 @@ func ingUID(i int) string { return fmt.Sprintf("00000000-0000-0000-0000-%012d", 
 func liveFromPlan(b *testing.B, w *Writer, snap Snapshot) map[objectKey]client.Object {
 	b.Helper()
 	live := map[objectKey]client.Object{}
-	for _, d := range BuildPlan(snap, w.opts).Objects {
-		form, err := w.formOf(d)
+	plan := BuildPlan(snap, w.opts)
+	for _, d := range plan.Objects {
+		form, err := w.formOf(d, plan.requires[keyOf(d.Object)])
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -57,6 +57,7 @@ func runControllerContext(ctx context.Context, args []string, stderr io.Writer) 
 	fs.IntVar(&f.xdsPort, "xds-port", 18000, "port of the xDS (ADS) server Envoys join, on every replica (0: serve no Envoy)")
 	fs.IntVar(&f.authzPort, "authz-port", 18001, "port of the ext_authz service Envoys ask for basic and external auth (0: none; such routes answer 503)")
 	fs.StringVar(&f.mgr.Serve.AdvertisedAuthzAddress, "authz-address", "", "host:port Envoys reach the auth service at (default: the address an Envoy reached the xDS server at, with --authz-port)")
+	fs.BoolVar(&f.mgr.Profiling, "profiling", false, "serve Go's /debug/pprof/ profiles on the metrics port (heap, CPU; for investigations)")
 	fs.StringVar(&f.bindAddress, "bind-address", "", "address the metrics and health ports listen on (default: every interface)")
 	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect one writing replica through a Lease (run 2 or more replicas with it)")
 	fs.StringVar(&f.leaderNamespace, "leader-election-namespace", "", "namespace of the Lease (default: --gateway-namespace)")
@@ -93,6 +94,7 @@ func runControllerContext(ctx context.Context, args []string, stderr io.Writer) 
 		fmt.Fprintf(stderr, "gatebridge controller: %v\n", err)
 		return exitUsage
 	}
+	applyControllerMemoryPolicy(logger)
 	for name, port := range map[string]int{"--metrics-port": f.metricsPort, "--health-port": f.healthPort, "--xds-port": f.xdsPort, "--authz-port": f.authzPort} {
 		if port < 0 || port > 65535 {
 			fmt.Fprintf(stderr, "gatebridge controller: %s %d is not a port (0 turns it off)\n", name, port)

@@ -66,6 +66,7 @@ type config struct {
 	samples     int
 	workDir     string
 	timeout     time.Duration
+	heapProfile bool
 }
 
 func main() {
@@ -79,6 +80,7 @@ func main() {
 	flag.IntVar(&c.samples, "samples", 20, "migrated hosts probed through Envoy to call the cold start served")
 	flag.StringVar(&c.workDir, "work-dir", ".cache/bench/controller", "directory for the kubeconfig and the controller's logs")
 	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "bound of every wait")
+	flag.BoolVar(&c.heapProfile, "heap-profile", false, "run the controller with --profiling and save its heap profiles after the cold sync and after the annotations (heap-cold.pprof, heap-changes.pprof in -work-dir)")
 	flag.Parse()
 	if c.migrated+c.annotations > c.ingresses {
 		fatalf("-migrated + -annotations (%d) exceed -ingresses (%d)", c.migrated+c.annotations, c.ingresses)
@@ -231,6 +233,7 @@ func run(c config) error {
 	if res.rssKiB, res.hwmKiB, err = ctrl.memory(); err != nil {
 		return err
 	}
+	ctrl.saveHeapProfile("heap-cold.pprof")
 	m := ctrl.metrics()
 	res.heapMiB = metric(m, "go_memstats_heap_inuse_bytes") / (1 << 20)
 	ackSum, ackCount := metric(m, "gatebridge_change_to_ack_seconds_sum"), metric(m, "gatebridge_change_to_ack_seconds_count")
@@ -261,6 +264,7 @@ func run(c config) error {
 	if res.rssAfterChangesKiB, res.hwmKiB, err = ctrl.memory(); err != nil {
 		return err
 	}
+	ctrl.saveHeapProfile("heap-changes.pprof")
 	m = ctrl.metrics()
 	res.heapAfterChangesMiB = metric(m, "go_memstats_heap_inuse_bytes") / (1 << 20)
 	if n := metric(m, "gatebridge_change_to_ack_seconds_count") - ackCount; n > 0 {
@@ -414,6 +418,9 @@ func (p *controller) start(run int) error {
 		"--xds-port", strconv.Itoa(p.ports["xds"]), "--authz-port", strconv.Itoa(p.ports["authz"]),
 		"--metrics-port", strconv.Itoa(p.ports["metrics"]), "--health-port", strconv.Itoa(p.ports["health"]),
 		"--bind-address", "127.0.0.1")
+	if p.c.heapProfile {
+		cmd.Args = append(cmd.Args, "--profiling")
+	}
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		f.Close()
@@ -458,6 +465,24 @@ func (p *controller) metrics() string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// saveHeapProfile writes the controller's heap profile to the work directory, with
+// -heap-profile (after a GC, as /debug/pprof/heap?gc=1 does).
+func (p *controller) saveHeapProfile(name string) {
+	if !p.c.heapProfile {
+		return
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/heap?gc=1", p.ports["metrics"]))
+	if err != nil {
+		logf("heap profile %s: %v", name, err)
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if err := os.WriteFile(filepath.Join(p.c.workDir, name), b, 0o644); err != nil {
+		logf("heap profile %s: %v", name, err)
+	}
 }
 
 // memory reads VmRSS and VmHWM (KiB) of the controller process.
