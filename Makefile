@@ -52,7 +52,12 @@ nginx:
 ## .cache/conformance/report.yaml. CONFORMANCE_ARGS go to the driver, e.g.
 ## CONFORMANCE_ARGS='-channel experimental -- --run-test=HTTPRouteSimpleSameNamespace'.
 CONFORMANCE_ARGS ?=
-conformance: envoy
+conformance:
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "make conformance needs root: its process kubelet gives every Pod its own network namespace (ip netns) on a bridge; run it as root (CI does), e.g. sudo make conformance" >&2; \
+		exit 2; \
+	fi
+	@$(MAKE) --no-print-directory envoy
 	@eval "$$(hack/conformance.sh)" && export KUBEBUILDER_ASSETS ECHO_BASIC GATEBRIDGE_BIN && \
 	export GATEBRIDGE_ENVOY="$$(hack/envoy.sh)" && cd test/conformance && export GOFLAGS="-mod=mod $${GOFLAGS:-}" && \
 	go vet ./... && go tool -modfile=../../hack/tools/go.mod staticcheck ./... && go test -count=1 -timeout 10m ./... && \
@@ -81,10 +86,12 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
 	if [ -n "$$out" ]; then echo "not gofmt-ed:"; echo "$$out"; exit 1; fi
 
-## generate: deepcopy functions and CRDs of api/v1alpha1.
+## generate: deepcopy functions and CRDs of api/v1alpha1 (with the chart's and the offline validator's copies).
 generate:
 	$(TOOLS) controller-gen object paths=./api/...
 	$(TOOLS) controller-gen crd paths=./api/... output:crd:artifacts:config=manifests/crds
+	cp manifests/crds/*.yaml manifests/charts/gatebridge/crds/
+	go test -count=1 -run TestEmbeddedCRDsAreCurrent ./validation -update
 
 ## bench: conversion, data-plane and controller-at-scale figures (each prints a table).
 bench:

@@ -10,9 +10,9 @@ func init() {
 		Spec{Name: "affinity-mode", Family: "affinity", Level: Approximate, Risk: RiskMedium, Scope: ScopeIngress, Default: "balanced",
 			Accepts: "balanced, persistent", validate: validateEnum("balanced", "persistent"),
 			Note: "persistent is exact; balanced rebalances on scale-up with a different share of moved sessions than nginx's Lua balancer.", Target: "TrafficPolicy.sessionAffinity.mode"},
-		Spec{Name: "affinity-canary-behavior", Family: "affinity", Level: Exact, Risk: RiskLow, Scope: ScopeIngress, Default: "sticky",
+		Spec{Name: "affinity-canary-behavior", Family: "affinity", Level: Approximate, Risk: RiskLow, Scope: ScopeIngress, Default: "sticky",
 			Accepts: "sticky, legacy", validate: validateEnum("sticky", "legacy"),
-			Note: "sticky keeps canary users on the canary.", Target: "TrafficPolicy.sessionAffinity.canaryBehavior"},
+			Note: "On a canary Ingress: legacy → the canary's answers set no affinity cookie; sticky → they set the primary's (a client is not kept on the canary by it).", Target: "TrafficPolicy.sessionAffinity.noCookieBackends"},
 		Spec{Name: "session-cookie-name", Family: "affinity", Level: Exact, Risk: RiskMedium, Scope: ScopeIngress, Default: "INGRESSCOOKIE",
 			Accepts: "a cookie name", validate: validateRegexp(cookieNameChars, "a cookie name"),
 			Note: "Name of the affinity cookie.", Target: "TrafficPolicy.sessionAffinity.cookieName"},
@@ -65,9 +65,18 @@ var affinityNames = []string{"affinity-mode", "affinity-canary-behavior", "sessi
 
 func parseAffinity(r *reader) Affinity {
 	a := Affinity{Mode: "balanced", CanaryBehavior: "sticky", Name: "INGRESSCOOKIE"}
+	// ingress-nginx reads affinity-canary-behavior whatever the affinity type: on a canary
+	// Ingress it says whether the canary takes the primary's affinity (sticky) or keeps
+	// its own (legacy: usually none).
+	if v, ok := r.str("affinity-canary-behavior"); ok {
+		a.CanaryBehavior = v
+	}
 	_, a.Cookie = r.str("affinity")
 	if !a.Cookie {
 		for _, n := range affinityNames {
+			if n == "affinity-canary-behavior" {
+				continue
+			}
 			if r.has(n) {
 				r.seen[n] = true
 				r.note(n, Exact, "has no effect without affinity: cookie (as in ingress-nginx)")
@@ -77,9 +86,6 @@ func parseAffinity(r *reader) Affinity {
 	}
 	if v, ok := r.str("affinity-mode"); ok {
 		a.Mode = v
-	}
-	if v, ok := r.str("affinity-canary-behavior"); ok {
-		a.CanaryBehavior = v
 	}
 	if v, ok := r.str("session-cookie-name"); ok {
 		a.Name = v

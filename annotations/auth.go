@@ -1,6 +1,7 @@
 package annotations
 
 import (
+	"fmt"
 	"net/netip"
 	"net/url"
 	"regexp"
@@ -62,9 +63,9 @@ func init() {
 		Spec{Name: "enable-global-auth", Family: "auth", Level: Exact, Risk: RiskLow, Scope: ScopeLocation, Default: "true",
 			Accepts: "boolean", validate: validateBool,
 			Note: "false opts out of the ConfigMap global-auth-url.", Target: "TrafficPolicy.externalAuth.disabled"},
-		Spec{Name: "satisfy", Family: "auth", Level: Approximate, Risk: RiskLow, Scope: ScopeLocation, Default: "all",
-			Accepts: "all, any", validate: validateEnum("all", "any"),
-			Note: "any (access if one of IP list, basic auth or external auth passes) is not available: gatebridge requires all of them, which is stricter."},
+		Spec{Name: "satisfy", Family: "auth", Level: Exact, Risk: RiskLow, Scope: ScopeLocation, Default: "all",
+			Accepts: "all, any", validate: validateSatisfy,
+			Note: "any: one passing check (IP list, basic auth, external auth) admits; when all fail the auth 401 wins over the list's 403.", Target: "TrafficPolicy.satisfy"},
 	)
 }
 
@@ -134,9 +135,8 @@ func parseBasicAuth(r *reader) BasicAuth {
 func parseExternalAuth(r *reader) ExternalAuth {
 	e := ExternalAuth{RedirectParam: "rd"}
 	e.GlobalAuth = r.boolean("enable-global-auth", true)
-	if v, ok := r.str("satisfy"); ok && strings.EqualFold(v, "any") {
+	if v, ok := r.str("satisfy"); ok && v == "any" {
 		e.SatisfyAny = true
-		r.note("satisfy", Approximate, "any is not available: gatebridge requires every configured control (IP list, basic auth, external auth), which is stricter")
 	}
 	if !r.has("auth-url") {
 		for _, n := range externalAuthNames[1:] {
@@ -211,4 +211,13 @@ func sensitiveAuthHost(authURL string) string {
 		}
 	}
 	return ""
+}
+
+// validateSatisfy is ingress-nginx's satisfy parser: exactly "any" or "all" (case matters);
+// anything else is ignored there (satisfy all), reported here.
+func validateSatisfy(v string) error {
+	if v != "any" && v != "all" {
+		return fmt.Errorf("is not \"any\" or \"all\" (ingress-nginx compares case-sensitively and ignores other values)")
+	}
+	return nil
 }

@@ -90,3 +90,27 @@ func TestHSTSDefaults(t *testing.T) {
 		t.Errorf("ConfigMap HSTS: %+v, findings %+v", d, f)
 	}
 }
+
+// affinity-canary-behavior is read without affinity: cookie (ingress-nginx parses it
+// whatever the affinity type; on a canary Ingress it decides the canary's cookie).
+func TestAffinityCanaryBehaviorWithoutAffinity(t *testing.T) {
+	a := Parse(map[string]string{"nginx.ingress.kubernetes.io/affinity-canary-behavior": "legacy"}, DefaultPrefix, Defaults{})
+	if a.Affinity.Cookie || a.Affinity.CanaryBehavior != "legacy" {
+		t.Fatalf("affinity %+v, want no cookie and canary behavior legacy", a.Affinity)
+	}
+	for _, f := range a.Findings {
+		if f.Annotation == "affinity-canary-behavior" {
+			t.Errorf("unexpected finding %+v", f)
+		}
+	}
+}
+
+// satisfy is "any" or "all" exactly: ingress-nginx ignores anything else.
+func TestSatisfyValues(t *testing.T) {
+	for v, want := range map[string]bool{"any": true, "all": false, "Any": false, " any\n": true} {
+		a := Parse(map[string]string{"nginx.ingress.kubernetes.io/satisfy": v}, DefaultPrefix, Defaults{})
+		if a.ExternalAuth.SatisfyAny != want {
+			t.Errorf("satisfy %q: SatisfyAny %v, want %v", v, a.ExternalAuth.SatisfyAny, want)
+		}
+	}
+}

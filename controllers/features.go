@@ -15,6 +15,9 @@ var claimedFeatures = []gwv1.FeatureName{
 	"Gateway",
 	"HTTPRoute",
 	"ReferenceGrant",
+	// BackendTLSPolicy (backendtls.go): TLS to the targeted Services, verified.
+	"BackendTLSPolicy",
+	"BackendTLSPolicySANValidation",
 	// Gateway extended: addresses come from --gateway-address-pool (addresspool.go).
 	"GatewayAddressEmpty",
 	"GatewayHTTPListenerIsolation",

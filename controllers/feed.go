@@ -54,7 +54,9 @@ var feedKinds = []feedKind{
 	{"ListenerSet", func() client.Object { return &gwv1.ListenerSet{} }, specChanged},
 	{"HTTPRoute", func() client.Object { return &gwv1.HTTPRoute{} }, specChanged},
 	{"TLSRoute", func() client.Object { return &gwv1.TLSRoute{} }, specChanged},
+	{"GRPCRoute", func() client.Object { return &gwv1.GRPCRoute{} }, specChanged},
 	{"ReferenceGrant", func() client.Object { return &gwv1b1.ReferenceGrant{} }, specChanged},
+	{"BackendTLSPolicy", func() client.Object { return &gwv1.BackendTLSPolicy{} }, specChanged},
 	{"TrafficPolicy", func() client.Object { return &gbv1.TrafficPolicy{} }, specChanged},
 	{"RouteFilter", func() client.Object { return &gbv1.RouteFilter{} }, specChanged},
 	{"Service", func() client.Object { return &corev1.Service{} }, func(a, b client.Object) bool {
@@ -72,6 +74,8 @@ var feedKinds = []feedKind{
 		sb, okB := b.(*corev1.Secret)
 		return !okA || !okB || sa.Type != sb.Type || !equality.Semantic.DeepEqual(sa.Data, sb.Data)
 	}},
+	// ConfigMaps: the CA certificates BackendTLSPolicies name (backendtls.go).
+	{"ConfigMap", func() client.Object { return &corev1.ConfigMap{} }, configMapChanged},
 }
 
 // specChanged: what the translator reads of a Gateway API object changed — its spec
@@ -142,6 +146,8 @@ type Feed struct {
 	// secretsUsed are the Secrets the last model references: other Secrets' changes do not
 	// make a batch.
 	secretsUsed map[types.NamespacedName]bool
+	// configMapsUsed are the ConfigMaps the last model's BackendTLSPolicies name, likewise.
+	configMapsUsed map[types.NamespacedName]bool
 	// servedRoutes are the HTTPRoutes the last model holds, by key: a route whose new
 	// version names a policy the feed does not hold yet is served in its last version
 	// (requires.go).
@@ -383,6 +389,9 @@ func (f *Feed) note(kind string, obj client.Object, deleted bool) {
 	if kind == "Secret" && !f.secretsUsed[key] {
 		return
 	}
+	if kind == "ConfigMap" && !f.configMapsUsed[key] {
+		return
+	}
 	f.markDirtyLocked(kind)
 }
 
@@ -429,7 +438,7 @@ func (f *Feed) snapshotLocked() pipeline.Snapshot {
 		*m = *f.model
 	}
 	for _, k := range feedKinds {
-		if k.name != "Secret" && k.name != "HTTPRoute" && (first || f.stale[k.name]) {
+		if k.name != "Secret" && k.name != "HTTPRoute" && k.name != "ConfigMap" && (first || f.stale[k.name]) {
 			setKind(m, k.name, f.sortedLocked(k.name))
 		}
 	}
@@ -438,13 +447,10 @@ func (f *Feed) snapshotLocked() pipeline.Snapshot {
 	}
 	if first || f.stale["Secret"] || f.stale["Gateway"] || f.stale["ListenerSet"] || f.stale["TrafficPolicy"] {
 		f.secretsUsed = referencedSecrets(m)
-		var used []client.Object
-		for _, o := range f.sortedLocked("Secret") {
-			if f.secretsUsed[types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}] {
-				used = append(used, o)
-			}
-		}
-		setKind(m, "Secret", used)
+		setKind(m, "Secret", f.usedLocked("Secret", f.secretsUsed))
+	}
+	if first || f.stale["ConfigMap"] || f.stale["BackendTLSPolicy"] {
+		f.usedConfigMapsLocked(m)
 	}
 	if f.bridge != nil {
 		services := f.objects["Service"]
@@ -515,6 +521,8 @@ func setKind(m *dataplane.Model, kind string, objs []client.Object) {
 		m.HTTPRoutes = slices.Clip(part.HTTPRoutes)
 	case "TLSRoute":
 		m.TLSRoutes = slices.Clip(part.TLSRoutes)
+	case "GRPCRoute":
+		m.GRPCRoutes = slices.Clip(part.GRPCRoutes)
 	case "ReferenceGrant":
 		m.ReferenceGrants = slices.Clip(part.ReferenceGrants)
 	case "TrafficPolicy":
@@ -529,6 +537,10 @@ func setKind(m *dataplane.Model, kind string, objs []client.Object) {
 		m.Secrets = slices.Clip(part.Secrets)
 	case "Namespace":
 		m.Namespaces = slices.Clip(part.Namespaces)
+	case "BackendTLSPolicy":
+		m.BackendTLSPolicies = slices.Clip(part.BackendTLSPolicies)
+	case "ConfigMap":
+		m.ConfigMaps = slices.Clip(part.ConfigMaps)
 	}
 }
 
@@ -729,4 +741,15 @@ func (f *Feed) ready(*http.Request) error {
 		return errors.New("no configuration published to Envoy yet")
 	}
 	return nil
+}
+
+// usedLocked returns the objects of kind the model names in used, in the feed's order.
+func (f *Feed) usedLocked(kind string, used map[types.NamespacedName]bool) []client.Object {
+	var out []client.Object
+	for _, o := range f.sortedLocked(kind) {
+		if used[types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}] {
+			out = append(out, o)
+		}
+	}
+	return out
 }

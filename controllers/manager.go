@@ -15,7 +15,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -124,12 +123,15 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (manager.Manager, error) {
 		&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{o.LeaderElectionNamespace: {}},
 			Label: labels.SelectorFromSet(labels.Set{EnvoyReportLabel: "true"})},
 	}}
-	if named {
-		// The ConfigMap informer holds the one ConfigMap, not every ConfigMap of the cluster.
-		cacheOpts.ByObject[&corev1.ConfigMap{}] = cache.ByObject{
-			Namespaces: map[string]cache.Config{cmKey.Namespace: {}},
-			Field:      fields.OneTermEqualSelector("metadata.name", cmKey.Name),
-		}
+	if o.Serve.XDSAddress != "" {
+		// Serving: BackendTLSPolicies name CA ConfigMaps anywhere (backendtls.go); the
+		// informer holds every ConfigMap, only ca.crt of those other than the named one.
+		cacheOpts.ByObject[&corev1.ConfigMap{}] = cache.ByObject{Transform: stripConfigMapForCache(cmKey)}
+	} else {
+		// The writer watches the ConfigMaps custom-headers annotations name, anywhere
+		// (customheaders.go): the informer holds every ConfigMap without its data, but
+		// the ingress-nginx ConfigMap whole.
+		cacheOpts.ByObject[&corev1.ConfigMap{}] = cache.ByObject{Transform: stripConfigMapData(cmKey, named)}
 	}
 	mo := manager.Options{
 		Scheme:                        NewScheme(),
@@ -287,6 +289,9 @@ func setupWriter(mgr manager.Manager, opts Options, legacy func([]dataplane.Refu
 			return o.GetNamespace() == cmKey.Namespace && o.GetName() == cmKey.Name
 		})))
 	}
+	// The ConfigMaps custom-headers annotations name: a change of one converts everything
+	// (the pass reads them from the API server; the cache holds them without data).
+	b = b.Watches(&corev1.ConfigMap{}, everything, builder.WithPredicates(predicate.NewPredicateFuncs(w.customHeaders.names)))
 	ours := ownedOrShared(opts.Converter)
 	for _, k := range ownedKinds {
 		watched := ours

@@ -23,6 +23,8 @@ type Snapshot struct {
 	Services       []corev1.Service
 	// ConfigMap is the ingress-nginx controller ConfigMap; nil when none is named or found.
 	ConfigMap *corev1.ConfigMap
+	// ConfigMaps are the ConfigMaps custom-headers annotations name (customheaders.go).
+	ConfigMaps []corev1.ConfigMap
 	// HandRoutes are the HTTPRoutes gatebridge does not own that name the shared Gateway
 	// (conflicts.go); RouteCreated the creationTimestamps of the owned HTTPRoutes that exist.
 	HandRoutes   []gwv1.HTTPRoute
@@ -122,7 +124,7 @@ type convertFunc func(converters.Input, converters.Options) converters.Result
 // Result only, so an incremental conversion plans what a full one does.
 func buildPlan(s Snapshot, opts Options, convert convertFunc) *Plan {
 	opts = opts.withDefaults()
-	in := converters.Input{Ingresses: s.Ingresses, IngressClasses: s.IngressClasses, Services: s.Services, ControllerConfigMap: s.ConfigMap}
+	in := converters.Input{Ingresses: s.Ingresses, IngressClasses: s.IngressClasses, Services: s.Services, ControllerConfigMap: s.ConfigMap, ConfigMaps: s.ConfigMaps}
 	in, dropIn := DropInInput(in, opts.Converter.IngressClass)
 	res := convert(in, opts.Converter)
 
@@ -379,6 +381,8 @@ func routeParents(obj client.Object) []gwv1.ParentReference {
 		return r.Spec.ParentRefs
 	case *gwv1.TLSRoute:
 		return r.Spec.ParentRefs
+	case *gwv1.GRPCRoute:
+		return r.Spec.ParentRefs
 	}
 	return nil
 }
@@ -388,6 +392,8 @@ func routeHostnames(obj client.Object) []gwv1.Hostname {
 	case *gwv1.HTTPRoute:
 		return r.Spec.Hostnames
 	case *gwv1.TLSRoute:
+		return r.Spec.Hostnames
+	case *gwv1.GRPCRoute:
 		return r.Spec.Hostnames
 	}
 	return nil

@@ -235,6 +235,11 @@ func (w *StatusWriter) writeAll(ctx context.Context, s ServedState) error {
 		want := v.routeParents("TLSRoute", r.Namespace, r.Name, r.Generation, r.Spec.ParentRefs)
 		errs = append(errs, w.once("TLSRoute", r, want, func() error { return w.patchRoute(ctx, &gwv1.TLSRoute{}, r, want, now) }))
 	}
+	for _, r := range m.GRPCRoutes {
+		want := v.routeParents("GRPCRoute", r.Namespace, r.Name, r.Generation, r.Spec.ParentRefs)
+		errs = append(errs, w.once("GRPCRoute", r, want, func() error { return w.patchRoute(ctx, &gwv1.GRPCRoute{}, r, want, now) }))
+	}
+	errs = append(errs, w.writeBackendTLSPolicies(ctx, m, now))
 	return errors.Join(errs...)
 }
 
@@ -351,8 +356,11 @@ func (w *StatusWriter) patchListenerSet(ctx context.Context, ls *gwv1.ListenerSe
 // empty object of its kind); a route without ours and without any is left alone.
 func (w *StatusWriter) patchRoute(ctx context.Context, live client.Object, r client.Object, want []gwv1.RouteParentStatus, now metav1.Time) error {
 	kind := "HTTPRoute"
-	if _, ok := live.(*gwv1.TLSRoute); ok {
+	switch live.(type) {
+	case *gwv1.TLSRoute:
 		kind = "TLSRoute"
+	case *gwv1.GRPCRoute:
+		kind = "GRPCRoute"
 	}
 	if ok, err := w.live(ctx, kind, live, client.ObjectKeyFromObject(r)); !ok {
 		return err
@@ -363,6 +371,8 @@ func (w *StatusWriter) patchRoute(ctx context.Context, live client.Object, r cli
 	case *gwv1.HTTPRoute:
 		parents = &u.Status.Parents
 	case *gwv1.TLSRoute:
+		parents = &u.Status.Parents
+	case *gwv1.GRPCRoute:
 		parents = &u.Status.Parents
 	}
 	had := false

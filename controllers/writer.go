@@ -49,6 +49,7 @@ var ownedKinds = []ownedKind{
 	{"TrafficPolicy", func() client.Object { return &gbv1.TrafficPolicy{} }, func() client.ObjectList { return &gbv1.TrafficPolicyList{} }},
 	{"HTTPRoute", func() client.Object { return &gwv1.HTTPRoute{} }, func() client.ObjectList { return &gwv1.HTTPRouteList{} }},
 	{"TLSRoute", func() client.Object { return &gwv1.TLSRoute{} }, func() client.ObjectList { return &gwv1.TLSRouteList{} }},
+	{"GRPCRoute", func() client.Object { return &gwv1.GRPCRoute{} }, func() client.ObjectList { return &gwv1.GRPCRouteList{} }},
 }
 
 func ownedKindOf(kind string) (ownedKind, bool) {
@@ -132,6 +133,9 @@ type Writer struct {
 	// ("namespace/name"), the conversion's PreviousWeights in bridge mode: from the
 	// writer's own passes and, after a restart, from the gatebridge.dev/state it wrote.
 	weights map[string]int
+	// customHeaders are the ConfigMaps the Ingresses' custom-headers annotations name
+	// (customheaders.go): their changes convert everything again.
+	customHeaders configMapRefs
 }
 
 // newWriter returns a writer with empty memory: its first pass converts everything.
@@ -397,6 +401,13 @@ func (w *Writer) snapshot(ctx context.Context) (Snapshot, error) {
 		a, b := &s.Ingresses[i], &s.Ingresses[j]
 		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
 	})
+	refs := customHeadersRefs(s.Ingresses, w.opts.Converter.AnnotationsPrefix)
+	w.customHeaders.set(refs)
+	cms, err := readCustomHeaders(ctx, w.apiReader, refs)
+	if err != nil {
+		return s, err
+	}
+	s.ConfigMaps = cms
 	key, named, err := w.opts.configMapKey()
 	if err != nil {
 		return s, err

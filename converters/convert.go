@@ -1,6 +1,8 @@
 package converters
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"slices"
 	"sort"
@@ -14,6 +16,7 @@ import (
 	gwv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/gatebridge-dev/gatebridge/annotations"
+	gbv1 "github.com/gatebridge-dev/gatebridge/api/v1alpha1"
 )
 
 // Result is what Convert produces.
@@ -261,7 +264,7 @@ func (c *converter) finishSources(listeners []*plannedListener, gatewayEmitted b
 		c.noteDefaultCertificates(listeners)
 	}
 	for _, s := range c.canaries {
-		s.usesExtensions = s.usesExtensions || joinedUsesExtensions(s, c.joined, c.model)
+		s.needGatebridge(joinedNotPortable(s, c.model)...)
 	}
 }
 
@@ -420,16 +423,83 @@ func (c *converter) emitWWWRedirect(h *hostModel) {
 			RequestRedirect: &gwv1.HTTPRequestRedirectFilter{Hostname: ptr(gwv1.PreciseHostname(h.name)), StatusCode: ptr(308)}}},
 	}
 	name := c.uniqueName(src, "HTTPRoute", objectName(253, src.ing.Name, hostLabel(other), "www-redirect"), other, "www-redirect")
+	parents := c.parents(h, false)
+	for _, l := range c.listeners.byHost[h.name] {
+		if l.www {
+			parents = append(parents, c.parentRef(l))
+		}
+	}
 	r := &gwv1.HTTPRoute{
 		TypeMeta:   metav1.TypeMeta{APIVersion: gwv1.GroupVersion.String(), Kind: "HTTPRoute"},
 		ObjectMeta: c.meta(src, name, src.ing.Namespace),
 		Spec: gwv1.HTTPRouteSpec{
-			CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: c.parents(h, false)},
+			CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: parents},
 			Hostnames:       []gwv1.Hostname{gwv1.Hostname(other)},
 			Rules:           []gwv1.HTTPRouteRule{rule},
 		},
 	}
 	c.out.addFor(src, r)
+	// The Location drops one trailing "/" of the request URI (the redirect server's Lua), which
+	// RequestRedirect cannot say.
+	if c.lost(src, Finding{Annotation: "from-to-www-redirect", Severity: SeverityInfo, Level: annotations.Approximate},
+		"the www redirect dropping one trailing \"/\" of the path (RequestRedirect keeps the path as sent)") {
+		return
+	}
+	c.out.addFor(src, &gbv1.TrafficPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: gbv1.GroupVersion.String(), Kind: "TrafficPolicy"},
+		ObjectMeta: c.meta(src, c.uniqueName(src, "TrafficPolicy", name, other), src.ing.Namespace),
+		Spec: gbv1.TrafficPolicySpec{
+			TargetRefs: []gwv1.LocalPolicyTargetReferenceWithSectionName{{LocalPolicyTargetReference: gwv1.LocalPolicyTargetReference{
+				Group: gwv1.GroupName, Kind: "HTTPRoute", Name: gwv1.ObjectName(name)}}},
+			Redirects: &gbv1.RedirectPolicy{HostnameTrailingSlash: gbv1.TrailingSlashStrip},
+		},
+	})
+}
+
+// wwwCertificate is the certificate the from-to-www redirect server of host h presents for
+// the other name: the host's own when it covers that name (its Secret's certificate, or,
+// when the Secret is not in the input, the Ingress tls entry listing the name), else
+// ingress-nginx's default certificate ("Redirects will not work for HTTPS to HTTPS").
+func (c *converter) wwwCertificate(h *hostModel, other string) *tlsCert {
+	cert := h.tls
+	if cert == nil || cert.useDefault {
+		return cert
+	}
+	covered := false
+	if sec := c.model.secrets[cert.namespace+"/"+cert.secret]; sec != nil {
+		covered = certificateCovers(sec.Data["tls.crt"], other)
+	} else {
+		covered = tlsEntryLists(cert.src.ing, cert.secret, other)
+	}
+	if covered {
+		return cert
+	}
+	cert.src.add(Finding{Annotation: "from-to-www-redirect", Severity: SeverityWarning, Level: annotations.Exact,
+		Message: fmt.Sprintf("the certificate of Secret %s/%s does not cover %s: HTTPS requests for it get the default certificate (clients refuse it) before the redirect, as in ingress-nginx; add %s to the certificate", cert.namespace, cert.secret, other, other)})
+	return &tlsCert{namespace: cert.namespace, src: cert.src, useDefault: true}
+}
+
+// certificateCovers reports whether the first certificate of a PEM bundle is valid for host.
+func certificateCovers(pemData []byte, host string) bool {
+	block, _ := pem.Decode(pemData)
+	if block == nil {
+		return false
+	}
+	crt, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return false
+	}
+	return crt.VerifyHostname(host) == nil
+}
+
+// tlsEntryLists reports whether a tls entry of ing with secretName secret lists host.
+func tlsEntryLists(ing *networkingv1.Ingress, secret, host string) bool {
+	for _, t := range ing.Spec.TLS {
+		if t.SecretName == secret && slices.Contains(t.Hosts, host) {
+			return true
+		}
+	}
+	return false
 }
 
 // emitCanaryGrants lets a primary's HTTPRoute reference a canary Service in another
@@ -463,16 +533,18 @@ func (c *converter) emitCanaryGrants(joined map[backend]*canaryJoin) {
 	}
 }
 
-// joinedUsesExtensions: a canary's result lives in its primary's routes.
-func joinedUsesExtensions(s *source, joined map[backend]*canaryJoin, m *model) bool {
+// joinedNotPortable: a canary's result lives in its primary's routes, so what they need
+// of gatebridge, it needs too.
+func joinedNotPortable(s *source, m *model) []string {
+	var out []string
 	for _, h := range m.hosts {
 		for _, l := range h.locations {
-			if l.canary != nil && l.canary.src == s && l.src.usesExtensions {
-				return true
+			if l.canary != nil && l.canary.src == s {
+				out = append(out, l.src.notPortable...)
 			}
 		}
 	}
-	return false
+	return out
 }
 
 func countVerdict(t *Totals, rep *IngressReport) {

@@ -26,6 +26,9 @@ type plannedListener struct {
 	host     string
 	hostname string
 	cert     *tlsCert
+	// www: the listener of the host's from-to-www redirect name (only its redirect route
+	// attaches to it).
+	www bool
 	// owner is "" for the Gateway, else the ListenerSet name; name is unique among the
 	// conversion's listeners (both set by planListeners): base, unless another hostname has
 	// the same.
@@ -61,6 +64,12 @@ func (c *converter) hostListeners() []*plannedListener {
 		case p.https:
 			for _, n := range append([]string{h.name}, h.servedAliases...) {
 				out = append(out, &plannedListener{kind: listenerHTTPS, host: h.name, hostname: n, cert: h.tls, base: listenerName("https", n)})
+			}
+			if p.wwwRedirect {
+				// ingress-nginx's redirect server listens on HTTPS too, with the host's
+				// certificate when it covers the other name, else the default one.
+				other := wwwPair(h.name)
+				out = append(out, &plannedListener{kind: listenerHTTPS, host: h.name, hostname: other, cert: c.wwwCertificate(h, other), www: true, base: listenerName("https", other)})
 			}
 		}
 	}
@@ -115,7 +124,7 @@ func (c *converter) parents(h *hostModel, https bool) []gwv1.ParentReference {
 	}
 	var out []gwv1.ParentReference
 	for _, l := range c.listeners.byHost[h.name] {
-		if l.kind != listenerHTTPS {
+		if l.kind != listenerHTTPS || l.www {
 			continue
 		}
 		out = append(out, c.parentRef(l))
@@ -230,7 +239,7 @@ func (c *converter) noteDefaultCertificates(listeners []*plannedListener) {
 		return
 	}
 	for _, l := range listeners {
-		if l.kind == listenerHTTPS && l.cert.useDefault {
+		if l.kind == listenerHTTPS && l.cert.useDefault && !l.www { // the www case is explained by wwwCertificate
 			l.cert.src.add(Finding{Field: "spec.tls", Severity: SeverityWarning,
 				Message: fmt.Sprintf("TLS host %s has no secretName: ingress-nginx serves its default certificate; pass --default-certificate namespace/name, until then the listener references Secret %s/default-certificate", l.hostname, c.opts.GatewayNamespace)})
 		}

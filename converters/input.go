@@ -54,6 +54,10 @@ type Options struct {
 	// Ingress ("namespace/name"): an invalid value keeps it (a finding says so). An
 	// Ingress with an invalid weight and no previous one is served at weight 0.
 	PreviousWeights map[string]int
+	// Portable emits standard Gateway API kinds only (convert --portable, portable.go):
+	// what only gatebridge's kinds can say is left out, and a finding on the Ingress says
+	// what is lost; the ingress-nginx defaults policy is left out too (a global finding).
+	Portable bool
 }
 
 // ControllerName is the GatewayClass controllerName of gatebridge.

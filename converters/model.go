@@ -20,8 +20,9 @@ type source struct {
 	order int
 	// member is its position among its part's members (objectSet).
 	member int
-	// usesExtensions records whether the Ingress's objects use gatebridge kinds.
-	usesExtensions bool
+	// notPortable are the behaviours of the Ingress the standard Gateway API cannot say
+	// (portable.go): served through gatebridge's kinds, or lost with Options.Portable.
+	notPortable []string
 	// hostRefusals say why the Ingress is refused because of another Ingress: of a host it
 	// shares (a host-wide security control gatebridge cannot enforce), or whose object
 	// names its own would take (convert).

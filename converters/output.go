@@ -11,7 +11,7 @@ import (
 
 // kindOrder is the apply order: classes and gateways first, routes after what they
 // reference, policies last.
-var kindOrder = []string{"GatewayClass", "Gateway", "ListenerSet", "ReferenceGrant", "RouteFilter", "HTTPRoute", "TLSRoute", "TrafficPolicy"}
+var kindOrder = []string{"GatewayClass", "Gateway", "ListenerSet", "ReferenceGrant", "ConfigMap", "RouteFilter", "HTTPRoute", "GRPCRoute", "TLSRoute", "BackendTLSPolicy", "TrafficPolicy"}
 
 func kindRank(kind string) int {
 	for i, k := range kindOrder {

@@ -267,7 +267,10 @@ func convertPass(in Input, opts Options, prev *state, changed map[ingressKey]boo
 	parallel.For(len(built), func(k int) { built[k].finish(gatewayEmitted) })
 
 	var global []client.Object
-	if gatewayEmitted {
+	if gatewayEmitted && opts.Portable {
+		global = cv.gatewayObjects(plan)
+		cv.global = append(cv.global, portableDefaultsLost(opts))
+	} else if gatewayEmitted {
 		global = append(cv.gatewayObjects(plan), cv.defaultsPolicy())
 		cv.global = append(cv.global, Finding{Field: "TrafficPolicy " + opts.GatewayNamespace + "/" + DefaultsPolicyName, Severity: SeverityInfo,
 			Message: "carries ingress-nginx's gateway-wide defaults (1 MiB body limit, idle timeouts, retries, https redirects dropping the trailing slash, full-path redirects dropping the query, nginx regex order); other implementations ignore it, so \"portable\" routes behave there with their own defaults"})
@@ -427,7 +430,11 @@ func (p *part) finish(gatewayEmitted bool) {
 		}
 		rep := p.reports[j]
 		rep.Verdict = verdictOf(s, c.opts.Bridge)
-		rep.Portable = rep.Verdict != VerdictRefused && !s.usesExtensions
+		rep.Portable = rep.Verdict != VerdictRefused && len(s.notPortable) == 0
+		if rep.Verdict != VerdictRefused && len(s.notPortable) > 0 {
+			// Sorted: the order they were met in depends on the input's.
+			rep.NotPortable = slices.Sorted(slices.Values(s.notPortable))
+		}
 		if c.opts.Bridge {
 			rep.Migration = migrationOf(s.bridge, rep.Verdict)
 		}
@@ -470,7 +477,7 @@ func (cv *conversion) report(in Input, parts []*part, prevOrder *reportOrder, du
 		SchemaVersion: ReportSchemaVersion,
 		Settings: ReportSettings{IngressClass: cv.opts.IngressClass, IncludeUnclassed: cv.opts.IncludeUnclassed,
 			AnnotationsPrefix: cv.opts.AnnotationsPrefix, Gateway: cv.opts.GatewayNamespace + "/" + cv.opts.GatewayName,
-			GatewayClass: cv.opts.GatewayClassName, ConfigMap: cv.configMapName},
+			GatewayClass: cv.opts.GatewayClassName, ConfigMap: cv.configMapName, Portable: cv.opts.Portable},
 		Totals:    Totals{Annotations: map[string]int{}, Objects: map[string]int{}},
 		Ingresses: make([]IngressReport, len(in.Ingresses)),
 	}

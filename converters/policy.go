@@ -2,6 +2,7 @@ package converters
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"time"
@@ -166,6 +167,9 @@ func (c *converter) ingressPolicySpec(src *source) *gbv1.TrafficPolicySpec {
 		}
 		set = true
 	}
+	if a.ExternalAuth.SatisfyAny && (s.Access != nil || s.BasicAuth != nil || s.ExternalAuth != nil) {
+		s.Satisfy = gbv1.SatisfyAny
+	}
 	if l := a.RateLimit; l.Enabled() {
 		s.RateLimit = &gbv1.RateLimitPolicy{RequestsPerSecond: int32(l.RPS), RequestsPerMinute: int32(l.RPM),
 			BurstMultiplier: int32(l.BurstMultiplier), Exempt: cidrs(l.Exempt), StatusCode: int32(d.LimitReqStatusCode)}
@@ -180,6 +184,7 @@ func (c *converter) ingressPolicySpec(src *source) *gbv1.TrafficPolicySpec {
 		if af.MaxAge != nil {
 			s.SessionAffinity.MaxAgeSeconds = ptr(int64(*af.MaxAge))
 		}
+		s.SessionAffinity.NoCookieBackends = c.legacyCanaryBackends(src)
 		if af.Path == "" && c.isRegexIngress(src) {
 			src.add(Finding{Annotation: "session-cookie-path", Severity: SeverityWarning, Level: annotations.Exact,
 				Message: "is not set while the paths are regular expressions: the cookie Path would be a regex, which browsers do not understand; set session-cookie-path (ingress-nginx warns the same)"})
@@ -304,6 +309,35 @@ func (c *converter) isRegexIngress(src *source) bool {
 	return false
 }
 
+// legacyCanaryBackends are the canary Services joined to src's locations whose canary
+// Ingress says affinity-canary-behavior: legacy (exactly, as ingress-nginx compares it):
+// their responses set no affinity cookie. A legacy canary with an affinity of its own would
+// set its own cookie in ingress-nginx; gatebridge sets none there, and says so.
+func (c *converter) legacyCanaryBackends(src *source) []gbv1.ServicePortRef {
+	var out []gbv1.ServicePortRef
+	seen := map[backend]bool{}
+	for _, h := range c.model.sortedHosts() {
+		for _, k := range slices.Sorted(maps.Keys(h.locations)) {
+			l := h.locations[k]
+			cj := l.canary
+			if l.src != src || cj == nil || cj.src.ann.Affinity.CanaryBehavior != "legacy" || seen[cj.backend] {
+				continue
+			}
+			seen[cj.backend] = true
+			ref := gbv1.ServicePortRef{Name: cj.backend.service, Port: cj.backend.port}
+			if cj.backend.namespace != src.ing.Namespace {
+				ref.Namespace = cj.backend.namespace
+			}
+			out = append(out, ref)
+			if cj.src.ann.Affinity.Cookie {
+				cj.src.add(Finding{Annotation: "affinity-canary-behavior", Value: "legacy", Level: annotations.Approximate, Severity: SeverityWarning,
+					Message: "legacy with an affinity of the canary's own: ingress-nginx sets the canary's cookie on its responses, gatebridge sets none there"})
+			}
+		}
+	}
+	return out
+}
+
 func toInt32(v []int) []int32 {
 	if v == nil {
 		return nil
@@ -324,7 +358,14 @@ func (c *converter) emitIngressPolicy(src *source, routes []*gwv1.HTTPRoute) {
 	if spec == nil {
 		return
 	}
-	src.usesExtensions = true
+	if c.opts.Portable {
+		c.emitPortablePolicy(src, routes, spec)
+		return
+	}
+	if c.standardGRPC(src, routes, spec) {
+		return
+	}
+	src.needGatebridge(policyBehaviours(spec)...)
 	for i := 0; i < len(routes); i += 16 {
 		end := min(i+16, len(routes))
 		s := *spec

@@ -80,8 +80,12 @@ type IngressReport struct {
 	// Class is the effective IngressClass ("" = none).
 	Class   string  `json:"class,omitempty"`
 	Verdict Verdict `json:"verdict"`
-	// Portable is true when the result uses standard Gateway API kinds only.
+	// Portable is true when the result uses standard Gateway API kinds only and, with
+	// --portable, nothing was lost.
 	Portable bool `json:"portable"`
+	// NotPortable are the behaviours the standard Gateway API cannot say: served through
+	// gatebridge's kinds (default), or lost (--portable). Empty when Portable.
+	NotPortable []string `json:"notPortable,omitempty"`
 	// Canary is true for canary Ingresses (their rules live in the primary's routes).
 	Canary   bool        `json:"canary,omitempty"`
 	Hosts    []string    `json:"hosts,omitempty"`
@@ -156,6 +160,8 @@ type ReportSettings struct {
 	Gateway           string `json:"gateway"`
 	GatewayClass      string `json:"gatewayClass"`
 	ConfigMap         string `json:"configMap,omitempty"`
+	// Portable: converted with --portable (standard kinds only; notPortable is what is lost).
+	Portable bool `json:"portable,omitempty"`
 }
 
 // Worst returns the worst verdict of the report's Ingresses (exact when empty).

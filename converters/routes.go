@@ -84,20 +84,24 @@ func (c *converter) addLocationRules(rs *routeSet, l *location) {
 	}
 	match := pathMatch(l, h.regexMode)
 	if h.regexMode {
-		l.src.usesExtensions = true
+		c.lost(l.src, Finding{Field: l.field + ".path", Value: l.path, Severity: SeverityInfo, Level: annotations.Approximate},
+			"ingress-nginx's regular-expression paths (PCRE, case-insensitive, nginx's order of regex locations): RegularExpression path matches are implementation-specific")
 	}
 	idx := len(rs.https)
 	var rules []gwv1.HTTPRouteRule
 	if lr := l.src.ann.Redirect.Literal; lr != nil {
 		rule, rf := literalRedirectRule(match, lr, c.relativeRedirects(l.src))
-		if rf != nil {
+		if rf != nil && !c.opts.Portable {
+			l.src.needGatebridge(routeFilterBehaviour(rf))
 			rs.addFilter(rf, &rule, l, "redirect")
+		} else if rf != nil {
+			c.portableRedirect(l.src, &rule, lr, rf)
 		}
 		rules = []gwv1.HTTPRouteRule{rule}
 	} else {
 		filters, rf := ruleFilters(l, h.regexMode, c.upstreamHost(l))
 		rules = forwardRules(l, match, filters)
-		if rf != nil {
+		if rf != nil && !c.lost(l.src, Finding{Annotation: "rewrite-target", Value: l.src.ann.Rewrite.Target, Severity: SeverityWarning}, routeFilterBehaviour(rf)) {
 			for i := range rules {
 				rs.addFilter(rf, &rules[i], l, "rewrite")
 			}
@@ -167,7 +171,6 @@ func (rs *routeSet) addFilter(rf *gbv1.RouteFilter, rule *gwv1.HTTPRouteRule, l 
 	}
 	rule.Filters = append(rule.Filters, gwv1.HTTPRouteFilter{Type: gwv1.HTTPRouteFilterExtensionRef,
 		ExtensionRef: &gwv1.LocalObjectReference{Group: gwv1.Group(gbv1.GroupVersion.Group), Kind: "RouteFilter", Name: gwv1.ObjectName(name)}})
-	l.src.usesExtensions = true
 }
 
 // redirectsToHTTPS decides ingress-nginx's ssl-redirect for a location on plain HTTP
@@ -410,8 +413,13 @@ func (c *converter) emitSlashRoutes(rs *routeSet) {
 		spec.TargetRefs = append(spec.TargetRefs, gwv1.LocalPolicyTargetReferenceWithSectionName{LocalPolicyTargetReference: gwv1.LocalPolicyTargetReference{
 			Group: gwv1.GroupName, Kind: "HTTPRoute", Name: gwv1.ObjectName(r.Name)}})
 	}
+	// The policy only undoes gatebridge's own gateway-wide default (full-path redirects drop
+	// the query); the standard's redirects keep it, so the routes alone say the same thing
+	// elsewhere and --portable leaves the policy out.
+	if c.opts.Portable {
+		return
+	}
 	name := c.uniqueName(rs.src, "TrafficPolicy", objectName(253, append(base, "policy")...), h.name, "slash")
-	rs.src.usesExtensions = true // the policy undoes gatebridge's own gateway-wide default
 	c.out.addFor(rs.src, &gbv1.TrafficPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: gbv1.GroupVersion.String(), Kind: "TrafficPolicy"},
 		ObjectMeta: c.meta(rs.src, name, rs.src.ing.Namespace),

@@ -217,7 +217,7 @@ func forwardRules(l *location, match gwv1.HTTPPathMatch, filters []gwv1.HTTPRout
 		return []gwv1.HTTPHeaderMatch{{Type: ptr(gwv1.HeaderMatchExact), Name: gwv1.HTTPHeaderName(name), Value: value}}
 	}
 	regex := func(name, value string) []gwv1.HTTPHeaderMatch {
-		l.src.usesExtensions = true // RegularExpression header matches are implementation-specific
+		l.src.needGatebridge("canary-by-header-pattern: RegularExpression header matches are implementation-specific")
 		return []gwv1.HTTPHeaderMatch{{Type: ptr(gwv1.HeaderMatchRegularExpression), Name: gwv1.HTTPHeaderName(name), Value: value}}
 	}
 	var out []gwv1.HTTPRouteRule

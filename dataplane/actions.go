@@ -40,6 +40,8 @@ type ruleAction struct {
 	affinity *v1alpha1.SessionAffinityPolicy
 	// downstreamTLS: the rule is served on an HTTPS listener (affinity cookies are Secure).
 	downstreamTLS bool
+	// noAffinityCookie: every backend of the rule is a legacy canary's (no cookie at all).
+	noAffinityCookie bool
 }
 
 // ruleAction translates a rule's filters, backends and the policy that applies to it.
@@ -136,7 +138,7 @@ func (t *translator) ruleAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule gw
 // forwardAction routes to the rule's backends. ok is false when none is usable (the
 // Gateway API says such a rule answers 500).
 func (t *translator) forwardAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule gwv1.HTTPRouteRule, ep *effectivePolicy) (*routev3.RouteAction, []*corev3.HeaderValueOption, bool) {
-	v := variantFor(ep, g.tls)
+	v := grpcVariant(r, variantFor(ep, g.tls))
 	type weighted struct {
 		name   string
 		weight uint32
@@ -158,7 +160,7 @@ func (t *translator) forwardAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule
 			continue
 		}
 		ws = append(ws, weighted{name, w, b})
-		filtered = filtered || len(b.Filters) > 0
+		filtered = filtered || len(b.Filters) > 0 || noAffinityCookie(ep, r.Namespace, b)
 	}
 	if len(ws) == 0 {
 		if len(rule.BackendRefs) == 0 {
@@ -183,6 +185,10 @@ func (t *translator) forwardAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule
 		wc := &routev3.WeightedCluster{}
 		for _, w := range ws {
 			cw := &routev3.WeightedCluster_ClusterWeight{Name: w.name, Weight: wrapperspb.UInt32(w.weight)}
+			if noAffinityCookie(ep, r.Namespace, w.ref) {
+				// The affinity Lua filter drops the cookie Envoy generated (affinity.go).
+				cw.ResponseHeadersToAdd = append(cw.ResponseHeadersToAdd, setHeader(noAffinityCookieHeader, ep.spec.SessionAffinity.CookieName))
+			}
 			for _, f := range w.ref.Filters {
 				switch f.Type {
 				case gwv1.HTTPRouteFilterRequestHeaderModifier:
@@ -388,6 +394,10 @@ func (t *translator) redirectAction(f *gwv1.HTTPRequestRedirectFilter, ep *effec
 			ra.PortRedirect = t.opts.envoyPort(443)
 		}
 	}
+	// from-to-www-redirect: only the hostname changes.
+	if hostnameOnly := f.Hostname != nil && f.Scheme == nil && f.Path == nil && f.Port == nil; hostnameOnly && rp != nil {
+		strip = rp.HostnameTrailingSlash == v1alpha1.TrailingSlashStrip
+	}
 	// nginx redirects to https://<host without port>: the HTTPS port, which Envoy omits when
 	// it is 443. When `run` maps 443 elsewhere, the Location names the port it serves on.
 	if httpsOnly && ra.PortRedirect == 0 {
@@ -506,17 +516,30 @@ func (t *translator) applyPolicy(g *portGroup, r *gwv1.HTTPRoute, ri int, ep *ef
 	}
 	if s.SessionAffinity != nil {
 		a.affinity = s.SessionAffinity
+		refs := r.Spec.Rules[ri].BackendRefs
+		a.noAffinityCookie = len(refs) > 0
+		for _, b := range refs {
+			a.noAffinityCookie = a.noAffinityCookie && noAffinityCookie(ep, r.Namespace, b)
+		}
+		if needsAffinityLua(s.SessionAffinity) {
+			a.perFilter = perFilter(a.perFilter, filterAffinityCookie, affinityCookieOn)
+		}
 	}
 	if s.RequestBody != nil {
 		a.perFilter = perFilter(a.perFilter, filterBuffer, bufferPerRoute(s.RequestBody.MaxBytes))
 	}
+	// satisfy: any makes the address lists one of the alternatives the auth service weighs
+	// (see authz.Server.checkAny), so RBAC does not refuse on its own.
+	anyOf := s.Satisfy == v1alpha1.SatisfyAny && (s.BasicAuth != nil || s.ExternalAuth != nil)
 	if s.Access != nil {
 		cfg, err := rbacPerRoute(s.Access)
 		if err != nil {
 			t.problem("HTTPRoute", r.Namespace, r.Name, field, "access policy: "+err.Error()+"; the rule answers 503 (fail closed), as ingress-nginx does")
 			return &ruleAction{direct: &routev3.DirectResponseAction{Status: 503}}
 		}
-		a.perFilter = perFilter(a.perFilter, filterRBAC, cfg)
+		if !anyOf {
+			a.perFilter = perFilter(a.perFilter, filterRBAC, cfg)
+		}
 	}
 	if s.RateLimit != nil {
 		a.perFilter = perFilter(a.perFilter, filterRateLimit, rateLimitPerRoute(s.RateLimit, "rate_limit_"+statName(ep.rateLimitSource)))
@@ -526,9 +549,9 @@ func (t *translator) applyPolicy(g *portGroup, r *gwv1.HTTPRoute, ri int, ep *ef
 			t.problem("HTTPRoute", r.Namespace, r.Name, field, "needs gatebridge's auth service, which is not configured; the rule answers 503 (fail closed)")
 			return &ruleAction{direct: &routev3.DirectResponseAction{Status: 503}}
 		}
-		key := ep.authSource
+		key := authKey(ep, anyOf)
 		if _, ok := t.auth[key]; !ok {
-			t.auth[key] = t.authPolicy(ep)
+			t.auth[key] = t.authPolicy(ep, anyOf)
 		}
 		t.needAuthz = true
 		a.perFilter = perFilter(a.perFilter, filterAuthz, authzPerRoute(key))
@@ -661,7 +684,7 @@ func (a *ruleAction) decorate(r *routev3.Route, forward bool) {
 		return
 	}
 	ra := a.forward
-	if a.affinity != nil {
+	if a.affinity != nil && !a.noAffinityCookie {
 		ra = proto.Clone(ra).(*routev3.RouteAction)
 		ra.HashPolicy = []*routev3.RouteAction_HashPolicy{{PolicySpecifier: &routev3.RouteAction_HashPolicy_Cookie_{Cookie: affinityCookie(a.affinity, r.Match, a.downstreamTLS)}}}
 	}
@@ -672,22 +695,32 @@ func (a *ruleAction) decorate(r *routev3.Route, forward bool) {
 // affinityCookie is the cookie Envoy sets on the first request and hashes on later. Like
 // ingress-nginx's sticky.lua, it is Secure on HTTPS unless the policy says otherwise.
 func affinityCookie(p *v1alpha1.SessionAffinityPolicy, m *routev3.RouteMatch, downstreamTLS bool) *routev3.RouteAction_HashPolicy_Cookie {
+	// A TTL of 0 still makes Envoy generate the cookie, as a session cookie without Max-Age.
 	c := &routev3.RouteAction_HashPolicy_Cookie{Name: p.CookieName, Ttl: durationpb.New(0)}
-	switch {
-	case p.MaxAgeSeconds != nil:
+	if p.MaxAgeSeconds != nil {
 		c.Ttl = durationpb.New(time.Duration(*p.MaxAgeSeconds) * time.Second)
-	case p.ExpiresSeconds != nil:
-		c.Ttl = durationpb.New(time.Duration(*p.ExpiresSeconds) * time.Second)
+	}
+	attr := func(name, value string) {
+		c.Attributes = append(c.Attributes, &routev3.RouteAction_HashPolicy_CookieAttribute{Name: name, Value: value})
+	}
+	if p.ExpiresSeconds != nil {
+		// Completed per response by the affinity Lua filter (affinity.go).
+		attr("Expires", expiresPlaceholder(*p.ExpiresSeconds))
+	}
+	if p.CookieDomain != "" {
+		attr("Domain", p.CookieDomain)
 	}
 	c.Path = p.CookiePath
 	if c.Path == "" {
 		c.Path = cookiePathFor(m)
 	}
-	if p.SameSite != "" {
-		c.Attributes = append(c.Attributes, &routev3.RouteAction_HashPolicy_CookieAttribute{Name: "SameSite", Value: p.SameSite})
+	// sticky.lua: Secure when the request is HTTPS, whatever session-cookie-secure says;
+	// session-cookie-secure: true adds it on plain HTTP too.
+	if downstreamTLS || (p.Secure != nil && *p.Secure) {
+		attr("Secure", "")
 	}
-	if (p.Secure == nil && downstreamTLS) || (p.Secure != nil && *p.Secure) {
-		c.Attributes = append(c.Attributes, &routev3.RouteAction_HashPolicy_CookieAttribute{Name: "Secure"})
+	if p.SameSite != "" {
+		attr("SameSite", p.SameSite)
 	}
 	return c
 }

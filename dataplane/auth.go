@@ -10,8 +10,16 @@ import (
 
 // authPolicy resolves a policy's basic and external auth for the ext_authz service. A
 // missing or unreadable credentials Secret fails closed (503), as in ingress-nginx.
-func (t *translator) authPolicy(ep *effectivePolicy) authz.Policy {
+//
+// With satisfy: any the address lists travel with the policy (anyOf), as one alternative.
+func (t *translator) authPolicy(ep *effectivePolicy, anyOf bool) authz.Policy {
 	var p authz.Policy
+	if anyOf {
+		p.SatisfyAny = true
+		if a := ep.spec.Access; a != nil {
+			p.Access = &authz.Access{Allow: a.Allow, Deny: a.Deny}
+		}
+	}
 	policyNs := strings.SplitN(ep.authSource, "/", 2)[0]
 	if b := ep.spec.BasicAuth; b != nil {
 		p.Basic = t.basicAuth(policyNs, b)
@@ -61,4 +69,18 @@ func (t *translator) basicAuth(policyNs string, b *v1alpha1.BasicAuthPolicy) *au
 		t.problem("Secret", ns, string(b.SecretRef.Name), "", out.FailClosed+"; basic auth fails closed (503), as ingress-nginx does")
 	}
 	return out
+}
+
+// authKey names a route's auth policy for the auth service: the policy that gave the auth
+// blocks, and with satisfy: any also the address lists it weighs, which may come from
+// another policy.
+func authKey(ep *effectivePolicy, anyOf bool) string {
+	if !anyOf {
+		return ep.authSource
+	}
+	key := ep.authSource + "#satisfy-any"
+	if a := ep.spec.Access; a != nil {
+		key += ";allow=" + strings.Join(a.Allow, ",") + ";deny=" + strings.Join(a.Deny, ",")
+	}
+	return key
 }

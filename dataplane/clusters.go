@@ -187,6 +187,13 @@ func (t *translator) buildCluster(cname, base string, svc *corev1.Service, sp *c
 			"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": http2Options(),
 		}
 	}
+	// A BackendTLSPolicy on the Service port decides its TLS (backendtls.go).
+	if applied, why := t.applyBackendTLS(c, svc, sp, v); applied {
+		if why != "" {
+			return nil, why
+		}
+		return c, ""
+	}
 	if v.protocol == v1alpha1.BackendProtocolHTTPS || v.protocol == v1alpha1.BackendProtocolGRPCS {
 		ts, why := t.upstreamTLS(svc.Namespace, v)
 		if why != "" {

@@ -41,6 +41,9 @@ func (a *ruleAction) corsRoutes(e *routeEntry) []*routeEntry {
 	preflight.route.Action = &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{Status: 204}}
 	preflight.route.ResponseHeadersToAdd = append(append([]*corev3.HeaderValueOption(nil), headers...),
 		setHeader("content-type", "text/plain charset=UTF-8"))
+	// The location's more_set_headers (custom-headers, HSTS) act on nginx's 204 too.
+	preflight.route.ResponseHeadersToAdd = append(preflight.route.ResponseHeadersToAdd, a.respAdd...)
+	preflight.route.ResponseHeadersToRemove = a.respRemove
 	out = append(out, preflight)
 
 	if star {
@@ -89,6 +92,9 @@ func (a *ruleAction) corsLocalRoutes(e *routeEntry) []*routeEntry {
 	preflight.route.Action = &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{Status: 204}}
 	preflight.route.ResponseHeadersToAdd = append(append([]*corev3.HeaderValueOption(nil), headers...),
 		setHeader("content-type", "text/plain charset=UTF-8"))
+	// The location's more_set_headers (custom-headers, HSTS) act on nginx's 204 too.
+	preflight.route.ResponseHeadersToAdd = append(preflight.route.ResponseHeadersToAdd, a.respAdd...)
+	preflight.route.ResponseHeadersToRemove = a.respRemove
 	out := []*routeEntry{preflight}
 
 	if star {

@@ -59,6 +59,7 @@ func (t *translator) httpFilters(g *portGroup) []*hcmv3.HttpFilter {
 		// First: the other filters' per-route configuration is looked up in the scope it selects.
 		scopeFilter(g.name(), t.bridged(g)),
 		errorStatusFilter(),
+		affinityCookieFilter(),
 		customResponseFilter(),
 		// No token bucket and filter_enabled unset (0%): limits nothing unless a route says so.
 		{Name: filterRateLimit, ConfigType: typed(&localrlv3.LocalRateLimit{StatPrefix: "gatebridge_rate_limit"})},
@@ -100,7 +101,7 @@ func (t *translator) gatewayBodyLimit(g *portGroup) int64 {
 // their policy key) and, when the Gateway sets no body limit, the buffer filter. A route's
 // own configuration takes precedence over its virtual host's.
 func (t *translator) vhostFilterDefaults(g *portGroup) map[string]*anypb.Any {
-	out := map[string]*anypb.Any{filterErrorStatus: errorStatusOff}
+	out := map[string]*anypb.Any{filterErrorStatus: errorStatusOff, filterAffinityCookie: affinityCookieOff}
 	if t.opts.AuthzAddress != "" {
 		out[filterAuthz] = mustAny(&extauthzv3.ExtAuthzPerRoute{Override: &extauthzv3.ExtAuthzPerRoute_Disabled{Disabled: true}})
 	}

@@ -201,7 +201,7 @@ func routeAllowed(l *listenerInfo, kind, ns string) bool {
 	}
 	switch l.spec.Protocol {
 	case gwv1.HTTPProtocolType, gwv1.HTTPSProtocolType:
-		return kind == "HTTPRoute"
+		return kind == "HTTPRoute" || kind == "GRPCRoute" // GRPCRoutes: grpcroute.go
 	case gwv1.TLSProtocolType:
 		return kind == "TLSRoute"
 	}

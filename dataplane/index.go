@@ -25,6 +25,8 @@ type index struct {
 	routePolicies   map[string][]*v1alpha1.TrafficPolicy
 	// namespaceLabels are the labels of the model's Namespaces by name (nil: none known).
 	namespaceLabels map[string]map[string]string
+	// backendTLS are the BackendTLSPolicies by target (backendtls.go).
+	backendTLS *backendTLSIndex
 }
 
 func newIndex(m *Model) *index {
@@ -69,6 +71,7 @@ func newIndex(m *Model) *index {
 		ix.filters[qualified(f.Namespace, f.Name)] = f
 	}
 	ix.indexPolicies(m.TrafficPolicies)
+	ix.backendTLS = newBackendTLSIndex(m)
 	return ix
 }
 

@@ -222,6 +222,8 @@ func sameEnvironmentButPolicies(a, b *Model) bool {
 		sameObjects(a.EndpointSlices, b.EndpointSlices) &&
 		sameObjects(a.Endpoints, b.Endpoints) &&
 		sameObjects(a.Secrets, b.Secrets) &&
+		sameObjects(a.BackendTLSPolicies, b.BackendTLSPolicies) &&
+		sameObjects(a.ConfigMaps, b.ConfigMaps) &&
 		sameObjects(a.Namespaces, b.Namespaces) &&
 		sameBridge(a.Bridge, b.Bridge)
 }

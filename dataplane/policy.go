@@ -36,6 +36,9 @@ func (t *translator) policyFor(gw *gwv1.Gateway, route *gwv1.HTTPRoute) *effecti
 			d.BasicAuth, d.ExternalAuth = s.BasicAuth, s.ExternalAuth
 			ep.authSource = src
 		}
+		if d.Satisfy == "" {
+			d.Satisfy = s.Satisfy
+		}
 		if d.RateLimit == nil && s.RateLimit != nil {
 			d.RateLimit = s.RateLimit
 			ep.rateLimitSource = src

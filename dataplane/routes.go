@@ -80,7 +80,7 @@ func (t *translator) attachedHostnames(g *portGroup, r *gwv1.HTTPRoute) []string
 			if l.spec.Protocol != gwv1.HTTPProtocolType && l.spec.Protocol != gwv1.HTTPSProtocolType {
 				continue
 			}
-			if !routeAllowed(l, "HTTPRoute", r.Namespace) {
+			if !routeAllowed(l, routeKind(r), r.Namespace) {
 				continue
 			}
 			for _, h := range intersectHostnames(l.hostname(), routeHosts) {

@@ -203,7 +203,7 @@ func (t *translator) statusResults(gateways []*gwv1.Gateway, every []*listenerIn
 	attached := map[*listenerInfo]int{}
 	var parents []RouteParentResult
 	for _, r := range httpRoutes {
-		parents = ix.judge(parents, "HTTPRoute", r.Namespace, r.Name, r.Spec.ParentRefs, hostnameStrings(r.Spec.Hostnames), attached)
+		parents = ix.judge(parents, routeKind(r), r.Namespace, r.Name, r.Spec.ParentRefs, hostnameStrings(r.Spec.Hostnames), attached)
 	}
 	for _, r := range tlsRoutes {
 		parents = ix.judge(parents, "TLSRoute", r.Namespace, r.Name, r.Spec.ParentRefs, hostnameStrings(r.Spec.Hostnames), attached)
@@ -327,7 +327,7 @@ func attach(kind, ns, refKind, parent string, ref gwv1.ParentReference, hosts []
 // protocolCarries reports whether a listener of protocol p serves routes of kind.
 func protocolCarries(p gwv1.ProtocolType, kind string) bool {
 	switch kind {
-	case "HTTPRoute":
+	case "HTTPRoute", "GRPCRoute":
 		return p == gwv1.HTTPProtocolType || p == gwv1.HTTPSProtocolType
 	case "TLSRoute":
 		return p == gwv1.TLSProtocolType

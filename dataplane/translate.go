@@ -194,6 +194,7 @@ func NewTranslator(opts Options) *Translator {
 
 // Translate translates m; see Translate and Translator.
 func (x *Translator) Translate(m *Model) *Output {
+	m = withGRPCRoutes(m) // served as the HTTPRoutes they amount to (grpcroute.go)
 	x.memo = x.memo.next(m)
 	t := &translator{
 		model:   m,

@@ -42,11 +42,15 @@ type htmlIngress struct {
 	Verdict  string
 	VClass   string
 	Portable bool
-	Canary   bool
-	Hosts    string
-	Open     bool
-	Findings []htmlFinding
-	Objects  []converters.ObjectRef
+	// NotPortable lists what needs gatebridge (or, with --portable, what is lost), with
+	// its label.
+	NotPortable      string
+	NotPortableLabel string
+	Canary           bool
+	Hosts            string
+	Open             bool
+	Findings         []htmlFinding
+	Objects          []converters.ObjectRef
 	// Migration is the migration state ("" without one); MClass its CSS class.
 	Migration string
 	MClass    string
@@ -106,19 +110,20 @@ func renderHTML(w io.Writer, r *converters.Report, extra Extra) error {
 			mig, mclass = clean(migrationText(ing.Migration), false), migrationClass(ing.Migration.State)
 		}
 		p.Ingresses = append(p.Ingresses, htmlIngress{
-			Migration: mig,
-			MClass:    mclass,
-			ID:        "ingress-" + strconv.Itoa(i+1),
-			Name:      clean(qualified(ing.Namespace, ing.Name), false),
-			Class:     clean(ing.Class, false),
-			Verdict:   clean(string(ing.Verdict), false),
-			VClass:    verdictClass(ing.Verdict),
-			Portable:  ing.Portable,
-			Canary:    ing.Canary,
-			Hosts:     clean(strings.Join(ing.Hosts, ", "), false),
-			Open:      ing.Verdict == converters.VerdictAttention || ing.Verdict == converters.VerdictRefused,
-			Findings:  htmlFindings(ing.Findings),
-			Objects:   objs,
+			Migration:   mig,
+			MClass:      mclass,
+			ID:          "ingress-" + strconv.Itoa(i+1),
+			Name:        clean(qualified(ing.Namespace, ing.Name), false),
+			Class:       clean(ing.Class, false),
+			Verdict:     clean(string(ing.Verdict), false),
+			VClass:      verdictClass(ing.Verdict),
+			Portable:    ing.Portable,
+			NotPortable: clean(strings.Join(ing.NotPortable, "; "), false), NotPortableLabel: notPortableLabel(r),
+			Canary:   ing.Canary,
+			Hosts:    clean(strings.Join(ing.Hosts, ", "), false),
+			Open:     ing.Verdict == converters.VerdictAttention || ing.Verdict == converters.VerdictRefused,
+			Findings: htmlFindings(ing.Findings),
+			Objects:  objs,
 		})
 	}
 	return pageTemplate.Execute(w, p)
@@ -284,6 +289,7 @@ footer { color: #57606a; padding: 0 24px 24px; font-size: 12px; }
 <summary><span class="badge {{.VClass}}">{{.Verdict}}</span>{{if .Migration}}<span class="badge {{.MClass}}">{{.Migration}}</span>{{end}}<strong>{{.Name}}</strong>{{if .Canary}} <span class="tag">canary</span>{{end}} <span class="muted">— findings: {{len .Findings}} · objects: {{len .Objects}}</span></summary>
 <h3>Findings</h3>
 {{if .Findings}}{{template "findings" .Findings}}{{else}}<p class="muted">None.</p>
+{{end}}{{if .NotPortable}}<p><strong>{{.NotPortableLabel}}</strong> {{.NotPortable}}</p>
 {{end}}<h3>Generated objects</h3>
 {{if .Objects}}<table>
 <thead><tr><th>Kind</th><th>Namespace</th><th>Name</th></tr></thead>

@@ -35,7 +35,7 @@ func renderMarkdown(w io.Writer, r *converters.Report, extra Extra) error {
 		}
 		ew.printf("\n")
 	}
-	ew.printf("%d of %d Ingresses are portable (standard Gateway API kinds only).\n", t.Portable, t.Ingresses)
+	ew.printf("%d of %d Ingresses are portable (the standard Gateway API says every behaviour).\n", t.Portable, t.Ingresses)
 	if len(t.Objects) > 0 {
 		ew.printf("\n| Generated kind | Objects |\n|---|---:|\n")
 		for _, c := range byName(t.Objects) {
@@ -66,7 +66,7 @@ func renderMarkdown(w io.Writer, r *converters.Report, extra Extra) error {
 	}
 
 	for _, ing := range r.Ingresses {
-		if len(ing.Findings) == 0 {
+		if len(ing.Findings) == 0 && len(ing.NotPortable) == 0 {
 			continue
 		}
 		if migration && ing.Migration != nil {
@@ -76,6 +76,9 @@ func renderMarkdown(w io.Writer, r *converters.Report, extra Extra) error {
 		}
 		for _, f := range ing.Findings {
 			ew.printf("%s\n", mdFinding(f))
+		}
+		if len(ing.NotPortable) > 0 {
+			ew.printf("\n%s %s\n", mdText(strings.ToUpper(notPortableLabel(r)[:1])+notPortableLabel(r)[1:]), mdText(strings.Join(ing.NotPortable, "; ")))
 		}
 	}
 	if len(r.Global) > 0 {

@@ -36,6 +36,9 @@ func renderTable(w io.Writer, r *converters.Report, extra Extra) error {
 					ew.printf("  %s\n", findingLine(f))
 				}
 			}
+			if len(ing.NotPortable) > 0 {
+				ew.printf("  %s %s\n", notPortableLabel(r), clean(strings.Join(ing.NotPortable, "; "), false))
+			}
 		}
 	}
 	if len(r.Global) > 0 {
@@ -70,7 +73,7 @@ func renderTable(w io.Writer, r *converters.Report, extra Extra) error {
 			ew.printf("%d %s", c.Count, c.Name)
 		}
 	}
-	ew.printf("\nPortable (standard Gateway API kinds only): %d of %d\n", t.Portable, t.Ingresses)
+	ew.printf("\nPortable (the standard Gateway API says every behaviour): %d of %d\n", t.Portable, t.Ingresses)
 	if len(t.Objects) > 0 {
 		ew.printf("Objects: %s\n", joinCounts(byName(t.Objects), " "))
 	}
@@ -145,6 +148,15 @@ func joinCounts(cs []count, sep string) string {
 		parts[i] = clean(c.Name, false) + sep + strconv.Itoa(c.Count)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// notPortableLabel introduces an Ingress's notPortable list: what needs gatebridge's kinds,
+// or, with --portable, what the output lost.
+func notPortableLabel(r *converters.Report) string {
+	if r.Settings.Portable {
+		return "lost by --portable:"
+	}
+	return "needs gatebridge for:"
 }
 
 func yesNo(b bool) string {

@@ -152,6 +152,7 @@ func TestMisspelledKind(t *testing.T) {
 		{"v1", "Endpoint", true, "v1 Endpoints"},
 		{"gateway.networking.k8s.io/v1beta1", "Gateway", true, "gateway.networking.k8s.io/v1 Gateway"},
 		{"gateway.networking.k8s.io/v1", "HTTPRoutes", true, "gateway.networking.k8s.io/v1 HTTPRoute"},
+		{"gateway.networking.k8s.io/v1", "BackendTlsPolicy", true, "gateway.networking.k8s.io/v1 BackendTLSPolicy"},
 		{"discovery.k8s.io/v1beta1", "EndpointSlice", true, "discovery.k8s.io/v1 EndpointSlice"},
 		// Other kinds.
 		{"apps/v1", "Deployment", true, ""},
@@ -163,8 +164,7 @@ func TestMisspelledKind(t *testing.T) {
 		{"serving.knative.dev/v1", "Service", true, ""},
 		{"gateway.networking.k8s.io/v1alpha2", "TCPRoute", true, ""},
 		{"gateway.networking.k8s.io/v1alpha2", "UDPRoute", true, ""},
-		{"gateway.networking.k8s.io/v1", "GRPCRoute", true, ""},
-		{"gateway.networking.k8s.io/v1", "BackendTLSPolicy", true, ""},
+		{"gateway.networking.k8s.io/v1", "GrpcRoute", true, "gateway.networking.k8s.io/v1 GRPCRoute"},
 		{"gateway.networking.x-k8s.io/v1alpha1", "XListenerSet", true, ""},
 		{"traefik.io/v1alpha1", "IngressRoute", true, ""},
 		{"v2", "", false, ""},            // a Helm Chart.yaml

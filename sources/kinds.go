@@ -22,6 +22,8 @@ var servedKinds = map[string]func() client.Object{
 	"gateway.networking.k8s.io/v1/ListenerSet":         func() client.Object { return &gwv1.ListenerSet{} },
 	"gateway.networking.k8s.io/v1/HTTPRoute":           func() client.Object { return &gwv1.HTTPRoute{} },
 	"gateway.networking.k8s.io/v1/TLSRoute":            func() client.Object { return &gwv1.TLSRoute{} },
+	"gateway.networking.k8s.io/v1/GRPCRoute":           func() client.Object { return &gwv1.GRPCRoute{} },
+	"gateway.networking.k8s.io/v1/BackendTLSPolicy":    func() client.Object { return &gwv1.BackendTLSPolicy{} },
 	"gateway.networking.k8s.io/v1beta1/ReferenceGrant": func() client.Object { return &gwv1b1.ReferenceGrant{} },
 	"gateway.networking.k8s.io/v1/ReferenceGrant":      func() client.Object { return &gwv1b1.ReferenceGrant{} },
 	"gatebridge.dev/v1alpha1/TrafficPolicy":            func() client.Object { return &v1alpha1.TrafficPolicy{} },

@@ -84,6 +84,13 @@ type TrafficPolicySpec struct {
 	// +optional
 	ExternalAuth *ExternalAuthPolicy `json:"externalAuth,omitempty"`
 
+	// Satisfy combines Access, BasicAuth and ExternalAuth as nginx's `satisfy` does: all
+	// (the default) requires every one to pass; any admits a request that passes one of
+	// them and, when all fail, answers the auth 401 (with its WWW-Authenticate) rather than
+	// Access's 403. From `satisfy`. Taken from the policy that gives the auth blocks.
+	// +optional
+	Satisfy SatisfyMode `json:"satisfy,omitempty"`
+
 	// RateLimit limits requests per client address. From `limit-rps`, `limit-rpm`,
 	// `limit-burst-multiplier`, `limit-allowlist`.
 	// +optional
@@ -132,6 +139,12 @@ type RedirectPolicy struct {
 	// (`ssl-redirect`, `force-ssl-redirect`). From `preserve-trailing-slash`.
 	// +optional
 	HTTPSTrailingSlash TrailingSlash `json:"httpsTrailingSlash,omitempty"`
+
+	// HostnameTrailingSlash applies to redirects that only change the hostname
+	// (`from-to-www-redirect`: ingress-nginx drops one trailing "/" of the request URI,
+	// so `GET /` answers `Location: https://example.com`). Unset keeps the path.
+	// +optional
+	HostnameTrailingSlash TrailingSlash `json:"hostnameTrailingSlash,omitempty"`
 
 	// HTTPSIncludePort writes the HTTPS port into the Location even when it is 443.
 	// From `use-port-in-redirects`.
@@ -277,6 +290,16 @@ type CORSPolicy struct {
 	MaxAgeSeconds int32 `json:"maxAgeSeconds"`
 }
 
+// SatisfyMode is how the access checks combine.
+// +kubebuilder:validation:Enum=all;any
+type SatisfyMode string
+
+// Satisfy modes of `satisfy`.
+const (
+	SatisfyAll SatisfyMode = "all"
+	SatisfyAny SatisfyMode = "any"
+)
+
 // AccessPolicy allows or denies clients by address; deny is evaluated first. A client not
 // in a non-empty Allow list gets 403. The client address is the TCP peer unless the data
 // plane is told to trust X-Forwarded-For.
@@ -396,6 +419,22 @@ type SessionAffinityPolicy struct {
 	// `session-cookie-change-on-failure`.
 	// +optional
 	ChangeOnFailure bool `json:"changeOnFailure,omitempty"`
+	// NoCookieBackends are backends whose responses set no cookie: the canary Service of a
+	// canary Ingress with `affinity-canary-behavior: legacy` (ingress-nginx then keeps the
+	// canary's own affinity, none, instead of copying the primary's).
+	// +optional
+	NoCookieBackends []ServicePortRef `json:"noCookieBackends,omitempty"`
+}
+
+// ServicePortRef is a port of a Service.
+type ServicePortRef struct {
+	// Name of the Service.
+	Name string `json:"name"`
+	// Namespace of the Service; empty: the policy's.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// Port of the Service.
+	Port int32 `json:"port"`
 }
 
 // ErrorPagesPolicy routes errors to a default backend Service.

@@ -55,6 +55,7 @@ func (f *convertFlags) register(fs *flag.FlagSet, isReport bool) {
 		fs.StringVar(&f.output, "o", "yaml", "output format: yaml, json")
 		fs.StringVar(&f.reportFile, "report", "", "also write the JSON report to this file")
 	}
+	fs.BoolVar(&f.opts.Portable, "portable", false, "standard Gateway API kinds only (standard channel): leave out gatebridge's TrafficPolicy and RouteFilter, and the ingress-nginx defaults policy; a finding on each Ingress says what is lost (docs/portable.md)")
 	fs.StringVar(&f.opts.IngressClass, "ingress-class", "nginx", "IngressClass to convert")
 	fs.BoolVar(&f.opts.IncludeUnclassed, "include-unclassed", false, "also convert Ingresses without a class")
 	fs.StringVar(&f.opts.AnnotationsPrefix, "annotations-prefix", annotations.DefaultPrefix, "ingress-nginx --annotations-prefix")

@@ -9,6 +9,9 @@ import (
 	"sort"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"github.com/gatebridge-dev/gatebridge/converters"
 	"github.com/gatebridge-dev/gatebridge/validation"
 )
@@ -89,11 +92,24 @@ func validateOutput(res *converters.Result, enabled bool) []validation.Problem {
 		return nil
 	}
 	defer collectLess()()
-	problems := validation.Validate(res.Objects)
+	problems := validation.Validate(customObjects(res.Objects))
 	if len(problems) > 0 {
 		refuseInvalidObjects(res, problems)
 	}
 	return problems
+}
+
+// customObjects are the objects of CRD kinds, which the validator has schemas for: the
+// ConfigMaps --portable emits (a BackendTLSPolicy's CA, free-form data under a name the
+// converter checks) are left out.
+func customObjects(objs []client.Object) []client.Object {
+	out := make([]client.Object, 0, len(objs))
+	for _, o := range objs {
+		if _, ok := o.(*corev1.ConfigMap); !ok {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // objectKey names an emitted object.

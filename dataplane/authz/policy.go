@@ -22,6 +22,17 @@ const ContextExtensionKey = "gatebridge-policy"
 type Policy struct {
 	Basic    *Basic    // nginx auth_basic (auth-type: basic)
 	External *External // nginx auth_request (auth-url)
+	// SatisfyAny is nginx's "satisfy any": Access, Basic and External are alternatives (see
+	// checkAny). Without it the address lists are Envoy's RBAC filter's, not this service's.
+	SatisfyAny bool
+	// Access is the route's allow/deny lists (nginx allow/deny), used with SatisfyAny only.
+	Access *Access
+}
+
+// Access is ingress-nginx's denylist-source-range (Deny) and allowlist-source-range (Allow):
+// CIDRs or bare addresses, Deny listed first as the template writes them.
+type Access struct {
+	Allow, Deny []string
 }
 
 // Basic is ingress-nginx's auth-type: basic with auth-secret.
@@ -79,9 +90,11 @@ const (
 
 // compiledPolicy is a Policy prepared by SetPolicies; the per-request path never parses.
 type compiledPolicy struct {
-	key      string
-	basic    *compiledBasic
-	external *compiledExternal
+	key        string
+	basic      *compiledBasic
+	external   *compiledExternal
+	satisfyAny bool
+	access     *compiledAccess
 }
 
 type compiledBasic struct {
@@ -132,6 +145,10 @@ func (s *Server) compile(key string, p Policy) *compiledPolicy {
 	if p.External != nil {
 		cp.external = compileExternal(p.External, &pr)
 	}
+	cp.satisfyAny = p.SatisfyAny
+	if p.SatisfyAny && p.Access != nil {
+		cp.access = compileAccess(p.Access)
+	}
 
 	log := s.log.WithValues("policy", key)
 	if cp.basic != nil && cp.basic.failClosed != "" {
@@ -146,6 +163,9 @@ func (s *Server) compile(key string, p Policy) *compiledPolicy {
 	}
 	if len(pr.unknownVars) > 0 {
 		log.Info("warning: unsupported nginx variables expand to an empty string", "variables", pr.unknownVars)
+	}
+	if cp.access != nil && cp.access.invalid != "" {
+		log.Info("address list invalid: every request is answered 503", "reason", cp.access.invalid)
 	}
 	if cp.external != nil && cp.external.invalid != "" {
 		log.Info("external auth configuration invalid: every request is answered 503", "reason", cp.external.invalid)

@@ -152,6 +152,13 @@ func (s *Server) Check(ctx context.Context, in *authv3.CheckRequest) (*authv3.Ch
 		return localReply(http.StatusServiceUnavailable, codes.Unavailable), nil
 	}
 
+	if a := p.access; a != nil && a.invalid != "" {
+		return localReply(http.StatusServiceUnavailable, codes.Unavailable), nil
+	}
+	if p.satisfyAny {
+		return s.checkAny(ctx, log, p, r), nil
+	}
+
 	ok := &authv3.OkHttpResponse{}
 	if b := p.basic; b != nil {
 		switch res, www := s.checkBasic(log, b, r); res {

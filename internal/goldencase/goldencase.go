@@ -46,6 +46,8 @@ func Options(in []byte) (converters.Options, sources.Options, error) {
 			o.MaxListenersPerGateway = n
 		case "bridge":
 			o.Bridge = v == "true"
+		case "portable":
+			o.Portable = v == "true"
 		case "previous-weights":
 			// namespace/name:weight,…
 			o.PreviousWeights = map[string]int{}

@@ -61,6 +61,10 @@ func assemble(loaded *sources.Loaded, conv converters.Result, opts converters.Op
 	}
 	m.Services = loaded.Services
 	m.Secrets = loaded.Secrets
+	// The ConfigMaps of the input: the CA certificates BackendTLSPolicies name.
+	for i := range loaded.Input.ConfigMaps {
+		m.ConfigMaps = append(m.ConfigMaps, &loaded.Input.ConfigMaps[i])
+	}
 	m.RefusedLocations = refusedLocations(conv)
 	if bridge != nil {
 		b := *bridge

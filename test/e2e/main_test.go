@@ -241,6 +241,12 @@ func (d sceneData) Service(ns, name string, backends ...string) string {
 // converts it.
 func buildScene(t *testing.T, yamlTemplate string) pipeline.Result {
 	t.Helper()
+	return buildSceneWith(t, yamlTemplate, converters.Options{})
+}
+
+// buildSceneWith is buildScene converting with opts (e.g. --portable).
+func buildSceneWith(t *testing.T, yamlTemplate string, opts converters.Options) pipeline.Result {
+	t.Helper()
 	tpl, err := template.New("scene").Parse(yamlTemplate)
 	if err != nil {
 		t.Fatalf("scene template: %v", err)
@@ -260,15 +266,20 @@ func buildScene(t *testing.T, yamlTemplate string) pipeline.Result {
 	if len(loaded.Problems) > 0 {
 		t.Fatalf("scene input problems: %+v", loaded.Problems)
 	}
-	res := pipeline.Build(loaded, converters.Options{})
-	return res
+	return pipeline.Build(loaded, opts)
 }
 
 // apply serves a scene: the YAML template is rendered, read like `gatebridge run` reads
 // files, converted, translated and published; apply returns once Envoy serves it.
 func apply(t *testing.T, yamlTemplate string) {
 	t.Helper()
-	res := buildScene(t, yamlTemplate)
+	applyWith(t, yamlTemplate, converters.Options{})
+}
+
+// applyWith serves a scene as apply does, converted with opts (e.g. --portable).
+func applyWith(t *testing.T, yamlTemplate string, opts converters.Options) pipeline.Result {
+	t.Helper()
+	res := buildSceneWith(t, yamlTemplate, opts)
 	out, version, _, err := env.stack.Apply(res.Model)
 	if err != nil {
 		t.Fatalf("apply: %v", err)
@@ -288,6 +299,7 @@ func apply(t *testing.T, yamlTemplate string) {
 	if err := env.stack.WaitApplied(ctx, version); err != nil {
 		t.Fatal(err)
 	}
+	return res
 }
 
 // newClient sends requests to Envoy whatever the host: HTTP to the mapped port 80, HTTPS

@@ -394,8 +394,11 @@ func checkRBAC(t *testing.T, in install, want expectation) {
 						t.Errorf("%s %s: Leases outside a Role of the install's namespace %s", id, r.namespace, in.namespace)
 					}
 				case "configmaps":
-					if r.kind != "Role" || len(rule.ResourceNames) != 1 || !subset(rule.Verbs, readOnly) {
-						t.Errorf("%s: ConfigMaps beyond reading the one ingress-nginx ConfigMap: %+v", id, rule)
+					// Read-only everywhere: BackendTLSPolicies name CA ConfigMaps and
+					// custom-headers annotations name header ConfigMaps in namespaces unknown
+					// at install time. Never written.
+					if !subset(rule.Verbs, readOnly) {
+						t.Errorf("%s: ConfigMaps verbs %v; the controller only reads ConfigMaps", id, rule.Verbs)
 					}
 				}
 			}

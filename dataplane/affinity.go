@@ -1,0 +1,115 @@
+package dataplane
+
+import (
+	"strconv"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	luav3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/lua/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+)
+
+// The affinity cookie's attributes that Envoy's cookie hash policy cannot write itself.
+// Envoy writes the cookie (name, quoted value, Max-Age from the TTL, Path, static
+// attributes, HttpOnly); ingress-nginx's sticky.lua also writes Expires = now + N
+// (session-cookie-expires), which is only known per response. The route therefore gives
+// the cookie a placeholder attribute "Expires=gatebridge-in-<N>s" and turns on a Lua
+// filter that replaces it with the date, in nginx's cookie_time format.
+const (
+	filterAffinityCookie = "gatebridge.affinity_cookie"
+	affinityCookieSource = "affinity"
+)
+
+const affinityCookieLua = `-- gatebridge: the affinity cookie Envoy generated, completed or dropped.
+function envoy_on_response(response)
+  local headers = response:headers()
+  -- A legacy canary's answer: no affinity cookie (the cookie's name is the value).
+  local drop = headers:get("` + noAffinityCookieHeader + `")
+  local cookies, changed = {}, false
+  if drop then
+    headers:remove("` + noAffinityCookieHeader + `")
+    drop = drop .. '="'
+  end
+  for k, v in pairs(headers) do
+    if k == "set-cookie" then
+      if drop and v:sub(1, #drop) == drop then
+        changed = true
+      else
+        local out = v:gsub("; Expires=gatebridge%-in%-(%d+)s", function(n)
+          -- ngx.cookie_time: "Thu, 18-Nov-10 11:27:35 GMT"
+          return "; Expires=" .. os.date("!%a, %d-%b-%y %H:%M:%S GMT", os.time() + tonumber(n))
+        end)
+        if out ~= v then changed = true end
+        cookies[#cookies + 1] = out
+      end
+    end
+  end
+  if changed then
+    headers:remove("set-cookie")
+    for _, c in ipairs(cookies) do headers:add("set-cookie", c) end
+  end
+end
+`
+
+// affinityCookieFilter is on only for routes whose affinity cookie has an Expires
+// attribute; virtual hosts turn it off (vhostFilterDefaults).
+func affinityCookieFilter() *hcmv3.HttpFilter {
+	return &hcmv3.HttpFilter{Name: filterAffinityCookie, ConfigType: typed(&luav3.Lua{
+		DefaultSourceCode: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: affinityCookieLua}},
+		SourceCodes: map[string]*corev3.DataSource{
+			affinityCookieSource: {Specifier: &corev3.DataSource_InlineString{InlineString: affinityCookieLua}},
+		},
+	})}
+}
+
+// affinityCookieOn turns the filter on for one route (a route's configuration wins over its
+// virtual host's "disabled").
+var affinityCookieOn = mustAny(&luav3.LuaPerRoute{Override: &luav3.LuaPerRoute_Name{Name: affinityCookieSource}})
+
+// affinityCookieOff is the virtual hosts' default.
+var affinityCookieOff = mustAny(&luav3.LuaPerRoute{Override: &luav3.LuaPerRoute_Disabled{Disabled: true}})
+
+// noAffinityCookieHeader marks, on a legacy canary's answer (the weighted cluster adds
+// it), that the affinity cookie Envoy generated must go; the Lua filter removes both. Envoy
+// writes the cookie's value quoted (name="…"), which tells it from a backend's own cookie
+// of the same name.
+const noAffinityCookieHeader = "x-gatebridge-no-affinity-cookie"
+
+// needsAffinityLua reports whether a policy's cookie carries an attribute only the Lua
+// filter can complete, or some backend's answers must lose it.
+func needsAffinityLua(p *v1alpha1.SessionAffinityPolicy) bool {
+	return p != nil && (p.ExpiresSeconds != nil || len(p.NoCookieBackends) > 0)
+}
+
+// noAffinityCookie reports whether ref (of a route in namespace ns) is a backend whose
+// answers set no affinity cookie (affinity-canary-behavior: legacy on its canary Ingress).
+func noAffinityCookie(ep *effectivePolicy, ns string, ref gwv1.HTTPBackendRef) bool {
+	sa := ep.spec.SessionAffinity
+	if sa == nil || len(sa.NoCookieBackends) == 0 || ref.Port == nil {
+		return false
+	}
+	if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Service") {
+		return false
+	}
+	refNS := ns
+	if ref.Namespace != nil {
+		refNS = string(*ref.Namespace)
+	}
+	policyNS := ns
+	for _, b := range sa.NoCookieBackends {
+		bNS := b.Namespace
+		if bNS == "" {
+			bNS = policyNS
+		}
+		if b.Name == string(ref.Name) && bNS == refNS && b.Port == int32(*ref.Port) {
+			return true
+		}
+	}
+	return false
+}
+
+func expiresPlaceholder(seconds int64) string {
+	return "gatebridge-in-" + strconv.FormatInt(seconds, 10) + "s"
+}
