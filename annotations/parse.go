@@ -34,6 +34,12 @@ type Ingress struct {
 	// ClientCertAuth is set when auth-tls-* asks for client certificates: ingress-nginx
 	// applies it to the whole host, so every Ingress of the host must fail closed.
 	ClientCertAuth bool
+	// ConfigurationSnippet, ServerSnippet and AuthSnippet are the translated snippets
+	// (nil when absent or refused).
+	ConfigurationSnippet, ServerSnippet, AuthSnippet *Snippet
+	// ServerSnippetFailed: ingress-nginx ran the server-snippet (the ConfigMap allows it)
+	// but gatebridge cannot translate it; it still applies to the whole host there.
+	ServerSnippetFailed bool
 	// Present counts the annotations under the prefix.
 	Present int
 }
@@ -62,7 +68,7 @@ func Parse(annotations map[string]string, prefix string, defaults Defaults) *Ing
 	}
 	r := newReader(values)
 	out := &Ingress{Present: len(values)}
-	parseRaw(r, defaults.AllowSnippetAnnotations)
+	parseRaw(r, defaults, out)
 	out.Canary = parseCanary(r)
 	out.Rewrite = parseRewrite(r)
 	out.Redirect = parseRedirect(r)

@@ -1,11 +1,39 @@
 package annotations
 
+import "strings"
+
+// snippetContexts are the snippets gatebridge translates, and where each is written.
+var snippetContexts = map[string]SnippetContext{
+	"configuration-snippet": InLocation,
+	"server-snippet":        InServer,
+	"auth-snippet":          InAuth,
+}
+
+// snippetPolicy says why ingress-nginx v1.15.1 refuses snippet annotations with the
+// ConfigMap defaults d ("" = it runs them): allow-snippet-annotations must be "true" and
+// annotations-risk-level Critical (the snippets are Critical).
+func snippetPolicy(d Defaults) string {
+	var why []string
+	if !d.AllowSnippetAnnotations {
+		why = append(why, "allow-snippet-annotations is not \"true\"")
+	}
+	if d.RiskLevel != RiskCritical {
+		level := d.RiskLevel
+		if level == "" {
+			level = RiskHigh
+		}
+		why = append(why, "annotations-risk-level is "+string(level)+", below Critical")
+	}
+	return strings.Join(why, " and ")
+}
+
 func init() {
-	const snippet = "Raw nginx configuration cannot be converted safely (CVE-2021-25742, CVE-2023-5043); the Ingress is not served natively until it is replaced by annotations or Gateway API filters."
+	const snippet = "Raw nginx configuration. Refused as ingress-nginx refuses it unless its ConfigMap sets allow-snippet-annotations: \"true\" and annotations-risk-level: Critical (CVE-2021-25742, CVE-2023-5043); with that ConfigMap, translated when every directive is in gatebridge's snippet grammar (docs/snippets.md), else refused naming the directive and line."
 	register(
 		Spec{Name: "configuration-snippet", Family: "raw", Level: Refused, Risk: RiskCritical, Scope: ScopeLocation, Note: snippet},
 		Spec{Name: "server-snippet", Family: "raw", Level: Refused, Risk: RiskCritical, Scope: ScopeIngress, Note: snippet},
-		Spec{Name: "stream-snippet", Family: "raw", Level: Refused, Risk: RiskCritical, Scope: ScopeIngress, Note: snippet},
+		Spec{Name: "stream-snippet", Family: "raw", Level: Refused, Risk: RiskCritical, Scope: ScopeIngress,
+			Note: "Raw nginx stream{} configuration (TCP/UDP servers); gatebridge serves HTTP only, so it is refused whatever the ConfigMap."},
 		Spec{Name: "auth-snippet", Family: "raw", Level: Refused, Risk: RiskCritical, Scope: ScopeLocation, Note: snippet},
 		Spec{Name: "modsecurity-snippet", Family: "raw", Level: Refused, Risk: RiskCritical, Scope: ScopeIngress, Note: "Raw ModSecurity rules cannot be converted; the Ingress is not served natively."},
 		Spec{Name: "enable-modsecurity", Family: "raw", Level: Refused, Risk: RiskLow, Scope: ScopeIngress, Default: "false",
@@ -29,9 +57,11 @@ func init() {
 	)
 }
 
-// parseRaw refuses the raw-configuration annotations. A boolean switch that is "false"
-// is harmless and only noted.
-func parseRaw(r *reader, snippetsAllowed bool) {
+// parseRaw refuses the raw-configuration annotations, except the snippets the source
+// cluster ran (snippetPolicy) whose every directive is in the grammar (snippet.go). A
+// boolean switch that is "false" is harmless and only noted.
+func parseRaw(r *reader, d Defaults, out *Ingress) {
+	refusal := snippetPolicy(d)
 	for _, n := range []string{"configuration-snippet", "server-snippet", "stream-snippet", "auth-snippet", "modsecurity-snippet",
 		"modsecurity-transaction-id", "fastcgi-index", "fastcgi-params-configmap"} {
 		if !r.has(n) {
@@ -39,11 +69,29 @@ func parseRaw(r *reader, snippetsAllowed bool) {
 		}
 		r.seen[n] = true
 		spec, _ := Lookup(n)
-		msg := spec.Note
-		if !snippetsAllowed && spec.Risk == RiskCritical {
-			msg += " (ingress-nginx itself ignored it: the ConfigMap does not set allow-snippet-annotations: \"true\")"
+		if spec.Risk == RiskCritical && refusal != "" {
+			r.refuse(n, "ingress-nginx refuses it with this ConfigMap ("+refusal+"), so the source cluster never ran it; gatebridge refuses the Ingress as ingress-nginx does")
+			continue
 		}
-		r.refuse(n, msg)
+		ctx, translatable := snippetContexts[n]
+		if !translatable {
+			r.refuse(n, spec.Note)
+			continue
+		}
+		s, err := TranslateSnippet(r.values[n], ctx)
+		if err != nil {
+			r.refuse(n, "cannot be translated: "+err.Error()+"; the Ingress is not served natively until the snippet is replaced by annotations or Gateway API filters (docs/snippets.md)")
+			out.ServerSnippetFailed = out.ServerSnippetFailed || n == "server-snippet"
+			continue
+		}
+		switch n {
+		case "configuration-snippet":
+			out.ConfigurationSnippet = s
+		case "server-snippet":
+			out.ServerSnippet = s
+		case "auth-snippet":
+			out.AuthSnippet = s
+		}
 	}
 	for _, n := range []string{"enable-modsecurity", "enable-owasp-core-rules"} {
 		if r.has(n) {

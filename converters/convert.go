@@ -194,6 +194,7 @@ func (c *converter) analyse() []*plannedListener {
 		}
 	}
 	c.model.refuseClientCertHosts()
+	c.model.refuseServerSnippetHosts()
 	c.joined = map[backend]*canaryJoin{}
 	for _, s := range c.canaries {
 		if !s.refused() {
@@ -317,6 +318,7 @@ func (c *conversion) selectOne(ing *networkingv1.Ingress, apiProblems []Finding)
 	for _, f := range ann.Findings {
 		rep.Findings = append(rep.Findings, annotationFinding(f))
 	}
+	c.noteSnippets(src)
 	c.noteApproximateAnnotations(src)
 	if ann.Canary.Enabled {
 		c.noteIgnoredCanaryAnnotations(src)

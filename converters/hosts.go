@@ -36,6 +36,9 @@ type hostModel struct {
 	first *source
 	// clientCert is the first Ingress asking for client certificates on this host.
 	clientCert *source
+	// serverSnippet is the first Ingress with a server-snippet ingress-nginx ran: its
+	// snippet applies to every location of the host.
+	serverSnippet *source
 }
 
 // tlsCert is a certificate reference for a host.
@@ -213,6 +216,9 @@ func (m *model) applyServerSettings(src *source, h *hostModel) {
 	}
 	if ann.ClientCertAuth && h.clientCert == nil {
 		h.clientCert = src
+	}
+	if (ann.ServerSnippet != nil || ann.ServerSnippetFailed) && h.serverSnippet == nil {
+		h.serverSnippet = src
 	}
 	if ann.Redirect.FromToWWW {
 		switch {

@@ -165,6 +165,12 @@ func (c *converter) ingressPolicySpec(src *source) *gbv1.TrafficPolicySpec {
 		if e.URL == "" {
 			s.ExternalAuth.RedirectParam = ""
 		}
+		if as := a.AuthSnippet; as != nil && e.URL != "" && len(as.RequestHeaders) > 0 {
+			s.ExternalAuth.ProxySetHeaders = map[string]string{}
+			for _, h := range as.RequestHeaders {
+				s.ExternalAuth.ProxySetHeaders[h.Name] = h.Value
+			}
+		}
 		set = true
 	}
 	if a.ExternalAuth.SatisfyAny && (s.Access != nil || s.BasicAuth != nil || s.ExternalAuth != nil) {

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -63,6 +64,12 @@ func portableDefaultsLost(opts Options) Finding {
 func routeFilterBehaviour(rf *gbv1.RouteFilter) string {
 	if rf.Spec.RegexRewrite != nil {
 		return "the regular-expression rewrite " + rf.Spec.RegexRewrite.Pattern + " → " + rf.Spec.RegexRewrite.Substitution + " (rewrite-target with capture groups)"
+	}
+	if rf.Spec.Headers != nil {
+		return "headers computed per request from nginx variables (a snippet's header directives)"
+	}
+	if r := rf.Spec.Response; r != nil {
+		return "the direct response " + strconv.Itoa(int(r.StatusCode)) + " (a snippet's return)"
 	}
 	if r := rf.Spec.Redirect; r != nil {
 		return "the literal redirect to " + r.URL + " (query, relative Location or status code RequestRedirect cannot say)"

@@ -64,6 +64,9 @@ type Finding struct {
 	Severity Severity `json:"severity"`
 	// Message says what happens and what to do.
 	Message string `json:"message"`
+	// Snippet is set on the findings of a translated snippet: the line, the idiom it
+	// matched and the construct it became.
+	Snippet *SnippetTrace `json:"snippet,omitempty"`
 }
 
 // ObjectRef names a generated object.

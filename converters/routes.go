@@ -64,6 +64,9 @@ func (c *converter) buildHostRoutes(h *hostModel) []*routeSet {
 			rs.https = append(rs.https, appRootRule(h.appRoot))
 			rs.http = append(rs.http, appRootRule(h.appRoot))
 		}
+		if h.serverSnippet == src {
+			c.addServerSnippetLocations(rs)
+		}
 		for _, l := range ls {
 			c.addLocationRules(rs, l)
 			if slash[l] {
@@ -89,22 +92,36 @@ func (c *converter) addLocationRules(rs *routeSet, l *location) {
 	}
 	idx := len(rs.https)
 	var rules []gwv1.HTTPRouteRule
-	if lr := l.src.ann.Redirect.Literal; lr != nil {
-		rule, rf := literalRedirectRule(match, lr, c.relativeRedirects(l.src))
+	snip := l.src.ann.ConfigurationSnippet
+	vars := c.snippetVariables(l)
+	var request headerPlan
+	literal := l.src.ann.Redirect.Literal
+	if snip != nil && (snip.Response != nil || snip.Redirect != nil) {
+		rules = []gwv1.HTTPRouteRule{c.snippetReturnRule(rs, l, match, snip.Redirect, snip.Response)}
+	} else if literal != nil {
+		rule, rf := literalRedirectRule(match, literal, c.relativeRedirects(l.src))
 		if rf != nil && !c.opts.Portable {
 			l.src.needGatebridge(routeFilterBehaviour(rf))
 			rs.addFilter(rf, &rule, l, "redirect")
 		} else if rf != nil {
-			c.portableRedirect(l.src, &rule, lr, rf)
+			c.portableRedirect(l.src, &rule, literal, rf)
 		}
 		rules = []gwv1.HTTPRouteRule{rule}
 	} else {
 		filters, rf := ruleFilters(l, h.regexMode, c.upstreamHost(l))
 		rules = forwardRules(l, match, filters)
-		if rf != nil && !c.lost(l.src, Finding{Annotation: "rewrite-target", Value: l.src.ann.Rewrite.Target, Severity: SeverityWarning}, routeFilterBehaviour(rf)) {
+		about := Finding{Annotation: "rewrite-target", Value: l.src.ann.Rewrite.Target, Severity: SeverityWarning}
+		if snip != nil && snip.Rewrite != nil {
+			rf, about = snippetRewrite(snip.Rewrite), Finding{Annotation: "configuration-snippet", Severity: SeverityWarning}
+		}
+		if rf != nil && !c.lost(l.src, about, routeFilterBehaviour(rf)) {
 			for i := range rules {
 				rs.addFilter(rf, &rules[i], l, "rewrite")
 			}
+		}
+		request = snippetRequest(snip, vars)
+		for i := range rules {
+			rules[i] = withHeaderFilter(rules[i], gwv1.HTTPRouteFilterRequestHeaderModifier, request.filter)
 		}
 	}
 	for i := range rules {
@@ -115,21 +132,41 @@ func (c *converter) addLocationRules(rs *routeSet, l *location) {
 		rules[i].Name = ruleName(idx, l, h.regexMode, suffix)
 	}
 	// custom-headers apply to every answer of the location (more_set_headers), HSTS to
-	// those over TLS.
+	// those over TLS; snippet headers as snippetResponse says.
 	custom := l.src.customHeaders
+	httpsSnippet, httpSnippet := snippetResponse(c.serverSnippetOf(h), snip, vars)
+	withSnippet := func(r gwv1.HTTPRouteRule, request []gbv1.HeaderTemplate, response headerPlan) gwv1.HTTPRouteRule {
+		r = withHeaderFilter(r, gwv1.HTTPRouteFilterResponseHeaderModifier, response.filter)
+		if rf := templateFilter(request, response.templates); rf != nil && !c.lost(l.src, Finding{Annotation: "configuration-snippet", Severity: SeverityWarning}, routeFilterBehaviour(rf)) {
+			rs.addFilter(rf, &r, l, "headers")
+		}
+		return r
+	}
 	for i := range rules {
 		rules[i] = withResponseHeaders(rules[i], custom)
 	}
-	for _, r := range rules {
-		rs.https = append(rs.https, withResponseHeaders(r, c.hstsFor(h, custom)))
-	}
-	if c.redirectsToHTTPS(l) && l.src.ann.Redirect.Literal == nil {
+	httpsRules, httpRules := rules, rules
+	// A return (permanent-redirect, a snippet's) answers in nginx's rewrite phase, before
+	// ingress-nginx's Lua https redirect.
+	returns := l.src.ann.Redirect.Literal != nil || snip != nil && (snip.Redirect != nil || snip.Response != nil)
+	if c.redirectsToHTTPS(l) && !returns {
 		r := redirectToHTTPS(match, c.defaults.HTTPRedirectCode)
 		r.Name = ruleName(idx, l, h.regexMode, "https-redirect")
-		rs.http = append(rs.http, withResponseHeaders(r, custom))
-		return
+		httpRules = []gwv1.HTTPRouteRule{withResponseHeaders(r, custom)}
 	}
-	rs.http = append(rs.http, rules...)
+	if snip != nil && snip.IfReturn != nil {
+		ir := snip.IfReturn
+		r := withResponseHeaders(c.snippetReturnRule(rs, l, match, ir.Redirect, ir.Response), custom)
+		r.Name = ruleName(idx, l, h.regexMode, "if-return")
+		httpsRules, httpRules = withIfReturn(ir, r, httpsRules, httpRules)
+	}
+	for _, r := range httpsRules {
+		r = withResponseHeaders(r, c.hstsFor(h, custom))
+		rs.https = append(rs.https, withSnippet(r, requestTemplates(r, request), httpsSnippet))
+	}
+	for _, r := range httpRules {
+		rs.http = append(rs.http, withSnippet(r, requestTemplates(r, request), httpSnippet))
+	}
 }
 
 // hstsFor is the HSTS header of host h's HTTPS rules, none when custom-headers sets
@@ -151,9 +188,14 @@ func (c *converter) hstsFor(h *hostModel, custom []gwv1.HTTPHeader) []gwv1.HTTPH
 // shared) and references it from rule.
 func (rs *routeSet) addFilter(rf *gbv1.RouteFilter, rule *gwv1.HTTPRouteRule, l *location, kind string) {
 	key := ""
-	if rf.Spec.RegexRewrite != nil {
+	switch {
+	case rf.Spec.RegexRewrite != nil:
 		key = rf.Spec.RegexRewrite.Pattern + "\x00" + rf.Spec.RegexRewrite.Substitution
-	} else {
+	case rf.Spec.Headers != nil:
+		key = fmt.Sprintf("headers\x00%v", *rf.Spec.Headers)
+	case rf.Spec.Response != nil:
+		key = "response\x00" + fmt.Sprint(rf.Spec.Response.StatusCode) + "\x00" + rf.Spec.Response.Body
+	default:
 		key = fmt.Sprint(rf.Spec.Redirect.StatusCode) + "\x00" + rf.Spec.Redirect.URL
 	}
 	name := objectName(253, l.src.ing.Name, kind, shortHash(key))

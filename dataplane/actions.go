@@ -105,6 +105,21 @@ func (t *translator) ruleAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule gw
 			case rf.Spec.Redirect != nil:
 				a.direct = &routev3.DirectResponseAction{Status: uint32(rf.Spec.Redirect.StatusCode)}
 				a.respAdd = append(a.respAdd, setHeader("location", escapeFormatter(rf.Spec.Redirect.URL)))
+			case rf.Spec.Headers != nil:
+				req, err := headerTemplateOptions(rf.Spec.Headers.Request)
+				if err != nil {
+					return fail(500, ff+".extensionRef", fmt.Sprintf("RouteFilter %s: %v; the rule answers 500", rf.Name, err))
+				}
+				resp, err := headerTemplateOptions(rf.Spec.Headers.Response)
+				if err != nil {
+					return fail(500, ff+".extensionRef", fmt.Sprintf("RouteFilter %s: %v; the rule answers 500", rf.Name, err))
+				}
+				a.reqAdd, a.respAdd = append(a.reqAdd, req...), append(a.respAdd, resp...)
+			case rf.Spec.Response != nil:
+				a.direct = directResponse(rf.Spec.Response)
+				if rf.Spec.Response.Body != "" {
+					a.respAdd = append(a.respAdd, setHeader("content-type", "text/plain"))
+				}
 			}
 		default:
 			t.problem("HTTPRoute", r.Namespace, r.Name, ff, fmt.Sprintf("filter type %s is not supported; ignored", f.Type))
@@ -741,4 +756,13 @@ func cookiePathFor(m *routev3.RouteMatch) string {
 		}
 	}
 	return "/"
+}
+
+// directResponse is a RouteFilter response (nginx `return CODE [TEXT]`).
+func directResponse(r *v1alpha1.DirectResponse) *routev3.DirectResponseAction {
+	d := &routev3.DirectResponseAction{Status: uint32(r.StatusCode)}
+	if r.Body != "" {
+		d.Body = &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: r.Body}}
+	}
+	return d
 }

@@ -33,6 +33,7 @@ func (t *translator) authPolicy(ep *effectivePolicy, anyOf bool) authz.Policy {
 			ResponseHeaders: x.ResponseHeaders,
 			RequestRedirect: x.RequestRedirect,
 			AlwaysSetCookie: x.AlwaysSetCookie,
+			ProxySetHeaders: x.ProxySetHeaders,
 		}
 	}
 	return p

@@ -26,7 +26,7 @@ type RouteFilterList struct {
 }
 
 // RouteFilterSpec holds one behaviour.
-// +kubebuilder:validation:XValidation:rule="[has(self.regexRewrite), has(self.redirect)].filter(x, x).size() == 1",message="exactly one of regexRewrite or redirect must be set"
+// +kubebuilder:validation:XValidation:rule="[has(self.regexRewrite), has(self.redirect), has(self.response), has(self.headers)].filter(x, x).size() == 1",message="exactly one of regexRewrite, redirect, response or headers must be set"
 type RouteFilterSpec struct {
 	// RegexRewrite replaces the whole request path using capture groups of the rule's path
 	// regex. From `rewrite-target` containing `$1`…`$9`.
@@ -38,6 +38,57 @@ type RouteFilterSpec struct {
 	// with codes 300, 304, 305, 306 or a URL with a query string.
 	// +optional
 	Redirect *LiteralRedirect `json:"redirect,omitempty"`
+
+	// Response answers the request itself, without a backend. From a snippet's nginx
+	// `return CODE [TEXT]` (docs/snippets.md).
+	// +optional
+	Response *DirectResponse `json:"response,omitempty"`
+
+	// Headers sets request and response headers whose values use nginx variables, which
+	// the data plane evaluates per request. From a snippet's proxy_set_header, add_header
+	// or more_set_headers with a variable (docs/snippets.md).
+	// +optional
+	Headers *HeaderTemplates `json:"headers,omitempty"`
+}
+
+// HeaderTemplates are headers computed per request.
+type HeaderTemplates struct {
+	// Request headers replace the request's before it is sent to the backend.
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Request []HeaderTemplate `json:"request,omitempty"`
+	// Response headers are set on the response to the client.
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Response []HeaderTemplate `json:"response,omitempty"`
+}
+
+// HeaderTemplate is one header. Value is literal text with nginx variables: $http_host,
+// $http_<name> (a request header), $remote_addr, $request_method, $request_uri, $scheme
+// and $req_id (the request's X-Request-ID); no others.
+type HeaderTemplate struct {
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9!#$%&'*+.^_|~-]+$`
+	Name string `json:"name"`
+	// +kubebuilder:validation:MaxLength=4096
+	Value string `json:"value"`
+	// Append adds the header (nginx add_header) instead of replacing it.
+	// +optional
+	Append bool `json:"append,omitempty"`
+}
+
+// DirectResponse is nginx `return CODE [TEXT]`: the status, and the text as the body
+// (Content-Type text/plain) when there is one.
+type DirectResponse struct {
+	// StatusCode of the response.
+	// +kubebuilder:validation:Minimum=200
+	// +kubebuilder:validation:Maximum=599
+	StatusCode int32 `json:"statusCode"`
+	// Body is the response body ("" = none).
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	Body string `json:"body,omitempty"`
 }
 
 // RegexRewrite rewrites the path. The query string is kept.

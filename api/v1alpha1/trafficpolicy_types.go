@@ -365,6 +365,14 @@ type ExternalAuthPolicy struct {
 	// Disabled turns off gateway-wide external auth for these routes. `enable-global-auth: "false"`.
 	// +optional
 	Disabled bool `json:"disabled,omitempty"`
+	// ProxySetHeaders are headers set on the auth request, by name (an empty value removes
+	// the header); values may use the nginx variables the auth request can evaluate ($host,
+	// $http_host, $scheme, $request_uri, $uri, $args, $request_method, $remote_addr,
+	// $request_id, $http_<name>, $cookie_<name>, $arg_<name>…). `auth-snippet`
+	// proxy_set_header lines.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	ProxySetHeaders map[string]string `json:"proxySetHeaders,omitempty"`
 }
 
 // RateLimitPolicy limits requests per client address, nginx limit_req style: a token bucket

@@ -145,7 +145,7 @@ func InvalidObjects() []InvalidCase {
 		{Name: "RouteFilter with neither block", Object: map[string]any{
 			"apiVersion": "gatebridge.dev/v1alpha1", "kind": "RouteFilter",
 			"metadata": map[string]any{"name": "empty", "namespace": "default"}, "spec": map[string]any{}},
-			Field: "spec", Message: "exactly one of regexRewrite or redirect must be set"},
+			Field: "spec", Message: "exactly one of regexRewrite, redirect, response or headers must be set"},
 		{Name: "RouteFilter redirect URL over 4096", Object: map[string]any{
 			"apiVersion": "gatebridge.dev/v1alpha1", "kind": "RouteFilter",
 			"metadata": map[string]any{"name": "long-url", "namespace": "default"},
