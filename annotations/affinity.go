@@ -34,9 +34,9 @@ func init() {
 		Spec{Name: "session-cookie-samesite", Family: "affinity", Level: Exact, Risk: RiskLow, Scope: ScopeIngress,
 			Accepts: "None, Lax, Strict", validate: validateEnum("None", "Lax", "Strict"),
 			Note: "SameSite attribute.", Target: "TrafficPolicy.sessionAffinity.sameSite"},
-		Spec{Name: "session-cookie-conditional-samesite-none", Family: "affinity", Level: Unsupported, Risk: RiskLow, Scope: ScopeIngress, Default: "false",
+		Spec{Name: "session-cookie-conditional-samesite-none", Family: "affinity", Level: Exact, Risk: RiskLow, Scope: ScopeIngress, Default: "false",
 			Accepts: "boolean", validate: validateBool,
-			Note: "Omits SameSite=None for user agents known to mishandle it (user-agent sniffing); not converted, SameSite=None is always sent."},
+			Note: "With session-cookie-samesite: None, omits SameSite=None from the affinity cookie for user agents known to reject it (Chrome 40-69, iOS 12, Safari on macOS 10.14), with ingress-nginx's user-agent rules.", Target: "TrafficPolicy.sessionAffinity.conditionalSameSiteNone"},
 		Spec{Name: "session-cookie-change-on-failure", Family: "affinity", Level: Exact, Risk: RiskLow, Scope: ScopeIngress, Default: "false",
 			Accepts: "boolean", validate: validateBool,
 			Note: "Picks a new endpoint and re-issues the cookie when the pinned one fails.", Target: "TrafficPolicy.sessionAffinity.changeOnFailure"},
@@ -46,17 +46,19 @@ func init() {
 // Affinity is the affinity family of one Ingress.
 type Affinity struct {
 	// Cookie is true for affinity: cookie.
-	Cookie          bool
-	Mode            string
-	CanaryBehavior  string
-	Name            string
-	Path            string
-	Domain          string
-	Expires         *int
-	MaxAge          *int
-	Secure          *bool
-	SameSite        string
-	ChangeOnFailure bool
+	Cookie         bool
+	Mode           string
+	CanaryBehavior string
+	Name           string
+	Path           string
+	Domain         string
+	Expires        *int
+	MaxAge         *int
+	Secure         *bool
+	SameSite       string
+	// ConditionalSameSiteNone is session-cookie-conditional-samesite-none.
+	ConditionalSameSiteNone bool
+	ChangeOnFailure         bool
 }
 
 var affinityNames = []string{"affinity-mode", "affinity-canary-behavior", "session-cookie-name", "session-cookie-path",
@@ -98,9 +100,8 @@ func parseAffinity(r *reader) Affinity {
 	if v, ok := r.str("session-cookie-samesite"); ok {
 		a.SameSite = canonicalSameSite(v)
 	}
-	if r.boolean("session-cookie-conditional-samesite-none", false) {
-		r.unsupported("session-cookie-conditional-samesite-none")
-	}
+	// Only meaningful with SameSite=None (sticky.lua tests both); kept as written otherwise.
+	a.ConditionalSameSiteNone = r.boolean("session-cookie-conditional-samesite-none", false)
 	a.ChangeOnFailure = r.boolean("session-cookie-change-on-failure", false)
 	if a.Mode == "balanced" && r.has("affinity-mode") {
 		r.note("affinity-mode", Approximate, "balanced: on scale-up Envoy's ring hash moves a different share of sessions than nginx's Lua balancer")

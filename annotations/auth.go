@@ -37,9 +37,9 @@ func init() {
 		Spec{Name: "auth-response-headers", Family: "auth", Level: Exact, Risk: RiskMedium, Scope: ScopeLocation,
 			Accepts: "comma-separated header names of letters, digits, - and _", validate: validateAuthHeaderList,
 			Note: "Copied from the auth response into the backend request, replacing client values.", Target: "TrafficPolicy.externalAuth.responseHeaders"},
-		Spec{Name: "auth-proxy-set-headers", Family: "auth", Level: Unsupported, Risk: RiskMedium, Scope: ScopeLocation,
-			Accepts: "namespace/name of a ConfigMap", validate: validateObjectRef,
-			Note: "Extra headers (from a ConfigMap) sent to the auth service; not converted yet, so the auth service does not receive them."},
+		Spec{Name: "auth-proxy-set-headers", Family: "auth", Level: Exact, Risk: RiskMedium, Scope: ScopeLocation,
+			Accepts: "namespace/name of a ConfigMap of the Ingress's namespace", validate: validateObjectRef,
+			Note: "Every key of the ConfigMap is a header sent to the auth service (replacing the client's; variables as in auth-url); a missing ConfigMap or an invalid header denies the paths (503).", Target: "TrafficPolicy.externalAuth.proxySetHeaders"},
 		Spec{Name: "auth-request-redirect", Family: "auth", Level: Exact, Risk: RiskMedium, Scope: ScopeLocation, Default: "$request_uri",
 			Accepts: "a URL or path", validate: validateRegexp(regexp.MustCompile(`^[-._~a-zA-Z0-9/:?&=%$]+$`), "a URL"),
 			Note: "Value of X-Auth-Request-Redirect sent to the auth service.", Target: "TrafficPolicy.externalAuth.requestRedirect"},
@@ -87,6 +87,9 @@ type ExternalAuth struct {
 	ResponseHeaders []string
 	RequestRedirect string
 	AlwaysSetCookie bool
+	// ProxySetHeaders is auth-proxy-set-headers: the ConfigMap (namespace/name) of extra
+	// headers for the auth service ("" = none).
+	ProxySetHeaders string
 	// GlobalAuth is enable-global-auth (default true).
 	GlobalAuth bool
 	// SatisfyAny is satisfy: any.
@@ -171,10 +174,28 @@ func parseExternalAuth(r *reader) ExternalAuth {
 	if v, ok := r.strClosed("auth-always-set-cookie"); ok {
 		e.AlwaysSetCookie = v == "true" || v == "1" || strings.EqualFold(v, "t") || strings.EqualFold(v, "true")
 	}
-	if _, ok := r.strClosed("auth-proxy-set-headers"); ok {
-		r.unsupported("auth-proxy-set-headers")
+	// The converter reads the ConfigMap (it denies the paths when it is missing).
+	e.ProxySetHeaders, _ = r.strClosed("auth-proxy-set-headers")
+	if e.ProxySetHeaders != "" && e.URL == "" {
+		r.note("auth-proxy-set-headers", Exact, "has no effect without auth-url (as in ingress-nginx)")
 	}
 	return e
+}
+
+// authHeaderName is a header name nginx's proxy_set_header and Envoy accept.
+var authHeaderName = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
+
+// AuthProxyHeaderProblem says why a key/value of the auth-proxy-set-headers ConfigMap
+// cannot be sent ("" = it can): ingress-nginx denies the location for an invalid header
+// name, and a line break or NUL in a value would split the request (CVE-2025-15566).
+func AuthProxyHeaderProblem(name, value string) string {
+	if !authHeaderName.MatchString(name) {
+		return fmt.Sprintf("%q is not a header name", name)
+	}
+	if strings.ContainsAny(value, "\r\n\x00") {
+		return "the value of " + name + " contains a line break or NUL byte"
+	}
+	return ""
 }
 
 // metadataHosts are the names of cloud instance metadata services.

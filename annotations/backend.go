@@ -25,12 +25,6 @@ func init() {
 			validate: validateEnum("round_robin", "ewma", "chash", "chashsubset", "sticky_balanced", "sticky_persistent"),
 			Note:     "round_robin is exact; ewma becomes Envoy least-request (power of two choices), the others round robin.",
 			Target:   "TrafficPolicy.backend.loadBalancing"},
-		Spec{Name: "upstream-hash-by", Family: "backend", Level: Unsupported, Risk: RiskHigh, Scope: ScopeLocation,
-			Note: "Consistent hashing of endpoints by an nginx variable; not converted yet, requests are balanced round robin."},
-		Spec{Name: "upstream-hash-by-subset", Family: "backend", Level: Unsupported, Risk: RiskLow, Scope: ScopeLocation, Default: "false",
-			Note: "Hashes to a subset of endpoints; Envoy has no equivalent."},
-		Spec{Name: "upstream-hash-by-subset-size", Family: "backend", Level: Unsupported, Risk: RiskLow, Scope: ScopeLocation, Default: "3",
-			Note: "Subset size for upstream-hash-by-subset."},
 		Spec{Name: "proxy-ssl-secret", Family: "backend", Level: Exact, Risk: RiskMedium, Scope: ScopeIngress,
 			Accepts: "namespace/name of a Secret with tls.crt, tls.key and ca.crt", validate: validateObjectRef,
 			Note: "Client certificate and CA for TLS to the backend.", Target: "TrafficPolicy.backend.tls.certificateRef"},
@@ -184,6 +178,8 @@ type Backend struct {
 	// CustomHeaders is custom-headers as written: the ConfigMap ("namespace/name") whose
 	// keys are response headers ("" = none). The converter resolves it.
 	CustomHeaders string
+	// HashBy is upstream-hash-by(-subset, -subset-size); nil = not set.
+	HashBy *HashBy
 }
 
 // ProxySSL holds the proxy-ssl-* annotations.
@@ -211,11 +207,16 @@ func parseBackend(r *reader) Backend {
 	}
 	b.UpstreamVhost, _ = r.str("upstream-vhost")
 	b.ServiceUpstream = r.optBool("service-upstream")
+	b.HashBy = parseHashBy(r)
 	if lb, ok := r.str("load-balance"); ok {
 		b.LoadBalance = strings.ToLower(lb)
-		switch b.LoadBalance {
-		case "round_robin":
-		case "ewma":
+		switch {
+		case b.HashBy != nil:
+			// balancer.lua: upstream-hash-by wins over load-balance.
+			r.note("load-balance", Exact, "has no effect: upstream-hash-by takes precedence (as in ingress-nginx)")
+			b.LoadBalance = ""
+		case b.LoadBalance == "round_robin":
+		case b.LoadBalance == "ewma":
 			r.note("load-balance", Approximate, "ewma becomes Envoy least-request (power of two choices), which also favours fast endpoints")
 		default:
 			r.note("load-balance", Approximate, b.LoadBalance+" is not available in Envoy; round robin is used")
@@ -232,11 +233,6 @@ func parseBackend(r *reader) Backend {
 	}
 	b.DisableInterceptErrors = r.boolean("disable-proxy-intercept-errors", false)
 	b.CustomHeaders, _ = r.str("custom-headers")
-	for _, n := range []string{"upstream-hash-by", "upstream-hash-by-subset", "upstream-hash-by-subset-size"} {
-		if _, ok := r.str(n); ok {
-			r.unsupported(n)
-		}
-	}
 	if _, ok := r.str("proxy-http-version"); ok && r.values["proxy-http-version"] == "1.0" {
 		r.note("proxy-http-version", Approximate, "HTTP/1.0 to the backend is not available in Envoy; HTTP/1.1 is used")
 	}

@@ -40,6 +40,8 @@ type Ingress struct {
 	// ServerSnippetFailed: ingress-nginx ran the server-snippet (the ConfigMap allows it)
 	// but gatebridge cannot translate it; it still applies to the whole host there.
 	ServerSnippetFailed bool
+	// Mirror is mirror-target with mirror-host and mirror-request-body (nil = none).
+	Mirror *Mirror
 	// Present counts the annotations under the prefix.
 	Present int
 }
@@ -82,6 +84,7 @@ func Parse(annotations map[string]string, prefix string, defaults Defaults) *Ing
 	out.RateLimit = parseRateLimit(r)
 	out.ClientCertAuth = parseTLS(r)
 	parseObservability(r)
+	out.Mirror = parseMirror(r)
 	noteRemaining(r, values)
 	for _, n := range otherPrefix {
 		r.findings = append(r.findings, Finding{Annotation: DefaultPrefix + "/" + n, Level: Ignored,

@@ -1,6 +1,9 @@
 package annotations
 
-import "net/netip"
+import (
+	"math"
+	"net/netip"
+)
 
 func init() {
 	register(
@@ -21,13 +24,14 @@ func init() {
 			Note: "Alias of limit-allowlist; the canonical name wins when both are set.", Target: "TrafficPolicy.rateLimit.exempt"},
 		Spec{Name: "limit-connections", Family: "ratelimit", Level: Unsupported, Risk: RiskLow, Scope: ScopeLocation, Default: "0 (off)",
 			Accepts: "integer", validate: validateNonNegativeInt,
-			Note: "Concurrent connections per client address (503 above); Envoy has no per-client concurrency limit, so it is not enforced."},
-		Spec{Name: "limit-rate", Family: "ratelimit", Level: Unsupported, Risk: RiskLow, Scope: ScopeLocation, Default: "0 (ConfigMap)",
-			Accepts: "integer KB/s", validate: validateNonNegativeInt,
-			Note: "Response bandwidth per connection; not converted yet, responses are not throttled."},
-		Spec{Name: "limit-rate-after", Family: "ratelimit", Level: Unsupported, Risk: RiskLow, Scope: ScopeLocation, Default: "0",
+			Note: "Concurrent connections per client address (503 above); Envoy has no per-client concurrency limit, so it is not enforced: limit-rps or limit-rpm bound each client's request rate instead."},
+		Spec{Name: "limit-rate", Family: "ratelimit", Level: Approximate, Risk: RiskLow, Scope: ScopeLocation, Default: "0 (off)",
+			Accepts: "integer KB/s", validate: validateIntAtMost(math.MaxInt32, "KiB per second"),
+			Note:   "Response bandwidth in KiB/s through Envoy's bandwidth limit filter; the limit is shared by all responses of the rule at once, where nginx gives each request its own.",
+			Target: "TrafficPolicy.responseBandwidth.kibPerSecond"},
+		Spec{Name: "limit-rate-after", Family: "ratelimit", Level: Approximate, Risk: RiskLow, Scope: ScopeLocation, Default: "0",
 			Accepts: "integer KB", validate: validateNonNegativeInt,
-			Note: "Bytes sent at full speed before limit-rate applies; not converted."},
+			Note: "Envoy's bandwidth limit has no free allowance: with limit-rate, responses are throttled from their first byte; alone it has no effect, as in ingress-nginx."},
 	)
 }
 
@@ -36,6 +40,8 @@ type RateLimit struct {
 	RPS, RPM        int
 	BurstMultiplier int
 	Exempt          []netip.Prefix
+	// RateKiBps is limit-rate: response bandwidth in KiB per second (0 = off).
+	RateKiBps int
 }
 
 // Enabled reports whether any request limit is set.
@@ -51,10 +57,12 @@ func parseRateLimit(r *reader) RateLimit {
 	if v, ok := r.str(aliasOr(r, "limit-allowlist", "limit-whitelist")); ok {
 		l.Exempt, _ = parseCIDRList(v)
 	}
-	for _, n := range []string{"limit-connections", "limit-rate", "limit-rate-after"} {
-		if n2 := r.integer(n, 0); n2 > 0 {
-			r.unsupported(n)
-		}
+	if n := r.integer("limit-connections", 0); n > 0 {
+		r.unsupported("limit-connections")
+	}
+	l.RateKiBps = r.integer("limit-rate", 0)
+	if after := r.integer("limit-rate-after", 0); after > 0 && l.RateKiBps > 0 {
+		r.note("limit-rate-after", Approximate, "Envoy's bandwidth limit has no free allowance: the response is throttled from its first byte, not after "+r.values["limit-rate-after"]+" KB")
 	}
 	return l
 }

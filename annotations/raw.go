@@ -29,31 +29,26 @@ func snippetPolicy(d Defaults) string {
 
 func init() {
 	const snippet = "Raw nginx configuration. Refused as ingress-nginx refuses it unless its ConfigMap sets allow-snippet-annotations: \"true\" and annotations-risk-level: Critical (CVE-2021-25742, CVE-2023-5043); with that ConfigMap, translated when every directive is in gatebridge's snippet grammar (docs/snippets.md), else refused naming the directive and line."
+	const fastCGI = "FastCGI backends cannot be served: Envoy has no FastCGI client; run an HTTP server next to the FastCGI process (e.g. nginx or Caddy in front of php-fpm) and point the Ingress at it with backend-protocol HTTP."
 	register(
 		Spec{Name: "configuration-snippet", Family: "raw", Level: Refused, Risk: RiskCritical, Scope: ScopeLocation, Note: snippet},
 		Spec{Name: "server-snippet", Family: "raw", Level: Refused, Risk: RiskCritical, Scope: ScopeIngress, Note: snippet},
 		Spec{Name: "stream-snippet", Family: "raw", Level: Refused, Risk: RiskCritical, Scope: ScopeIngress,
 			Note: "Raw nginx stream{} configuration (TCP/UDP servers); gatebridge serves HTTP only, so it is refused whatever the ConfigMap."},
 		Spec{Name: "auth-snippet", Family: "raw", Level: Refused, Risk: RiskCritical, Scope: ScopeLocation, Note: snippet},
-		Spec{Name: "modsecurity-snippet", Family: "raw", Level: Refused, Risk: RiskCritical, Scope: ScopeIngress, Note: "Raw ModSecurity rules cannot be converted; the Ingress is not served natively."},
+		Spec{Name: "modsecurity-snippet", Family: "raw", Level: Refused, Risk: RiskCritical, Scope: ScopeIngress, Note: "Raw ModSecurity rules cannot be converted: gatebridge has no WAF, and serving without the rules would drop a security control; put a WAF in front of the Gateway (the cloud provider's, or Coraza with the OWASP Core Rule Set through an Envoy ext_proc or Wasm filter) or keep this Ingress on ingress-nginx."},
 		Spec{Name: "enable-modsecurity", Family: "raw", Level: Refused, Risk: RiskLow, Scope: ScopeIngress, Default: "false",
 			Accepts: "boolean", validate: validateBool,
-			Note: "The ModSecurity WAF has no equivalent in gatebridge; serving without it would drop a security control, so the Ingress is not served natively."},
+			Note: "The ModSecurity WAF has no equivalent in gatebridge, and serving without it would drop a security control, so the Ingress is not served natively; put a WAF in front of the Gateway (the cloud provider's, or Coraza with the OWASP Core Rule Set through an Envoy ext_proc or Wasm filter) or keep this Ingress on ingress-nginx."},
 		Spec{Name: "enable-owasp-core-rules", Family: "raw", Level: Refused, Risk: RiskLow, Scope: ScopeIngress, Default: "false",
 			Accepts: "boolean", validate: validateBool,
-			Note: "The OWASP Core Rule Set (ModSecurity) has no equivalent in gatebridge; the Ingress is not served natively."},
+			Note: "The OWASP Core Rule Set (ModSecurity) has no equivalent in gatebridge, so the Ingress is not served natively; put a WAF in front of the Gateway (the cloud provider's, or Coraza with the OWASP Core Rule Set through an Envoy ext_proc or Wasm filter) or keep this Ingress on ingress-nginx."},
 		Spec{Name: "modsecurity-transaction-id", Family: "raw", Level: Refused, Risk: RiskHigh, Scope: ScopeIngress,
-			Note: "ModSecurity transaction id; ModSecurity is not available in gatebridge."},
+			Note: "ModSecurity transaction id; ModSecurity is not available in gatebridge: put a WAF in front of the Gateway (the cloud provider's, or Coraza with the OWASP Core Rule Set through an Envoy ext_proc or Wasm filter) or keep this Ingress on ingress-nginx. Envoy's x-request-id identifies each request in access logs."},
 		Spec{Name: "fastcgi-index", Family: "raw", Level: Refused, Risk: RiskMedium, Scope: ScopeLocation,
-			Note: "FastCGI backends cannot be served: Envoy has no FastCGI client."},
+			Note: fastCGI},
 		Spec{Name: "fastcgi-params-configmap", Family: "raw", Level: Refused, Risk: RiskMedium, Scope: ScopeLocation,
-			Note: "FastCGI backends cannot be served: Envoy has no FastCGI client."},
-		Spec{Name: "mirror-target", Family: "raw", Level: Unsupported, Risk: RiskHigh, Scope: ScopeIngress,
-			Note: "Mirrors every request to a URL (responses ignored); not converted yet, no mirror traffic is sent."},
-		Spec{Name: "mirror-host", Family: "raw", Level: Unsupported, Risk: RiskHigh, Scope: ScopeIngress,
-			Note: "Host header of mirrored requests; not converted yet."},
-		Spec{Name: "mirror-request-body", Family: "raw", Level: Unsupported, Risk: RiskLow, Scope: ScopeIngress, Default: "on",
-			Note: "Whether mirrored requests carry the body; not converted yet."},
+			Note: fastCGI},
 	)
 }
 
@@ -99,11 +94,6 @@ func parseRaw(r *reader, d Defaults, out *Ingress) {
 				spec, _ := Lookup(n)
 				r.refuse(n, spec.Note)
 			}
-		}
-	}
-	for _, n := range []string{"mirror-target", "mirror-host", "mirror-request-body"} {
-		if _, ok := r.str(n); ok {
-			r.unsupported(n)
 		}
 	}
 }

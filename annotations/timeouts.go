@@ -1,6 +1,7 @@
 package annotations
 
 import (
+	"regexp"
 	"strings"
 )
 
@@ -49,14 +50,18 @@ func init() {
 		Spec{Name: "proxy-max-temp-file-size", Family: "timeouts", Level: Ignored, Risk: RiskLow, Scope: ScopeLocation, Default: "1024m",
 			Accepts: "nginx size", validate: validateNginxSize,
 			Note: "nginx temp-file tuning; no observable behaviour."},
-		Spec{Name: "proxy-cookie-domain", Family: "timeouts", Level: Unsupported, Risk: RiskMedium, Scope: ScopeLocation, Default: "off",
-			Note: "Rewrites the Domain of backend Set-Cookie headers; not converted yet, cookies pass unchanged."},
-		Spec{Name: "proxy-cookie-path", Family: "timeouts", Level: Unsupported, Risk: RiskMedium, Scope: ScopeLocation, Default: "off",
-			Note: "Rewrites the Path of backend Set-Cookie headers; not converted yet, cookies pass unchanged."},
-		Spec{Name: "proxy-redirect-from", Family: "timeouts", Level: Unsupported, Risk: RiskMedium, Scope: ScopeLocation, Default: "off",
-			Note: "Rewrites Location/Refresh headers from the backend (proxy_redirect); not converted yet."},
-		Spec{Name: "proxy-redirect-to", Family: "timeouts", Level: Unsupported, Risk: RiskMedium, Scope: ScopeLocation,
-			Note: "Target of proxy-redirect-from; not converted yet."},
+		Spec{Name: "proxy-cookie-domain", Family: "timeouts", Level: Exact, Risk: RiskMedium, Scope: ScopeLocation, Default: "off",
+			Accepts: "off, or \"FROM TO\": two domains without nginx variables or regular expressions", validate: validateRewritePair,
+			Note: "Rewrites the Domain attribute of the backend's Set-Cookie headers equal to FROM (any case, a leading dot ignored and kept) to TO, as proxy_cookie_domain.", Target: "TrafficPolicy.responseRewrite.cookieDomain"},
+		Spec{Name: "proxy-cookie-path", Family: "timeouts", Level: Exact, Risk: RiskMedium, Scope: ScopeLocation, Default: "off",
+			Accepts: "off, or \"FROM TO\": two paths without nginx variables or regular expressions", validate: validateRewritePair,
+			Note: "Rewrites the Path attribute of the backend's Set-Cookie headers that starts with FROM (case-sensitive) to start with TO, as proxy_cookie_path.", Target: "TrafficPolicy.responseRewrite.cookiePath"},
+		Spec{Name: "proxy-redirect-from", Family: "timeouts", Level: Exact, Risk: RiskMedium, Scope: ScopeLocation, Default: "off",
+			Accepts: "off, default, or a URL prefix without nginx variables or regular expressions", validate: validateRewriteWord,
+			Note: "With proxy-redirect-to, a Location (or Refresh url=) from the backend that starts with it (case-sensitive) starts with proxy-redirect-to instead, as proxy_redirect; off and default change nothing (default names the internal upstream URL).", Target: "TrafficPolicy.responseRewrite.redirect"},
+		Spec{Name: "proxy-redirect-to", Family: "timeouts", Level: Exact, Risk: RiskMedium, Scope: ScopeLocation, Default: "off",
+			Accepts: "off, or a URL prefix without nginx variables", validate: validateRewriteWord,
+			Note: "Replacement of proxy-redirect-from; ignored when that is off or default, and off itself changes nothing.", Target: "TrafficPolicy.responseRewrite.redirect"},
 		Spec{Name: "connection-proxy-header", Family: "timeouts", Level: Ignored, Risk: RiskLow, Scope: ScopeLocation,
 			Accepts: "close, keep-alive", validate: validateEnum("close", "keep-alive"),
 			Note: "Envoy manages hop-by-hop headers and upstream connection reuse itself."},
@@ -89,6 +94,9 @@ type Timeouts struct {
 	NextUpstreamTimeout *int
 	// BodySizeBytes from proxy-body-size (nil = default; 0 = unlimited).
 	BodySizeBytes *int64
+	// CookieDomain, CookiePath and Redirect rewrite the backend's response headers
+	// (proxy-cookie-domain, proxy-cookie-path, proxy-redirect-from/-to; nil = off).
+	CookieDomain, CookiePath, Redirect *RewritePair
 }
 
 func parseTimeouts(r *reader) Timeouts {
@@ -109,10 +117,91 @@ func parseTimeouts(r *reader) Timeouts {
 	if t.Send != nil {
 		r.note("proxy-send-timeout", Approximate, "Envoy has one idle timeout per stream: the larger of the read and send timeouts is used for both")
 	}
-	for _, n := range []string{"proxy-cookie-domain", "proxy-cookie-path", "proxy-redirect-from", "proxy-redirect-to"} {
-		if v, ok := r.str(n); ok && v != "off" && v != "default" {
-			r.unsupported(n)
+	t.CookieDomain = parseRewritePair(r, "proxy-cookie-domain")
+	t.CookiePath = parseRewritePair(r, "proxy-cookie-path")
+	t.Redirect = parseProxyRedirect(r)
+	return t
+}
+
+// RewritePair is a "FROM TO" of proxy_cookie_domain, proxy_cookie_path or proxy_redirect.
+type RewritePair struct{ From, To string }
+
+// rewriteWord is one word of a proxy_redirect / proxy_cookie_* value: printable, no
+// blank, quote or nginx syntax character.
+var rewriteWord = regexp.MustCompile(`^[^\s;{}'"\\]+$`)
+
+func validateRewriteWord(v string) error {
+	if !rewriteWord.MatchString(v) {
+		return errorf("is not one word without blanks, quotes or ; { }")
+	}
+	return nil
+}
+
+func validateRewritePair(v string) error {
+	f := strings.Fields(v)
+	if len(f) == 1 && f[0] == "off" {
+		return nil
+	}
+	if len(f) != 2 {
+		return errorf("is neither off nor two words FROM TO")
+	}
+	for _, w := range f {
+		if err := validateRewriteWord(w); err != nil {
+			return err
 		}
 	}
-	return t
+	return nil
+}
+
+// literalRewrite says why a rewrite word cannot be applied literally ("" = it can): nginx
+// would evaluate variables and regular expressions, which the data plane does not.
+func literalRewrite(words ...string) string {
+	for _, w := range words {
+		switch {
+		case strings.Contains(w, "$"):
+			return "nginx variables (" + w + ") are not evaluated by gatebridge"
+		case strings.HasPrefix(w, "~"):
+			return "regular expressions (" + w + ") are not applied by gatebridge"
+		}
+	}
+	return ""
+}
+
+func parseRewritePair(r *reader, name string) *RewritePair {
+	v, ok := r.str(name)
+	if !ok || v == "off" {
+		return nil
+	}
+	f := strings.Fields(v)
+	if why := literalRewrite(f...); why != "" {
+		r.refuse(name, why+"; write the literal value, or set the header in the backend")
+		return nil
+	}
+	return &RewritePair{From: f[0], To: f[1]}
+}
+
+// parseProxyRedirect follows ingress-nginx's template: from "off" or "default" writes
+// proxy_redirect off/default (default names http://upstream_balancer/, which no backend
+// sends back), and to "off" (the default) writes nothing.
+func parseProxyRedirect(r *reader) *RewritePair {
+	from, okFrom := r.str("proxy-redirect-from")
+	to, okTo := r.str("proxy-redirect-to")
+	if !okTo {
+		to = "off"
+	}
+	if !okFrom || from == "off" || from == "default" {
+		if okTo && to != "off" {
+			r.note("proxy-redirect-to", Exact, "has no effect while proxy-redirect-from is off or default (as in ingress-nginx)")
+		}
+		return nil
+	}
+	if to == "off" {
+		r.note("proxy-redirect-from", Exact, "has no effect without proxy-redirect-to (as in ingress-nginx)")
+		return nil
+	}
+	if why := literalRewrite(from, to); why != "" {
+		r.refuse("proxy-redirect-from", why+"; write the literal URL prefix, or make the backend send the right Location")
+		return nil
+	}
+	return &RewritePair{From: from, To: to}
 }

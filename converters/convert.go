@@ -617,6 +617,7 @@ func blockedReasons(s *source) []string {
 // ConfigMap that is missing or sets a header ingress-nginx does not allow.
 func (c *converter) checkDeniedReferences(s *source) {
 	c.resolveCustomHeaders(s)
+	c.resolveAuthProxySetHeaders(s)
 	if ref := s.ann.Backend.ProxySSL.Secret; ref != "" && len(c.model.secrets) > 0 {
 		ns, name := splitRef(ref, s.ing.Namespace)
 		if _, ok := c.model.secrets[ns+"/"+name]; !ok {
@@ -639,22 +640,9 @@ func (c *converter) resolveCustomHeaders(s *source) {
 	if ref == "" {
 		return
 	}
-	deny := func(why, msg string) {
-		s.add(Finding{Annotation: "custom-headers", Value: ref, Level: annotations.Approximate, Severity: SeverityError, Message: msg})
-		s.denied = append(s.denied, "custom-headers: "+why)
-	}
-	ns, _, qualified := strings.Cut(ref, "/")
-	switch {
-	case !qualified:
-		deny("ConfigMap "+ref+" not found", "names no namespace: ingress-nginx looks the ConfigMap up as written and finds none, so it denies these paths (503), and so does gatebridge (fails closed); write "+s.ing.Namespace+"/"+ref)
-		return
-	case ns != s.ing.Namespace:
-		deny("ConfigMap "+ref+" is in another namespace", "names a ConfigMap of namespace "+ns+": gatebridge does not copy another namespace's ConfigMap into this Ingress's routes, so these paths answer 503 (fails closed); copy the ConfigMap into namespace "+s.ing.Namespace)
-		return
-	}
-	cm := c.configMaps[ref]
+	deny := denier(s, "custom-headers", ref, annotations.Approximate)
+	cm := c.referencedConfigMap(s, ref, deny)
 	if cm == nil {
-		deny("ConfigMap "+ref+" not found", "ConfigMap "+ref+" is not in the input: ingress-nginx denies these paths (503) until it exists, and so does gatebridge (fails closed); include the ConfigMap in the input")
 		return
 	}
 	keys := make([]string, 0, len(cm.Data))
@@ -682,6 +670,67 @@ func (c *converter) resolveCustomHeaders(s *source) {
 	}
 	s.customHeaders = headers
 }
+
+// denier records, for an annotation with value, that ingress-nginx denies the Ingress's locations
+// (503) and so does gatebridge: why goes to the refusal, msg to the finding.
+func denier(s *source, annotation, value string, level annotations.Level) func(why, msg string) {
+	return func(why, msg string) {
+		s.add(Finding{Annotation: annotation, Value: value, Level: level, Severity: SeverityError, Message: msg})
+		s.denied = append(s.denied, annotation+": "+why)
+	}
+}
+
+// referencedConfigMap finds the ConfigMap an annotation names (namespace/name, as
+// ingress-nginx looks it up: a bare name finds none) in the input, or denies s: missing,
+// or of another namespace (gatebridge does not copy another namespace's data into this
+// Ingress's objects).
+func (c *converter) referencedConfigMap(s *source, ref string, deny func(why, msg string)) *corev1.ConfigMap {
+	ns, _, qualified := strings.Cut(ref, "/")
+	switch {
+	case !qualified:
+		deny("ConfigMap "+ref+" not found", "names no namespace: ingress-nginx looks the ConfigMap up as written and finds none, so it denies these paths (503), and so does gatebridge (fails closed); write "+s.ing.Namespace+"/"+ref)
+		return nil
+	case ns != s.ing.Namespace:
+		deny("ConfigMap "+ref+" is in another namespace", "names a ConfigMap of namespace "+ns+": gatebridge does not copy another namespace's ConfigMap into this Ingress's routes, so these paths answer 503 (fails closed); copy the ConfigMap into namespace "+s.ing.Namespace)
+		return nil
+	}
+	cm := c.configMaps[ref]
+	if cm == nil {
+		deny("ConfigMap "+ref+" not found", "ConfigMap "+ref+" is not in the input: ingress-nginx denies these paths (503) until it exists, and so does gatebridge (fails closed); include the ConfigMap in the input")
+	}
+	return cm
+}
+
+// resolveAuthProxySetHeaders reads the auth-proxy-set-headers ConfigMap of s into
+// s.authProxySetHeaders, or fails s closed as ingress-nginx denies its locations (503): a
+// missing ConfigMap, a key that is not a header name, or a value with a line break.
+func (c *converter) resolveAuthProxySetHeaders(s *source) {
+	ref := s.ann.ExternalAuth.ProxySetHeaders
+	if ref == "" || s.ann.ExternalAuth.URL == "" {
+		return
+	}
+	deny := denier(s, "auth-proxy-set-headers", ref, annotations.Exact)
+	cm := c.referencedConfigMap(s, ref, deny)
+	if cm == nil {
+		return
+	}
+	if len(cm.Data) > maxAuthProxySetHeaders {
+		deny("ConfigMap "+ref+" has too many headers", fmt.Sprintf("ConfigMap %s sets %d headers, more than the %d gatebridge sends to an auth service, so these paths answer 503 (fails closed)", ref, len(cm.Data), maxAuthProxySetHeaders))
+		return
+	}
+	headers := map[string]string{}
+	for k, v := range cm.Data {
+		if why := annotations.AuthProxyHeaderProblem(k, v); why != "" {
+			deny(why, "ConfigMap "+ref+": "+why+"; ingress-nginx denies these paths (503), and so does gatebridge (fails closed)")
+			return
+		}
+		headers[k] = v
+	}
+	s.authProxySetHeaders = headers
+}
+
+// maxAuthProxySetHeaders bounds the headers of auth-proxy-set-headers (the CRD's limit).
+const maxAuthProxySetHeaders = 64
 
 // maxCustomHeaders: a ResponseHeaderModifier sets at most 16 headers, one is kept for
 // Strict-Transport-Security.

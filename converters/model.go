@@ -34,6 +34,8 @@ type source struct {
 	denied []string
 	// customHeaders are the response headers of custom-headers (resolveCustomHeaders).
 	customHeaders []gwv1.HTTPHeader
+	// authProxySetHeaders are the headers of auth-proxy-set-headers (resolveAuthProxySetHeaders).
+	authProxySetHeaders map[string]string
 }
 
 // refused reports whether the Ingress must produce no objects. A refused Ingress still

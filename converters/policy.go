@@ -161,12 +161,18 @@ func (c *converter) ingressPolicySpec(src *source) *gbv1.TrafficPolicySpec {
 	}
 	if e := a.ExternalAuth; e.URL != "" || !e.GlobalAuth {
 		s.ExternalAuth = &gbv1.ExternalAuthPolicy{URL: e.URL, Method: e.Method, SignIn: e.SignIn, RedirectParam: e.RedirectParam,
-			ResponseHeaders: e.ResponseHeaders, RequestRedirect: e.RequestRedirect, AlwaysSetCookie: e.AlwaysSetCookie, Disabled: e.URL == "" && !e.GlobalAuth}
+			ResponseHeaders: e.ResponseHeaders, RequestRedirect: e.RequestRedirect, AlwaysSetCookie: e.AlwaysSetCookie, Disabled: e.URL == "" && !e.GlobalAuth,
+			ProxySetHeaders: src.authProxySetHeaders}
 		if e.URL == "" {
 			s.ExternalAuth.RedirectParam = ""
 		}
 		if as := a.AuthSnippet; as != nil && e.URL != "" && len(as.RequestHeaders) > 0 {
-			s.ExternalAuth.ProxySetHeaders = map[string]string{}
+			// The auth-snippet's proxy_set_header lines come after the ConfigMap's headers in
+			// ingress-nginx's auth location: of the same name, the snippet's is kept.
+			s.ExternalAuth.ProxySetHeaders = maps.Clone(src.authProxySetHeaders)
+			if s.ExternalAuth.ProxySetHeaders == nil {
+				s.ExternalAuth.ProxySetHeaders = map[string]string{}
+			}
 			for _, h := range as.RequestHeaders {
 				s.ExternalAuth.ProxySetHeaders[h.Name] = h.Value
 			}
@@ -181,6 +187,18 @@ func (c *converter) ingressPolicySpec(src *source) *gbv1.TrafficPolicySpec {
 			BurstMultiplier: int32(l.BurstMultiplier), Exempt: cidrs(l.Exempt), StatusCode: int32(d.LimitReqStatusCode)}
 		set = true
 	}
+	if m := a.Mirror; m != nil {
+		s.Mirror = &gbv1.MirrorPolicy{Scheme: m.Scheme, Host: m.Host, Port: int32(m.Port), HostHeader: m.HostHeader}
+		set = true
+	}
+	if rw := responseRewrite(a.Timeouts); rw != nil {
+		s.ResponseRewrite = rw
+		set = true
+	}
+	if n := a.RateLimit.RateKiBps; n > 0 {
+		s.ResponseBandwidth = &gbv1.ResponseBandwidthPolicy{KiBPerSecond: int32(n)}
+		set = true
+	}
 	if af := a.Affinity; af.Cookie {
 		s.SessionAffinity = &gbv1.SessionAffinityPolicy{CookieName: af.Name, CookiePath: af.Path, CookieDomain: af.Domain,
 			Secure: af.Secure, SameSite: af.SameSite, Mode: af.Mode, CanaryBehavior: af.CanaryBehavior, ChangeOnFailure: af.ChangeOnFailure}
@@ -191,6 +209,18 @@ func (c *converter) ingressPolicySpec(src *source) *gbv1.TrafficPolicySpec {
 			s.SessionAffinity.MaxAgeSeconds = ptr(int64(*af.MaxAge))
 		}
 		s.SessionAffinity.NoCookieBackends = c.legacyCanaryBackends(src)
+		if a.Backend.HashBy != nil {
+			src.add(Finding{Annotation: "upstream-hash-by", Value: a.Backend.HashBy.Expression, Level: annotations.Exact, Severity: SeverityInfo,
+				Message: "has no effect: affinity: cookie takes precedence (as in ingress-nginx)"})
+		}
+		if af.ConditionalSameSiteNone {
+			if af.SameSite == "None" {
+				s.SessionAffinity.ConditionalSameSiteNone = true
+			} else {
+				src.add(Finding{Annotation: "session-cookie-conditional-samesite-none", Severity: SeverityInfo, Level: annotations.Exact,
+					Message: "has no effect unless session-cookie-samesite is None (as in ingress-nginx)"})
+			}
+		}
 		if af.Path == "" && c.isRegexIngress(src) {
 			src.add(Finding{Annotation: "session-cookie-path", Severity: SeverityWarning, Level: annotations.Exact,
 				Message: "is not set while the paths are regular expressions: the cookie Path would be a regex, which browsers do not understand; set session-cookie-path (ingress-nginx warns the same)"})
@@ -261,6 +291,10 @@ func (c *converter) backendPolicy(src *source) *gbv1.BackendPolicy {
 		set = true
 	} else if b.LoadBalance != "" {
 		p.LoadBalancing = gbv1.LoadBalancingRoundRobin
+		set = true
+	}
+	if h := b.HashBy; h != nil {
+		p.ConsistentHash = consistentHash(h)
 		set = true
 	}
 	if s := b.ProxySSL; s.Set {
@@ -390,4 +424,28 @@ func (c *converter) emitIngressPolicy(src *source, routes []*gwv1.HTTPRoute) {
 			Spec:       s,
 		})
 	}
+}
+
+// consistentHash is upstream-hash-by's key as the policy's hash key parts.
+func consistentHash(h *annotations.HashBy) *gbv1.ConsistentHashPolicy {
+	out := &gbv1.ConsistentHashPolicy{}
+	for _, k := range h.Keys {
+		out.Key = append(out.Key, gbv1.HashKey{Source: gbv1.HashKeySource(k.Source), Name: k.Name})
+	}
+	return out
+}
+
+// responseRewrite is proxy-redirect-* and proxy-cookie-* as a policy (nil = none set).
+func responseRewrite(t annotations.Timeouts) *gbv1.ResponseRewritePolicy {
+	pair := func(p *annotations.RewritePair) *gbv1.HeaderRewrite {
+		if p == nil {
+			return nil
+		}
+		return &gbv1.HeaderRewrite{From: p.From, To: p.To}
+	}
+	rw := &gbv1.ResponseRewritePolicy{Redirect: pair(t.Redirect), CookieDomain: pair(t.CookieDomain), CookiePath: pair(t.CookiePath)}
+	if rw.Redirect == nil && rw.CookieDomain == nil && rw.CookiePath == nil {
+		return nil
+	}
+	return rw
 }

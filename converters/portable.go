@@ -102,6 +102,7 @@ func policySections(s *gbv1.TrafficPolicySpec) []policySection {
 		add(b.Protocol == gbv1.BackendProtocolHTTPS || b.Protocol == gbv1.BackendProtocolGRPCS || b.Protocol == gbv1.BackendProtocolAutoHTTP, "backend-protocol", "TLS to the backend ("+string(b.Protocol)+")", false)
 		add(b.ServiceUpstream, "service-upstream", "proxying to the Service's cluster IP instead of its endpoints", false)
 		add(b.LoadBalancing != "", "load-balance", "the load-balancing algorithm", false)
+		add(b.ConsistentHash != nil, "upstream-hash-by", "consistent hashing of endpoints by request properties", false)
 		add(b.TLS != nil, "proxy-ssl-verify", "backend TLS settings (verification, name, SNI, ciphers, protocols, client certificate)", false)
 	}
 	add(s.CORS != nil, "enable-cors", "ingress-nginx's CORS answers (204 to every OPTIONS from an allowed origin, a literal \"*\", CORS headers on every response)", false)
@@ -110,6 +111,9 @@ func policySections(s *gbv1.TrafficPolicySpec) []policySection {
 	add(s.ExternalAuth != nil, "auth-url", "external authentication", true)
 	add(s.RateLimit != nil, "limit-rps", "rate limiting", true)
 	add(s.SessionAffinity != nil, "affinity", "cookie session affinity", false)
+	add(s.ResponseBandwidth != nil, "limit-rate", "the response bandwidth limit", false)
+	add(s.Mirror != nil, "mirror-target", "request mirroring", false)
+	add(s.ResponseRewrite != nil, "proxy-redirect-from", "rewriting of the backend's Location and Set-Cookie headers", false)
 	add(s.ErrorPages != nil, "custom-http-errors", "custom error pages and the default backend", false)
 	return out
 }
@@ -128,6 +132,7 @@ func unnamedSettings(s *gbv1.TrafficPolicySpec) bool {
 	rest := *s
 	rest.TargetRefs, rest.Redirects, rest.RequestBody, rest.Timeouts, rest.Retry, rest.Backend = nil, nil, nil, nil, nil, nil
 	rest.CORS, rest.Access, rest.BasicAuth, rest.ExternalAuth, rest.RateLimit, rest.SessionAffinity, rest.ErrorPages = nil, nil, nil, nil, nil, nil, nil
+	rest.ResponseBandwidth, rest.ResponseRewrite, rest.Mirror = nil, nil, nil
 	rest.Satisfy = "" // part of the authentication sections
 	return !reflect.DeepEqual(rest, gbv1.TrafficPolicySpec{})
 }

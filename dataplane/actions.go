@@ -38,6 +38,8 @@ type ruleAction struct {
 	cors *v1alpha1.CORSPolicy
 	// affinityPath is the cookie path when the policy does not give one (the rule's path).
 	affinity *v1alpha1.SessionAffinityPolicy
+	// hash is upstream-hash-by's hash policy (nil when affinity or no hashing).
+	hash []*routev3.RouteAction_HashPolicy
 	// downstreamTLS: the rule is served on an HTTPS listener (affinity cookies are Secure).
 	downstreamTLS bool
 	// noAffinityCookie: every backend of the rule is a legacy canary's (no cookie at all).
@@ -540,6 +542,22 @@ func (t *translator) applyPolicy(g *portGroup, r *gwv1.HTTPRoute, ri int, ep *ef
 			a.perFilter = perFilter(a.perFilter, filterAffinityCookie, affinityCookieOn)
 		}
 	}
+	if b := s.Backend; b != nil && b.ConsistentHash != nil && s.SessionAffinity == nil {
+		a.hash = hashPolicies(b.ConsistentHash)
+	}
+	if s.Mirror != nil {
+		if mp := t.mirrorPolicy(s.Mirror); mp != nil {
+			ra.RequestMirrorPolicies = append(ra.RequestMirrorPolicies, mp)
+		} else {
+			t.problem("HTTPRoute", r.Namespace, r.Name, "", fmt.Sprintf("mirror host %q or Host %q is not a host name; requests are not mirrored", s.Mirror.Host, s.Mirror.HostHeader))
+		}
+	}
+	if s.ResponseRewrite != nil {
+		a.perFilter = perFilter(a.perFilter, filterResponseRewrite, responseRewritePerRoute(s.ResponseRewrite))
+	}
+	if s.ResponseBandwidth != nil {
+		a.perFilter = perFilter(a.perFilter, filterBandwidth, bandwidthPerRoute(s.ResponseBandwidth.KiBPerSecond, "bandwidth_"+statName(r.Namespace+"/"+r.Name)))
+	}
 	if s.RequestBody != nil {
 		a.perFilter = perFilter(a.perFilter, filterBuffer, bufferPerRoute(s.RequestBody.MaxBytes))
 	}
@@ -702,6 +720,9 @@ func (a *ruleAction) decorate(r *routev3.Route, forward bool) {
 	if a.affinity != nil && !a.noAffinityCookie {
 		ra = proto.Clone(ra).(*routev3.RouteAction)
 		ra.HashPolicy = []*routev3.RouteAction_HashPolicy{{PolicySpecifier: &routev3.RouteAction_HashPolicy_Cookie_{Cookie: affinityCookie(a.affinity, r.Match, a.downstreamTLS)}}}
+	} else if a.hash != nil {
+		ra = proto.Clone(ra).(*routev3.RouteAction)
+		ra.HashPolicy = a.hash
 	}
 	r.Action = &routev3.Route_Route{Route: ra}
 	r.TypedPerFilterConfig = a.perFilter
@@ -734,7 +755,11 @@ func affinityCookie(p *v1alpha1.SessionAffinityPolicy, m *routev3.RouteMatch, do
 	if downstreamTLS || (p.Secure != nil && *p.Secure) {
 		attr("Secure", "")
 	}
-	if p.SameSite != "" {
+	switch {
+	case conditionalSameSiteNone(p):
+		// Written or dropped per user agent by the affinity Lua filter (affinity.go).
+		attr("SameSite", sameSiteNonePlaceholder)
+	case p.SameSite != "":
 		attr("SameSite", p.SameSite)
 	}
 	return c
@@ -765,4 +790,43 @@ func directResponse(r *v1alpha1.DirectResponse) *routev3.DirectResponseAction {
 		d.Body = &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: r.Body}}
 	}
 	return d
+}
+
+// hashKeyName is a header, cookie or query parameter name Envoy accepts (the CRD's pattern).
+var hashKeyName = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+.^_|~-]+$`)
+
+// hashPolicies are Envoy's hash policies for upstream-hash-by's key: Envoy combines the
+// hashes of all of them, in order, as nginx hashes the whole evaluated key. A request
+// without the header, cookie or query parameter contributes nothing for that part.
+func hashPolicies(p *v1alpha1.ConsistentHashPolicy) []*routev3.RouteAction_HashPolicy {
+	out := make([]*routev3.RouteAction_HashPolicy, 0, len(p.Key))
+	header := func(name string) *routev3.RouteAction_HashPolicy {
+		return &routev3.RouteAction_HashPolicy{PolicySpecifier: &routev3.RouteAction_HashPolicy_Header_{
+			Header: &routev3.RouteAction_HashPolicy_Header{HeaderName: name}}}
+	}
+	for _, k := range p.Key {
+		if k.Name != "" && !hashKeyName.MatchString(k.Name) {
+			// The CRD refuses such names; a policy read from a file is not checked by it.
+			continue
+		}
+		switch k.Source {
+		case v1alpha1.HashKeyRequestURI:
+			out = append(out, header(":path"))
+		case v1alpha1.HashKeyHost:
+			out = append(out, header(":authority"))
+		case v1alpha1.HashKeyHeader:
+			out = append(out, header(strings.ToLower(k.Name)))
+		case v1alpha1.HashKeySourceIP:
+			out = append(out, &routev3.RouteAction_HashPolicy{PolicySpecifier: &routev3.RouteAction_HashPolicy_ConnectionProperties_{
+				ConnectionProperties: &routev3.RouteAction_HashPolicy_ConnectionProperties{SourceIp: true}}})
+		case v1alpha1.HashKeyCookie:
+			// No TTL: Envoy only reads the cookie, it never sets one.
+			out = append(out, &routev3.RouteAction_HashPolicy{PolicySpecifier: &routev3.RouteAction_HashPolicy_Cookie_{
+				Cookie: &routev3.RouteAction_HashPolicy_Cookie{Name: k.Name}}})
+		case v1alpha1.HashKeyQueryParameter:
+			out = append(out, &routev3.RouteAction_HashPolicy{PolicySpecifier: &routev3.RouteAction_HashPolicy_QueryParameter_{
+				QueryParameter: &routev3.RouteAction_HashPolicy_QueryParameter{Name: k.Name}}})
+		}
+	}
+	return out
 }

@@ -22,9 +22,40 @@ const (
 	affinityCookieSource = "affinity"
 )
 
+// With session-cookie-conditional-samesite-none the cookie's SameSite attribute is the
+// placeholder "SameSite=gatebridge-conditional-none": the request side records whether the
+// user agent is one ingress-nginx's util/same_site.lua knows to reject SameSite=None, and
+// the response side writes SameSite=None or drops the attribute accordingly.
+const sameSiteNonePlaceholder = "gatebridge-conditional-none"
+
 const affinityCookieLua = `-- gatebridge: the affinity cookie Envoy generated, completed or dropped.
+-- ingress-nginx util/same_site.lua: user agents that reject SameSite=None cookies.
+local function same_site_none_compatible(ua)
+  if not ua then
+    return true
+  elseif string.find(ua, "Chrome/4", 1, true) or string.find(ua, "Chrome/5", 1, true)
+      or string.find(ua, "Chrome/6", 1, true) then
+    return false
+  elseif string.find(ua, "CPU iPhone OS 12", 1, true) or string.find(ua, "iPad; CPU OS 12", 1, true) then
+    return false
+  elseif string.find(ua, "Macintosh", 1, true) and string.find(ua, "Intel Mac OS X 10_14", 1, true)
+      and string.find(ua, "Safari", 1, true) and not string.find(ua, "Chrome", 1, true) then
+    return false
+  end
+  return true
+end
+
+function envoy_on_request(request)
+  if not same_site_none_compatible(request:headers():get("user-agent")) then
+    request:streamInfo():dynamicMetadata():set("` + filterAffinityCookie + `", "samesite_none", "omit")
+  end
+end
+
 function envoy_on_response(response)
   local headers = response:headers()
+  local md = response:streamInfo():dynamicMetadata():get("` + filterAffinityCookie + `")
+  local samesite = "; SameSite=None"
+  if md and md["samesite_none"] == "omit" then samesite = "" end
   -- A legacy canary's answer: no affinity cookie (the cookie's name is the value).
   local drop = headers:get("` + noAffinityCookieHeader + `")
   local cookies, changed = {}, false
@@ -41,6 +72,7 @@ function envoy_on_response(response)
           -- ngx.cookie_time: "Thu, 18-Nov-10 11:27:35 GMT"
           return "; Expires=" .. os.date("!%a, %d-%b-%y %H:%M:%S GMT", os.time() + tonumber(n))
         end)
+        out = out:gsub("; SameSite=gatebridge%-conditional%-none", function() return samesite end)
         if out ~= v then changed = true end
         cookies[#cookies + 1] = out
       end
@@ -80,7 +112,13 @@ const noAffinityCookieHeader = "x-gatebridge-no-affinity-cookie"
 // needsAffinityLua reports whether a policy's cookie carries an attribute only the Lua
 // filter can complete, or some backend's answers must lose it.
 func needsAffinityLua(p *v1alpha1.SessionAffinityPolicy) bool {
-	return p != nil && (p.ExpiresSeconds != nil || len(p.NoCookieBackends) > 0)
+	return p != nil && (p.ExpiresSeconds != nil || len(p.NoCookieBackends) > 0 || conditionalSameSiteNone(p))
+}
+
+// conditionalSameSiteNone reports whether the cookie's SameSite=None depends on the user
+// agent (sticky.lua applies the rule only to SameSite None).
+func conditionalSameSiteNone(p *v1alpha1.SessionAffinityPolicy) bool {
+	return p.ConditionalSameSiteNone && p.SameSite == "None"
 }
 
 // noAffinityCookie reports whether ref (of a route in namespace ns) is a backend whose

@@ -17,7 +17,6 @@ import (
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tcpproxyv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
 	previoushostsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/retry/host/previous_hosts/v3"
-	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/proto"
@@ -160,10 +159,8 @@ func (t *translator) bridgeClusters() {
 	if b.TLS != nil {
 		t.clusters[ClusterBridgeTLS] = t.fallbackTargetCluster(ClusterBridgeTLS, *b.TLS)
 		https := t.fallbackTargetCluster(ClusterBridgeHTTPS, *b.TLS)
-		https.TransportSocket = &corev3.TransportSocket{Name: "envoy.transport_sockets.tls", ConfigType: &corev3.TransportSocket_TypedConfig{
-			// No verification and no ALPN (HTTP/1.1): the in-cluster hop to ingress-nginx.
-			TypedConfig: mustAny(&tlsv3.UpstreamTlsContext{CommonTlsContext: &tlsv3.CommonTlsContext{}}),
-		}}
+		// No verification and no ALPN (HTTP/1.1): the in-cluster hop to ingress-nginx.
+		https.TransportSocket = uncheckedTLS()
 		// SNI = the request's Host, so that ingress-nginx picks the certificate (and server
 		// block) the client asked for; auto_sni keys the connection pool by it too.
 		https.TypedExtensionProtocolOptions = map[string]*anyType{
@@ -227,6 +224,12 @@ func (t *translator) fallbackTargetCluster(name string, target FallbackTarget) *
 	if err != nil || perr != nil || port == 0 || host == "" {
 		return fail(fmt.Sprintf("address %q is not host:port", target.Address))
 	}
+	setAddress(c, host, uint32(port))
+	return c
+}
+
+// setAddress points c at one address: STATIC for an IP, STRICT_DNS for a name.
+func setAddress(c *clusterv3.Cluster, host string, port uint32) {
 	c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC}
 	if ip, err := netip.ParseAddr(host); err == nil {
 		host = ip.Unmap().String()
@@ -234,10 +237,9 @@ func (t *translator) fallbackTargetCluster(name string, target FallbackTarget) *
 		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STRICT_DNS}
 		c.DnsLookupFamily = clusterv3.Cluster_V4_PREFERRED
 	}
-	c.LoadAssignment = &endpointv3.ClusterLoadAssignment{ClusterName: name, Endpoints: []*endpointv3.LocalityLbEndpoints{{
-		LbEndpoints: []*endpointv3.LbEndpoint{lbEndpoint(host, uint32(port))},
+	c.LoadAssignment = &endpointv3.ClusterLoadAssignment{ClusterName: c.Name, Endpoints: []*endpointv3.LocalityLbEndpoints{{
+		LbEndpoints: []*endpointv3.LbEndpoint{lbEndpoint(host, port)},
 	}}}
-	return c
 }
 
 // bridgeTLSChain is the default filter chain of a TLS port of the bridged Gateway: a

@@ -104,6 +104,9 @@ func variantFor(ep *effectivePolicy, downstreamTLS bool) clusterVariant {
 		if b.LoadBalancing == v1alpha1.LoadBalancingLeastRequest {
 			v.lb = "least-request"
 		}
+		if b.ConsistentHash != nil {
+			v.lb = "ring-hash"
+		}
 	}
 	if ep.spec.SessionAffinity != nil {
 		v.lb = "ring-hash"

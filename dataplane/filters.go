@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"fmt"
+	bandwidthv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/bandwidth_limit/v3"
 	"net"
 	"time"
 
@@ -33,6 +34,8 @@ import (
 // any of these, as nginx answers them in the rewrite phase.
 const (
 	filterRateLimit = "envoy.filters.http.local_ratelimit"
+	// filterBandwidth throttles responses of the routes with limit-rate (off elsewhere).
+	filterBandwidth = "envoy.filters.http.bandwidth_limit"
 	filterRBAC      = "envoy.filters.http.rbac"
 	filterAuthz     = "envoy.filters.http.ext_authz"
 	filterBuffer    = "envoy.filters.http.buffer"
@@ -60,6 +63,7 @@ func (t *translator) httpFilters(g *portGroup) []*hcmv3.HttpFilter {
 		scopeFilter(g.name(), t.bridged(g)),
 		errorStatusFilter(),
 		affinityCookieFilter(),
+		responseRewriteFilter(),
 		customResponseFilter(),
 		// No token bucket and filter_enabled unset (0%): limits nothing unless a route says so.
 		{Name: filterRateLimit, ConfigType: typed(&localrlv3.LocalRateLimit{StatPrefix: "gatebridge_rate_limit"})},
@@ -83,6 +87,8 @@ func (t *translator) httpFilters(g *portGroup) []*hcmv3.HttpFilter {
 	filters = append(filters,
 		&hcmv3.HttpFilter{Name: filterBuffer, ConfigType: typed(&bufferv3.Buffer{MaxRequestBytes: wrapperspb.UInt32(uint32(clampBody(t.gatewayBodyLimit(g))))})},
 		&hcmv3.HttpFilter{Name: filterCORS, ConfigType: typed(&corsv3.Cors{})},
+		// Disabled (the default mode) unless a route gives its limit.
+		&hcmv3.HttpFilter{Name: filterBandwidth, ConfigType: typed(&bandwidthv3.BandwidthLimit{StatPrefix: "gatebridge_bandwidth"})},
 		&hcmv3.HttpFilter{Name: filterRouter, ConfigType: typed(&routerv3.Router{})},
 	)
 	return filters
@@ -101,7 +107,7 @@ func (t *translator) gatewayBodyLimit(g *portGroup) int64 {
 // their policy key) and, when the Gateway sets no body limit, the buffer filter. A route's
 // own configuration takes precedence over its virtual host's.
 func (t *translator) vhostFilterDefaults(g *portGroup) map[string]*anypb.Any {
-	out := map[string]*anypb.Any{filterErrorStatus: errorStatusOff, filterAffinityCookie: affinityCookieOff}
+	out := map[string]*anypb.Any{filterErrorStatus: errorStatusOff, filterAffinityCookie: affinityCookieOff, filterResponseRewrite: responseRewriteOff}
 	if t.opts.AuthzAddress != "" {
 		out[filterAuthz] = mustAny(&extauthzv3.ExtAuthzPerRoute{Override: &extauthzv3.ExtAuthzPerRoute_Disabled{Disabled: true}})
 	}
@@ -265,5 +271,15 @@ func rateLimitPerRoute(rl *v1alpha1.RateLimitPolicy, statPrefix string) *anypb.A
 		RateLimits: []*routev3.RateLimit{{Actions: []*routev3.RateLimit_Action{{
 			ActionSpecifier: &routev3.RateLimit_Action_RemoteAddress_{RemoteAddress: &routev3.RateLimit_Action_RemoteAddress{}},
 		}}}},
+	})
+}
+
+// bandwidthPerRoute throttles a route's responses to kib KiB/s (nginx limit_rate). Envoy
+// keeps one token bucket for the route: its responses share the allowance.
+func bandwidthPerRoute(kib int32, statPrefix string) *anypb.Any {
+	return mustAny(&bandwidthv3.BandwidthLimit{
+		StatPrefix: statPrefix,
+		EnableMode: bandwidthv3.BandwidthLimit_RESPONSE,
+		LimitKbps:  wrapperspb.UInt64(uint64(kib)),
 	})
 }

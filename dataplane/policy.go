@@ -31,6 +31,9 @@ func (t *translator) policyFor(gw *gwv1.Gateway, route *gwv1.HTTPRoute) *effecti
 		setIfNil(&d.CORS, s.CORS)
 		setIfNil(&d.Access, s.Access)
 		setIfNil(&d.SessionAffinity, s.SessionAffinity)
+		setIfNil(&d.ResponseBandwidth, s.ResponseBandwidth)
+		setIfNil(&d.ResponseRewrite, s.ResponseRewrite)
+		setIfNil(&d.Mirror, s.Mirror)
 		setIfNil(&d.ErrorPages, s.ErrorPages)
 		if d.BasicAuth == nil && d.ExternalAuth == nil && (s.BasicAuth != nil || s.ExternalAuth != nil) {
 			d.BasicAuth, d.ExternalAuth = s.BasicAuth, s.ExternalAuth

@@ -96,6 +96,20 @@ type TrafficPolicySpec struct {
 	// +optional
 	RateLimit *RateLimitPolicy `json:"rateLimit,omitempty"`
 
+	// ResponseRewrite rewrites the backend's Location, Refresh and Set-Cookie headers. From
+	// `proxy-redirect-from`/`-to`, `proxy-cookie-domain`, `proxy-cookie-path`.
+	// +optional
+	ResponseRewrite *ResponseRewritePolicy `json:"responseRewrite,omitempty"`
+
+	// Mirror sends a copy of every request to another server (responses ignored). From
+	// `mirror-target`, `mirror-host`.
+	// +optional
+	Mirror *MirrorPolicy `json:"mirror,omitempty"`
+
+	// ResponseBandwidth throttles response bodies. From `limit-rate`.
+	// +optional
+	ResponseBandwidth *ResponseBandwidthPolicy `json:"responseBandwidth,omitempty"`
+
 	// SessionAffinity pins a client to one endpoint with a cookie. From `affinity: cookie`
 	// and `session-cookie-*`.
 	// +optional
@@ -239,9 +253,49 @@ type BackendPolicy struct {
 	// LoadBalancing algorithm. From `load-balance` (`ewma` becomes LeastRequest).
 	// +optional
 	LoadBalancing LoadBalancing `json:"loadBalancing,omitempty"`
+	// ConsistentHash picks the endpoint by a hash of request properties (Envoy ring hash);
+	// it wins over LoadBalancing, and session affinity wins over it, as in ingress-nginx.
+	// From `upstream-hash-by`.
+	// +optional
+	ConsistentHash *ConsistentHashPolicy `json:"consistentHash,omitempty"`
 	// TLS towards HTTPS/GRPCS backends. From `proxy-ssl-*`.
 	// +optional
 	TLS *BackendTLS `json:"tls,omitempty"`
+}
+
+// ConsistentHashPolicy is the key endpoints are hashed by: the hashes of its parts,
+// combined in order.
+type ConsistentHashPolicy struct {
+	// Key lists the request properties hashed.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	Key []HashKey `json:"key"`
+}
+
+// HashKeySource is a request property a hash key reads.
+// +kubebuilder:validation:Enum=RequestURI;Host;SourceIP;Header;Cookie;QueryParameter
+type HashKeySource string
+
+// Hash key sources; they mirror the nginx variables $request_uri, $host, $remote_addr,
+// $http_<name>, $cookie_<name> and $arg_<name>.
+const (
+	HashKeyRequestURI     HashKeySource = "RequestURI"
+	HashKeyHost           HashKeySource = "Host"
+	HashKeySourceIP       HashKeySource = "SourceIP"
+	HashKeyHeader         HashKeySource = "Header"
+	HashKeyCookie         HashKeySource = "Cookie"
+	HashKeyQueryParameter HashKeySource = "QueryParameter"
+)
+
+// HashKey is one part of a consistent-hash key.
+type HashKey struct {
+	// Source of the value.
+	Source HashKeySource `json:"source"`
+	// Name of the header, cookie or query parameter (Header, Cookie, QueryParameter).
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9!#$%&'*+.^_|~-]+$`
+	Name string `json:"name,omitempty"`
 }
 
 // BackendTLS configures TLS towards the backend.
@@ -365,13 +419,14 @@ type ExternalAuthPolicy struct {
 	// Disabled turns off gateway-wide external auth for these routes. `enable-global-auth: "false"`.
 	// +optional
 	Disabled bool `json:"disabled,omitempty"`
-	// ProxySetHeaders are headers set on the auth request, by name (an empty value removes
-	// the header); values may use the nginx variables the auth request can evaluate ($host,
-	// $http_host, $scheme, $request_uri, $uri, $args, $request_method, $remote_addr,
-	// $request_id, $http_<name>, $cookie_<name>, $arg_<name>…). `auth-snippet`
-	// proxy_set_header lines.
+	// ProxySetHeaders are headers set on the auth request, by name, replacing the client's
+	// (an empty value removes the header); values may use the nginx variables the auth
+	// request can evaluate ($host, $http_host, $scheme, $request_uri, $uri, $args,
+	// $request_method, $remote_addr, $request_id, $http_<name>, $cookie_<name>,
+	// $arg_<name>…). From the ConfigMap `auth-proxy-set-headers` names and `auth-snippet`
+	// proxy_set_header lines (the snippet's wins for the same name).
 	// +optional
-	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:MaxProperties=96
 	ProxySetHeaders map[string]string `json:"proxySetHeaders,omitempty"`
 }
 
@@ -392,6 +447,63 @@ type RateLimitPolicy struct {
 	Exempt []string `json:"exempt,omitempty"`
 	// StatusCode for limited requests (ConfigMap `limit-req-status-code`, 503).
 	StatusCode int32 `json:"statusCode"`
+}
+
+// ResponseRewritePolicy rewrites response headers of the backend as nginx's
+// proxy_redirect, proxy_cookie_domain and proxy_cookie_path do, with literal values.
+type ResponseRewritePolicy struct {
+	// Redirect replaces the prefix From of Location (and of the url= of Refresh) with To;
+	// case-sensitive.
+	// +optional
+	Redirect *HeaderRewrite `json:"redirect,omitempty"`
+	// CookieDomain replaces a Set-Cookie Domain equal to From (case-insensitive, a leading
+	// dot ignored and kept) with To.
+	// +optional
+	CookieDomain *HeaderRewrite `json:"cookieDomain,omitempty"`
+	// CookiePath replaces the prefix From of a Set-Cookie Path with To; case-sensitive.
+	// +optional
+	CookiePath *HeaderRewrite `json:"cookiePath,omitempty"`
+}
+
+// HeaderRewrite is a literal From → To replacement.
+type HeaderRewrite struct {
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	From string `json:"from"`
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	To string `json:"to"`
+}
+
+// MirrorPolicy is a server that receives a copy of each request with its path and query;
+// its answers are discarded. HTTPS is not certificate-checked and sends no SNI, as nginx's
+// proxy_pass.
+type MirrorPolicy struct {
+	// Scheme towards the mirror.
+	// +kubebuilder:validation:Enum=http;https
+	Scheme string `json:"scheme"`
+	// Host is the mirror's DNS name or IP address.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9.:-]+$`
+	Host string `json:"host"`
+	// Port of the mirror.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port"`
+	// HostHeader is the Host of the copies (`mirror-host`, else Host).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9.:*-]+$`
+	HostHeader string `json:"hostHeader,omitempty"`
+}
+
+// ResponseBandwidthPolicy is a response bandwidth limit (Envoy's bandwidth limit filter):
+// one allowance per rule, shared by the responses it sends at the same time.
+type ResponseBandwidthPolicy struct {
+	// KiBPerSecond is the bandwidth in KiB (1024 bytes) per second, nginx's `limit_rate Nk`.
+	// +kubebuilder:validation:Minimum=1
+	KiBPerSecond int32 `json:"kibPerSecond"`
 }
 
 // SessionAffinityPolicy pins clients with a cookie, set when an endpoint is first chosen.
@@ -417,6 +529,11 @@ type SessionAffinityPolicy struct {
 	// +optional
 	// +kubebuilder:validation:Enum=None;Lax;Strict
 	SameSite string `json:"sameSite,omitempty"`
+	// ConditionalSameSiteNone omits SameSite=None for the user agents ingress-nginx knows to
+	// reject it (util/same_site.lua). Only with SameSite None.
+	// `session-cookie-conditional-samesite-none`.
+	// +optional
+	ConditionalSameSiteNone bool `json:"conditionalSameSiteNone,omitempty"`
 	// Mode `affinity-mode`: balanced (may move sessions on scale-up) or persistent.
 	// +kubebuilder:validation:Enum=balanced;persistent
 	Mode string `json:"mode"`

@@ -183,3 +183,58 @@ spec:
 		}
 	})
 }
+
+// TestCookieAffinityConditionalSameSiteNone: session-cookie-conditional-samesite-none with
+// SameSite None omits the attribute for the user agents ingress-nginx's same_site.lua lists
+// (Chrome 40-69, iOS 12, Safari on macOS 10.14) and keeps it for every other one, including
+// a request without User-Agent.
+func TestCookieAffinityConditionalSameSiteNone(t *testing.T) {
+	apply(t, `
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: samesite-conditional
+  namespace: e2e
+  annotations:
+    nginx.ingress.kubernetes.io/affinity: cookie
+    nginx.ingress.kubernetes.io/session-cookie-samesite: None
+    nginx.ingress.kubernetes.io/session-cookie-conditional-samesite-none: "true"
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: samesite.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: samesite, port: {number: 80}}}}
+{{.Service "e2e" "samesite" "web"}}
+`)
+	for _, c := range []struct {
+		name, ua string
+		none     bool
+	}{
+		{"no-user-agent", "", true},
+		{"chrome-120", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36", true},
+		{"chrome-51", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/51.0.2704.103 Safari/537.36", false},
+		{"chrome-66", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/66.0.3359.139 Safari/537.36", false},
+		{"ios-12", "Mozilla/5.0 (iPhone; CPU iPhone OS 12_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/12.0 Mobile/15E148 Safari/604.1", false},
+		{"ios-13", "Mozilla/5.0 (iPhone; CPU iPhone OS 13_3_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.0.5 Mobile/15E148 Safari/604.1", true},
+		{"safari-macos-10-14", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/12.1.2 Safari/605.1.15", false},
+		{"chrome-macos-10-14", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_14_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/74.0.3729.169 Safari/537.36", true},
+	} {
+		headers := map[string]string{"User-Agent": c.ua}
+		check(t, c.name, request{url: "http://samesite.example.com/", headers: headers}, expect{status: 200, also: func(t *testing.T, res result) {
+			var cookie string
+			for _, v := range res.header.Values("Set-Cookie") {
+				if strings.HasPrefix(v, "INGRESSCOOKIE=") {
+					cookie = v
+				}
+			}
+			if cookie == "" {
+				t.Fatalf("no INGRESSCOOKIE in %q", res.header.Values("Set-Cookie"))
+			}
+			if got := strings.Contains(cookie, "; SameSite=None"); got != c.none || strings.Contains(cookie, "gatebridge") {
+				t.Errorf("User-Agent %q: cookie %q, want SameSite=None: %v", c.ua, cookie, c.none)
+			}
+		}})
+	}
+}
