@@ -31,9 +31,6 @@ type Ingress struct {
 	FailClosed []string
 	// Rejected is true when ingress-nginx itself would reject the whole Ingress.
 	Rejected bool
-	// ClientCertAuth is set when auth-tls-* asks for client certificates: ingress-nginx
-	// applies it to the whole host, so every Ingress of the host must fail closed.
-	ClientCertAuth bool
 	// ConfigurationSnippet, ServerSnippet and AuthSnippet are the translated snippets
 	// (nil when absent or refused).
 	ConfigurationSnippet, ServerSnippet, AuthSnippet *Snippet
@@ -42,6 +39,12 @@ type Ingress struct {
 	ServerSnippetFailed bool
 	// Mirror is mirror-target with mirror-host and mirror-request-body (nil = none).
 	Mirror *Mirror
+	// ClientCert is auth-tls-*: client certificates, which ingress-nginx applies to the
+	// whole host (first Ingress with auth-tls-secret wins).
+	ClientCert ClientCert
+	// CipherSuites is ssl-ciphers translated to Envoy's names (nil: the Gateway's
+	// default); server level, first Ingress of the host wins.
+	CipherSuites []string
 	// Present counts the annotations under the prefix.
 	Present int
 }
@@ -82,7 +85,7 @@ func Parse(annotations map[string]string, prefix string, defaults Defaults) *Ing
 	out.ExternalAuth = parseExternalAuth(r)
 	out.Access = parseAccess(r)
 	out.RateLimit = parseRateLimit(r)
-	out.ClientCertAuth = parseTLS(r)
+	out.ClientCert, out.CipherSuites = parseTLS(r)
 	parseObservability(r)
 	out.Mirror = parseMirror(r)
 	noteRemaining(r, values)

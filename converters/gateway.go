@@ -9,6 +9,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+
+	gbv1 "github.com/gatebridge-dev/gatebridge/api/v1alpha1"
 )
 
 // listenerKind says what a listener is for.
@@ -26,6 +28,8 @@ type plannedListener struct {
 	host     string
 	hostname string
 	cert     *tlsCert
+	// ciphers are the host's ssl-ciphers (nil: the Gateway's default).
+	ciphers []string
 	// www: the listener of the host's from-to-www redirect name (only its redirect route
 	// attaches to it).
 	www bool
@@ -63,7 +67,7 @@ func (c *converter) hostListeners() []*plannedListener {
 			out = append(out, &plannedListener{kind: listenerPassthrough, host: h.name, hostname: h.name, base: listenerName("tls", h.name)})
 		case p.https:
 			for _, n := range append([]string{h.name}, h.servedAliases...) {
-				out = append(out, &plannedListener{kind: listenerHTTPS, host: h.name, hostname: n, cert: h.tls, base: listenerName("https", n)})
+				out = append(out, &plannedListener{kind: listenerHTTPS, host: h.name, hostname: n, cert: h.tls, ciphers: c.hostCiphers(h), base: listenerName("https", n)})
 			}
 			if p.wwwRedirect {
 				// ingress-nginx's redirect server listens on HTTPS too, with the host's
@@ -74,6 +78,15 @@ func (c *converter) hostListeners() []*plannedListener {
 		}
 	}
 	return out
+}
+
+// hostCiphers are the cipher suites of host h's HTTPS listeners: its ssl-ciphers, unless
+// --portable leaves the gatebridge policy that carries them out.
+func (c *converter) hostCiphers(h *hostModel) []string {
+	if h.cipherSrc == nil || c.lost(h.cipherSrc, Finding{Annotation: "ssl-ciphers", Severity: SeverityInfo}, "the host's cipher suites (ssl-ciphers)") {
+		return nil
+	}
+	return h.ciphers
 }
 
 // listenerName is "<kind>-<hostname>", cut (with a hash) to the 253 characters of a
@@ -191,6 +204,7 @@ func (c *conversion) gatewayObjects(plan *listenerPlan) []client.Object {
 			Message: fmt.Sprintf("%d listeners exceed the %d a Gateway may hold; the rest are in %d ListenerSet(s)", len(plan.all)+1, c.opts.MaxListenersPerGateway, len(sets))})
 	}
 	out.add(gw)
+	c.emitFrontendTLS(out, plan)
 	c.emitReferenceGrants(out, grants, grantFrom)
 	return out.objs
 }
@@ -337,4 +351,41 @@ func splitRef(ref, defNS string) (string, string) {
 		}
 	}
 	return defNS, ref
+}
+
+// emitFrontendTLS gives every host with ssl-ciphers a TrafficPolicy targeting its HTTPS
+// listeners (sectionName), in the Gateway's namespace: ssl_ciphers is a per-host (SNI)
+// setting, which the Gateway API's TLS options cannot say without changing every hostname
+// of the port.
+func (c *conversion) emitFrontendTLS(out *objectSet, plan *listenerPlan) {
+	byHost := map[string][]*plannedListener{}
+	var hosts []string
+	for _, l := range plan.all {
+		if l.kind != listenerHTTPS || l.www || len(l.ciphers) == 0 {
+			continue
+		}
+		if byHost[l.host] == nil {
+			hosts = append(hosts, l.host)
+		}
+		byHost[l.host] = append(byHost[l.host], l)
+	}
+	for _, h := range hosts {
+		ls := byHost[h]
+		spec := gbv1.TrafficPolicySpec{FrontendTLS: &gbv1.FrontendTLSPolicy{CipherSuites: ls[0].ciphers}}
+		for _, l := range ls {
+			ref := gwv1.LocalPolicyTargetReferenceWithSectionName{
+				LocalPolicyTargetReference: gwv1.LocalPolicyTargetReference{Group: gwv1.GroupName, Kind: "Gateway", Name: gwv1.ObjectName(c.opts.GatewayName)},
+				SectionName:                ptr(gwv1.SectionName(l.name)),
+			}
+			if l.owner != "" {
+				ref.Kind, ref.Name = "ListenerSet", gwv1.ObjectName(l.owner)
+			}
+			spec.TargetRefs = append(spec.TargetRefs, ref)
+		}
+		out.add(&gbv1.TrafficPolicy{
+			TypeMeta:   metav1.TypeMeta{APIVersion: gbv1.GroupVersion.String(), Kind: "TrafficPolicy"},
+			ObjectMeta: c.meta(nil, objectName(253, c.opts.GatewayName, ls[0].name), c.opts.GatewayNamespace),
+			Spec:       spec,
+		})
+	}
 }

@@ -39,6 +39,10 @@ type hostModel struct {
 	// serverSnippet is the first Ingress with a server-snippet ingress-nginx ran: its
 	// snippet applies to every location of the host.
 	serverSnippet *source
+	// ciphers are the cipher suites of the first Ingress of the host with ssl-ciphers
+	// (cipherSrc); nil: the Gateway's default.
+	ciphers   []string
+	cipherSrc *source
 }
 
 // tlsCert is a certificate reference for a host.
@@ -214,12 +218,13 @@ func (m *model) applyServerSettings(src *source, h *hostModel) {
 				Message: fmt.Sprintf("is ignored for host %s: %s, older, redirects / to %s", h.name, h.appRootSrc.key(), h.appRoot)})
 		}
 	}
-	if ann.ClientCertAuth && h.clientCert == nil {
+	if ann.ClientCert.Enabled() && h.clientCert == nil {
 		h.clientCert = src
 	}
 	if (ann.ServerSnippet != nil || ann.ServerSnippetFailed) && h.serverSnippet == nil {
 		h.serverSnippet = src
 	}
+	m.applyCiphers(src, h)
 	if ann.Redirect.FromToWWW {
 		switch {
 		case h.name == "":
@@ -231,6 +236,24 @@ func (m *model) applyServerSettings(src *source, h *hostModel) {
 		}
 	}
 	m.applyTLS(src, h)
+}
+
+// applyCiphers records the ssl-ciphers of src on host h: the first (oldest) Ingress of the
+// host that sets it wins, as ingress-nginx's server-level ssl_ciphers.
+func (m *model) applyCiphers(src *source, h *hostModel) {
+	if len(src.ann.CipherSuites) == 0 {
+		return
+	}
+	switch {
+	case h.name == "":
+		src.add(Finding{Annotation: "ssl-ciphers", Severity: SeverityInfo, Level: annotations.Exact,
+			Message: "has no effect on the rules without host: gatebridge's catch-all has no HTTPS listener of its own"})
+	case h.cipherSrc == nil:
+		h.ciphers, h.cipherSrc = src.ann.CipherSuites, src
+	case h.cipherSrc != src:
+		src.add(Finding{Annotation: "ssl-ciphers", Severity: SeverityWarning, Level: annotations.Exact,
+			Message: fmt.Sprintf("is ignored for host %s: %s, older, already sets ssl-ciphers (first wins, as in ingress-nginx)", h.name, h.cipherSrc.key())})
+	}
 }
 
 // applyTLS records the certificate of the Ingress's tls entry that covers host h.

@@ -23,6 +23,9 @@ type index struct {
 	// gatewayPolicies and routePolicies hold the TrafficPolicies by target, oldest first.
 	gatewayPolicies map[string][]*v1alpha1.TrafficPolicy
 	routePolicies   map[string][]*v1alpha1.TrafficPolicy
+	// listenerTLS holds the TrafficPolicies with a frontendTLS block by the listener they
+	// target (listenerTarget), oldest first.
+	listenerTLS map[string][]*v1alpha1.TrafficPolicy
 	// namespaceLabels are the labels of the model's Namespaces by name (nil: none known).
 	namespaceLabels map[string]map[string]string
 	// backendTLS are the BackendTLSPolicies by target (backendtls.go).
@@ -39,6 +42,7 @@ func newIndex(m *Model) *index {
 		filters:         map[string]*v1alpha1.RouteFilter{},
 		gatewayPolicies: map[string][]*v1alpha1.TrafficPolicy{},
 		routePolicies:   map[string][]*v1alpha1.TrafficPolicy{},
+		listenerTLS:     map[string][]*v1alpha1.TrafficPolicy{},
 		grants:          m.ReferenceGrants,
 	}
 	for _, s := range m.Services {
@@ -81,6 +85,7 @@ func (ix *index) withPolicies(policies []*v1alpha1.TrafficPolicy) *index {
 	c := *ix
 	c.gatewayPolicies = map[string][]*v1alpha1.TrafficPolicy{}
 	c.routePolicies = map[string][]*v1alpha1.TrafficPolicy{}
+	c.listenerTLS = map[string][]*v1alpha1.TrafficPolicy{}
 	c.indexPolicies(policies)
 	return &c
 }
@@ -93,6 +98,10 @@ func (ix *index) indexPolicies(policies []*v1alpha1.TrafficPolicy) {
 				continue
 			}
 			k := qualified(p.Namespace, string(ref.Name))
+			if p.Spec.FrontendTLS != nil && ref.SectionName != nil && (ref.Kind == "Gateway" || ref.Kind == "ListenerSet") {
+				lk := listenerTarget(string(ref.Kind), p.Namespace, string(ref.Name), string(*ref.SectionName))
+				ix.listenerTLS[lk] = append(ix.listenerTLS[lk], p)
+			}
 			switch ref.Kind {
 			case "Gateway":
 				ix.gatewayPolicies[k] = append(ix.gatewayPolicies[k], p)

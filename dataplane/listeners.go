@@ -161,6 +161,9 @@ func (t *translator) httpsFilterChain(li *listenerInfo, hcm func() *listenerv3.F
 		TlsCertificateSdsSecretConfigs: sds,
 		AlpnProtocols:                  []string{"h2", "http/1.1"},
 	}}
+	if !t.applyFrontendTLS(li, ctx) {
+		return nil
+	}
 	return &listenerv3.FilterChain{
 		Name:    "https/" + chainName(li.hostname()),
 		Filters: []*listenerv3.Filter{hcm()},

@@ -115,6 +115,16 @@ type TrafficPolicySpec struct {
 	// +optional
 	SessionAffinity *SessionAffinityPolicy `json:"sessionAffinity,omitempty"`
 
+	// FrontendTLS is the TLS a client meets on the targeted HTTPS listeners: client
+	// certificates and cipher suites, which ingress-nginx sets per host (server level,
+	// first Ingress wins). It applies only where the policy targets a Gateway or
+	// ListenerSet with a sectionName naming an HTTPS listener, and changes only that
+	// listener's hostname (its own SNI filter chain) — unlike the Gateway API's frontend
+	// TLS validation, which covers every hostname of a port. From `auth-tls-*` and
+	// `ssl-ciphers`. Ignored on routes and on whole Gateways.
+	// +optional
+	FrontendTLS *FrontendTLSPolicy `json:"frontendTLS,omitempty"`
+
 	// ErrorPages sends errors or requests to unavailable backends to another Service.
 	// From `default-backend`, `custom-http-errors`, `disable-proxy-intercept-errors`.
 	// +optional
@@ -589,4 +599,71 @@ type TrafficPolicyStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=16
 	Ancestors []gwv1.PolicyAncestorStatus `json:"ancestors,omitempty"`
+}
+
+// FrontendTLSPolicy is the TLS of one HTTPS listener's hostname.
+type FrontendTLSPolicy struct {
+	// ClientCertificate asks clients for a certificate and checks it. From `auth-tls-*`.
+	// +optional
+	ClientCertificate *ClientCertificatePolicy `json:"clientCertificate,omitempty"`
+	// CipherSuites offered for TLS 1.2 and older, in order of preference, by their
+	// BoringSSL (= OpenSSL) names, e.g. ECDHE-RSA-AES128-GCM-SHA256. From `ssl-ciphers`,
+	// translated: names Envoy cannot offer are left out (the report says which).
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:Enum=ECDHE-ECDSA-AES128-GCM-SHA256;ECDHE-RSA-AES128-GCM-SHA256;ECDHE-ECDSA-AES256-GCM-SHA384;ECDHE-RSA-AES256-GCM-SHA384;ECDHE-ECDSA-CHACHA20-POLY1305;ECDHE-RSA-CHACHA20-POLY1305;ECDHE-ECDSA-AES128-SHA;ECDHE-RSA-AES128-SHA;ECDHE-ECDSA-AES256-SHA;ECDHE-RSA-AES256-SHA;AES128-GCM-SHA256;AES256-GCM-SHA384;AES128-SHA;AES256-SHA
+	CipherSuites []string `json:"cipherSuites,omitempty"`
+}
+
+// ClientCertificateMode is when a client certificate is required. From
+// `auth-tls-verify-client` (nginx ssl_verify_client).
+// +kubebuilder:validation:Enum=Required;Optional;OptionalNoCA;NotRequested
+type ClientCertificateMode string
+
+// Client certificate modes.
+const (
+	// ClientCertificateRequired (`on`): no certificate, or one that does not verify, is
+	// answered 400 (or redirected to ErrorPageURL); the TLS handshake itself succeeds.
+	ClientCertificateRequired ClientCertificateMode = "Required"
+	// ClientCertificateOptional (`optional`): no certificate is admitted; one that does
+	// not verify is answered 400.
+	ClientCertificateOptional ClientCertificateMode = "Optional"
+	// ClientCertificateOptionalNoCA (`optional_no_ca`): a certificate the CA did not sign
+	// is admitted (ssl-client-verify says why it failed); an expired or revoked one is
+	// still answered 400.
+	ClientCertificateOptionalNoCA ClientCertificateMode = "OptionalNoCA"
+	// ClientCertificateNotRequested (`off`): none is asked for; the ssl-client-* headers
+	// still reach the backend (ssl-client-verify: NONE).
+	ClientCertificateNotRequested ClientCertificateMode = "NotRequested"
+)
+
+// ClientCertificatePolicy is ingress-nginx's client-certificate authentication. Whenever
+// it is set the backend receives ssl-client-verify (SUCCESS, FAILED:<reason> or NONE),
+// ssl-client-subject-dn and ssl-client-issuer-dn (RFC 2253), replacing any the client
+// sent. A missing or unusable CA Secret makes the listener fail closed (not served).
+type ClientCertificatePolicy struct {
+	// CACertificateRef names a Secret with the trusted CA certificates in ca.crt and,
+	// optionally, a certificate revocation list in ca.crl (PEM). `auth-tls-secret`.
+	// Another namespace needs a ReferenceGrant.
+	CACertificateRef gwv1.SecretObjectReference `json:"caCertificateRef"`
+	// Mode `auth-tls-verify-client` (default on = Required).
+	Mode ClientCertificateMode `json:"mode"`
+	// VerifyDepth is nginx's ssl_verify_depth: how many intermediate CA certificates may
+	// sit between the client certificate and a trusted one. `auth-tls-verify-depth` (1).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	VerifyDepth int32 `json:"verifyDepth"`
+	// ErrorPageURL: a failed verification is redirected (302) here instead of answered
+	// 400. `auth-tls-error-page`.
+	// +optional
+	ErrorPageURL string `json:"errorPageURL,omitempty"`
+	// ForwardCertificate also sends ssl-client-cert, the client certificate as URL-escaped
+	// PEM. `auth-tls-pass-certificate-to-upstream`.
+	// +optional
+	ForwardCertificate bool `json:"forwardCertificate,omitempty"`
+	// SubjectMatch is a regular expression (RE2) searched, unanchored, in the client
+	// certificate's full subject DN (RFC 2253); no match is answered 403.
+	// `auth-tls-match-cn`.
+	// +optional
+	SubjectMatch string `json:"subjectMatch,omitempty"`
 }
