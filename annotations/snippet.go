@@ -366,23 +366,14 @@ func (t *translator) addHeader(d config.IDirective, inIf bool) error {
 // moreSetHeaders is headers-more's more_set_headers "N: V" …; -s and -t (status and
 // content-type conditions) are refused.
 func (t *translator) moreSetHeaders(d config.IDirective) error {
-	p, err := params(d)
+	p, err := headersMoreArgs(d, "sets no header")
 	if err != nil {
 		return err
 	}
-	if len(p) == 0 {
-		return refuse(d, "sets no header")
-	}
 	for _, v := range p {
-		if strings.HasPrefix(v, "-") {
-			return refuse(d, "option "+v+" (conditions on status or content type) is not translated")
-		}
 		n, val, _ := strings.Cut(v, ":")
 		n, val = strings.TrimSpace(n), strings.TrimSpace(val)
-		if strings.HasSuffix(n, "*") {
-			return refuse(d, "wildcard header names are not translated")
-		}
-		if err := checkHeaderName(d, n); err != nil {
+		if err := headersMoreName(d, n); err != nil {
 			return err
 		}
 		dynamic, err := headerValue(d, val, false)
@@ -402,27 +393,44 @@ func (t *translator) moreSetHeaders(d config.IDirective) error {
 }
 
 func (t *translator) moreClearHeaders(d config.IDirective) error {
-	p, err := params(d)
+	p, err := headersMoreArgs(d, "clears no header")
 	if err != nil {
 		return err
 	}
-	if len(p) == 0 {
-		return refuse(d, "clears no header")
-	}
 	for _, n := range p {
-		if strings.HasPrefix(n, "-") {
-			return refuse(d, "option "+n+" (conditions on status or content type) is not translated")
-		}
-		if strings.HasSuffix(n, "*") {
-			return refuse(d, "wildcard header names are not translated")
-		}
-		if err := checkHeaderName(d, n); err != nil {
+		if err := headersMoreName(d, n); err != nil {
 			return err
 		}
 		t.out.ClearHeaders = append(t.out.ClearHeaders, n)
 		t.line(d, IdiomResponseHeader, "ResponseHeaderModifier remove "+n)
 	}
 	return nil
+}
+
+// headersMoreArgs are the arguments of a headers-more directive; none refuses with why.
+// An option (-s, -t: conditions on status or content type) is refused, wherever it stands.
+func headersMoreArgs(d config.IDirective, why string) ([]string, error) {
+	p, err := params(d)
+	if err != nil {
+		return nil, err
+	}
+	if len(p) == 0 {
+		return nil, refuse(d, why)
+	}
+	for _, v := range p {
+		if strings.HasPrefix(v, "-") {
+			return nil, refuse(d, "option "+v+" (conditions on status or content type) is not translated")
+		}
+	}
+	return p, nil
+}
+
+// headersMoreName checks a header name of a headers-more directive: no wildcard, a valid name.
+func headersMoreName(d config.IDirective, n string) error {
+	if strings.HasSuffix(n, "*") {
+		return refuse(d, "wildcard header names are not translated")
+	}
+	return checkHeaderName(d, n)
 }
 
 func (t *translator) hideHeader(d config.IDirective) error {
