@@ -346,14 +346,19 @@ func (m *model) refuseClientCertHosts() {
 		if h.clientCert == nil {
 			continue
 		}
-		for _, l := range h.locations {
-			if l.src == h.clientCert || l.src.ann.Blocked() {
-				continue
-			}
-			why := fmt.Sprintf("host %s requires client certificates (auth-tls-* on %s), which ingress-nginx enforces for every Ingress of the host and gatebridge cannot enforce yet (fails closed)", h.name, h.clientCert.key())
-			if !contains(l.src.hostRefusals, why) {
-				l.src.hostRefusals = append(l.src.hostRefusals, why)
-			}
+		h.refuseOthers(h.clientCert, fmt.Sprintf("host %s requires client certificates (auth-tls-* on %s), which ingress-nginx enforces for every Ingress of the host and gatebridge cannot enforce yet (fails closed)", h.name, h.clientCert.key()))
+	}
+}
+
+// refuseOthers fails closed, with why, every Ingress with a path on h but owner (whose
+// server-level setting gatebridge cannot serve) and those already refused.
+func (h *hostModel) refuseOthers(owner *source, why string) {
+	for _, l := range h.locations {
+		if l.src == owner || l.src.ann.Blocked() {
+			continue
+		}
+		if !contains(l.src.hostRefusals, why) {
+			l.src.hostRefusals = append(l.src.hostRefusals, why)
 		}
 	}
 }

@@ -121,15 +121,7 @@ func (m *model) refuseServerSnippetHosts() {
 		if !owner.ann.ServerSnippetFailed && !owner.ann.Blocked() {
 			continue
 		}
-		for _, l := range h.locations {
-			if l.src == h.serverSnippet || l.src.ann.Blocked() {
-				continue
-			}
-			why := fmt.Sprintf("host %s has a server-snippet (on %s) that ingress-nginx applied to every Ingress of the host and gatebridge does not serve (fails closed)", h.name, h.serverSnippet.key())
-			if !contains(l.src.hostRefusals, why) {
-				l.src.hostRefusals = append(l.src.hostRefusals, why)
-			}
-		}
+		h.refuseOthers(h.serverSnippet, fmt.Sprintf("host %s has a server-snippet (on %s) that ingress-nginx applied to every Ingress of the host and gatebridge does not serve (fails closed)", h.name, h.serverSnippet.key()))
 	}
 }
 

@@ -181,13 +181,7 @@ func (t *translator) bridgeClusters() {
 // gives a cluster without endpoints (fallback requests are answered 503) and a problem.
 func (t *translator) fallbackTargetCluster(name string, target FallbackTarget) *clusterv3.Cluster {
 	b := t.model.Bridge
-	c := &clusterv3.Cluster{
-		Name:                      name,
-		ConnectTimeout:            durationpb.New(defaultConnectTimeout),
-		LbPolicy:                  clusterv3.Cluster_ROUND_ROBIN,
-		IgnoreHealthOnHostRemoval: true,
-		CircuitBreakers:           unlimitedCircuitBreakers(),
-	}
+	c := baseCluster(name, defaultConnectTimeout)
 	fail := func(msg string) *clusterv3.Cluster {
 		t.problem("Gateway", b.GatewayNamespace, b.GatewayName, "", "fallback "+msg+"; requests for it are answered 503")
 		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC}

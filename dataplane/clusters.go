@@ -157,14 +157,20 @@ func findServicePort(svc *corev1.Service, port int32) *corev1.ServicePort {
 	return nil
 }
 
-func (t *translator) buildCluster(cname, base string, svc *corev1.Service, sp *corev1.ServicePort, v clusterVariant) (*clusterv3.Cluster, string) {
-	c := &clusterv3.Cluster{
-		Name:                      cname,
-		ConnectTimeout:            durationpb.New(v.connect),
+// baseCluster is what every upstream cluster of gatebridge starts from: round robin, no
+// circuit breaking (nginx has none), endpoints dropped as soon as discovery drops them.
+func baseCluster(name string, connectTimeout time.Duration) *clusterv3.Cluster {
+	return &clusterv3.Cluster{
+		Name:                      name,
+		ConnectTimeout:            durationpb.New(connectTimeout),
 		LbPolicy:                  clusterv3.Cluster_ROUND_ROBIN,
 		IgnoreHealthOnHostRemoval: true,
 		CircuitBreakers:           unlimitedCircuitBreakers(),
 	}
+}
+
+func (t *translator) buildCluster(cname, base string, svc *corev1.Service, sp *corev1.ServicePort, v clusterVariant) (*clusterv3.Cluster, string) {
+	c := baseCluster(cname, v.connect)
 	switch v.lb {
 	case "least-request":
 		c.LbPolicy = clusterv3.Cluster_LEAST_REQUEST

@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"regexp"
 
-	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
 )
@@ -23,13 +21,7 @@ func (t *translator) mirrorPolicy(m *v1alpha1.MirrorPolicy) *routev3.RouteAction
 	}
 	name := fmt.Sprintf("mirror/%s/%s/%d", m.Scheme, m.Host, m.Port)
 	if _, ok := t.clusters[name]; !ok {
-		c := &clusterv3.Cluster{
-			Name:                      name,
-			ConnectTimeout:            durationpb.New(defaultConnectTimeout),
-			LbPolicy:                  clusterv3.Cluster_ROUND_ROBIN,
-			IgnoreHealthOnHostRemoval: true,
-			CircuitBreakers:           unlimitedCircuitBreakers(),
-		}
+		c := baseCluster(name, defaultConnectTimeout)
 		setAddress(c, m.Host, uint32(m.Port))
 		if m.Scheme == "https" {
 			// nginx's proxy_pass https://: no certificate check, no SNI.
