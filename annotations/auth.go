@@ -29,8 +29,8 @@ func init() {
 			Accepts: "GET, HEAD, POST, PUT, PATCH, DELETE, CONNECT, OPTIONS or TRACE", validate: validateRegexp(authMethods, "GET, HEAD, POST, PUT, PATCH, DELETE, CONNECT, OPTIONS or TRACE (upper case)"),
 			Note: "Method of the auth request.", Target: "TrafficPolicy.externalAuth.method"},
 		Spec{Name: "auth-signin", Family: "auth", Level: Exact, Risk: RiskHigh, Scope: ScopeLocation,
-			Accepts: "an http(s) URL; may use $host, $http_host, $scheme, $request_uri, $escaped_request_uri", validate: validateAuthURL,
-			Note: "A 401 from auth-url becomes a 302 to this URL with the original URL in the rd parameter.", Target: "TrafficPolicy.externalAuth.signIn"},
+			Accepts: "an http(s) URL or a path; may use $host, $http_host, $scheme, $request_uri, $escaped_request_uri", validate: validateSignIn,
+			Note: "A 401 from auth-url becomes a 302 to this URL with the original URL in the rd parameter (a path: see the finding).", Target: "TrafficPolicy.externalAuth.signIn"},
 		Spec{Name: "auth-signin-redirect-param", Family: "auth", Level: Exact, Risk: RiskMedium, Scope: ScopeLocation, Default: "rd",
 			Accepts: "a query parameter name", validate: validateRegexp(regexp.MustCompile(`^[A-Za-z0-9_\-]+$`), "a query parameter name"),
 			Note: "Name of the return-URL parameter.", Target: "TrafficPolicy.externalAuth.redirectParam"},
@@ -158,6 +158,9 @@ func parseExternalAuth(r *reader) ExternalAuth {
 	}
 	e.Method, _ = r.strClosed("auth-method")
 	e.SignIn, _ = r.strClosed("auth-signin")
+	if strings.HasPrefix(e.SignIn, "/") {
+		r.note("auth-signin", Approximate, "is a path: nginx's `error_page 401 = "+e.SignIn+"…` serves it by an internal redirect on the same host (as a GET); gatebridge answers 302 to that path with the rd parameter, which the browser follows to the same location (one more round trip)")
+	}
 	if v, ok := r.strClosed("auth-signin-redirect-param"); ok {
 		e.RedirectParam = v
 	}

@@ -22,9 +22,9 @@ func init() {
 		Spec{Name: "limit-whitelist", Family: "ratelimit", Level: Approximate, Risk: RiskLow, Scope: ScopeLocation, AliasOf: "limit-allowlist",
 			Accepts: "comma-separated CIDRs", validate: validateCIDRList,
 			Note: "Alias of limit-allowlist; the canonical name wins when both are set.", Target: "TrafficPolicy.rateLimit.exempt"},
-		Spec{Name: "limit-connections", Family: "ratelimit", Level: Unsupported, Risk: RiskLow, Scope: ScopeLocation, Default: "0 (off)",
+		Spec{Name: "limit-connections", Family: "ratelimit", Level: Refused, Risk: RiskLow, Scope: ScopeLocation, Default: "0 (off)",
 			Accepts: "integer", validate: validateNonNegativeInt,
-			Note: "Concurrent connections per client address (503 above); Envoy has no per-client concurrency limit, so it is not enforced: limit-rps or limit-rpm bound each client's request rate instead."},
+			Note: "Concurrent requests per client address (503 above) have no equivalent in Envoy: its limits count requests per time (local rate limit), connections per listener or requests per backend, never one client's requests in flight. Serving the Ingress without the limit would drop a protection silently, so it is refused: remove the annotation (limit-rps or limit-rpm bound each client's request rate instead) or keep the Ingress on ingress-nginx."},
 		Spec{Name: "limit-rate", Family: "ratelimit", Level: Approximate, Risk: RiskLow, Scope: ScopeLocation, Default: "0 (off)",
 			Accepts: "integer KB/s", validate: validateIntAtMost(math.MaxInt32, "KiB per second"),
 			Note:   "Response bandwidth in KiB/s through Envoy's bandwidth limit filter; the limit is shared by all responses of the rule at once, where nginx gives each request its own.",
@@ -58,7 +58,8 @@ func parseRateLimit(r *reader) RateLimit {
 		l.Exempt, _ = parseCIDRList(v)
 	}
 	if n := r.integer("limit-connections", 0); n > 0 {
-		r.unsupported("limit-connections")
+		spec, _ := Lookup("limit-connections")
+		r.refuse("limit-connections", spec.Note)
 	}
 	l.RateKiBps = r.integer("limit-rate", 0)
 	if after := r.integer("limit-rate-after", 0); after > 0 && l.RateKiBps > 0 {

@@ -3,30 +3,40 @@ package annotations
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 )
 
 func init() {
-	// The data plane for client certificates is specified (docs/dataplane.md, "Client
-	// certificates") but not wired yet: until it is, a host asking for them is refused
-	// (fails closed), never served without them. The values are parsed and validated with
-	// ingress-nginx's rules already, so the report names every invalid one.
-	const mtls = "Client-certificate (mTLS) authentication is not converted yet; gatebridge does not serve this host without it (fails closed) — keep the Ingress on ingress-nginx for now."
+	// Client certificates are asked for on the host's own SNI filter chain and checked per
+	// request on the host's virtual host (docs/dataplane.md, "Client certificates"): the
+	// host's first Ingress with a usable CA Secret wins, as ingress-nginx's server level.
+	const policy = "TrafficPolicy.frontendTLS.clientCertificate (targeting the host's HTTPS listeners)"
 	register(
-		Spec{Name: "auth-tls-secret", Family: "tls", Level: Refused, Risk: RiskMedium, Scope: ScopeLocation,
-			Accepts: "[namespace/]name of a Secret with ca.crt (and optionally ca.crl)", validate: validateObjectRef, Note: mtls},
-		Spec{Name: "auth-tls-verify-client", Family: "tls", Level: Refused, Risk: RiskMedium, Scope: ScopeLocation, Default: "on",
-			Accepts: "on, off, optional, optional_no_ca", validate: validateEnum("on", "off", "optional", "optional_no_ca"), Note: mtls},
-		Spec{Name: "auth-tls-verify-depth", Family: "tls", Level: Refused, Risk: RiskLow, Scope: ScopeLocation, Default: "1",
-			Accepts: "integer", validate: validateNonNegativeInt, Note: mtls},
-		Spec{Name: "auth-tls-error-page", Family: "tls", Level: Refused, Risk: RiskHigh, Scope: ScopeLocation,
-			Accepts: "an http(s) URL or a path", validate: validateRegexp(tlsErrorPage, "an http(s) URL or a path of letters, digits, - and ."), Note: mtls},
-		Spec{Name: "auth-tls-pass-certificate-to-upstream", Family: "tls", Level: Refused, Risk: RiskLow, Scope: ScopeLocation, Default: "false",
-			Accepts: "boolean", validate: validateBool, Note: mtls},
-		Spec{Name: "auth-tls-match-cn", Family: "tls", Level: Refused, Risk: RiskHigh, Scope: ScopeLocation,
-			Accepts: "CN=<regex>", validate: validateMatchCN, Note: mtls},
+		Spec{Name: "auth-tls-secret", Family: "tls", Level: Exact, Risk: RiskMedium, Scope: ScopeLocation,
+			Accepts: "[namespace/]name of a Secret with ca.crt (and optionally ca.crl)", validate: validateObjectRef,
+			Note:   "Client certificates for the whole host (first Ingress of the host wins), checked against ca.crt and ca.crl on the host's own SNI filter chain; failures answer 400 over HTTP as nginx, and ssl-client-verify/-subject-dn/-issuer-dn reach the backend (the client's copies removed). A missing or unusable Secret denies the Ingress's paths (503), as ingress-nginx.",
+			Target: policy + ".caCertificateRef"},
+		Spec{Name: "auth-tls-verify-client", Family: "tls", Level: Exact, Risk: RiskMedium, Scope: ScopeLocation, Default: "on",
+			Accepts: "on, off, optional, optional_no_ca", validate: validateEnum("on", "off", "optional", "optional_no_ca"),
+			Note:   "on: no or a bad certificate → 400; optional: none admitted (NONE); optional_no_ca: a certificate of another CA admitted (FAILED:<reason>), expired or revoked → 400; off: none asked for (NONE). A TLS connection negotiated for another host name answers 421, as nginx.",
+			Target: policy + ".mode"},
+		Spec{Name: "auth-tls-verify-depth", Family: "tls", Level: Exact, Risk: RiskLow, Scope: ScopeLocation, Default: "1",
+			Accepts: "integer", validate: validateNonNegativeInt,
+			Note:   "Envoy's max_verify_depth is the value + 1 (it counts the trusted CA, OpenSSL 3's ssl_verify_depth does not).",
+			Target: policy + ".verifyDepth"},
+		Spec{Name: "auth-tls-error-page", Family: "tls", Level: Exact, Risk: RiskHigh, Scope: ScopeLocation,
+			Accepts: "an http(s) URL or a path", validate: validateRegexp(tlsErrorPage, "an http(s) URL or a path of letters, digits, - and ."),
+			Note:   "A URL: failed verifications are redirected there (302); a path: served from that path of the host as a GET (nginx's internal redirect).",
+			Target: policy + ".errorPageURL"},
+		Spec{Name: "auth-tls-pass-certificate-to-upstream", Family: "tls", Level: Exact, Risk: RiskLow, Scope: ScopeLocation, Default: "false",
+			Accepts: "boolean", validate: validateBool,
+			Note:   "ssl-client-cert: the client certificate as URL-escaped PEM, as nginx's $ssl_client_escaped_cert.",
+			Target: policy + ".forwardCertificate"},
+		Spec{Name: "auth-tls-match-cn", Family: "tls", Level: Approximate, Risk: RiskHigh, Scope: ScopeLocation,
+			Accepts: "CN=<regex>", validate: validateMatchCN,
+			Note:   "Searched (unanchored, RE2) in the full RFC 2253 subject DN; no match → 403, whose body is Envoy's (\"RBAC: access denied\") where nginx says \"client certificate unauthorized\".",
+			Target: policy + ".subjectMatch"},
 		Spec{Name: "ssl-ciphers", Family: "tls", Level: Approximate, Risk: RiskLow, Scope: ScopeIngress, Default: "ConfigMap",
 			Accepts: "an OpenSSL cipher list", validate: validateRegexp(cipherListChars, "an OpenSSL cipher list"),
 			Note:   "TLS 1.2 ciphers of the host's own SNI filter chain (first Ingress of the host wins), named ciphers kept in order; ciphers BoringSSL lacks (DHE, CBC with SHA-2, CCM, Camellia, ARIA…) are left out, and a list using OpenSSL rules (HIGH, DEFAULT, A+B, @STRENGTH) is not translated: the Gateway's default ciphers apply.",
@@ -137,18 +147,8 @@ func parseClientCert(r *reader) ClientCert {
 }
 
 // parseTLS reads the host-level TLS annotations: client certificates and ssl-ciphers.
-// Client certificates are refused until the data plane serves them (fails closed).
 func parseTLS(r *reader) (ClientCert, []string) {
 	c := parseClientCert(r)
-	if c.Enabled() {
-		for _, n := range mtlsNames {
-			// An invalid value has its finding already (fails closed).
-			if r.has(n) && !slices.Contains(r.failClosed, n) {
-				spec, _ := Lookup(n)
-				r.refuse(n, spec.Note)
-			}
-		}
-	}
 	var suites []string
 	if v, ok := r.str("ssl-ciphers"); ok {
 		var dropped []string

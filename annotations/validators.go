@@ -308,6 +308,18 @@ func validateAuthURL(v string) error {
 	return nil
 }
 
+// validateSignIn is validateAuthURL, or for a path (ingress-nginx's error_page takes one)
+// the same character and variable rules on a path starting with a single "/".
+func validateSignIn(v string) error {
+	if !strings.HasPrefix(v, "/") {
+		return validateAuthURL(v)
+	}
+	if strings.HasPrefix(v, "//") {
+		return fmt.Errorf("starts with // (a URL without scheme); write https://host/path or a path")
+	}
+	return validateAuthURL("http://signin.invalid" + v)
+}
+
 // redirectURL is the one validator of permanent-redirect and temporal-redirect, as strict
 // as ingress-nginx for both: no nginx variables (the CVE-2023-5044 character set), and an
 // absolute http:// or https:// URL with a host (ingress-nginx's isValidURL) — or, for

@@ -545,7 +545,7 @@ func setKind(m *dataplane.Model, kind string, objs []client.Object) {
 }
 
 // referencedSecrets are the Secrets a model's Gateways, ListenerSets and TrafficPolicies
-// name: listener certificates, basic-auth files, backend TLS certificates.
+// name: listener certificates, basic-auth files, backend TLS certificates, client CAs.
 func referencedSecrets(m *dataplane.Model) map[types.NamespacedName]bool {
 	out := map[types.NamespacedName]bool{}
 	add := func(ns string, ref gwv1.SecretObjectReference) {
@@ -578,6 +578,9 @@ func referencedSecrets(m *dataplane.Model) map[types.NamespacedName]bool {
 		}
 		if b := p.Spec.Backend; b != nil && b.TLS != nil && b.TLS.CertificateRef != nil {
 			add(p.Namespace, *b.TLS.CertificateRef)
+		}
+		if ft := p.Spec.FrontendTLS; ft != nil && ft.ClientCertificate != nil {
+			add(p.Namespace, ft.ClientCertificate.CACertificateRef)
 		}
 	}
 	return out

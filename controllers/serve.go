@@ -68,7 +68,7 @@ func setupServing(mgr manager.Manager, o ServeOptions, addresses Options, report
 }
 
 // stripSecretForCache is stripForCache, and drops the data of Secrets of types gatebridge
-// never reads: only TLS certificates and basic-auth files (Opaque) are served.
+// never reads: only TLS certificates, basic-auth files and client CAs (Opaque) are served.
 func stripSecretForCache(in any) (any, error) {
 	in, err := stripForCache(in)
 	if s, ok := in.(*corev1.Secret); ok && !servedSecretType(s.Type) {

@@ -193,7 +193,7 @@ func (c *converter) analyse() []*plannedListener {
 			c.model.place(l)
 		}
 	}
-	c.model.refuseClientCertHosts()
+	c.refuseClientCertHosts()
 	c.model.refuseServerSnippetHosts()
 	c.joined = map[backend]*canaryJoin{}
 	for _, s := range c.canaries {
@@ -618,6 +618,7 @@ func blockedReasons(s *source) []string {
 func (c *converter) checkDeniedReferences(s *source) {
 	c.resolveCustomHeaders(s)
 	c.resolveAuthProxySetHeaders(s)
+	c.checkClientCA(s)
 	if ref := s.ann.Backend.ProxySSL.Secret; ref != "" && len(c.model.secrets) > 0 {
 		ns, name := splitRef(ref, s.ing.Namespace)
 		if _, ok := c.model.secrets[ns+"/"+name]; !ok {

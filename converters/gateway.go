@@ -30,6 +30,8 @@ type plannedListener struct {
 	cert     *tlsCert
 	// ciphers are the host's ssl-ciphers (nil: the Gateway's default).
 	ciphers []string
+	// clientCert is the Ingress whose auth-tls-* the host asks for (nil: none).
+	clientCert *source
 	// www: the listener of the host's from-to-www redirect name (only its redirect route
 	// attaches to it).
 	www bool
@@ -67,7 +69,7 @@ func (c *converter) hostListeners() []*plannedListener {
 			out = append(out, &plannedListener{kind: listenerPassthrough, host: h.name, hostname: h.name, base: listenerName("tls", h.name)})
 		case p.https:
 			for _, n := range append([]string{h.name}, h.servedAliases...) {
-				out = append(out, &plannedListener{kind: listenerHTTPS, host: h.name, hostname: n, cert: h.tls, ciphers: c.hostCiphers(h), base: listenerName("https", n)})
+				out = append(out, &plannedListener{kind: listenerHTTPS, host: h.name, hostname: n, cert: h.tls, ciphers: c.hostCiphers(h), clientCert: h.clientCert, base: listenerName("https", n)})
 			}
 			if p.wwwRedirect {
 				// ingress-nginx's redirect server listens on HTTPS too, with the host's
@@ -204,8 +206,10 @@ func (c *conversion) gatewayObjects(plan *listenerPlan) []client.Object {
 			Message: fmt.Sprintf("%d listeners exceed the %d a Gateway may hold; the rest are in %d ListenerSet(s)", len(plan.all)+1, c.opts.MaxListenersPerGateway, len(sets))})
 	}
 	out.add(gw)
-	c.emitFrontendTLS(out, plan)
-	c.emitReferenceGrants(out, grants, grantFrom)
+	caGrants, caGrantFrom := map[string]map[string]bool{}, map[string]map[string]bool{}
+	c.emitFrontendTLS(out, plan, caGrants, caGrantFrom)
+	c.emitReferenceGrants(out, "certificates", grants, grantFrom)
+	c.emitReferenceGrants(out, "client-cas", caGrants, caGrantFrom)
 	return out.objs
 }
 
@@ -260,16 +264,20 @@ func (c *converter) noteDefaultCertificates(listeners []*plannedListener) {
 	}
 }
 
-// emitReferenceGrants lets the Gateway (and its ListenerSets) read the named Secrets of
-// each namespace — only those Secrets, nothing more.
-func (c *conversion) emitReferenceGrants(out *objectSet, grants, grantFrom map[string]map[string]bool) {
+// emitReferenceGrants lets the Gateway (and its ListenerSets, and the TrafficPolicies of
+// client CAs) read the named Secrets of each namespace — only those Secrets, nothing more.
+func (c *conversion) emitReferenceGrants(out *objectSet, suffix string, grants, grantFrom map[string]map[string]bool) {
 	for _, ns := range sortedKeys(nsSet(grants)) {
 		g := &gwv1b1.ReferenceGrant{
 			TypeMeta:   metav1.TypeMeta{APIVersion: gwv1b1.GroupVersion.String(), Kind: "ReferenceGrant"},
-			ObjectMeta: c.meta(nil, objectName(253, c.opts.GatewayName, "certificates"), ns),
+			ObjectMeta: c.meta(nil, objectName(253, c.opts.GatewayName, suffix), ns),
 		}
 		for _, kind := range sortedKeys(grantFrom[ns]) {
-			g.Spec.From = append(g.Spec.From, gwv1b1.ReferenceGrantFrom{Group: gwv1.GroupName, Kind: gwv1.Kind(kind), Namespace: gwv1.Namespace(c.opts.GatewayNamespace)})
+			group := gwv1.Group(gwv1.GroupName)
+			if kind == "TrafficPolicy" {
+				group = gwv1.Group(gbv1.GroupVersion.Group)
+			}
+			g.Spec.From = append(g.Spec.From, gwv1b1.ReferenceGrantFrom{Group: group, Kind: gwv1.Kind(kind), Namespace: gwv1.Namespace(c.opts.GatewayNamespace)})
 		}
 		names := sortedKeys(grants[ns])
 		for _, n := range names {
@@ -353,15 +361,17 @@ func splitRef(ref, defNS string) (string, string) {
 	return defNS, ref
 }
 
-// emitFrontendTLS gives every host with ssl-ciphers a TrafficPolicy targeting its HTTPS
-// listeners (sectionName), in the Gateway's namespace: ssl_ciphers is a per-host (SNI)
-// setting, which the Gateway API's TLS options cannot say without changing every hostname
-// of the port.
-func (c *conversion) emitFrontendTLS(out *objectSet, plan *listenerPlan) {
+// emitFrontendTLS gives every host with ssl-ciphers or auth-tls-* a TrafficPolicy
+// targeting its HTTPS listeners (sectionName), in the Gateway's namespace: ssl_ciphers and
+// ssl_verify_client are per-host (SNI) settings, which the Gateway API's TLS options
+// cannot say without changing every hostname of the port. A CA Secret of another
+// namespace is granted to TrafficPolicies of the Gateway's namespace by name, in a
+// ReferenceGrant of its own (they may not read the certificates' keys).
+func (c *conversion) emitFrontendTLS(out *objectSet, plan *listenerPlan, grants, grantFrom map[string]map[string]bool) {
 	byHost := map[string][]*plannedListener{}
 	var hosts []string
 	for _, l := range plan.all {
-		if l.kind != listenerHTTPS || l.www || len(l.ciphers) == 0 {
+		if l.kind != listenerHTTPS || l.www || (len(l.ciphers) == 0 && l.clientCert == nil) {
 			continue
 		}
 		if byHost[l.host] == nil {
@@ -372,6 +382,19 @@ func (c *conversion) emitFrontendTLS(out *objectSet, plan *listenerPlan) {
 	for _, h := range hosts {
 		ls := byHost[h]
 		spec := gbv1.TrafficPolicySpec{FrontendTLS: &gbv1.FrontendTLSPolicy{CipherSuites: ls[0].ciphers}}
+		if src := ls[0].clientCert; src != nil {
+			cc, ns := clientCertificatePolicy(src)
+			if ns == c.opts.GatewayNamespace {
+				cc.CACertificateRef.Namespace = nil
+			} else {
+				if grants[ns] == nil {
+					grants[ns], grantFrom[ns] = map[string]bool{}, map[string]bool{}
+				}
+				grants[ns][string(cc.CACertificateRef.Name)] = true
+				grantFrom[ns]["TrafficPolicy"] = true
+			}
+			spec.FrontendTLS.ClientCertificate = cc
+		}
 		for _, l := range ls {
 			ref := gwv1.LocalPolicyTargetReferenceWithSectionName{
 				LocalPolicyTargetReference: gwv1.LocalPolicyTargetReference{Group: gwv1.GroupName, Kind: "Gateway", Name: gwv1.ObjectName(c.opts.GatewayName)},

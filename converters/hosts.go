@@ -218,9 +218,7 @@ func (m *model) applyServerSettings(src *source, h *hostModel) {
 				Message: fmt.Sprintf("is ignored for host %s: %s, older, redirects / to %s", h.name, h.appRootSrc.key(), h.appRoot)})
 		}
 	}
-	if ann.ClientCert.Enabled() && h.clientCert == nil {
-		h.clientCert = src
-	}
+	m.applyClientCert(src, h)
 	if (ann.ServerSnippet != nil || ann.ServerSnippetFailed) && h.serverSnippet == nil {
 		h.serverSnippet = src
 	}
@@ -236,6 +234,24 @@ func (m *model) applyServerSettings(src *source, h *hostModel) {
 		}
 	}
 	m.applyTLS(src, h)
+}
+
+// applyClientCert records the auth-tls-* of src on host h: the first (oldest) Ingress of
+// the host whose auth-tls-secret can be used wins, as ingress-nginx's server-level
+// client-certificate settings (an Ingress whose CA Secret is unusable is denied instead).
+func (m *model) applyClientCert(src *source, h *hostModel) {
+	switch {
+	case !src.ann.ClientCert.Enabled() || src.clientCAInvalid:
+	case h.name == "":
+		// Not silently dropped: nginx would ask for certificates on the catch-all's HTTPS,
+		// which gatebridge does not serve, and answer 403 for auth-tls-match-cn.
+		h.clientCert = src
+	case h.clientCert == nil:
+		h.clientCert = src
+	case h.clientCert != src:
+		src.add(Finding{Annotation: "auth-tls-secret", Severity: SeverityWarning, Level: annotations.Exact,
+			Message: fmt.Sprintf("is ignored for host %s: %s, older, already sets client-certificate authentication for the host (first wins, as in ingress-nginx); its settings apply to this Ingress's paths", h.name, h.clientCert.key())})
+	}
 }
 
 // applyCiphers records the ssl-ciphers of src on host h: the first (oldest) Ingress of the
@@ -338,15 +354,42 @@ func tlsCovers(hosts []string, host string) bool {
 	return false
 }
 
-// refuseClientCertHosts fails closed every Ingress with a path on a host where some
-// Ingress asks for client certificates: ingress-nginx enforces auth-tls-* for the whole
-// host (server level), and gatebridge cannot enforce it yet.
-func (m *model) refuseClientCertHosts() {
-	for _, h := range m.sortedHosts() {
-		if h.clientCert == nil {
+// refuseClientCertHosts fails closed every Ingress with a path on a host whose client
+// certificates gatebridge cannot ask for: ingress-nginx enforces auth-tls-* for every
+// Ingress of the host (server level). gatebridge asks for them on the host's own HTTPS
+// listener, which the rules without host and hosts without a tls entry do not have, and
+// which --portable cannot express per host.
+func (c *converter) refuseClientCertHosts() {
+	for _, h := range c.model.sortedHosts() {
+		owner := h.clientCert
+		if owner == nil {
 			continue
 		}
-		h.refuseOthers(h.clientCert, fmt.Sprintf("host %s requires client certificates (auth-tls-* on %s), which ingress-nginx enforces for every Ingress of the host and gatebridge cannot enforce yet (fails closed)", h.name, h.clientCert.key()))
+		var why string
+		switch {
+		case h.name == "":
+			why = fmt.Sprintf("the rules without host ask for client certificates (auth-tls-* on %s), which gatebridge asks for on a host's own HTTPS listener only and the rules without host have none: give the rules a host listed in spec.tls (fails closed)", owner.key())
+		case h.tls == nil:
+			why = fmt.Sprintf("host %s asks for client certificates (auth-tls-* on %s) but no Ingress lists it in spec.tls: ingress-nginx would ask for them over HTTPS with its default certificate; add the host to spec.tls so that gatebridge gives it an HTTPS listener (fails closed)", h.name, owner.key())
+		case c.opts.Portable:
+			why = fmt.Sprintf("host %s asks for client certificates (auth-tls-* on %s), which the standard Gateway API can only ask for on a whole port (every host of 443): not converted with --portable (fails closed)", h.name, owner.key())
+		default:
+			continue
+		}
+		h.refuseAll(why)
+	}
+}
+
+// refuseAll fails closed, with why, every Ingress with a path on h (those already refused
+// keep their own reasons too).
+func (h *hostModel) refuseAll(why string) {
+	for _, l := range h.locations {
+		if !contains(l.src.hostRefusals, why) {
+			l.src.hostRefusals = append(l.src.hostRefusals, why)
+		}
+	}
+	if o := h.clientCert; o != nil && !contains(o.hostRefusals, why) {
+		o.hostRefusals = append(o.hostRefusals, why)
 	}
 }
 

@@ -58,6 +58,11 @@ type Options struct {
 	// what only gatebridge's kinds can say is left out, and a finding on the Ingress says
 	// what is lost; the ingress-nginx defaults policy is left out too (a global finding).
 	Portable bool
+	// SecretsNotInInput: the input holds no Secrets by design (the controller, reports of
+	// a live cluster). Client-certificate CA Secrets are then checked by the data plane,
+	// which fails closed itself; otherwise one absent from the input fails the Ingress
+	// closed here.
+	SecretsNotInInput bool
 }
 
 // ControllerName is the GatewayClass controllerName of gatebridge.

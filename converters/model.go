@@ -29,6 +29,9 @@ type source struct {
 	hostRefusals []string
 	// bridge is what its annotations ask of the bridge (bridge mode only, bridge.go).
 	bridge bridgeIntent
+	// clientCAInvalid: its auth-tls-secret cannot be used (checkClientCA); ingress-nginx
+	// then denies its locations, and its auth-tls-* do not become the host's.
+	clientCAInvalid bool
 	// denied say why ingress-nginx denies the Ingress's locations (503) for a reference it
 	// cannot resolve (a proxy-ssl-secret not in the input): it fails closed.
 	denied []string

@@ -61,15 +61,23 @@ func (t *translator) httpFilters(g *portGroup) []*hcmv3.HttpFilter {
 	filters := []*hcmv3.HttpFilter{
 		// First: the other filters' per-route configuration is looked up in the scope it selects.
 		scopeFilter(g.name(), t.bridged(g)),
+	}
+	// Then client certificates, on the Gateways that ask for them: nginx answers their 421
+	// and 400 before anything else of the request, and the subject match (403) in the
+	// server's rewrite phase.
+	if t.hasClientCerts(g) {
+		filters = append(filters, clientCertFilters()...)
+	}
+	filters = append(filters,
 		errorStatusFilter(),
 		affinityCookieFilter(),
 		responseRewriteFilter(),
 		customResponseFilter(),
 		// No token bucket and filter_enabled unset (0%): limits nothing unless a route says so.
-		{Name: filterRateLimit, ConfigType: typed(&localrlv3.LocalRateLimit{StatPrefix: "gatebridge_rate_limit"})},
+		&hcmv3.HttpFilter{Name: filterRateLimit, ConfigType: typed(&localrlv3.LocalRateLimit{StatPrefix: "gatebridge_rate_limit"})},
 		// No rules: allows everything unless a route has rules.
-		{Name: filterRBAC, ConfigType: typed(&rbacv3.RBAC{})},
-	}
+		&hcmv3.HttpFilter{Name: filterRBAC, ConfigType: typed(&rbacv3.RBAC{})},
+	)
 	if t.opts.AuthzAddress != "" {
 		filters = append(filters, &hcmv3.HttpFilter{Name: filterAuthz, ConfigType: typed(&extauthzv3.ExtAuthz{
 			TransportApiVersion: corev3.ApiVersion_V3,
@@ -108,6 +116,9 @@ func (t *translator) gatewayBodyLimit(g *portGroup) int64 {
 // own configuration takes precedence over its virtual host's.
 func (t *translator) vhostFilterDefaults(g *portGroup) map[string]*anypb.Any {
 	out := map[string]*anypb.Any{filterErrorStatus: errorStatusOff, filterAffinityCookie: affinityCookieOff, filterResponseRewrite: responseRewriteOff}
+	if t.hasClientCerts(g) {
+		out[filterClientCert] = clientCertOff
+	}
 	if t.opts.AuthzAddress != "" {
 		out[filterAuthz] = mustAny(&extauthzv3.ExtAuthzPerRoute{Override: &extauthzv3.ExtAuthzPerRoute_Disabled{Disabled: true}})
 	}

@@ -48,10 +48,9 @@ func (t *translator) applyFrontendTLS(li *listenerInfo, ctx *tlsv3.DownstreamTls
 		return false
 	}
 	if ft.ClientCertificate != nil {
-		// The handshake settings alone would answer differently from nginx (a failed
-		// handshake, not 400) and without the ssl-client-* headers a backend may trust;
-		// see docs/dataplane.md, "Client certificates".
-		return refuse("spec.frontendTLS.clientCertificate", "client certificates are not served by this data plane yet")
+		if field, problem := t.applyClientCertificate(li, ctx); problem != "" {
+			return refuse(field, problem)
+		}
 	}
 	if suites, bad := cipherSuites(ft.CipherSuites); bad != "" {
 		return refuse("spec.frontendTLS.cipherSuites", fmt.Sprintf("%q is not a cipher suite Envoy offers (accepted: %v)", bad, v1alpha1.CipherSuiteNames))

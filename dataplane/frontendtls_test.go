@@ -67,7 +67,7 @@ func TestFrontendTLSPerHost(t *testing.T) {
 	}{
 		{"unknown cipher", v1alpha1.FrontendTLSPolicy{CipherSuites: []string{"RC4-MD5"}}, `"RC4-MD5" is not a cipher suite Envoy offers`},
 		{"client certificates", v1alpha1.FrontendTLSPolicy{ClientCertificate: &v1alpha1.ClientCertificatePolicy{
-			CACertificateRef: gwv1.SecretObjectReference{Name: "ca"}, Mode: v1alpha1.ClientCertificateRequired, VerifyDepth: 1}}, "client certificates are not served"},
+			CACertificateRef: gwv1.SecretObjectReference{Name: "ca"}, Mode: v1alpha1.ClientCertificateRequired, VerifyDepth: 1}}, "Secret gatebridge-system/ca not found"},
 	} {
 		p := policy.DeepCopy()
 		p.Spec.FrontendTLS = &c.block

@@ -109,6 +109,8 @@ func resourcesOf(e *effects) routeResources {
 
 // tableResult is one route table and what it was built from.
 type tableResult struct {
+	// key identifies the virtual hosts' own configurations (vhostConfigs.key).
+	key    string
 	hosts  []string
 	routes [][]*routev3.Route
 	table  *routev3.RouteConfiguration
@@ -306,27 +308,28 @@ func (t *translator) translateHTTPRoute(g *portGroup, r *gwv1.HTTPRoute) *routeR
 
 // table returns the route table name holding vhosts (one per host, its routes in order),
 // the previous one if it has exactly the same hosts and route protos.
-// Each virtual host gets the per-filter defaults.
-func (t *translator) table(name string, base func() *routev3.RouteConfiguration, defaults map[string]*anypb.Any, hosts []string, routes [][]*routev3.Route) *routev3.RouteConfiguration {
-	return t.cachedTable(name, hosts, routes, func() *routev3.RouteConfiguration {
+// Each virtual host gets the per-filter defaults, and its own vhostConfigs when it has some.
+func (t *translator) table(name string, base func() *routev3.RouteConfiguration, defaults map[string]*anypb.Any, own vhostConfigs, hosts []string, routes [][]*routev3.Route) *routev3.RouteConfiguration {
+	return t.cachedTable(name, own.key, hosts, routes, func() *routev3.RouteConfiguration {
 		rc := base()
 		rc.Name = name
 		for i, h := range hosts {
-			rc.VirtualHosts = append(rc.VirtualHosts, &routev3.VirtualHost{Name: h, Domains: []string{h}, Routes: routes[i], TypedPerFilterConfig: defaults})
+			rc.VirtualHosts = append(rc.VirtualHosts, &routev3.VirtualHost{Name: h, Domains: []string{h}, Routes: routes[i], TypedPerFilterConfig: own.merged(h, defaults)})
 		}
 		return rc
 	})
 }
 
-// cachedTable returns the previous table called name if it was built from the same hosts
-// and route protos, else the one build makes; either is remembered for the next call.
-func (t *translator) cachedTable(name string, hosts []string, routes [][]*routev3.Route, build func() *routev3.RouteConfiguration) *routev3.RouteConfiguration {
-	if prev, ok := t.memo.tables[name]; ok && slices.Equal(prev.hosts, hosts) &&
+// cachedTable returns the previous table called name if it was built from the same hosts,
+// route protos and virtual-host configurations (key), else the one build makes; either is
+// remembered for the next call.
+func (t *translator) cachedTable(name, key string, hosts []string, routes [][]*routev3.Route, build func() *routev3.RouteConfiguration) *routev3.RouteConfiguration {
+	if prev, ok := t.memo.tables[name]; ok && prev.key == key && slices.Equal(prev.hosts, hosts) &&
 		slices.EqualFunc(prev.routes, routes, func(a, b []*routev3.Route) bool { return slices.Equal(a, b) }) {
 		t.memo.nextTables[name] = prev
 		return prev.table
 	}
 	rc := build()
-	t.memo.nextTables[name] = &tableResult{hosts: hosts, routes: routes, table: rc}
+	t.memo.nextTables[name] = &tableResult{key: key, hosts: hosts, routes: routes, table: rc}
 	return rc
 }

@@ -146,10 +146,10 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 		if h == errorPagesHost {
 			// The scope filter gives the request its original Host back once it has chosen
 			// this table, so its one virtual host matches any host.
-			add(h, t.table(hostTableName(group, h), base, errorPagesDefaults(defaults), []string{fallbackHost}, [][]*routev3.Route{t.errorPagesRoutes(slices.Sorted(maps.Keys(errorBackends)))}))
+			add(h, t.table(hostTableName(group, h), base, errorPagesDefaults(defaults), vhostConfigs{}, []string{fallbackHost}, [][]*routev3.Route{t.errorPagesRoutes(slices.Sorted(maps.Keys(errorBackends)))}))
 			continue
 		}
-		add(h, t.hostTable(hostTableName(group, h), hostBase, defaults, h, vhosts[h], last))
+		add(h, t.hostTable(hostTableName(group, h), hostBase, defaults, t.vhostConfigs(g, []string{h}), h, vhosts[h], last))
 	}
 	// The fallback table always answers every host, so that every request has a route.
 	if len(wildcard) == 0 || wildcard[0] != fallbackHost {
@@ -159,19 +159,19 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 	for i, h := range wildcard {
 		fallback[i] = orderedRoutes(vhosts[h], last)
 	}
-	add(fallbackHost, t.table(hostTableName(group, fallbackHost), hostBase, defaults, wildcard, fallback))
+	add(fallbackHost, t.table(hostTableName(group, fallbackHost), hostBase, defaults, t.vhostConfigs(g, wildcard), wildcard, fallback))
 	return out
 }
 
 // hostTable is the route table of one exact hostname with entries (in route order): the
 // previous one when it had the very same entries, which spares sorting and comparing
 // every host's routes on every translation.
-func (t *translator) hostTable(name string, base func() *routev3.RouteConfiguration, defaults map[string]*anypb.Any, host string, entries []*routeEntry, last *routev3.Route) *routev3.RouteConfiguration {
-	if prev, ok := t.memo.tables[name]; ok && len(entries) > 0 && slices.Equal(prev.entries, entries) && prev.last == last {
+func (t *translator) hostTable(name string, base func() *routev3.RouteConfiguration, defaults map[string]*anypb.Any, own vhostConfigs, host string, entries []*routeEntry, last *routev3.Route) *routev3.RouteConfiguration {
+	if prev, ok := t.memo.tables[name]; ok && len(entries) > 0 && prev.key == own.key && slices.Equal(prev.entries, entries) && prev.last == last {
 		t.memo.nextTables[name] = prev
 		return prev.table
 	}
-	rc := t.table(name, base, defaults, []string{host}, [][]*routev3.Route{orderedRoutes(slices.Clone(entries), last)})
+	rc := t.table(name, base, defaults, own, []string{host}, [][]*routev3.Route{orderedRoutes(slices.Clone(entries), last)})
 	t.memo.nextTables[name].entries = entries
 	t.memo.nextTables[name].last = last
 	return rc
@@ -214,7 +214,7 @@ func baseTable(g *portGroup) *routev3.RouteConfiguration {
 func (t *translator) directoryTable(group string, exact []string) *routev3.RouteConfiguration {
 	name := directoryTableName(group)
 	hosts := append(append([]string(nil), exact...), fallbackHost)
-	return t.cachedTable(name, hosts, nil, func() *routev3.RouteConfiguration {
+	return t.cachedTable(name, "", hosts, nil, func() *routev3.RouteConfiguration {
 		rc := &routev3.RouteConfiguration{Name: name, IgnorePortInHostMatching: true}
 		for _, h := range hosts {
 			rc.VirtualHosts = append(rc.VirtualHosts, &routev3.VirtualHost{Name: h, Domains: []string{h}, Routes: []*routev3.Route{{

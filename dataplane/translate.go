@@ -104,6 +104,8 @@ type translator struct {
 	memo *memo
 	// unserved are the listeners left out of Envoy's configuration (status.go).
 	unserved map[*listenerInfo]bool
+	// clientCerts are the client-certificate policies by Gateway and hostname (clientcert.go).
+	clientCerts map[string]*clientCertHost
 }
 
 // effects is what translating part of the model adds to the output.
@@ -212,6 +214,7 @@ func (x *Translator) Translate(m *Model) *Output {
 	for _, gw := range gateways {
 		ls := t.collectListeners(gw)
 		every = append(every, ls...)
+		t.collectClientCerts(gw, ls)
 		if t.unaddressed(gw, ls) {
 			continue
 		}

@@ -117,6 +117,8 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer, isRepo
 		return exitUsage
 	}
 	// As the controller converts: Ingresses of the gatebridge IngressClass (drop-in) too.
+	// A live cluster is read without its Secrets (sources.ReadCluster).
+	f.opts.SecretsNotInInput = f.kubeconfig != ""
 	res := controllers.ConvertDropIn(loaded.Input, f.opts)
 	if f.kubeconfig != "" {
 		// Live: the migration states the controller wrote (gatebridge.dev/state).
