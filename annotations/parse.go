@@ -45,6 +45,8 @@ type Ingress struct {
 	// CipherSuites is ssl-ciphers translated to Envoy's names (nil: the Gateway's
 	// default); server level, first Ingress of the host wins.
 	CipherSuites []string
+	// Tracing is enable-opentelemetry and its options (nil: the ConfigMap's setting).
+	Tracing *Tracing
 	// Present counts the annotations under the prefix.
 	Present int
 }
@@ -86,7 +88,7 @@ func Parse(annotations map[string]string, prefix string, defaults Defaults) *Ing
 	out.Access = parseAccess(r)
 	out.RateLimit = parseRateLimit(r)
 	out.ClientCert, out.CipherSuites = parseTLS(r)
-	parseObservability(r)
+	out.Tracing = parseObservability(r, defaults)
 	out.Mirror = parseMirror(r)
 	noteRemaining(r, values)
 	for _, n := range otherPrefix {
@@ -172,6 +174,17 @@ type Defaults struct {
 	// AllowedResponseHeaders is ConfigMap global-allowed-response-headers: the header names
 	// custom-headers may set.
 	AllowedResponseHeaders []string
+	// OpenTelemetry is ConfigMap enable-opentelemetry; the Otel fields are its settings
+	// (opentelemetry-*, otlp-collector-*, otel-*).
+	OpenTelemetry          bool
+	OtelOperationName      string
+	OtelTrustIncomingSpan  bool
+	OtlpCollectorHost      string
+	OtlpCollectorPort      int
+	OtelServiceName        string
+	OtelSampler            string
+	OtelSamplerRatio       float64
+	OtelSamplerParentBased bool
 }
 
 // DefaultDefaults are ingress-nginx's built-in ConfigMap defaults (config.go NewDefault).
@@ -183,6 +196,8 @@ func DefaultDefaults() Defaults {
 		NoTLSRedirectLocations: []string{"/.well-known/acme-challenge"},
 		RiskLevel:              RiskHigh, LimitReqStatusCode: 503, LoadBalance: "round_robin",
 		HSTS: true, HSTSMaxAge: "31536000", HSTSIncludeSubdomains: true,
+		OtelTrustIncomingSpan: true, OtlpCollectorPort: 4317, OtelServiceName: "nginx",
+		OtelSampler: "AlwaysOn", OtelSamplerRatio: 0.01, OtelSamplerParentBased: true,
 	}
 }
 
@@ -286,6 +301,7 @@ func DefaultsFromConfigMap(data map[string]string) (Defaults, []ConfigMapFinding
 			}
 		}
 	}
+	readOpenTelemetry(data, &d, bad)
 	if v, ok := data["load-balance"]; ok {
 		d.LoadBalance = strings.TrimSpace(v)
 	}

@@ -31,6 +31,8 @@ var rejectsIngress = map[string]bool{
 	"limit-rate": true, "limit-rate-after": true, "limit-allowlist": true, "limit-whitelist": true,
 	"permanent-redirect": true, "temporal-redirect": true, "from-to-www-redirect": true,
 	"upstream-hash-by": true, "upstream-hash-by-subset": true, "upstream-hash-by-subset-size": true,
+	// opentelemetry/main.go returns its validation error (read only with enable-opentelemetry).
+	"opentelemetry-operation-name": true,
 }
 
 // reader reads one Ingress's annotations and records findings. Each annotation read

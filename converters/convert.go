@@ -280,6 +280,7 @@ func (c *conversion) readConfigMap(cm *corev1.ConfigMap) {
 	for _, f := range findings {
 		c.global = append(c.global, Finding{Field: "ConfigMap " + cm.Namespace + "/" + cm.Name + " data." + f.Key, Value: f.Value, Severity: SeverityWarning, Message: f.Message})
 	}
+	c.global = append(c.global, tracingConfigFindings(cm, &c.defaults)...)
 	if d.GlobalAuthURL != "" {
 		c.global = append(c.global, Finding{Field: "ConfigMap " + cm.Namespace + "/" + cm.Name + " data.global-auth-url", Value: d.GlobalAuthURL, Severity: SeverityWarning,
 			Message: "global external auth is not converted yet: add a Gateway-level TrafficPolicy externalAuth by hand, or keep these Ingresses on ingress-nginx"})

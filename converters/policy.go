@@ -80,6 +80,7 @@ func (c *conversion) defaultsPolicy() *gbv1.TrafficPolicy {
 	if d.LoadBalance == "ewma" {
 		spec.Backend = &gbv1.BackendPolicy{LoadBalancing: gbv1.LoadBalancingLeastRequest}
 	}
+	spec.Tracing = gatewayTracing(d)
 	return &gbv1.TrafficPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: gbv1.GroupVersion.String(), Kind: "TrafficPolicy"},
 		ObjectMeta: c.meta(nil, DefaultsPolicyName, c.opts.GatewayNamespace),
@@ -225,6 +226,10 @@ func (c *converter) ingressPolicySpec(src *source) *gbv1.TrafficPolicySpec {
 			src.add(Finding{Annotation: "session-cookie-path", Severity: SeverityWarning, Level: annotations.Exact,
 				Message: "is not set while the paths are regular expressions: the cookie Path would be a regex, which browsers do not understand; set session-cookie-path (ingress-nginx warns the same)"})
 		}
+		set = true
+	}
+	if t := routeTracing(a.Tracing, d); t != nil {
+		s.Tracing = t
 		set = true
 	}
 	if b := a.Backend; b.DefaultBackend != "" || len(b.CustomHTTPErrors) > 0 {

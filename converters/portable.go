@@ -115,6 +115,7 @@ func policySections(s *gbv1.TrafficPolicySpec) []policySection {
 	add(s.Mirror != nil, "mirror-target", "request mirroring", false)
 	add(s.ResponseRewrite != nil, "proxy-redirect-from", "rewriting of the backend's Location and Set-Cookie headers", false)
 	add(s.ErrorPages != nil, "custom-http-errors", "custom error pages and the default backend", false)
+	add(s.Tracing != nil, "enable-opentelemetry", "OpenTelemetry tracing of these paths", false)
 	return out
 }
 
@@ -132,7 +133,7 @@ func unnamedSettings(s *gbv1.TrafficPolicySpec) bool {
 	rest := *s
 	rest.TargetRefs, rest.Redirects, rest.RequestBody, rest.Timeouts, rest.Retry, rest.Backend = nil, nil, nil, nil, nil, nil
 	rest.CORS, rest.Access, rest.BasicAuth, rest.ExternalAuth, rest.RateLimit, rest.SessionAffinity, rest.ErrorPages = nil, nil, nil, nil, nil, nil, nil
-	rest.ResponseBandwidth, rest.ResponseRewrite, rest.Mirror = nil, nil, nil
+	rest.ResponseBandwidth, rest.ResponseRewrite, rest.Mirror, rest.Tracing = nil, nil, nil, nil
 	rest.Satisfy = "" // part of the authentication sections
 	return !reflect.DeepEqual(rest, gbv1.TrafficPolicySpec{})
 }

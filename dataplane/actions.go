@@ -44,6 +44,8 @@ type ruleAction struct {
 	downstreamTLS bool
 	// noAffinityCookie: every backend of the rule is a legacy canary's (no cookie at all).
 	noAffinityCookie bool
+	// tracing is the rule's span setting (tracing.go); nil: the connection manager's.
+	tracing *routev3.Tracing
 }
 
 // ruleAction translates a rule's filters, backends and the policy that applies to it.
@@ -127,6 +129,7 @@ func (t *translator) ruleAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule gw
 			t.problem("HTTPRoute", r.Namespace, r.Name, ff, fmt.Sprintf("filter type %s is not supported; ignored", f.Type))
 		}
 	}
+	a.tracing = t.routeTracing(g, r, ri)
 	if a.redirect != nil || a.direct != nil {
 		// nginx runs a location's CORS block before its `return` and before the ssl-redirect
 		// (rewrite_by_lua runs last in the rewrite phase). app-root is a server-level return,
@@ -713,6 +716,7 @@ func (a *ruleAction) decorate(r *routev3.Route, forward bool) {
 	r.RequestHeadersToRemove = a.reqRemove
 	r.ResponseHeadersToAdd = append(r.ResponseHeadersToAdd, a.respAdd...)
 	r.ResponseHeadersToRemove = a.respRemove
+	r.Tracing = a.tracing
 	if !forward {
 		return
 	}

@@ -315,6 +315,7 @@ func (t *translator) hcmFilter(g *portGroup) *listenerv3.Filter {
 	if t.bridged(g) {
 		hcm.UpgradeConfigs = websocketUpgrade()
 	}
+	t.applyTracing(g, hcm)
 	return &listenerv3.Filter{Name: "envoy.filters.network.http_connection_manager",
 		ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: mustAny(hcm)}}
 }

@@ -129,6 +129,15 @@ type TrafficPolicySpec struct {
 	// From `default-backend`, `custom-http-errors`, `disable-proxy-intercept-errors`.
 	// +optional
 	ErrorPages *ErrorPagesPolicy `json:"errorPages,omitempty"`
+
+	// Tracing sends OpenTelemetry spans of the targeted routes to an OTLP collector. The
+	// collector, service name, sampling and TrustIncomingSpan are read from the
+	// Gateway-level policy only (ingress-nginx's ConfigMap); Enabled and OperationName of
+	// a route-level block replace the Gateway's for those routes. From ConfigMap
+	// `enable-opentelemetry`, `otlp-collector-*`, `otel-*`, `opentelemetry-*` and the
+	// annotations `enable-opentelemetry`, `opentelemetry-operation-name`.
+	// +optional
+	Tracing *TracingPolicy `json:"tracing,omitempty"`
 }
 
 // PathMatchingMode names a way of evaluating RegularExpression path matches.
@@ -666,4 +675,62 @@ type ClientCertificatePolicy struct {
 	// `auth-tls-match-cn`.
 	// +optional
 	SubjectMatch string `json:"subjectMatch,omitempty"`
+}
+
+// TracingPolicy is OpenTelemetry tracing as ingress-nginx's otel module does it: one server
+// span per request, named by OperationName, continuing the client's W3C trace context
+// (traceparent) unless TrustIncomingSpan is false, and propagated to the backend.
+type TracingPolicy struct {
+	// Enabled makes spans for the targeted routes (`enable-opentelemetry`). A route with
+	// tracing off makes none.
+	Enabled bool `json:"enabled"`
+
+	// OperationName is the span name. It may use the nginx variables $request_method,
+	// $request_uri, $uri, $scheme, $http_host, $remote_addr, $request_id,
+	// $http_<name> (evaluated per request), and $service_name, $service_port, $namespace
+	// (the rule's first backend and the route's namespace); no others. Empty: Envoy's
+	// default name. ConfigMap `opentelemetry-operation-name`, annotation
+	// `opentelemetry-operation-name`.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	OperationName string `json:"operationName,omitempty"`
+
+	// Collector receives the spans over OTLP/gRPC (plain text). Gateway level only:
+	// without it no span is sent. ConfigMap `otlp-collector-host`, `otlp-collector-port`.
+	// +optional
+	Collector *OTLPCollector `json:"collector,omitempty"`
+
+	// ServiceName is the service.name resource attribute of the spans. Gateway level
+	// only. ConfigMap `otel-service-name` (default nginx).
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	ServiceName string `json:"serviceName,omitempty"`
+
+	// SampledPerMillion is how many of a million traces started here are recorded (traces
+	// continued from a client keep the client's sampled flag). Gateway level only; unset
+	// records every one. ConfigMap `otel-sampler` (AlwaysOn 1000000, AlwaysOff 0) and
+	// `otel-sampler-ratio` for TraceIdRatioBased (0.01 = 10000).
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000000
+	SampledPerMillion *int32 `json:"sampledPerMillion,omitempty"`
+
+	// TrustIncomingSpan false ignores the client's traceparent and tracestate: every span
+	// starts a new trace. Gateway level only (Envoy reads the trace context before it picks
+	// a route). ConfigMap `opentelemetry-trust-incoming-span` (default true).
+	// +optional
+	TrustIncomingSpan *bool `json:"trustIncomingSpan,omitempty"`
+}
+
+// OTLPCollector is an OTLP/gRPC endpoint.
+type OTLPCollector struct {
+	// Host is a DNS name or IP address.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9.:-]+$`
+	Host string `json:"host"`
+	// Port of the collector (4317).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port"`
 }
