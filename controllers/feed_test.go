@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	gbv1 "github.com/gatebridge-dev/gatebridge/api/v1alpha1"
 	"github.com/gatebridge-dev/gatebridge/dataplane"
 	"github.com/gatebridge-dev/gatebridge/test/bench"
 )
@@ -66,6 +67,15 @@ func TestFeedModelFollowsChanges(t *testing.T) {
 	f.note("Gateway", gw, false)
 	if got := check("a Gateway referencing a Secret"); len(got.Secrets) != 1 || got.Secrets[0] != tlsSecret {
 		t.Errorf("the referenced Secret is not in the model: %v", got.Secrets)
+	}
+	// A client CA named by a TrafficPolicy's frontendTLS (auth-tls-secret) is in the model too.
+	caSecret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "client-ca", Namespace: "apps"}, Type: corev1.SecretTypeOpaque}
+	f.note("Secret", caSecret, false)
+	f.note("TrafficPolicy", &gbv1.TrafficPolicy{ObjectMeta: metav1.ObjectMeta{Name: "mtls", Namespace: "gatebridge-system"},
+		Spec: gbv1.TrafficPolicySpec{FrontendTLS: &gbv1.FrontendTLSPolicy{ClientCertificate: &gbv1.ClientCertificatePolicy{
+			CACertificateRef: gwv1.SecretObjectReference{Name: "client-ca", Namespace: ptrTo(gwv1.Namespace("apps"))}}}}}, false)
+	if got := check("a TrafficPolicy referencing a client CA"); !slices.Contains(got.Secrets, caSecret) {
+		t.Errorf("the client CA Secret is not in the model: %v", got.Secrets)
 	}
 	s := m.EndpointSlices[2].DeepCopy()
 	s.ResourceVersion = "2"
