@@ -86,7 +86,7 @@ func Parse(annotations map[string]string, prefix string, defaults Defaults) *Ing
 	out.BasicAuth = parseBasicAuth(r)
 	out.ExternalAuth = parseExternalAuth(r)
 	out.Access = parseAccess(r)
-	out.RateLimit = parseRateLimit(r)
+	out.RateLimit = parseRateLimit(r, defaults)
 	out.ClientCert, out.CipherSuites = parseTLS(r)
 	out.Tracing = parseObservability(r, defaults)
 	out.Mirror = parseMirror(r)
@@ -185,6 +185,11 @@ type Defaults struct {
 	OtelSampler            string
 	OtelSamplerRatio       float64
 	OtelSamplerParentBased bool
+	// ProxyBuffering is ConfigMap proxy-buffering ("on"; default off); LimitRate and
+	// LimitRateAfter are ConfigMap limit-rate and limit-rate-after, every location's
+	// default. nginx throttles (limit_rate) only buffered responses.
+	ProxyBuffering            bool
+	LimitRate, LimitRateAfter int
 }
 
 // DefaultDefaults are ingress-nginx's built-in ConfigMap defaults (config.go NewDefault).
@@ -250,6 +255,16 @@ func DefaultsFromConfigMap(data map[string]string) (Defaults, []ConfigMapFinding
 	intKey("proxy-next-upstream-timeout", &d.NextUpstreamTimeout)
 	intKey("http-redirect-code", &d.HTTPRedirectCode)
 	intKey("limit-req-status-code", &d.LimitReqStatusCode)
+	intKey("limit-rate", &d.LimitRate)
+	intKey("limit-rate-after", &d.LimitRateAfter)
+	if v, ok := data["proxy-buffering"]; ok {
+		switch strings.TrimSpace(v) {
+		case "on", "off":
+			d.ProxyBuffering = strings.TrimSpace(v) == "on"
+		default:
+			bad("proxy-buffering", "is not on or off")
+		}
+	}
 	if v, ok := data["proxy-next-upstream"]; ok {
 		if err := validateNextUpstream(v); err == nil {
 			d.NextUpstream = strings.Fields(v)

@@ -37,7 +37,7 @@ func init() {
 			Note: "Envoy streams request bodies to the backend as they arrive; backends see the same bytes."},
 		Spec{Name: "proxy-buffering", Family: "timeouts", Level: Ignored, Risk: RiskLow, Scope: ScopeLocation, Default: "off",
 			Accepts: "on, off", validate: validateEnum("on", "off"),
-			Note: "Envoy streams responses (nginx's default, off)."},
+			Note: "Envoy streams responses (nginx's default, off); on also turns limit-rate on, as nginx throttles buffered responses only."},
 		Spec{Name: "proxy-buffers-number", Family: "timeouts", Level: Ignored, Risk: RiskLow, Scope: ScopeLocation, Default: "4",
 			Accepts: "integer", validate: validateNonNegativeInt,
 			Note: "nginx buffer tuning; no observable behaviour."},
