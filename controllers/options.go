@@ -76,6 +76,8 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	c := &o.Converter
+	// The controller reads Secrets for the data plane only, which checks client CAs itself.
+	c.SecretsNotInInput = true
 	if c.IngressClass == "" {
 		c.IngressClass = "nginx"
 	}

@@ -124,8 +124,6 @@ type convertFunc func(converters.Input, converters.Options) converters.Result
 // Result only, so an incremental conversion plans what a full one does.
 func buildPlan(s Snapshot, opts Options, convert convertFunc) *Plan {
 	opts = opts.withDefaults()
-	// The controller reads Secrets for the data plane only, which checks client CAs itself.
-	opts.Converter.SecretsNotInInput = true
 	in := converters.Input{Ingresses: s.Ingresses, IngressClasses: s.IngressClasses, Services: s.Services, ControllerConfigMap: s.ConfigMap, ConfigMaps: s.ConfigMaps}
 	in, dropIn := DropInInput(in, opts.Converter.IngressClass)
 	res := convert(in, opts.Converter)

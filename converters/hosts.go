@@ -373,10 +373,34 @@ func (c *converter) refuseClientCertHosts() {
 			why = fmt.Sprintf("host %s asks for client certificates (auth-tls-* on %s) but no Ingress lists it in spec.tls: ingress-nginx would ask for them over HTTPS with its default certificate; add the host to spec.tls so that gatebridge gives it an HTTPS listener (fails closed)", h.name, owner.key())
 		case c.opts.Portable:
 			why = fmt.Sprintf("host %s asks for client certificates (auth-tls-* on %s), which the standard Gateway API can only ask for on a whole port (every host of 443): not converted with --portable (fails closed)", h.name, owner.key())
+		case c.opts.Bridge && !h.allNative():
+			h.refuseOptedIn(fmt.Sprintf("host %s asks for client certificates (auth-tls-* on %s): behind the bridge its requests cannot be split between gatebridge and ingress-nginx (ingress-nginx would not get the client's certificate), so the host moves all at once — until every Ingress of the host is opted in at weight 100, ingress-nginx keeps serving the whole host (its TLS passed through)", h.name, owner.key()))
+			continue
 		default:
 			continue
 		}
 		h.refuseAll(why)
+	}
+}
+
+// allNative reports whether every Ingress with a path on h is opted in at weight 100 and
+// served (bridge mode).
+func (h *hostModel) allNative() bool {
+	for _, l := range h.locations {
+		if b := l.src.bridge; !b.optedIn || b.weight < 100 || l.src.refused() {
+			return false
+		}
+	}
+	return true
+}
+
+// refuseOptedIn fails closed, with why, the opted-in Ingresses with a path on h (bridge
+// mode): observed ones stay observed, and none of the host is served natively.
+func (h *hostModel) refuseOptedIn(why string) {
+	for _, l := range h.locations {
+		if l.src.bridge.optedIn && !contains(l.src.hostRefusals, why) {
+			l.src.hostRefusals = append(l.src.hostRefusals, why)
+		}
 	}
 }
 

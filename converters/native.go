@@ -7,6 +7,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwv1b1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+
+	gbv1 "github.com/gatebridge-dev/gatebridge/api/v1alpha1"
 )
 
 // What is served when only some Ingresses are: the controller writes the objects of the
@@ -82,6 +84,9 @@ func ServedObjects(res Result, opts Options, served map[string]bool) (objs []cli
 	}
 	keptListeners := filterListeners(shared, n.listeners)
 	grants := certificateGrants(keptListeners, o.GatewayNamespace)
+	// The per-host TLS policies (ssl-ciphers, auth-tls-*) of the kept listeners: dropping
+	// one would serve its host with weaker TLS, or without client certificates.
+	frontendTLS, clientCAs := keptFrontendTLS(res.Objects, n.listeners, o.GatewayNamespace)
 
 	var haveClass, haveGateway bool
 	add := func(obj client.Object, owner string) { objs, owners = append(objs, obj), append(owners, owner) }
@@ -101,12 +106,28 @@ func ServedObjects(res Result, opts Options, served map[string]bool) (objs []cli
 				add(ls, "")
 			}
 		case *gwv1b1.ReferenceGrant:
-			if ow := owner(obj); ow != "" {
+			switch ow := owner(obj); {
+			case ow != "":
 				if grantNeeded(x, n.backends) {
 					add(obj, ow)
 				}
-			} else if g := rebuildCertificateGrant(x, grants[x.Namespace], o.GatewayNamespace); g != nil {
-				add(g, "")
+			case isClientCAGrant(x):
+				if g := rebuildClientCAGrant(x, clientCAs[x.Namespace]); g != nil {
+					add(g, "")
+				}
+			default:
+				if g := rebuildCertificateGrant(x, grants[x.Namespace], o.GatewayNamespace); g != nil {
+					add(g, "")
+				}
+			}
+		case *gbv1.TrafficPolicy:
+			switch {
+			case keep(obj):
+				add(obj, owner(obj))
+			case frontendTLS[k] != nil:
+				add(frontendTLS[k], "")
+			case owner(obj) == "" && k.Name == DefaultsPolicyName && k.Namespace == o.GatewayNamespace && n.serving:
+				add(obj, "")
 			}
 		default:
 			switch {
@@ -333,4 +354,56 @@ func BaseGateway(opts Options) *gwv1.Gateway {
 				AllowedRoutes: &gwv1.AllowedRoutes{Namespaces: &gwv1.RouteNamespaces{From: &all}}}},
 		},
 	}
+}
+
+// keptFrontendTLS returns the shared frontendTLS TrafficPolicies (one per host, targeting
+// its HTTPS listeners) that target a kept listener, cut down to those targets, and the
+// client CA Secrets they name by namespace (for their ReferenceGrant).
+func keptFrontendTLS(objs []client.Object, kept map[listenerKey]bool, gatewayNS string) (map[ObjectRef]client.Object, map[string]map[string]bool) {
+	out, cas := map[ObjectRef]client.Object{}, map[string]map[string]bool{}
+	for _, obj := range objs {
+		p, ok := obj.(*gbv1.TrafficPolicy)
+		if !ok || p.Spec.FrontendTLS == nil || p.Namespace != gatewayNS || len(p.OwnerReferences) > 0 {
+			continue
+		}
+		unused := func(ref gwv1.LocalPolicyTargetReferenceWithSectionName) bool {
+			return ref.SectionName == nil || !kept[listenerKey{string(ref.Kind), string(ref.Name), string(*ref.SectionName)}]
+		}
+		if !slices.ContainsFunc(p.Spec.TargetRefs, func(r gwv1.LocalPolicyTargetReferenceWithSectionName) bool { return !unused(r) }) {
+			continue
+		}
+		q := p
+		if slices.ContainsFunc(p.Spec.TargetRefs, unused) {
+			q = p.DeepCopy()
+			q.Spec.TargetRefs = slices.DeleteFunc(q.Spec.TargetRefs, unused)
+		}
+		out[refOf(p)] = q
+		if cc := q.Spec.FrontendTLS.ClientCertificate; cc != nil && cc.CACertificateRef.Namespace != nil {
+			ns := string(*cc.CACertificateRef.Namespace)
+			if cas[ns] == nil {
+				cas[ns] = map[string]bool{}
+			}
+			cas[ns][string(cc.CACertificateRef.Name)] = true
+		}
+	}
+	return out, cas
+}
+
+// isClientCAGrant reports whether g is the conversion's grant of client CA Secrets to
+// TrafficPolicies (emitFrontendTLS).
+func isClientCAGrant(g *gwv1b1.ReferenceGrant) bool {
+	return slices.ContainsFunc(g.Spec.From, func(f gwv1b1.ReferenceGrantFrom) bool { return f.Kind == "TrafficPolicy" })
+}
+
+// rebuildClientCAGrant is g granting only the client CA Secrets names (nil: none).
+func rebuildClientCAGrant(g *gwv1b1.ReferenceGrant, names map[string]bool) client.Object {
+	if len(names) == 0 {
+		return nil
+	}
+	out := g.DeepCopy()
+	out.Spec.To = nil
+	for _, name := range sortedKeys(names) {
+		out.Spec.To = append(out.Spec.To, gwv1b1.ReferenceGrantTo{Group: "", Kind: "Secret", Name: ptr(gwv1.ObjectName(name))})
+	}
+	return out
 }
