@@ -190,6 +190,9 @@ type Defaults struct {
 	// default. nginx throttles (limit_rate) only buffered responses.
 	ProxyBuffering            bool
 	LimitRate, LimitRateAfter int
+	// CipherSuites is ConfigMap ssl-ciphers translated to Envoy's names (nil: not set, or
+	// not translatable: Envoy's defaults, which are ingress-nginx's less the DHE suites).
+	CipherSuites []string
 }
 
 // DefaultDefaults are ingress-nginx's built-in ConfigMap defaults (config.go NewDefault).
@@ -255,6 +258,16 @@ func DefaultsFromConfigMap(data map[string]string) (Defaults, []ConfigMapFinding
 	intKey("proxy-next-upstream-timeout", &d.NextUpstreamTimeout)
 	intKey("http-redirect-code", &d.HTTPRedirectCode)
 	intKey("limit-req-status-code", &d.LimitReqStatusCode)
+	if v, ok := data["ssl-ciphers"]; ok {
+		suites, dropped, err := EnvoyCipherSuites(v)
+		switch {
+		case err != nil:
+			f = append(f, ConfigMapFinding{Key: "ssl-ciphers", Value: v, Message: "is not translated (" + err.Error() + "); Envoy's default cipher suites apply to every host without ssl-ciphers of its own"})
+		case len(dropped) > 0:
+			f = append(f, ConfigMapFinding{Key: "ssl-ciphers", Value: v, Message: strings.Join(dropped, ", ") + " cannot be offered by Envoy (BoringSSL has no such cipher) and is left out"})
+		}
+		d.CipherSuites = suites
+	}
 	intKey("limit-rate", &d.LimitRate)
 	intKey("limit-rate-after", &d.LimitRateAfter)
 	if v, ok := data["proxy-buffering"]; ok {

@@ -81,6 +81,10 @@ func (c *conversion) defaultsPolicy() *gbv1.TrafficPolicy {
 		spec.Backend = &gbv1.BackendPolicy{LoadBalancing: gbv1.LoadBalancingLeastRequest}
 	}
 	spec.Tracing = gatewayTracing(d)
+	if len(d.CipherSuites) > 0 {
+		// ConfigMap ssl-ciphers: every host's, unless its own ssl-ciphers (per-host policy).
+		spec.FrontendTLS = &gbv1.FrontendTLSPolicy{CipherSuites: d.CipherSuites}
+	}
 	return &gbv1.TrafficPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: gbv1.GroupVersion.String(), Kind: "TrafficPolicy"},
 		ObjectMeta: c.meta(nil, DefaultsPolicyName, c.opts.GatewayNamespace),

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
 )
@@ -36,6 +37,14 @@ func (t *translator) listenerFrontendTLS(li *listenerInfo) *v1alpha1.TrafficPoli
 // plane cannot apply exactly is never served without it (fails closed).
 func (t *translator) applyFrontendTLS(li *listenerInfo, ctx *tlsv3.DownstreamTlsContext) bool {
 	p := t.listenerFrontendTLS(li)
+	if p == nil || len(p.Spec.FrontendTLS.CipherSuites) == 0 {
+		// The Gateway's own cipher suites (ConfigMap ssl-ciphers): every hostname's unless
+		// its listener's policy names its own, as nginx's server-level ssl_ciphers
+		// overrides the http-level one.
+		if suites := t.gatewayCipherSuites(li.gw); len(suites) > 0 {
+			ctx.CommonTlsContext.TlsParams = &tlsv3.TlsParameters{CipherSuites: suites}
+		}
+	}
 	if p == nil {
 		return true
 	}
@@ -70,4 +79,37 @@ func cipherSuites(names []string) (suites []string, bad string) {
 		}
 	}
 	return names, ""
+}
+
+// gatewayCipherSuites are the cipher suites of the oldest TrafficPolicy targeting gw as a
+// whole (no sectionName) with frontendTLS.cipherSuites; names Envoy does not offer make it
+// ignored, with a problem (Envoy would refuse every listener of the Gateway for them).
+func (t *translator) gatewayCipherSuites(gw *gwv1.Gateway) []string {
+	k := qualified(gw.Namespace, gw.Name)
+	if suites, done := t.gatewaySuites[k]; done {
+		return suites
+	}
+	if t.gatewaySuites == nil {
+		t.gatewaySuites = map[string][]string{}
+	}
+	t.gatewaySuites[k] = t.findGatewayCipherSuites(gw)
+	return t.gatewaySuites[k]
+}
+
+func (t *translator) findGatewayCipherSuites(gw *gwv1.Gateway) []string {
+	for _, p := range t.ix.gatewayPolicies[qualified(gw.Namespace, gw.Name)] {
+		ft := p.Spec.FrontendTLS
+		if ft == nil || len(ft.CipherSuites) == 0 || !slices.ContainsFunc(p.Spec.TargetRefs, func(r gwv1.LocalPolicyTargetReferenceWithSectionName) bool {
+			return r.Kind == "Gateway" && string(r.Name) == gw.Name && r.SectionName == nil
+		}) {
+			continue
+		}
+		suites, bad := cipherSuites(ft.CipherSuites)
+		if bad != "" {
+			t.problem("TrafficPolicy", p.Namespace, p.Name, "spec.frontendTLS.cipherSuites", fmt.Sprintf("%q is not a cipher suite Envoy offers; the Gateway's cipher suites are Envoy's defaults", bad))
+			return nil
+		}
+		return suites
+	}
+	return nil
 }

@@ -95,3 +95,19 @@ func TestFrontendTLSPerHost(t *testing.T) {
 		}
 	}
 }
+
+// TestGatewayCipherSuites: ConfigMap ssl-ciphers (the defaults policy's frontendTLS, on the
+// whole Gateway) is every hostname's chain's, except a host with its own ssl-ciphers.
+func TestGatewayCipherSuites(t *testing.T) {
+	loaded, err := sources.ReadPaths([]string{"testdata/ingress-ssl-ciphers-configmap.in.yaml"}, sources.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chains := httpsChains(t, dataplane.Translate(pipeline.Build(loaded, converters.Options{}).Model, dataplane.Options{}))
+	if got := chains["https/shop.example.com"]; !slices.Equal(got, []string{"ECDHE-RSA-AES128-GCM-SHA256"}) {
+		t.Errorf("shop (own ssl-ciphers) %v", got)
+	}
+	if got := chains["https/blog.example.com"]; !slices.Equal(got, []string{"ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384"}) {
+		t.Errorf("blog (ConfigMap ssl-ciphers) %v", got)
+	}
+}

@@ -106,6 +106,8 @@ type translator struct {
 	unserved map[*listenerInfo]bool
 	// clientCerts are the client-certificate policies by Gateway and hostname (clientcert.go).
 	clientCerts map[string]*clientCertHost
+	// gatewaySuites are gatewayCipherSuites by Gateway, once worked out.
+	gatewaySuites map[string][]string
 }
 
 // effects is what translating part of the model adds to the output.
