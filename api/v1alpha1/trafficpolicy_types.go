@@ -121,7 +121,9 @@ type TrafficPolicySpec struct {
 	// ListenerSet with a sectionName naming an HTTPS listener, and changes only that
 	// listener's hostname (its own SNI filter chain) — unlike the Gateway API's frontend
 	// TLS validation, which covers every hostname of a port. From `auth-tls-*` and
-	// `ssl-ciphers`. Ignored on routes and on whole Gateways.
+	// `ssl-ciphers`. On a whole Gateway (no sectionName) only cipherSuites apply, as the
+	// default of every HTTPS listener without its own (ConfigMap `ssl-ciphers`); ignored on
+	// routes.
 	// +optional
 	FrontendTLS *FrontendTLSPolicy `json:"frontendTLS,omitempty"`
 
