@@ -579,6 +579,16 @@ func (t *translator) applyPolicy(g *portGroup, r *gwv1.HTTPRoute, ri int, ep *ef
 	}
 	if s.RateLimit != nil {
 		a.perFilter = perFilter(a.perFilter, filterRateLimit, rateLimitPerRoute(s.RateLimit, "rate_limit_"+statName(ep.rateLimitSource)))
+		if len(s.RateLimit.Exempt) > 0 {
+			exempt, err := rateLimitExemptPerRoute(s.RateLimit.Exempt)
+			if err != nil {
+				// The API server checks the CIDRs; objects that skipped it limit everyone.
+				t.problem("HTTPRoute", r.Namespace, r.Name, field, "rate limit exempt ranges: "+err.Error()+"; every client is limited")
+			} else {
+				a.perFilter = perFilter(a.perFilter, filterRateLimitExempt, exempt)
+				t.exemptClients = true
+			}
+		}
 	}
 	if s.BasicAuth != nil || s.ExternalAuth != nil {
 		if t.opts.AuthzAddress == "" {

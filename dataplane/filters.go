@@ -18,6 +18,7 @@ import (
 	rbacv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/rbac/v3"
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	metadatav3 "github.com/envoyproxy/go-control-plane/envoy/type/metadata/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -34,6 +35,9 @@ import (
 // any of these, as nginx answers them in the rewrite phase.
 const (
 	filterRateLimit = "envoy.filters.http.local_ratelimit"
+	// filterRateLimitExempt tells the rate limit which clients limit-allowlist exempts: an
+	// RBAC filter with shadow rules only, which records its verdict for the descriptor.
+	filterRateLimitExempt = "gatebridge.rate_limit_exempt"
 	// filterBandwidth throttles responses of the routes with limit-rate (off elsewhere).
 	filterBandwidth = "envoy.filters.http.bandwidth_limit"
 	filterRBAC      = "envoy.filters.http.rbac"
@@ -73,6 +77,12 @@ func (t *translator) httpFilters(g *portGroup) []*hcmv3.HttpFilter {
 		affinityCookieFilter(),
 		responseRewriteFilter(),
 		customResponseFilter(),
+	)
+	if g.exemptClients {
+		// No rules: records nothing unless a route gives its exempt ranges.
+		filters = append(filters, &hcmv3.HttpFilter{Name: filterRateLimitExempt, ConfigType: typed(&rbacv3.RBAC{})})
+	}
+	filters = append(filters,
 		// No token bucket and filter_enabled unset (0%): limits nothing unless a route says so.
 		&hcmv3.HttpFilter{Name: filterRateLimit, ConfigType: typed(&localrlv3.LocalRateLimit{StatPrefix: "gatebridge_rate_limit"})},
 		// No rules: allows everything unless a route has rules.
@@ -275,14 +285,65 @@ func rateLimitPerRoute(rl *v1alpha1.RateLimitPolicy, statPrefix string) *anypb.A
 		FilterEnabled:  all,
 		FilterEnforced: all,
 		Descriptors: []*ratelimitcommonv3.LocalRateLimitDescriptor{{
-			Entries:     []*ratelimitcommonv3.RateLimitDescriptor_Entry{{Key: "remote_address"}},
+			Entries:     append(exemptEntry(rl), &ratelimitcommonv3.RateLimitDescriptor_Entry{Key: "remote_address"}),
 			TokenBucket: bucket,
 		}},
 		MaxDynamicDescriptors: wrapperspb.UInt32(100000),
-		RateLimits: []*routev3.RateLimit{{Actions: []*routev3.RateLimit_Action{{
+		RateLimits: []*routev3.RateLimit{{Actions: append(exemptAction(rl), &routev3.RateLimit_Action{
 			ActionSpecifier: &routev3.RateLimit_Action_RemoteAddress_{RemoteAddress: &routev3.RateLimit_Action_RemoteAddress{}},
-		}}}},
+		})}},
 	})
+}
+
+// With exempt ranges (limit-allowlist), the descriptor starts with the verdict of the
+// exempt filter's shadow rules (rateLimitExemptPerRoute): only clients outside the ranges
+// ("denied") match the limited descriptor; the others fall to the route-wide bucket, which
+// limits nothing — nginx's geo map giving them an empty key.
+const (
+	rbacMetadataNamespace = "envoy.filters.http.rbac"
+	exemptVerdictKey      = "shadow_engine_result"
+	exemptDescriptorKey   = "limit_allowlist"
+)
+
+func exemptEntry(rl *v1alpha1.RateLimitPolicy) []*ratelimitcommonv3.RateLimitDescriptor_Entry {
+	if len(rl.Exempt) == 0 {
+		return nil
+	}
+	return []*ratelimitcommonv3.RateLimitDescriptor_Entry{{Key: exemptDescriptorKey, Value: "denied"}}
+}
+
+func exemptAction(rl *v1alpha1.RateLimitPolicy) []*routev3.RateLimit_Action {
+	if len(rl.Exempt) == 0 {
+		return nil
+	}
+	return []*routev3.RateLimit_Action{{ActionSpecifier: &routev3.RateLimit_Action_Metadata{Metadata: &routev3.RateLimit_Action_MetaData{
+		DescriptorKey: exemptDescriptorKey,
+		MetadataKey:   &metadatav3.MetadataKey{Key: rbacMetadataNamespace, Path: []*metadatav3.MetadataKey_PathSegment{{Segment: &metadatav3.MetadataKey_PathSegment_Key{Key: exemptVerdictKey}}}},
+		// Without a verdict (never expected), the client is limited: fail closed.
+		DefaultValue: "denied",
+		Source:       routev3.RateLimit_Action_MetaData_DYNAMIC,
+	}}}}
+}
+
+// rateLimitExemptPerRoute is the exempt filter's configuration for a route: shadow rules
+// only (nothing is denied), "allowed" for clients in the ranges. The address is the one
+// the rate limit keys on (the client address Envoy trusts, as nginx's $remote_addr).
+func rateLimitExemptPerRoute(cidrs []string) (*anypb.Any, error) {
+	var ids []*rbacconfigv3.Principal
+	for _, c := range cidrs {
+		r, err := cidrRange(c)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, &rbacconfigv3.Principal{Identifier: &rbacconfigv3.Principal_RemoteIp{RemoteIp: r}})
+	}
+	return mustAny(&rbacv3.RBACPerRoute{Rbac: &rbacv3.RBAC{ShadowRules: &rbacconfigv3.RBAC{
+		Action: rbacconfigv3.RBAC_ALLOW,
+		Policies: map[string]*rbacconfigv3.Policy{"limit-allowlist": {
+			Permissions: []*rbacconfigv3.Permission{{Rule: &rbacconfigv3.Permission_Any{Any: true}}},
+			Principals:  []*rbacconfigv3.Principal{orIDs(ids)},
+		}},
+	}}}), nil
 }
 
 // bandwidthPerRoute throttles a route's responses to kib KiB/s (nginx limit_rate). Envoy

@@ -50,6 +50,8 @@ type portGroup struct {
 	listeners   []*listenerInfo
 	// tls is true when the group terminates or passes through TLS.
 	tls bool
+	// exemptClients: a route of the group exempts client ranges from its rate limit.
+	exemptClients bool
 }
 
 // name is the stable Envoy listener (and route configuration) name of the group.

@@ -121,6 +121,9 @@ type effects struct {
 	auth            map[string]authz.Policy
 	served          []Served
 	needAuthz       bool
+	// exemptClients: some route limits requests with exempt client ranges (limit-allowlist),
+	// so its port group needs the filter that tells them apart (filterRateLimitExempt).
+	exemptClients bool
 	// errorBackends are the default backend clusters that error pages redirect to. They
 	// are not merged: routeTables reads them from each HTTPRoute's result, since each port
 	// group serves the error-page routes of its own HTTPRoutes.
@@ -151,6 +154,7 @@ func (t *translator) mergeRoute(r *routeResult) {
 	t.issues = append(t.issues, e.issues...)
 	t.served = append(t.served, e.served...)
 	t.needAuthz = t.needAuthz || e.needAuthz
+	t.exemptClients = t.exemptClients || e.exemptClients
 	addMissing(t.clusters, r.resources.clusters)
 	addMissing(t.loadAssignments, r.resources.loadAssignments)
 	addMissing(t.secrets, r.resources.secrets)
@@ -237,7 +241,9 @@ func (x *Translator) Translate(m *Model) *Output {
 		// The bridged Gateway's plain ports serve the fallback even without listeners.
 		hasHTTP := g.hasHTTP() || (!g.tls && t.bridged(g))
 		if hasHTTP {
+			t.exemptClients = false
 			tables := t.routeTables(g, httpRoutes)
+			g.exemptClients = t.exemptClients
 			res.Routes = append(res.Routes, tables.routes...)
 			res.ScopedRoutes = append(res.ScopedRoutes, tables.scopes...)
 		}
