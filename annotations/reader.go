@@ -269,8 +269,3 @@ func (r *reader) refuse(name, why string) {
 	r.refused = append(r.refused, name)
 }
 
-// unsupported records an annotation that is valid but not converted yet.
-func (r *reader) unsupported(name string) {
-	spec, _ := Lookup(name)
-	r.findings = append(r.findings, Finding{Annotation: name, Value: r.values[name], Level: Unsupported, Message: spec.Note})
-}
