@@ -268,4 +268,3 @@ func (r *reader) refuse(name, why string) {
 	r.findings = append(r.findings, Finding{Annotation: name, Value: r.values[name], Level: Refused, Message: why})
 	r.refused = append(r.refused, name)
 }
-
