@@ -38,10 +38,14 @@ type memo struct {
 	// stale are the HTTPRoutes (namespace/name) whose remembered translation must not be
 	// replayed: a TrafficPolicy targeting them changed.
 	stale map[string]bool
-	// routes and tables are what the previous translation left (read); nextRoutes and
+	// results and tables are what the previous translation left (read); nextResults and
 	// nextTables are filled by this one (written), so entries no longer used are dropped.
-	routes, nextRoutes map[routeKey]*routeResult
-	tables, nextTables map[string]*tableResult
+	// results holds, per port group, the result of each HTTPRoute at its place in the
+	// sorted list of HTTPRoutes (routeOrder); byKey indexes them by name when the list is
+	// not aligned with the previous one (made on demand: it costs as much as replaying).
+	results, nextResults map[string][]*routeResult
+	byKey                map[routeKey]*routeResult
+	tables, nextTables   map[string]*tableResult
 	// errorRoutes are the error-page routes by cluster name (see errorpages.go).
 	errorRoutes, nextErrorRoutes map[string]*routev3.Route
 	// refused are the routes of refused locations (refused.go), which depend on nothing
@@ -58,6 +62,81 @@ type memo struct {
 	// had; order is its sorted clusters and load assignments (sortedValues).
 	size  effectsSize
 	order resourceOrder
+	// routeOrder is the last translation's HTTPRoutes as given and sorted (oldestHTTPRoutes).
+	routeOrder routeOrder
+	// spare are maps of an earlier translation that nothing reads any more, for this one
+	// to reuse (recycled).
+	spare spareMaps
+	// status is what statusResults remembered of the previous translation's HTTPRoutes
+	// (nil: judge them all), nextStatus what it remembers of this one's.
+	status, nextStatus *statusMemo
+}
+
+// spareMaps are maps a translation may empty and reuse: the clusters and load assignments
+// of the last translation (its output holds sorted lists of them, not the maps).
+type spareMaps struct {
+	clusters        map[string]*clusterv3.Cluster
+	loadAssignments map[string]*endpointv3.ClusterLoadAssignment
+}
+
+// recycled returns m emptied, or a new map for n entries if m is nil.
+func recycled[K comparable, V any](m map[K]V, n int) map[K]V {
+	if m == nil {
+		return make(map[K]V, n)
+	}
+	clear(m)
+	return m
+}
+
+// routeOrder is a list of HTTPRoutes as given, and sorted oldest first. aligned: sorted is
+// the previous sorted list with some routes replaced, at the same places, by objects of
+// the same namespace, name and creation time.
+type routeOrder struct {
+	given, sorted []*gwv1.HTTPRoute
+	aligned       bool
+}
+
+// oldestHTTPRoutes returns routes sorted as oldestFirst sorts them. When routes differ
+// from the last list given only in objects replaced, at the same place, by objects of the
+// same namespace, name and creation time (an edited route), the sorted list is the last
+// one with the same replacements: 10,000 routes are not sorted again for one change.
+func (m *memo) oldestHTTPRoutes(routes []*gwv1.HTTPRoute) []*gwv1.HTTPRoute {
+	prev := m.routeOrder
+	var sorted []*gwv1.HTTPRoute
+	if len(prev.given) == len(routes) && len(routes) > 0 {
+		replaced := map[*gwv1.HTTPRoute]*gwv1.HTTPRoute{}
+		for i, r := range routes {
+			old := prev.given[i]
+			if r == old {
+				continue
+			}
+			if r.Namespace != old.Namespace || r.Name != old.Name || !r.CreationTimestamp.Equal(&old.CreationTimestamp) {
+				replaced = nil
+				break
+			}
+			replaced[old] = r
+		}
+		for _, r := range routes {
+			if _, ok := replaced[r]; ok {
+				replaced = nil // a replaced object is still listed elsewhere too
+				break
+			}
+		}
+		if replaced != nil {
+			sorted = slices.Clone(prev.sorted)
+			for i, r := range sorted {
+				if by, ok := replaced[r]; ok {
+					sorted[i] = by
+				}
+			}
+		}
+	}
+	aligned := sorted != nil
+	if !aligned {
+		sorted = oldestFirst(routes)
+	}
+	m.routeOrder = routeOrder{given: slices.Clone(routes), sorted: sorted, aligned: aligned}
+	return sorted
 }
 
 // resourceOrder is the sorted output of a translation, kept to sort the next one cheaply.
@@ -75,6 +154,8 @@ type routeResult struct {
 	route   *gwv1.HTTPRoute
 	hosts   []string
 	entries []*routeEntry
+	// effects are what the translation added besides routes; its maps are nil; resources
+	// has their content.
 	effects effects
 	// resources are the named resources of effects as lists, which merge reads on every
 	// translation for every HTTPRoute: iterating four small maps 10,000 times costs more
@@ -134,14 +215,16 @@ func (prev *memo) next(m *Model) *memo {
 		// nothing but its Secret; the order of the last output is a sorting hint whatever
 		// changed.
 		n.errorRoutes, n.secretProtos, n.order, n.refused = prev.nextErrorRoutes, prev.nextSecretProtos, prev.order, prev.nextRefused
+		n.routeOrder = prev.routeOrder
 		n.fallbackRoutes = prev.nextFallbackRoutes
-		n.nextRoutes = make(map[routeKey]*routeResult, len(prev.nextRoutes))
-	} else {
-		n.nextRoutes = map[routeKey]*routeResult{}
+		n.spare = prev.spare
 	}
+	n.nextResults = map[string][]*routeResult{}
 	if prev != nil && sameEnvironmentButPolicies(&prev.env, &env) {
 		if stale, ok := routePolicyChanges(prev.env.TrafficPolicies, env.TrafficPolicies); ok {
-			n.ix, n.routes, n.tables, n.size = prev.ix, prev.nextRoutes, prev.nextTables, prev.size
+			n.ix, n.results, n.tables, n.size = prev.ix, prev.nextResults, prev.nextTables, prev.size
+			// Route status depends on the Gateways and listeners, not on policies.
+			n.status = prev.nextStatus
 			if len(stale) > 0 {
 				n.ix = prev.ix.withPolicies(env.TrafficPolicies)
 				n.stale = stale
@@ -268,23 +351,43 @@ func sameRoute(a, b *gwv1.HTTPRoute) bool {
 		reflect.DeepEqual(a.Spec, b.Spec)
 }
 
+// previousResult returns the previous translation's result for r on port group group, r
+// being at place order of the sorted HTTPRoutes: the result at the same place when the
+// list is aligned with the previous one, else the result of the same name; nil if none.
+func (m *memo) previousResult(group string, r *gwv1.HTTPRoute, order int, routes int) *routeResult {
+	if prev := m.results[group]; m.routeOrder.aligned && len(prev) == routes {
+		return prev[order] // the same namespace and name (oldestHTTPRoutes)
+	}
+	if m.byKey == nil {
+		m.byKey = map[routeKey]*routeResult{}
+		for g, results := range m.results {
+			for _, res := range results {
+				m.byKey[routeKey{g, res.route.Namespace, res.route.Name}] = res
+			}
+		}
+	}
+	return m.byKey[routeKey{group, r.Namespace, r.Name}]
+}
+
 // httpRoute translates HTTPRoute r for port group g, or replays the previous translation
-// if r did not change. order is r's place in creation order.
-func (t *translator) httpRoute(g *portGroup, groupName string, r *gwv1.HTTPRoute, order int) *routeResult {
-	key := routeKey{groupName, r.Namespace, r.Name}
-	res, ok := t.memo.routes[key]
+// if r did not change. order is r's place in creation order, among routes HTTPRoutes.
+func (t *translator) httpRoute(g *portGroup, groupName string, r *gwv1.HTTPRoute, order, routes int) *routeResult {
+	res := t.memo.previousResult(groupName, r, order, routes)
 	switch {
-	case !ok || !sameRoute(res.route, r) || t.memo.stale[qualified(r.Namespace, r.Name)]:
+	case res == nil || !sameRoute(res.route, r) || (len(t.memo.stale) > 0 && t.memo.stale[qualified(r.Namespace, r.Name)]):
 		res = t.translateHTTPRoute(g, r)
 	case res.route != r:
 		// Equal but another object: remember this one, so that the next translation of
 		// the same model finds the same pointer and need not compare the content again.
 		res.route = r
 	}
-	for _, e := range res.entries {
-		e.routeOrder = order
+	// All entries of a result have the same order: written only when it moved (writing
+	// 20,000 entries on every translation costs more than the check).
+	if len(res.entries) > 0 && res.entries[0].routeOrder != order {
+		for _, e := range res.entries {
+			e.routeOrder = order
+		}
 	}
-	t.memo.nextRoutes[key] = res
 	t.mergeRoute(res)
 	return res
 }
@@ -302,6 +405,9 @@ func (t *translator) translateHTTPRoute(g *portGroup, r *gwv1.HTTPRoute) *routeR
 	}
 	res.effects = t.effects
 	res.resources = resourcesOf(&res.effects)
+	// Only the lists are read from here on (mergeRoute): the maps of 10,000 remembered
+	// routes would cost megabytes.
+	res.effects.clusters, res.effects.loadAssignments, res.effects.secrets, res.effects.auth = nil, nil, nil, nil
 	t.effects = outer
 	return res
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/gatebridge-dev/gatebridge/dataplane"
 	"github.com/gatebridge-dev/gatebridge/internal/pipeline"
 	"github.com/gatebridge-dev/gatebridge/sources"
+	"github.com/gatebridge-dev/gatebridge/test/bench"
 )
 
 func loadModel(t *testing.T, in string) *dataplane.Model {
@@ -121,6 +123,19 @@ func TestTranslatorMatchesTranslate(t *testing.T) {
 					}
 				}
 				check("back to the original", m)
+				// What a route's status depends on: its hostnames and parentRefs.
+				moved := r.DeepCopy()
+				moved.Spec.Hostnames = append(moved.Spec.Hostnames, "edited.example.com")
+				edited.HTTPRoutes[i] = moved
+				check("route "+r.Name+" given another hostname", &edited)
+				if len(moved.Spec.ParentRefs) > 0 {
+					moved = moved.DeepCopy()
+					section := gwv1.SectionName("no-such-listener")
+					moved.Spec.ParentRefs[0].SectionName = &section
+					edited.HTTPRoutes[i] = moved
+					check("route "+r.Name+" parentRef edited", &edited)
+				}
+				check("back to the original again", m)
 				edited.HTTPRoutes[i] = r.DeepCopy()
 				check("route "+r.Name+" re-created", &edited)
 				edited.HTTPRoutes = append(append([]*gwv1.HTTPRoute(nil), m.HTTPRoutes[:i]...), m.HTTPRoutes[i+1:]...)
@@ -172,4 +187,52 @@ func TestRoutesDependOnReadiness(t *testing.T) {
 	if !m.RoutesDependOnReadiness() {
 		t.Errorf("a default backend: routes depend on readiness")
 	}
+}
+
+// TestTranslatorSharedCluster: routes that share a Service port share its cluster and load
+// assignment. A Translator must keep them while any route uses them and drop them with the
+// last one, whatever order routes are edited, deleted and added back in.
+func TestTranslatorSharedCluster(t *testing.T) {
+	const shared = "ns-0/svc-0/80"
+	m := bench.GenerateRoutes(401, 8080) // routes 0, 200 and 400 are in namespace ns-0
+	useShared := func(i int) *gwv1.HTTPRoute {
+		r := bench.Route(i, "")
+		for ri := range r.Spec.Rules {
+			r.Spec.Rules[ri].BackendRefs[0].Name = "svc-0"
+		}
+		return r
+	}
+	m.HTTPRoutes[200], m.HTTPRoutes[400] = useShared(200), useShared(400)
+	tr := dataplane.NewTranslator(goldenOptions)
+	check := func(step string, m *dataplane.Model, wantShared bool) {
+		t.Helper()
+		got := tr.Translate(m)
+		if g, w := RenderOutput(t, got), RenderOutput(t, dataplane.Translate(m, goldenOptions)); !bytes.Equal(g, w) {
+			t.Fatalf("%s: the Translator's output differs from Translate's\n%s", step, firstDiff(w, g))
+		}
+		has := false
+		for _, c := range got.Resources.Clusters {
+			has = has || c.Name == shared
+		}
+		if has != wantShared {
+			t.Fatalf("%s: cluster %s served: %v, want %v", step, shared, has, wantShared)
+		}
+	}
+	check("three routes share svc-0", m, true)
+	edited := *m
+	edited.HTTPRoutes = slices.Clone(m.HTTPRoutes)
+	edited.HTTPRoutes[200] = bench.Route(200, "") // back to its own svc-200
+	check("one route no longer uses svc-0", &edited, true)
+	edited.HTTPRoutes[400] = bench.Route(400, "other")
+	check("a second no longer uses it", &edited, true)
+	edited.HTTPRoutes[0] = bench.Route(0, "edited")
+	check("the owner's route edited", &edited, true)
+	without := edited
+	without.HTTPRoutes = slices.Delete(slices.Clone(edited.HTTPRoutes), 0, 1)
+	check("the last route using svc-0 deleted", &without, false)
+	again := edited
+	again.HTTPRoutes = slices.Clone(edited.HTTPRoutes)
+	again.HTTPRoutes[400] = useShared(400)
+	check("svc-0 used again by another route", &again, true)
+	check("the model of the start", m, true)
 }

@@ -71,8 +71,11 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 	group := g.name()
 	vhosts := map[string][]*routeEntry{}
 	errorBackends := map[string]bool{}
+	results := make([]*routeResult, len(routes))
+	t.memo.nextResults[group] = results
 	for order, r := range routes {
-		res := t.httpRoute(g, group, r, order)
+		res := t.httpRoute(g, group, r, order, len(routes))
+		results[order] = res
 		for _, h := range res.hosts {
 			vhosts[h] = append(vhosts[h], res.entries...)
 		}

@@ -1,7 +1,10 @@
 package dataplane
 
 import (
+	"cmp"
 	"fmt"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -195,38 +198,180 @@ func newParentIndex(gateways []*gwv1.Gateway, every []*listenerInfo, sets []*gwv
 
 // statusResults judges every parentRef of the routes that names one of our Gateways or one
 // of their ListenerSets, and describes every listener of them.
+//
+// The judgement of an HTTPRoute depends on the Gateways and listeners and on nothing of the
+// route but its identity, parentRefs and hostnames, so while the model's environment is
+// unchanged (memo.next) each route's is remembered: one changed route among 10,000 is
+// judged again, not all of them, and when every judgement and the set of routes are the
+// same the previous results are returned as they were.
 func (t *translator) statusResults(gateways []*gwv1.Gateway, every []*listenerInfo, httpRoutes []*gwv1.HTTPRoute, tlsRoutes []*gwv1.TLSRoute) ([]RouteParentResult, []ListenerResult) {
 	if len(gateways) == 0 {
 		return nil, nil
 	}
 	ix := newParentIndex(gateways, every, t.model.ListenerSets)
-	attached := map[*listenerInfo]int{}
-	var parents []RouteParentResult
-	for _, r := range httpRoutes {
-		parents = ix.judge(parents, routeKind(r), r.Namespace, r.Name, r.Spec.ParentRefs, hostnameStrings(r.Spec.Hostnames), attached)
+	attached := make([]int, len(every))
+	position := make(map[*listenerInfo]int, len(every))
+	for i, l := range every {
+		position[l] = i
 	}
-	for _, r := range tlsRoutes {
-		parents = ix.judge(parents, "TLSRoute", r.Namespace, r.Name, r.Spec.ParentRefs, hostnameStrings(r.Spec.Hostnames), attached)
+	parents, ok := t.memo.judgeHTTPRoutes(ix, position, httpRoutes, attached)
+	if !ok {
+		parents = nil
+		clear(attached)
+		counted := map[*listenerInfo]int{}
+		for _, r := range httpRoutes {
+			parents = ix.judge(parents, routeKind(r), r.Namespace, r.Name, r.Spec.ParentRefs, hostnameStrings(r.Spec.Hostnames), counted)
+		}
+		for l, n := range counted {
+			attached[position[l]] += n
+		}
+		sortParents(parents)
 	}
-	sort.SliceStable(parents, func(i, j int) bool {
-		a, b := parents[i], parents[j]
-		if a.RouteKind != b.RouteKind {
-			return a.RouteKind < b.RouteKind
+	if len(tlsRoutes) > 0 {
+		counted := map[*listenerInfo]int{}
+		var tls []RouteParentResult
+		for _, r := range tlsRoutes {
+			tls = ix.judge(tls, "TLSRoute", r.Namespace, r.Name, r.Spec.ParentRefs, hostnameStrings(r.Spec.Hostnames), counted)
 		}
-		if a.RouteNamespace != b.RouteNamespace {
-			return a.RouteNamespace < b.RouteNamespace
+		for l, n := range counted {
+			attached[position[l]] += n
 		}
-		if a.RouteName != b.RouteName {
-			return a.RouteName < b.RouteName
-		}
-		return a.Index < b.Index
-	})
+		// "TLSRoute" sorts after "GRPCRoute" and "HTTPRoute": merged without copying the
+		// remembered results.
+		sortParents(tls)
+		parents = append(slices.Clip(parents), tls...)
+	}
 	listeners := make([]ListenerResult, 0, len(every))
-	for _, l := range every {
+	for i, l := range every {
 		listeners = append(listeners, ListenerResult{ListenerRef: l.ref(), GatewayNamespace: l.gw.Namespace, GatewayName: l.gw.Name,
-			Protocol: string(l.spec.Protocol), Served: !t.unserved[l], AttachedRoutes: attached[l]})
+			Protocol: string(l.spec.Protocol), Served: !t.unserved[l], AttachedRoutes: attached[i]})
 	}
 	return parents, listeners
+}
+
+// sortParents sorts results by route (kind, namespace, name) and parentRef index, keeping
+// the order of equals.
+func sortParents(parents []RouteParentResult) {
+	slices.SortStableFunc(parents, func(a, b RouteParentResult) int {
+		return cmp.Or(strings.Compare(a.RouteKind, b.RouteKind), strings.Compare(a.RouteNamespace, b.RouteNamespace),
+			strings.Compare(a.RouteName, b.RouteName), cmp.Compare(a.Index, b.Index))
+	})
+}
+
+// routeIdentity names a route for its status: kind, namespace and name.
+type routeIdentity struct{ kind, namespace, name string }
+
+func compareIdentities(a, b routeIdentity) int {
+	return cmp.Or(strings.Compare(a.kind, b.kind), strings.Compare(a.namespace, b.namespace), strings.Compare(a.name, b.name))
+}
+
+// judgedRoute is how the parentRefs of one HTTPRoute fared.
+type judgedRoute struct {
+	id        routeIdentity
+	refs      []gwv1.ParentReference
+	hostnames []gwv1.Hostname
+	results   []RouteParentResult
+	// listeners are the positions (in the translation's list of every listener) of the
+	// listeners the route attached to, each once.
+	listeners []int
+}
+
+// statusMemo is what statusResults remembers of the HTTPRoutes between translations, by
+// position in the sorted list of HTTPRoutes (oldestHTTPRoutes).
+type statusMemo struct {
+	routes []*gwv1.HTTPRoute
+	judged []*judgedRoute
+	// order is the positions of routes sorted by identity, and parents their results in
+	// that order.
+	order   []int
+	parents []RouteParentResult
+}
+
+// judgeHTTPRoutes judges the parentRefs of routes (sorted oldest first), adds their
+// attachments to attached (by listener position) and returns the results sorted. When
+// routes is the previous list with some routes replaced by objects of the same identity
+// (memo.routeOrder.replaced), the other routes' judgements, their order and, if no
+// judgement changed, the results are the previous ones. Not ok when two routes have the
+// same identity: the caller then judges them all the plain way.
+func (m *memo) judgeHTTPRoutes(ix *parentIndex, position map[*listenerInfo]int, routes []*gwv1.HTTPRoute, attached []int) ([]RouteParentResult, bool) {
+	prev := m.status
+	m.nextStatus = nil
+	aligned := prev != nil && m.routeOrder.aligned && len(prev.routes) == len(routes)
+	next := &statusMemo{routes: routes, judged: make([]*judgedRoute, len(routes))}
+	// reused: every judgement is the previous one; sameOrder: every identity too.
+	reused, sameOrder := aligned, aligned
+	for i, r := range routes {
+		var j *judgedRoute
+		if aligned {
+			if old := prev.judged[i]; prev.routes[i] == r || old.sameInput(r) {
+				j = old
+			}
+		}
+		if j == nil {
+			reused = false
+			j = judgeRoute(ix, position, r)
+			// The kind may change with the same name (a GRPCRoute's annotation).
+			sameOrder = sameOrder && j.id == prev.judged[i].id
+		}
+		next.judged[i] = j
+		for _, p := range j.listeners {
+			attached[p]++
+		}
+	}
+	if sameOrder {
+		next.order = prev.order // the same identities at the same places
+	} else {
+		next.order = make([]int, len(routes))
+		for i := range next.order {
+			next.order[i] = i
+		}
+		slices.SortStableFunc(next.order, func(a, b int) int { return compareIdentities(next.judged[a].id, next.judged[b].id) })
+		for k := 1; k < len(next.order); k++ {
+			if next.judged[next.order[k-1]].id == next.judged[next.order[k]].id {
+				return nil, false
+			}
+		}
+	}
+	m.nextStatus = next
+	if reused {
+		next.parents = prev.parents
+		return next.parents, true
+	}
+	n := 0
+	for _, j := range next.judged {
+		n += len(j.results)
+	}
+	if n == 0 {
+		return nil, true
+	}
+	next.parents = make([]RouteParentResult, 0, n)
+	for _, i := range next.order {
+		j := next.judged[i]
+		from := len(next.parents)
+		next.parents = append(next.parents, j.results...)
+		// Remembered as part of the output rather than a copy of it.
+		j.results = next.parents[from:len(next.parents):len(next.parents)]
+	}
+	return next.parents, true
+}
+
+// sameInput reports whether r would be judged as j was: the same identity, parentRefs and
+// hostnames.
+func (j *judgedRoute) sameInput(r *gwv1.HTTPRoute) bool {
+	return j.id == routeIdentity{routeKind(r), r.Namespace, r.Name} &&
+		slices.Equal(j.hostnames, r.Spec.Hostnames) && reflect.DeepEqual(j.refs, r.Spec.ParentRefs)
+}
+
+// judgeRoute judges the parentRefs of r.
+func judgeRoute(ix *parentIndex, position map[*listenerInfo]int, r *gwv1.HTTPRoute) *judgedRoute {
+	counted := map[*listenerInfo]int{}
+	j := &judgedRoute{id: routeIdentity{routeKind(r), r.Namespace, r.Name}, refs: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames}
+	j.results = slices.Clip(ix.judge(nil, j.id.kind, r.Namespace, r.Name, r.Spec.ParentRefs, hostnameStrings(r.Spec.Hostnames), counted))
+	for l := range counted {
+		j.listeners = append(j.listeners, position[l])
+	}
+	slices.Sort(j.listeners)
+	return j
 }
 
 func hostnameStrings(hs []gwv1.Hostname) []string {

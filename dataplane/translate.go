@@ -135,10 +135,14 @@ func newEffects() effects { return newEffectsSized(effectsSize{}) }
 // effectsSize is how many resources of each kind to make room for.
 type effectsSize struct{ clusters, loadAssignments, served int }
 
-func newEffectsSized(n effectsSize) effects {
+func newEffectsSized(n effectsSize) effects { return newEffectsReusing(n, spareMaps{}) }
+
+// newEffectsReusing is newEffectsSized with the cluster and load assignment maps of spare,
+// emptied, when it has them.
+func newEffectsReusing(n effectsSize, spare spareMaps) effects {
 	return effects{
-		clusters:        make(map[string]*clusterv3.Cluster, n.clusters),
-		loadAssignments: make(map[string]*endpointv3.ClusterLoadAssignment, n.loadAssignments),
+		clusters:        recycled(spare.clusters, n.clusters),
+		loadAssignments: recycled(spare.loadAssignments, n.loadAssignments),
 		served:          make([]Served, 0, n.served),
 		secrets:         map[string]*tlsv3.Secret{},
 		auth:            map[string]authz.Policy{},
@@ -185,8 +189,8 @@ func Translate(m *Model, opts Options) *Output {
 // protos as before, so that xds.Publish need not validate and hash them again. Everything
 // is translated afresh when anything besides HTTPRoutes changed (Gateways, Gateway-level
 // policies, Services, endpoints, …); a TrafficPolicy that targets HTTPRoutes only makes
-// only those routes translated again (see memo). A Translator is not safe for concurrent use, and the protos it
-// returns must not be modified.
+// only those routes translated again (see memo). A Translator is not safe for concurrent use, and the protos and
+// the Parents it returns must not be modified (the next translation reuses them).
 type Translator struct {
 	opts Options
 	memo *memo
@@ -208,7 +212,7 @@ func (x *Translator) Translate(m *Model) *Output {
 		model:   m,
 		opts:    x.opts,
 		ix:      x.memo.ix,
-		effects: newEffectsSized(x.memo.size),
+		effects: newEffectsReusing(x.memo.size, x.memo.spare),
 		memo:    x.memo,
 	}
 	res := &xds.Resources{}
@@ -235,7 +239,7 @@ func (x *Translator) Translate(m *Model) *Output {
 		t.problem("Gateway", b.GatewayNamespace, b.GatewayName, "", "the bridged Gateway does not exist (or is not of a gatebridge GatewayClass); nothing goes to the fallback")
 	}
 	groups = t.dropAddressClashes(groups)
-	httpRoutes := oldestFirst(m.HTTPRoutes)
+	httpRoutes := x.memo.oldestHTTPRoutes(m.HTTPRoutes)
 	tlsRoutes := oldestFirst(m.TLSRoutes)
 	for _, g := range groups {
 		// The bridged Gateway's plain ports serve the fallback even without listeners.
@@ -269,6 +273,7 @@ func (x *Translator) Translate(m *Model) *Output {
 			}
 		}
 	}
+	x.memo.spare.clusters, x.memo.spare.loadAssignments = t.clusters, t.loadAssignments
 	x.memo.order = resourceOrder{clusters: res.Clusters, loadAssignments: res.Endpoints, listeners: res.Listeners}
 	x.memo.size = effectsSize{clusters: len(t.clusters), loadAssignments: len(t.loadAssignments), served: len(t.served)}
 	out := &Output{Resources: res, Auth: t.auth, Problems: sortProblems(t.problems), Issues: sortIssues(t.issues), Served: t.served}

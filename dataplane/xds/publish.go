@@ -1,7 +1,6 @@
 package xds
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -63,7 +62,7 @@ func (s *Server) PublishEndpoints(eps []*endpointv3.ClusterLoadAssignment) (bool
 	if current == nil {
 		return false, s.rejected(errors.New("no snapshot to update the endpoints of: Publish first"))
 	}
-	endpoints, err := newResourceSet(kindEndpoint, asResources(eps), s.inputs[kindEndpoint])
+	endpoints, err := newResourceSet(kindEndpoint, asResources(eps, s.inputs[kindEndpoint]), s.inputs[kindEndpoint])
 	if err != nil {
 		return false, s.rejected(err)
 	}
@@ -83,7 +82,7 @@ func (s *Server) resolveAndPublish(c *config) (bool, error) {
 
 // resolve checks c's references and leaves out what nothing uses.
 func (s *Server) resolve(c *config) (*config, error) {
-	c, unused, err := resolveReferences(c)
+	c, unused, err := resolveReferences(c, &s.clusterRefs)
 	if err != nil {
 		return nil, s.rejected(err)
 	}
@@ -152,7 +151,7 @@ func (s *Server) publish(c *config) (bool, error) {
 
 	// The cache stores the snapshot before answering watches; an error here means some
 	// watch could not be answered, yet the snapshot is the one served from now on.
-	if err := s.cache.SetSnapshot(context.Background(), s.opts.NodeID, snapshot); err != nil {
+	if err := s.cache.publish(s.opts.NodeID, snapshot, c); err != nil {
 		return true, fmt.Errorf("xds: snapshot %d published but not sent to every client: %w", version, err)
 	}
 	s.log.Info("published xDS snapshot", "version", version, "changed", kindNames(changed), "counts", c.counts())

@@ -2,6 +2,7 @@ package xds
 
 import (
 	"fmt"
+	"maps"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -29,9 +30,17 @@ import (
 //
 // The HttpConnectionManager and TLS contexts are decoded from their typed_config and
 // validated too, since a listener's own validation does not look inside an Any.
-func resolveReferences(c *config) (resolved *config, unused []string, err error) {
+//
+// memo is what the last call found about the clusters (nil: nothing); when the clusters,
+// endpoints and secrets are the very sets it found it about, the clusters are not walked
+// again. It is updated to this call's findings.
+func resolveReferences(c *config, memo *clusterReferences) (resolved *config, unused []string, err error) {
 	r := referenceChecker{config: c}
-	for k := range numKinds {
+	known := memo.validFor(c)
+	for _, k := range referencedKinds {
+		if k == kindEndpoint && known {
+			continue // only clusters use endpoints: memo.endpoints, read only
+		}
 		// Sized for the common case, where everything is used: 10,000 EDS clusters would
 		// otherwise grow the map of used endpoints a dozen times on every publish.
 		r.used[k] = make(map[string]bool, len(c.sets[k].items))
@@ -49,15 +58,49 @@ func resolveReferences(c *config) (resolved *config, unused []string, err error)
 			return nil, nil, err
 		}
 	}
-	for _, item := range c.sets[kindCluster].items {
-		cl := item.(*clusterv3.Cluster)
-		if err := r.checkCluster(cl); err != nil {
-			return nil, nil, fmt.Errorf("cluster %q: %w", cl.GetName(), err)
+	if known {
+		r.used[kindEndpoint] = memo.endpoints
+		for name := range memo.secrets {
+			r.used[kindSecret][name] = true
+		}
+	} else {
+		// The clusters' own findings, apart from the listeners'.
+		listenerSecrets := r.used[kindSecret]
+		r.used[kindSecret] = map[string]bool{}
+		for _, item := range c.sets[kindCluster].items {
+			cl := item.(*clusterv3.Cluster)
+			if err := r.checkCluster(cl); err != nil {
+				return nil, nil, fmt.Errorf("cluster %q: %w", cl.GetName(), err)
+			}
+		}
+		if memo != nil {
+			*memo = clusterReferences{clusters: c.sets[kindCluster].original(), endpointSet: c.sets[kindEndpoint].original(),
+				secretSet: c.sets[kindSecret].original(), endpoints: r.used[kindEndpoint], secrets: maps.Clone(r.used[kindSecret])}
+		}
+		for name := range listenerSecrets {
+			r.used[kindSecret][name] = true
 		}
 	}
 	resolved, unused = r.withoutUnused()
 	return resolved, unused, nil
 }
+
+// clusterReferences is what walking a set of clusters found: the ClusterLoadAssignments
+// and secrets they use, all present in the endpoint and secret sets they were checked
+// against. These maps are never modified once recorded.
+type clusterReferences struct {
+	clusters, endpointSet, secretSet *resourceSet
+	endpoints, secrets               map[string]bool
+}
+
+// validFor reports whether m was found for c's clusters, endpoints and secrets.
+func (m *clusterReferences) validFor(c *config) bool {
+	return m != nil && m.clusters != nil && m.clusters == c.sets[kindCluster].original() &&
+		m.endpointSet == c.sets[kindEndpoint].original() && m.secretSet == c.sets[kindSecret].original()
+}
+
+// referencedKinds are the kinds other resources refer to by name.
+var referencedKinds = []kind{kindScopedRoute, kindRoute, kindEndpoint, kindSecret}
 
 // referenceChecker records which route configurations, endpoints and secrets are used.
 type referenceChecker struct {
@@ -79,7 +122,7 @@ func (r *referenceChecker) use(k kind, name string) error {
 func (r *referenceChecker) withoutUnused() (*config, []string) {
 	out := r.config
 	var unused []string
-	for _, k := range []kind{kindScopedRoute, kindRoute, kindEndpoint, kindSecret} {
+	for _, k := range referencedKinds {
 		set := r.config.sets[k]
 		if len(r.used[k]) == len(set.items) {
 			continue

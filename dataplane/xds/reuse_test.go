@@ -3,11 +3,13 @@ package xds
 import (
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/protobuf/proto"
@@ -281,5 +283,46 @@ func TestSameReferences(t *testing.T) {
 	}
 	if sameReferences(prev, nil, nil) {
 		t.Error("nothing published yet: sameReferences")
+	}
+}
+
+// The clusters' references are walked again whenever the clusters, endpoints or secrets
+// change, and not otherwise: the same clusters with an endpoint set that lacks one they
+// use are rejected, the same sets again publish nothing, and an endpoint the clusters stop
+// using is left out.
+func TestClusterReferencesFollowTheirSets(t *testing.T) {
+	s := New(testLogger(t), Options{})
+	res := testResources(t)
+	if _, err := s.Publish(res); err != nil {
+		t.Fatal(err)
+	}
+	if published, err := s.Publish(res); published || err != nil {
+		t.Fatalf("the same resources again: Publish() = %v, %v; want false, nil", published, err)
+	}
+	missing := *res
+	missing.Endpoints = res.Endpoints[:1] // c2's are gone
+	if _, err := s.Publish(&missing); err == nil || !strings.Contains(err.Error(), `"c2"`) {
+		t.Fatalf("c2 without endpoints: Publish() error = %v, want one naming c2", err)
+	}
+	fewer := *res
+	fewer.Clusters = res.Clusters[:1] // c2 is gone, its endpoints unused
+	if published, err := s.Publish(&fewer); !published || err != nil {
+		t.Fatalf("without c2: Publish() = %v, %v; want true, nil", published, err)
+	}
+	if got := resourceNames(servedSnapshot(t, s), resourcev3.EndpointType); !slices.Equal(got, []string{"c1"}) {
+		t.Errorf("endpoints served without c2: %v, want [c1]", got)
+	}
+	secret := *res
+	secret.Clusters = []*clusterv3.Cluster{withUpstreamTLS(t, testCluster("c1", time.Second), "s1"), res.Clusters[1]}
+	if _, err := s.Publish(&secret); err == nil {
+		t.Fatal("a cluster naming a secret that is not published: Publish() succeeded")
+	}
+	secret.Secrets = []*tlsv3.Secret{testSecret("s1")}
+	if _, err := s.Publish(&secret); err != nil {
+		t.Fatalf("with its secret: %v", err)
+	}
+	secret.Secrets = nil
+	if _, err := s.Publish(&secret); err == nil {
+		t.Fatal("the same clusters, their secret gone: Publish() succeeded")
 	}
 }

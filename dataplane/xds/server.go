@@ -66,7 +66,7 @@ func (o Options) withDefaults() Options {
 type Server struct {
 	log   logr.Logger
 	opts  Options
-	cache cachev3.SnapshotCache
+	cache *adsCache
 	// serves numbers Serve calls, to tell their streams apart.
 	serves atomic.Uint64
 
@@ -78,6 +78,9 @@ type Server struct {
 	// validation, unused resources included: the next input reuses its validation of every
 	// resource it hands over again (see newResourceSet). Guarded by publishMu.
 	inputs [numKinds]*resourceSet
+	// clusterRefs is what resolving references last found about the clusters, reused
+	// while they, the endpoints and the secrets are the same sets. Guarded by publishMu.
+	clusterRefs clusterReferences
 
 	// mu guards everything below: the published state and the per-stream accounting,
 	// which the stream callbacks update.
@@ -110,9 +113,12 @@ type counters struct {
 func New(log logr.Logger, opts Options) *Server {
 	opts = opts.withDefaults()
 	return &Server{
-		log:     log,
-		opts:    opts,
-		cache:   cachev3.NewSnapshotCache(true, oneSnapshot(opts.NodeID), cacheLogger{log.WithName("cache")}),
+		log:  log,
+		opts: opts,
+		cache: &adsCache{
+			SnapshotCache: cachev3.NewSnapshotCache(true, oneSnapshot(opts.NodeID), cacheLogger{log.WithName("cache")}),
+			delta:         newDeltaWatches(),
+		},
 		streams: make(map[streamKey]*clientStream),
 		counts:  counters{nacksByType: make(map[string]uint64)},
 		changed: make(chan struct{}),

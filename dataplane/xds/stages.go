@@ -97,6 +97,9 @@ func stageWith(base, extra *config) (*config, bool) {
 // unionSet is base plus the resources of extra whose names base lacks (reusing what
 // validating them found), and whether there were any; base itself when none.
 func unionSet(base, extra *resourceSet) (*resourceSet, bool) {
+	if base.original() == extra.original() {
+		return base, false // the usual case for most kinds: the set did not change
+	}
 	var missing []types.Resource
 	for _, item := range extra.items {
 		if !base.has(cachev3.GetResourceName(item)) {
