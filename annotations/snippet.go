@@ -62,12 +62,36 @@ type SnippetResponse struct {
 	Body string
 }
 
-// SnippetLocation is an exact-match location of server-snippet that answers itself.
+// SnippetLocationKind is the modifier of a nested location.
+type SnippetLocationKind string
+
+// Location kinds.
+const (
+	// LocationExact is `location = PATH`: only PATH.
+	LocationExact SnippetLocationKind = "="
+	// LocationPrefix is `location PATH`: every path starting with PATH (characters, not
+	// segments; case-sensitive).
+	LocationPrefix SnippetLocationKind = ""
+	// LocationPrefixNoRegex is `location ^~ PATH`: a prefix location after which nginx
+	// tries no regular-expression location.
+	LocationPrefixNoRegex SnippetLocationKind = "^~"
+)
+
+// SnippetLocation is a location block of a snippet: server-snippet's exact locations that
+// answer themselves, configuration-snippet's exact and prefix locations nested in the
+// Ingress's location.
 type SnippetLocation struct {
 	Line     int
+	Kind     SnippetLocationKind
 	Path     string
 	Redirect *SnippetRedirect
 	Response *SnippetResponse
+	// NoBackend: a configuration-snippet location without return, which ingress-nginx
+	// answers 503 (nestedLocationBody).
+	NoBackend bool
+	// Body holds a configuration-snippet location's own response headers (add_header,
+	// more_set_headers, more_clear_headers) and the report lines of its block.
+	Body *Snippet
 }
 
 // SnippetLine is what one directive of a snippet became, for the report.
@@ -104,7 +128,8 @@ type Snippet struct {
 	Response *SnippetResponse
 	// IfReturn is a return inside an if on the scheme or a request header.
 	IfReturn *SnippetIfReturn
-	// Locations are server-snippet's `location = PATH { return …; }` blocks.
+	// Locations are the location blocks: server-snippet's `location = PATH { return …; }`,
+	// configuration-snippet's `location [=|^~] PATH { … }`.
 	Locations []SnippetLocation
 	Rewrite   *SnippetRewrite
 	// Access: deny CIDRs, then allow CIDRs, then everything else denied (DenyAll) or
@@ -214,23 +239,45 @@ func params(d config.IDirective) ([]string, error) {
 	return out, nil
 }
 
-// unquote reads one nginx token: quotes removed, backslash escapes resolved ("\"" and
-// "\\"; nginx keeps other backslashes, and so does this).
+// unquote reads one nginx token (unquoteToken) that must fit on one line: a header or URL.
 func unquote(v string) (string, error) {
+	v = unquoteToken(v)
+	if strings.ContainsAny(v, "\r\n\x00") {
+		return "", fmt.Errorf("a value holds a line break or NUL, which no header or URL can carry")
+	}
+	return v, nil
+}
+
+// unquoteToken reads one nginx token as nginx's configuration reader does: quotes removed,
+// backslash escapes resolved (\", \', \\ the character; \t, \r, \n a tab, carriage return,
+// line feed); nginx keeps other backslashes, and so does this.
+func unquoteToken(v string) string {
 	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
 		v = v[1 : len(v)-1]
 	}
 	var b strings.Builder
 	for i := 0; i < len(v); i++ {
-		if v[i] == '\\' && i+1 < len(v) && (v[i+1] == '"' || v[i+1] == '\'' || v[i+1] == '\\') {
-			i++
+		if v[i] == '\\' && i+1 < len(v) {
+			switch v[i+1] {
+			case '"', '\'', '\\':
+				i++
+			case 't':
+				b.WriteByte('\t')
+				i++
+				continue
+			case 'r':
+				b.WriteByte('\r')
+				i++
+				continue
+			case 'n':
+				b.WriteByte('\n')
+				i++
+				continue
+			}
 		}
 		b.WriteByte(v[i])
 	}
-	if strings.ContainsAny(b.String(), "\r\n\x00") {
-		return "", fmt.Errorf("a value holds a line break or NUL, which no header or URL can carry")
-	}
-	return b.String(), nil
+	return b.String()
 }
 
 // block translates the directives of one level; inIf is set inside `if ($scheme = https)`.
@@ -551,6 +598,13 @@ func (t *translator) requestHeader(d config.IDirective, n, v string) error {
 
 var redirectCodes = map[int]bool{301: true, 302: true, 303: true, 307: true, 308: true}
 
+// textReturn reports whether `return CODE …` with this code answers with a text (not a
+// redirect to a URL).
+func textReturn(code string) bool {
+	n, err := strconv.Atoi(code)
+	return err == nil && !redirectCodes[n]
+}
+
 // returnDirective is `return CODE URL` with a redirect code, `return URL` (302), or
 // `return CODE [TEXT]` with another code. A URL is literal or one of
 // SCHEME://HOST$request_uri with SCHEME https, http or $scheme and HOST $host or a name.
@@ -582,9 +636,15 @@ func (t *translator) returnDirective(d config.IDirective) error {
 
 // parseReturn reads a return directive.
 func parseReturn(d config.IDirective) (*SnippetRedirect, *SnippetResponse, error) {
-	p, err := params(d)
-	if err != nil {
-		return nil, nil, err
+	// A response text may span lines (return 200 "a\nb"); a code or URL may not.
+	var p []string
+	for _, q := range d.GetParameters() {
+		p = append(p, unquoteToken(q.Value))
+	}
+	for i, v := range p {
+		if strings.Contains(v, "\x00") || strings.ContainsAny(v, "\r\n") && (i == 0 || !textReturn(p[0])) {
+			return nil, nil, refuse(d, "a code or URL holds a line break or NUL")
+		}
 	}
 	if len(p) == 1 && (strings.HasPrefix(p[0], "http://") || strings.HasPrefix(p[0], "https://") || strings.HasPrefix(p[0], "$scheme://")) {
 		p = []string{"302", p[0]}
@@ -623,58 +683,206 @@ func parseReturn(d config.IDirective) (*SnippetRedirect, *SnippetResponse, error
 	return nil, r, nil
 }
 
-// location is server-snippet's `location = PATH { return …; }` (or `{ deny all; }`, a
-// 403): an exact-match location, which nginx tries before every other.
+// location is a location block: server-snippet's `location [=|^~] PATH { return …; }` (or
+// `{ deny all; }`, a 403) among ingress-nginx's locations of the host; or
+// configuration-snippet's `location [=|^~] PATH { … }`, nested in the Ingress's
+// (nestedLocationBody). Regular-expression and named locations are refused.
 func (t *translator) location(d config.IDirective) error {
-	if t.ctx != InServer {
-		return refuse(d, "nested location blocks are translated in server-snippet only")
+	if t.ctx == InAuth {
+		return refuse(d, "nested location blocks are not translated in auth-snippet")
 	}
 	p, err := params(d)
 	if err != nil {
 		return err
 	}
-	if len(p) != 2 || p[0] != "=" {
-		return refuse(d, "only exact locations (location = PATH { … }) are translated; prefix and regex locations interleave with ingress-nginx's own")
+	kind, path, ok := locationArgs(p)
+	switch {
+	case ok:
+	case kind == "~" || kind == "~*":
+		return refuse(d, "regular-expression locations are not translated: nginx tries them after the prefix locations, in the order written, which gatebridge cannot reproduce among the host's routes")
+	default:
+		return refuse(d, "only location PATH, location = PATH and location ^~ PATH are translated (named and regular-expression locations are not)")
 	}
-	path := p[1]
-	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \t\"'`{}$?#") || len(path) > 1024 {
+	loc := SnippetLocation{Line: d.GetLine(), Kind: kind, Path: path}
+	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \t\"'`{}$?#\\") || len(path) > 1024 {
 		return refuse(d, fmt.Sprintf("%q is not a literal path", path))
 	}
+	if t.ctx == InLocation {
+		if err := t.nestedLocationBody(d, &loc); err != nil {
+			return err
+		}
+	} else if err := serverLocationBody(d, &loc); err != nil {
+		return err
+	}
+	for _, o := range t.out.Locations {
+		// nginx keeps exact locations apart from prefix ones; `^~ /x` and `/x` are one name.
+		if o.Path == path && (o.Kind == LocationExact) == (loc.Kind == LocationExact) {
+			return refuse(d, "duplicate location "+path+"; nginx rejects the configuration")
+		}
+	}
+	t.out.Locations = append(t.out.Locations, loc)
+	if t.ctx == InLocation {
+		t.line(d, IdiomLocation, nestedLocationConstruct(loc))
+	} else {
+		t.line(d, IdiomLocation, serverLocationConstruct(loc))
+	}
+	if loc.NoBackend || loc.Response != nil && loc.Response.Body == "" && loc.Response.Code >= 400 {
+		t.approx("nginx sends its HTML error page as the body; gatebridge sends none")
+	}
+	if loc.Body != nil {
+		t.out.Lines = append(t.out.Lines, loc.Body.Lines...)
+	}
+	return nil
+}
+
+// locationArgs reads a location's arguments as nginx does: a modifier (=, ^~, ~, ~*) as
+// its own word or glued to the path (`=/x`), or a name (@x); ok is false for regex and
+// named locations and anything else.
+func locationArgs(p []string) (kind SnippetLocationKind, path string, ok bool) {
+	if len(p) == 1 {
+		for _, m := range []string{"^~", "~*", "~", "=", "@"} {
+			if rest, glued := strings.CutPrefix(p[0], m); glued && rest != "" {
+				p = []string{m, rest}
+				break
+			}
+		}
+	}
+	switch {
+	case len(p) == 1:
+		return LocationPrefix, p[0], true
+	case len(p) != 2:
+		return "", "", false
+	case p[0] == "=" || p[0] == "^~":
+		return SnippetLocationKind(p[0]), p[1], true
+	}
+	return SnippetLocationKind(p[0]), p[1], false
+}
+
+// serverLocationBody reads the block of a server-snippet location: one return, or deny
+// all (403: at server level nothing runs before the access check).
+func serverLocationBody(d config.IDirective, loc *SnippetLocation) error {
 	ds := d.GetBlock().GetDirectives()
 	if len(ds) != 1 {
 		return refuse(d, "only a location holding one return (or deny all) is translated")
 	}
 	in := ds[0]
-	loc := SnippetLocation{Line: d.GetLine(), Path: path}
 	switch in.GetName() {
 	case "return":
+		var err error
 		loc.Redirect, loc.Response, err = parseReturn(in)
-		if err != nil {
-			return err
-		}
+		return err
 	case "deny":
 		if q, _ := params(in); len(q) != 1 || q[0] != "all" {
 			return refuse(in, "only deny all is translated inside a location")
 		}
 		loc.Response = &SnippetResponse{Code: 403}
-	default:
-		return refuse(in, "only return or deny all is translated inside a location")
+		return nil
 	}
-	for _, o := range t.out.Locations {
-		if o.Path == path {
-			return refuse(d, "duplicate location "+path+"; nginx rejects the configuration")
+	return refuse(in, "only return or deny all is translated inside a location")
+}
+
+// nestedLocationBody reads the block of a location nested in the Ingress's location
+// (configuration-snippet). Such a location inherits the outer one's rewrite_by_lua, but
+// not its `set $proxy_upstream_name` nor its proxy_pass: after the rewrite module's
+// return (which answers first), ingress-nginx's balancer finds no backend for the request
+// and answers 503 — before the access phase, so allow/deny lines are never evaluated.
+// A location holding one return answers with it; one holding only allow/deny lines (or
+// nothing) answers 503.
+func (t *translator) nestedLocationBody(d config.IDirective, loc *SnippetLocation) error {
+	body := &translator{ctx: InLocation, out: &Snippet{}}
+	loc.Body = body.out
+	for _, in := range d.GetBlock().GetDirectives() {
+		switch in.GetName() {
+		case "return":
+			if loc.Redirect != nil || loc.Response != nil {
+				return refuse(in, "a second return is never reached; remove it")
+			}
+			var err error
+			if loc.Redirect, loc.Response, err = parseReturn(in); err != nil {
+				return err
+			}
+		case "allow", "deny":
+			if err := accessLine(in); err != nil {
+				return err
+			}
+			body.line(in, IdiomAccess, "nothing: the location answers in nginx's rewrite phase (its return, or ingress-nginx's 503), before the access phase would evaluate it")
+		case "add_header":
+			if err := body.addHeader(in, false); err != nil {
+				return err
+			}
+		case "more_set_headers":
+			if err := body.moreSetHeaders(in); err != nil {
+				return err
+			}
+		case "more_clear_headers":
+			if err := body.moreClearHeaders(in); err != nil {
+				return err
+			}
+		default:
+			return refuse(in, "only return, allow, deny, add_header, more_set_headers and more_clear_headers are translated inside a nested location (it has no proxy_pass of its own: nothing else reaches a backend)")
 		}
 	}
-	t.out.Locations = append(t.out.Locations, loc)
-	t.line(d, IdiomLocation, "an Exact match rule for "+path+" on the host, before the Ingresses' paths, answering "+strconv.Itoa(locationCode(loc)))
-	if loc.Response != nil && loc.Response.Body == "" && loc.Response.Code >= 400 {
-		t.approx("nginx sends its HTML error page as the body; gatebridge sends none")
+	loc.NoBackend = loc.Redirect == nil && loc.Response == nil
+	return nil
+}
+
+// accessLine checks an allow or deny line: one address, CIDR or all.
+func accessLine(d config.IDirective) error {
+	p, err := params(d)
+	if err != nil {
+		return err
+	}
+	if len(p) != 1 {
+		return refuse(d, "expects "+d.GetName()+" CIDR|all")
+	}
+	if _, err := parseCIDRList(p[0]); p[0] != "all" && err != nil {
+		return refuse(d, fmt.Sprintf("%q is not an address or CIDR", p[0]))
 	}
 	return nil
 }
 
+// serverLocationConstruct says what a server-snippet location becomes.
+func serverLocationConstruct(l SnippetLocation) string {
+	answer := ", answering " + strconv.Itoa(locationCode(l))
+	if l.Kind == LocationExact {
+		return "an Exact match rule for " + l.Path + " on the host, before the Ingresses' paths, in an HTTPRoute of its own without the Ingress's policies" + answer
+	}
+	return prefixRule(l.Path) + " on the host, in an HTTPRoute of its own without the Ingress's policies" + answer
+}
+
+// prefixRule says how a prefix location's paths are matched: nginx compares characters,
+// so /x takes /x, /x/… and /xy; the PathPrefix takes the first two, a RegularExpression the
+// rest (and all of a path ending in "/", whose PathPrefix would also take /x).
+func prefixRule(path string) string {
+	if strings.HasSuffix(path, "/") {
+		return "a rule matching the paths starting with " + path + " (a RegularExpression: nginx compares characters, not path segments)"
+	}
+	return "a rule matching the paths starting with " + path + " (PathPrefix " + path + ", and a RegularExpression for " + path + " followed by another character than /: nginx compares characters, not path segments)"
+}
+
+// nestedLocationConstruct says what a configuration-snippet location becomes.
+func nestedLocationConstruct(l SnippetLocation) string {
+	var match string
+	switch l.Kind {
+	case LocationExact:
+		match = "an Exact match rule for " + l.Path
+	case LocationPrefixNoRegex:
+		match = prefixRule(l.Path) + " (^~ changes nothing: the host has no regex location to skip)"
+	default:
+		match = prefixRule(l.Path)
+	}
+	match += ", in an HTTPRoute of its own without the Ingress's policies"
+	if l.NoBackend {
+		return match + ", answering 503 (and redirecting to HTTPS where the location does): ingress-nginx's Lua rewrite handler, inherited from the Ingress's location, finds no backend for a nested location and answers 503 before the allow/deny lines are evaluated"
+	}
+	return match + ", answering " + strconv.Itoa(locationCode(l)) + " on both listeners (the return runs before ingress-nginx's https redirect)"
+}
+
 func locationCode(l SnippetLocation) int {
-	if l.Redirect != nil {
+	switch {
+	case l.NoBackend:
+		return 503
+	case l.Redirect != nil:
 		return l.Redirect.Code
 	}
 	return l.Response.Code

@@ -2,6 +2,7 @@ package annotations
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -124,7 +125,14 @@ func TestTranslateSnippetRefuses(t *testing.T) {
 		"if ($http_x_forwarded_proto != \"https\") { return 301 https://$host$request_uri; }": "replaces x-forwarded-proto",
 		"if ($request_method = POST) { return 405; }":                                         "only $scheme and request headers",
 		"if ($http_x_a = b) { return 301 /x; }\nreturn 302 /y;":                               "one return",
-		"location /x { return 404; }":                                                         "location",
+		"location ~ ^/x { return 404; }":                                                      "regular-expression locations",
+		"location @x { return 404; }":                                                         "named and regular-expression",
+		"location /x { proxy_pass http://a; }":                                                "only return, allow, deny",
+		"location /x { location /x/y { return 404; } }":                                       "only return, allow, deny",
+		"location /x { return 404; return 403; }":                                             "second return",
+		"location /x { deny 10.0.0.0/33; }":                                                   "not an address",
+		"location /x { return 404; }\nlocation ^~ /x { deny all; }":                           "duplicate location",
+		"location x { return 404; }":                                                          "not a literal path",
 		"proxy_read_timeout 600s;":                                                            "is duplicate",
 		"add_header X-A {":                                                                    "not valid nginx configuration",
 		"add_header X-A \"a\nb\";":                                                            "line break",
@@ -144,6 +152,16 @@ func TestTranslateSnippetResponses(t *testing.T) {
 	s, err := TranslateSnippet(`return 200 "ok";`, InLocation)
 	if err != nil || s.Response == nil || *s.Response != (SnippetResponse{Code: 200, Body: "ok"}) {
 		t.Errorf("return 200 ok: %+v %v", s, err)
+	}
+	// nginx's reader turns \n, \t and \r into the characters, quoted or not.
+	s, err = TranslateSnippet(`return 200 "User-agent: *\nDisallow: /\t\\x";`, InLocation)
+	if err != nil || s.Response == nil || s.Response.Body != "User-agent: *\nDisallow: /\t\\x" {
+		t.Errorf("return text with escapes: %+v %v", s, err)
+	}
+	for _, text := range []string{`add_header X-A "a\nb";`, `return 301 "https://a\n/";`} {
+		if _, err := TranslateSnippet(text, InLocation); err == nil || !strings.Contains(err.Error(), "line break") {
+			t.Errorf("%s: %v, want a line-break refusal", text, err)
+		}
 	}
 	s, err = TranslateSnippet("return https://example.com/x;", InLocation)
 	if err != nil || s.Redirect == nil || s.Redirect.Code != 302 {
@@ -183,8 +201,8 @@ func TestTranslateServerLocations(t *testing.T) {
 		t.Errorf("locations: %+v", s.Locations)
 	}
 	for text, want := range map[string]string{
-		"location /metrics { return 404; }":                            "only exact locations",
-		"location ~ ^/m { return 404; }":                               "only exact locations",
+		"location ~ ^/m { return 404; }":                               "regular-expression locations",
+		"location /m { allow 10.0.0.0/8; deny all; }":                  "one return",
 		"location = /m { return 404; add_header A b; }":                "one return",
 		"location = /m { proxy_pass http://x; }":                       "only return or deny all",
 		"location = /m { return 404; }\nlocation = /m { return 403; }": "duplicate location",
@@ -192,6 +210,49 @@ func TestTranslateServerLocations(t *testing.T) {
 		if _, err := TranslateSnippet(text, InServer); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", text, err, want)
 		}
+	}
+}
+
+func TestTranslateNestedLocations(t *testing.T) {
+	s, err := TranslateSnippet("location /__admin { deny all; }\nlocation = /metrics { return 404; }\nlocation ^~ /old { return 301 https://example.com/new; }\n"+
+		"location =/x { allow 10.0.0.0/8; deny all; return 200 \"ok\"; }\nlocation /x { }", InLocation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []SnippetLocation{
+		{Line: 1, Kind: LocationPrefix, Path: "/__admin", NoBackend: true},
+		{Line: 2, Kind: LocationExact, Path: "/metrics", Response: &SnippetResponse{Code: 404}},
+		{Line: 3, Kind: LocationPrefixNoRegex, Path: "/old", Redirect: &SnippetRedirect{Code: 301, URL: "https://example.com/new", Literal: true}},
+		{Line: 4, Kind: LocationExact, Path: "/x", Response: &SnippetResponse{Code: 200, Body: "ok"}},
+		{Line: 5, Kind: LocationPrefix, Path: "/x", NoBackend: true},
+	}
+	got := make([]SnippetLocation, len(s.Locations))
+	for i, l := range s.Locations {
+		l.Body = nil
+		got[i] = l
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("locations:\n%+v\nwant\n%+v", got, want)
+	}
+	// Each location's line, then its block's: allow/deny are never evaluated.
+	if len(s.Lines) != 8 || s.Lines[0].Idiom != IdiomLocation || !strings.Contains(s.Lines[0].Becomes, "503") || s.Lines[0].Approximate == "" ||
+		s.Lines[1].Idiom != IdiomAccess || !strings.HasPrefix(s.Lines[1].Becomes, "nothing") ||
+		!strings.Contains(s.Lines[4].Becomes, "answering 200") || s.Lines[4].Approximate != "" {
+		t.Errorf("lines: %+v", s.Lines)
+	}
+	s, err = TranslateSnippet(`location = /robots.txt { add_header X-Robots-Tag none always; more_set_headers "Content-Type: text/plain"; more_clear_headers Server; return 200 "User-agent: *"; }`, InLocation)
+	if err != nil || len(s.Locations) != 1 {
+		t.Fatalf("headers in a location: %+v %v", s, err)
+	}
+	if b := s.Locations[0].Body; len(b.AddHeaders) != 1 || len(b.SetHeaders) != 1 || len(b.ClearHeaders) != 1 || len(s.AddHeaders)+len(s.SetHeaders) != 0 || len(s.Lines) != 4 {
+		t.Errorf("headers in a location: body %+v, snippet %+v", b, s)
+	}
+	s, err = TranslateSnippet("location ^~ /x { return 404; }\nlocation /y { deny all; }", InServer)
+	if err != nil || len(s.Locations) != 2 || s.Locations[0].Kind != LocationPrefixNoRegex || s.Locations[1].Response.Code != 403 {
+		t.Errorf("server-snippet prefix locations: %+v %v", s, err)
+	}
+	if _, err := TranslateSnippet("location = /x { return 404; }", InAuth); err == nil {
+		t.Error("a location in auth-snippet is translated")
 	}
 }
 

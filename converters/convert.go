@@ -206,6 +206,8 @@ func (c *converter) analyse() []*plannedListener {
 	// splits only when it renders the server.
 	c.model.splitSelfRewrites()
 	c.model.computeRegexMode()
+	c.model.refuseServerSnippetLocations()
+	c.model.refuseNestedLocations()
 	c.model.assignAliases()
 	for _, h := range c.model.sortedHosts() {
 		c.hosts = append(c.hosts, c.planHost(h))
@@ -244,6 +246,7 @@ func (c *converter) emit(plan *listenerPlan) {
 			}
 			routesBySrc[rs.src] = append(routesBySrc[rs.src], routes...)
 			c.emitSlashRoutes(rs)
+			c.emitNestedRoutes(rs)
 		}
 		if p.passthrough != nil {
 			c.emitPassthrough(p.host, p.passthrough)

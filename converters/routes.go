@@ -27,6 +27,10 @@ type routeSet struct {
 	// it (slashRedirects): routes of their own, so that the Ingress's policy (CORS, auth,
 	// access lists) does not apply to them, as nginx answers before any of it.
 	slashHTTPS, slashHTTP []gwv1.HTTPRouteRule
+	// nestedHTTPS and nestedHTTP are the snippets' location blocks (addNestedLocations,
+	// addServerSnippetLocations): routes of their own, as nginx answers them before the
+	// Ingress's access, auth and rate-limit checks (return) or without them.
+	nestedHTTPS, nestedHTTP []gwv1.HTTPRouteRule
 }
 
 // buildHostRoutes builds the rules of every Ingress on host h.
@@ -73,6 +77,7 @@ func (c *converter) buildHostRoutes(h *hostModel) []*routeSet {
 				c.addSlashRedirect(rs, l)
 			}
 		}
+		c.addNestedLocations(rs, ls)
 		sets = append(sets, rs)
 	}
 	return sets
@@ -135,13 +140,6 @@ func (c *converter) addLocationRules(rs *routeSet, l *location) {
 	// those over TLS; snippet headers as snippetResponse says.
 	custom := l.src.customHeaders
 	httpsSnippet, httpSnippet := snippetResponse(c.serverSnippetOf(h), snip, vars)
-	withSnippet := func(r gwv1.HTTPRouteRule, request []gbv1.HeaderTemplate, response headerPlan) gwv1.HTTPRouteRule {
-		r = withHeaderFilter(r, gwv1.HTTPRouteFilterResponseHeaderModifier, response.filter)
-		if rf := templateFilter(request, response.templates); rf != nil && !c.lost(l.src, Finding{Annotation: "configuration-snippet", Severity: SeverityWarning}, routeFilterBehaviour(rf)) {
-			rs.addFilter(rf, &r, l, "headers")
-		}
-		return r
-	}
 	for i := range rules {
 		rules[i] = withResponseHeaders(rules[i], custom)
 	}
@@ -162,11 +160,21 @@ func (c *converter) addLocationRules(rs *routeSet, l *location) {
 	}
 	for _, r := range httpsRules {
 		r = withResponseHeaders(r, c.hstsFor(h, custom))
-		rs.https = append(rs.https, withSnippet(r, requestTemplates(r, request), httpsSnippet))
+		rs.https = append(rs.https, c.withSnippetHeaders(rs, l, r, requestTemplates(r, request), httpsSnippet))
 	}
 	for _, r := range httpRules {
-		rs.http = append(rs.http, withSnippet(r, requestTemplates(r, request), httpSnippet))
+		rs.http = append(rs.http, c.withSnippetHeaders(rs, l, r, requestTemplates(r, request), httpSnippet))
 	}
+}
+
+// withSnippetHeaders returns rule r of location l with the snippets' response header
+// modifier and the RouteFilter of its header templates (request and response).
+func (c *converter) withSnippetHeaders(rs *routeSet, l *location, r gwv1.HTTPRouteRule, request []gbv1.HeaderTemplate, response headerPlan) gwv1.HTTPRouteRule {
+	r = withHeaderFilter(r, gwv1.HTTPRouteFilterResponseHeaderModifier, response.filter)
+	if rf := templateFilter(request, response.templates); rf != nil && !c.lost(l.src, Finding{Annotation: "configuration-snippet", Severity: SeverityWarning}, routeFilterBehaviour(rf)) {
+		rs.addFilter(rf, &r, l, "headers")
+	}
+	return r
 }
 
 // hstsFor is the HSTS header of host h's HTTPS rules, none when custom-headers sets
@@ -431,27 +439,47 @@ func (c *converter) addSlashRedirect(rs *routeSet, l *location) {
 	l.src.addOnce(Finding{Field: l.field + ".path", Value: l.path, Severity: SeverityInfo, Level: annotations.Exact, Message: msg})
 }
 
-// emitSlashRoutes emits the slash redirects of rs (addSlashRedirect) as HTTPRoutes of
-// their own, with a TrafficPolicy that keeps the query in them.
-func (c *converter) emitSlashRoutes(rs *routeSet) {
-	if len(rs.slashHTTP) == 0 {
-		return
+// emitOwnRoutes emits rules of rs that the Ingress's policies do not cover as HTTPRoutes
+// of their own, named after the Ingress, the host and suffix: one route for both
+// listeners when their rules are the same.
+func (c *converter) emitOwnRoutes(rs *routeSet, suffix string, https, http []gwv1.HTTPRouteRule) []*gwv1.HTTPRoute {
+	if len(http) == 0 {
+		return nil
 	}
 	h := rs.host
 	hostnames := c.routeHostnames(h)
-	base := []string{rs.src.ing.Name, hostLabel(h.name), "slash"}
+	base := []string{rs.src.ing.Name, hostLabel(h.name), suffix}
 	var routes []*gwv1.HTTPRoute
-	if c.hostHasHTTPS(h) && !reflect.DeepEqual(rs.slashHTTPS, rs.slashHTTP) {
-		routes = c.splitRoutes(rs.src, h.name, base, hostnames, c.parents(h, true), rs.slashHTTPS)
-		routes = append(routes, c.splitRoutes(rs.src, h.name, append(base, "http"), hostnames, c.parents(h, false), rs.slashHTTP)...)
+	if c.hostHasHTTPS(h) && !reflect.DeepEqual(https, http) {
+		routes = c.splitRoutes(rs.src, h.name, base, hostnames, c.parents(h, true), https)
+		routes = append(routes, c.splitRoutes(rs.src, h.name, append(base, "http"), hostnames, c.parents(h, false), http)...)
 	} else if c.hostHasHTTPS(h) {
-		routes = c.splitRoutes(rs.src, h.name, base, hostnames, append(c.parents(h, true), c.parents(h, false)...), rs.slashHTTP)
+		routes = c.splitRoutes(rs.src, h.name, base, hostnames, append(c.parents(h, true), c.parents(h, false)...), http)
 	} else {
-		routes = c.splitRoutes(rs.src, h.name, base, hostnames, c.parents(h, false), rs.slashHTTP)
+		routes = c.splitRoutes(rs.src, h.name, base, hostnames, c.parents(h, false), http)
 	}
-	spec := gbv1.TrafficPolicySpec{Redirects: &gbv1.RedirectPolicy{FullPathDropsQuery: ptr(false)}}
 	for _, r := range routes {
 		c.out.addFor(rs.src, r)
+	}
+	return routes
+}
+
+// emitNestedRoutes emits the configuration-snippet's location blocks (addNestedLocations).
+func (c *converter) emitNestedRoutes(rs *routeSet) {
+	c.emitOwnRoutes(rs, "locations", rs.nestedHTTPS, rs.nestedHTTP)
+}
+
+// emitSlashRoutes emits the slash redirects of rs (addSlashRedirect) as HTTPRoutes of
+// their own, with a TrafficPolicy that keeps the query in them.
+func (c *converter) emitSlashRoutes(rs *routeSet) {
+	routes := c.emitOwnRoutes(rs, "slash", rs.slashHTTPS, rs.slashHTTP)
+	if len(routes) == 0 {
+		return
+	}
+	h := rs.host
+	base := []string{rs.src.ing.Name, hostLabel(h.name), "slash"}
+	spec := gbv1.TrafficPolicySpec{Redirects: &gbv1.RedirectPolicy{FullPathDropsQuery: ptr(false)}}
+	for _, r := range routes {
 		spec.TargetRefs = append(spec.TargetRefs, gwv1.LocalPolicyTargetReferenceWithSectionName{LocalPolicyTargetReference: gwv1.LocalPolicyTargetReference{
 			Group: gwv1.GroupName, Kind: "HTTPRoute", Name: gwv1.ObjectName(r.Name)}})
 	}

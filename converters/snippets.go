@@ -121,8 +121,14 @@ func (m *model) refuseServerSnippetHosts() {
 		if !owner.ann.ServerSnippetFailed && !owner.ann.Blocked() {
 			continue
 		}
-		h.refuseOthers(h.serverSnippet, fmt.Sprintf("host %s has a server-snippet (on %s) that ingress-nginx applied to every Ingress of the host and gatebridge does not serve (fails closed)", h.name, h.serverSnippet.key()))
+		h.refuseForServerSnippet()
 	}
+}
+
+// refuseForServerSnippet refuses every other Ingress of host h: its server-snippet, which
+// nginx applied to all of them, is not served.
+func (h *hostModel) refuseForServerSnippet() {
+	h.refuseOthers(h.serverSnippet, fmt.Sprintf("host %s has a server-snippet (on %s) that ingress-nginx applied to every Ingress of the host and gatebridge does not serve (fails closed)", h.name, h.serverSnippet.key()))
 }
 
 // serverSnippetOf is the translated server-snippet that applies to host h (nil = none).
@@ -359,18 +365,23 @@ func snippetResponseFilter(r *annotations.SnippetResponse) *gbv1.RouteFilter {
 	return &gbv1.RouteFilter{Spec: gbv1.RouteFilterSpec{Response: &gbv1.DirectResponse{StatusCode: int32(r.Code), Body: r.Body}}}
 }
 
-// addServerSnippetLocations adds the `location = PATH` blocks of the host's server-snippet
-// (rs is its Ingress's route set): Exact rules, which the data plane tries before every
-// other path as nginx tries `=` locations first, on both listeners (ingress-nginx's https
-// redirect runs in its own locations only).
+// addServerSnippetLocations adds the location blocks of the host's server-snippet (rs is
+// its Ingress's route set) to the routes without the Ingress's policies, on both listeners (ingress-nginx's https redirect runs in its
+// own locations only): `= PATH` an Exact rule, which the data plane tries before every
+// other path as nginx tries `=` locations first; `[^~] PATH` a RegularExpression rule,
+// tried before the host's PathPrefix rules (serverPrefixLocationProblem).
 func (c *converter) addServerSnippetLocations(rs *routeSet) {
 	s := rs.src.ann.ServerSnippet
 	if s == nil {
 		return
 	}
 	for i, sl := range s.Locations {
-		match := gwv1.HTTPPathMatch{Type: ptr(gwv1.PathMatchExact), Value: ptr(sl.Path)}
+		paths := snippetLocationMatches(rs.host, sl)
+		match := paths[0]
 		anchor := &location{src: rs.src, host: rs.host.name, path: sl.Path, pathType: pathExact}
+		if sl.Kind != annotations.LocationExact {
+			c.lost(rs.src, Finding{Annotation: "server-snippet", Severity: SeverityWarning}, "nginx's order for the server-snippet's location "+sl.Path+" (a RegularExpression path tried before the host's prefixes)")
+		}
 		var rule gwv1.HTTPRouteRule
 		if sl.Redirect != nil {
 			var rf *gbv1.RouteFilter
@@ -389,16 +400,11 @@ func (c *converter) addServerSnippetLocations(rs *routeSet) {
 			}
 			rs.addFilter(rf, &rule, anchor, "response")
 		}
-		slug := dnsSafe(sl.Path)
-		if len(slug) > 40 {
-			slug = strings.Trim(slug[:40], "-")
-		}
-		if slug == "" {
-			slug = "root"
-		}
-		rule.Name = ptr(gwv1.SectionName(fmt.Sprintf("server-snippet-%d-%s", i, slug)))
-		rs.https = append(rs.https, rule)
-		rs.http = append(rs.http, rule)
+		rule = withPathMatches(rule, paths)
+		rule.Name = snippetRuleName("server-snippet", i, sl.Path)
+		// A server-level location is none of the Ingress's: its policies do not apply.
+		rs.nestedHTTPS = append(rs.nestedHTTPS, rule)
+		rs.nestedHTTP = append(rs.nestedHTTP, rule)
 	}
 }
 
@@ -412,7 +418,7 @@ func serverSnippetConflict(h *hostModel) string {
 	}
 	for _, sl := range s.Locations {
 		for _, l := range h.locations {
-			if l.path == sl.Path {
+			if sl.Kind == annotations.LocationExact && l.path == sl.Path {
 				return fmt.Sprintf("its location = %s repeats the location ingress-nginx writes for path %s of %s, so nginx rejects the configuration (duplicate location); remove one of them", sl.Path, l.path, l.src.key())
 			}
 		}
