@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatebridge-dev/gatebridge/annotations"
 	gbv1 "github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+	"github.com/gatebridge-dev/gatebridge/internal/parallel"
 )
 
 // Result is what Convert produces.
@@ -155,11 +156,23 @@ func newConversion(in Input, opts Options, prev *state) *conversion {
 }
 
 // indexServicesAndSecrets builds the lookups of the input's valid Services and Secrets.
+// Their metadata is checked on all cores first (~4 µs an object, as long as converting a
+// few Ingresses), then the lookups and findings are built in input order.
 func (cv *conversion) indexServicesAndSecrets(in Input) {
+	serviceFindings := make([][]Finding, len(in.Services))
+	parallel.For(len(in.Services), func(i int) {
+		s := &in.Services[i]
+		serviceFindings[i] = objectFindings("Service", s.Namespace, s.Name, s.ObjectMeta)
+	})
+	secretFindings := make([][]Finding, len(in.Secrets))
+	parallel.For(len(in.Secrets), func(i int) {
+		s := &in.Secrets[i]
+		secretFindings[i] = objectFindings("Secret", s.Namespace, s.Name, s.ObjectMeta)
+	})
 	cv.services, cv.secrets = make(map[string]*corev1.Service, len(in.Services)), make(map[string]*corev1.Secret, len(in.Secrets))
 	for i := range in.Services {
 		s := &in.Services[i]
-		if fs := objectFindings("Service", s.Namespace, s.Name, s.ObjectMeta); len(fs) > 0 {
+		if fs := serviceFindings[i]; len(fs) > 0 {
 			cv.inputFindings = append(cv.inputFindings, fs...)
 			continue
 		}
@@ -167,7 +180,7 @@ func (cv *conversion) indexServicesAndSecrets(in Input) {
 	}
 	for i := range in.Secrets {
 		s := &in.Secrets[i]
-		if fs := objectFindings("Secret", s.Namespace, s.Name, s.ObjectMeta); len(fs) > 0 {
+		if fs := secretFindings[i]; len(fs) > 0 {
 			cv.inputFindings = append(cv.inputFindings, fs...)
 			continue
 		}
@@ -259,6 +272,9 @@ func (c *converter) emit(plan *listenerPlan) {
 		c.emitIngressPolicy(s, routesBySrc[s])
 	}
 	c.emitCanaryGrants(c.joined)
+	// Objects are named during emission only: the part waits for the others to finish
+	// without its names (~700 bytes a part, while all parts are live).
+	c.names = nil
 }
 
 // finishSources completes the part's findings once the conversion knows whether it emits

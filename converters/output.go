@@ -49,13 +49,37 @@ func keyedObjects(objs []client.Object, members []int, p *part) []keyedObject {
 	return ks
 }
 
+// compareKeyed orders by rank, kind, namespace, name, source namespace, source name. It
+// stops at the first key that differs (cmp.Or would compare all six strings first: the
+// sort of 15,000 objects spent most of its time there).
 func compareKeyed(a, b *keyedObject) int {
-	return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.kind, b.kind), cmp.Compare(a.ns, b.ns), cmp.Compare(a.name, b.name),
-		cmp.Compare(a.srcNS, b.srcNS), cmp.Compare(a.srcName, b.srcName))
+	if c := cmp.Compare(a.rank, b.rank); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.kind, b.kind); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.ns, b.ns); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.name, b.name); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.srcNS, b.srcNS); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.srcName, b.srcName)
 }
 
 // sortKeyed sorts ks by key, equal keys in their order in ks.
 func sortKeyed(ks []keyedObject) {
+	copy(ks, sortedKeyed(ks))
+}
+
+// sortedKeyed returns ks sorted by key, equal keys in their order in ks, in a new slice
+// (ks is left as it is). Indices are sorted, not the objects (~140 bytes each), which
+// are then moved once.
+func sortedKeyed(ks []keyedObject) []keyedObject {
 	order := make([]int, len(ks))
 	for i := range order {
 		order[i] = i
@@ -65,7 +89,7 @@ func sortKeyed(ks []keyedObject) {
 	for k, i := range order {
 		sorted[k] = ks[i]
 	}
-	copy(ks, sorted)
+	return sorted
 }
 
 // mergeKeyed merges two sorted lists; on equal keys a's come first.

@@ -219,6 +219,7 @@ func convertPass(in Input, opts Options, prev *state, changed map[ingressKey]boo
 	}
 	if groups == nil {
 		prev = nil
+		cv.checks.checkAll()
 		groups, newTies = pt.all(mode == modeOnePart, mode == modeKeep)
 		reused = make([]*part, len(groups))
 	}
@@ -316,14 +317,18 @@ func orderObjects(prev *state, parts, built []*part, global []keyedObject, gen i
 		p.built = gen
 	}
 	if prev == nil {
-		var all []keyedObject
+		// Sized first: 150,000 objects of 50,000 Ingresses are ~20 MB to copy, once.
+		n := len(global)
+		for _, p := range parts {
+			n += len(p.keyed)
+		}
+		all := make([]keyedObject, 0, n)
 		for _, p := range parts {
 			p.seen = gen
 			all = append(all, p.keyed...)
 		}
 		all = append(all, global...)
-		sortKeyed(all)
-		return all
+		return sortedKeyed(all)
 	}
 	// New are the parts built now and those the previous conversion did not have (an
 	// input changed without saying so may bring a part back).

@@ -15,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/gatebridge-dev/gatebridge/internal/parallel"
 )
 
 // Input objects are validated as the kube-apiserver (v1.37) validates them on create, before
@@ -330,6 +332,14 @@ type ingressChecks struct {
 
 func newIngressChecks(ings []networkingv1.Ingress) *ingressChecks {
 	return &ingressChecks{ings: ings, done: make([]bool, len(ings)), findings: make([][]Finding, len(ings))}
+}
+
+// checkAll checks every Ingress not checked yet, on all cores. A full partition asks for
+// every selected Ingress, and analyse for every Ingress, one after the other: checked here
+// first, the partitioner's sequential pass only reads the answers (ValidateIngress is
+// ~8 µs an Ingress, 40 ms of 5,000).
+func (ic *ingressChecks) checkAll() {
+	parallel.For(len(ic.ings), func(i int) { ic.of(i) })
 }
 
 // of returns the API server's objections to Ingress i (none: it is valid).

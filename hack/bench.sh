@@ -9,10 +9,13 @@
 #   - whole command: `gatebridge convert -f FILE -o yaml` and `-o json` on generated inputs
 #     of 1,000 / 5,000 / 50,000 Ingresses (each with its Service; 2 paths, TLS,
 #     3 annotations; 200 namespaces) as multi-document YAML, and `-o yaml` of the same
-#     objects as a JSON v1 List; wall time is the median of BENCH_RUNS runs, peak RSS the
-#     median too; every figure is printed next to its floor and its goal (issue 19);
-#   - linearity: time and peak RSS per 1,000 Ingresses at each size, as a ratio to the
-#     smallest size;
+#     objects as a JSON v1 List, and `gatebridge report -o json`; each run under test/bench/peak, which gives wall time, CPU
+#     time, peak RSS and, apart, the peaks of anonymous memory and of the executable's
+#     mapped pages; every figure is the median of BENCH_RUNS runs and is printed next to
+#     its floor and its goal (issue 19): x floor, JSON / YAML in time and memory, MiB;
+#   - linearity: time, CPU time and peak RSS per 1,000 Ingresses at each size (less the
+#     process converting one Service), as a ratio to the smallest size and to the size
+#     before (1k -> 5k -> 50k);
 #   - in-process: `go test -bench '^Benchmark(Convert|Emit)$'` (converter and output
 #     encoder on decoded objects).
 #
@@ -26,8 +29,10 @@
 #   BENCH_GOTEST_ARGS  extra go test arguments, e.g. -short to skip n=50000 (default none)
 #   BENCH_GATEBRIDGE   a gatebridge binary to measure instead of building one (e.g. an older
 #                      build, to compare before and after in one run)
+#   BENCH_CACHE        directory of the binaries and inputs (default .cache)
 #
-# Files: .cache/bin/{gatebridge,bench-gen,bench-floor}, .cache/bench/ingresses-N.{yaml,json}.
+# Files: $BENCH_CACHE/bin/{gatebridge,bench-gen,bench-floor,bench-peak},
+#        $BENCH_CACHE/bench/ingresses-N.{yaml,json}.
 # stdout: the Markdown tables and the benchmark lines; stderr: progress.
 # MB = 10^6 bytes (file sizes); MiB = 2^20 bytes (peak RSS, as the goals are stated).
 set -euo pipefail
@@ -38,8 +43,9 @@ export GOTOOLCHAIN=local
 
 SIZES=${BENCH_SIZES:-"1000 5000 50000"}
 RUNS=${BENCH_RUNS:-3}
-BIN=.cache/bin
-DATA=.cache/bench
+CACHE=${BENCH_CACHE:-.cache}
+BIN=$CACHE/bin
+DATA=$CACHE/bench
 
 log() { printf 'bench.sh: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -47,57 +53,46 @@ die() { log "ERROR: $*"; exit 1; }
 command -v go >/dev/null 2>&1 || die "go is not on PATH"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer, got '$RUNS'"
 
-# /usr/bin/time (GNU time) gives wall time and peak RSS of one process.
-ensure_time() {
-	[[ -x /usr/bin/time ]] && return 0
-	if [[ $(id -u) -ne 0 ]]; then
-		die "/usr/bin/time is missing; install GNU time (Debian/Ubuntu: sudo apt-get install -y time) and rerun"
-	fi
-	log "/usr/bin/time is missing; installing it (apt-get install -y time)"
-	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y time >&2; then
-		log "apt-get install failed; retrying after apt-get update"
-		apt-get update >&2 || die "apt-get update failed"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y time >&2 || die "apt-get install -y time failed"
-	fi
-	[[ -x /usr/bin/time ]] || die "/usr/bin/time still missing after installing package time"
-}
-
 # median of the numbers on stdin (mean of the two middle ones for an even count)
-median() { sort -g | awk '{v[NR] = $1} END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { sort -g | awk '{v[NR] = $1} END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# timed CMD...: runs CMD once under /usr/bin/time; prints "WALL_S MAXRSS_KB"
+# timed CMD...: runs CMD once under bench-peak; prints "WALL_S CPU_S MAXRSS_KB ANON_KB FILE_KB"
 timed() {
 	local out="$DATA/time.out" err="$DATA/cmd.stderr"
-	if ! /usr/bin/time -f '%e %M' -o "$out" "$@" >/dev/null 2>"$err"; then
+	if ! "$BIN/bench-peak" -o "$out" -- "$@" >/dev/null 2>"$err"; then
 		tail -n 20 "$err" >&2 || true
-		cat "$out" >&2 || true
 		die "$* failed"
 	fi
 	tail -n 1 "$out"
 }
 
-# measure NAME N CMD...: RUNS timed runs; prints "WALL_S RSS_MIB" (medians) and logs each
+# measure NAME N CMD...: RUNS timed runs; prints the median of each figure:
+# "WALL_S CPU_S RSS_MIB ANON_MIB FILE_MIB", and logs each run
 measure() {
-	local name=$1 n=$2 walls=() rsss=() wall rss r
+	local name=$1 n=$2 runs=() line r
 	shift 2
 	for ((r = 1; r <= RUNS; r++)); do
-		read -r wall rss < <(timed "$@") || die "measuring $name failed"
-		[[ -n ${wall:-} && -n ${rss:-} ]] || die "could not read /usr/bin/time output for $name"
-		log "$name n=$n run $r/$RUNS: ${wall} s, ${rss} KB peak RSS"
-		walls+=("$wall") rsss+=("$rss")
+		line=$(timed "$@") || die "measuring $name failed"
+		[[ $(wc -w <<<"$line") -eq 5 ]] || die "could not read bench-peak's output for $name: '$line'"
+		log "$name n=$n run $r/$RUNS: $(awk '{printf "%s s wall, %s s CPU, %d KB peak RSS (%d KB anonymous, %d KB of mapped files)", $1, $2, $3, $4, $5}' <<<"$line")"
+		runs+=("$line")
 	done
 	if [[ $name == convert* ]] && ! grep -q "\b$n Ingresses" "$DATA/cmd.stderr"; then
 		log "warning: convert's summary on stderr does not mention $n Ingresses:"
 		tail -n 3 "$DATA/cmd.stderr" >&2 || true
 	fi
-	printf '%s %s\n' "$(printf '%s\n' "${walls[@]}" | median)" \
-		"$(printf '%s\n' "${rsss[@]}" | median | awk '{printf "%.1f", $1 / 1024}')"
+	local col fig figs=()
+	for col in 1 2 3 4 5; do
+		fig=$(printf '%s\n' "${runs[@]}" | awk -v c="$col" '{print $c}' | median)
+		((col >= 3)) && fig=$(awk -v k="$fig" 'BEGIN {printf "%.1f", k / 1024}')
+		figs+=("$fig")
+	done
+	echo "${figs[*]}"
 }
 
-ensure_time
 mkdir -p "$BIN" "$DATA"
 
-log "building $BIN/gatebridge, $BIN/bench-gen and $BIN/bench-floor"
+log "building $BIN/gatebridge, $BIN/bench-gen, $BIN/bench-floor and $BIN/bench-peak"
 if [[ -n ${BENCH_GATEBRIDGE:-} ]]; then
 	[[ -x $BENCH_GATEBRIDGE ]] || die "BENCH_GATEBRIDGE=$BENCH_GATEBRIDGE is not an executable"
 	cp "$BENCH_GATEBRIDGE" "$BIN/gatebridge"
@@ -106,8 +101,10 @@ else
 fi
 go build -o "$BIN/bench-gen" ./test/bench/gen || die "go build ./test/bench/gen failed"
 go build -o "$BIN/bench-floor" ./test/bench/floor || die "go build ./test/bench/floor failed"
+go build -o "$BIN/bench-peak" ./test/bench/peak || die "go build ./test/bench/peak failed"
 
 for n in $SIZES; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || die "BENCH_SIZES must be positive integers, got '$n'"
 	for fmt in yaml json; do
 		f="$DATA/ingresses-$n.$fmt"
 		log "generating $f"
@@ -120,16 +117,18 @@ log "load before measuring: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo 
 # each size adds to it.
 tiny="$DATA/one-service.yaml"
 printf 'apiVersion: v1\nkind: Service\nmetadata: {name: one}\nspec: {ports: [{port: 80}]}\n' >"$tiny"
-read -r basew baser < <(measure "convert (baseline)" 0 "$BIN/gatebridge" convert -f "$tiny" -o yaml)
-# One line per size: N MB FLOOR_S FLOOR_MIB YAML_S YAML_MIB JSONOUT_S JSONOUT_MIB JSONIN_S JSONIN_MIB
+read -r basew basec baser basea basef < <(measure "convert (baseline)" 0 "$BIN/gatebridge" convert -f "$tiny" -o yaml)
+# One line per size, each measurement as WALL CPU RSS ANON FILE:
+# N BYTES  floor(5)  convert -o yaml(5)  convert -o json(5)  JSON input -o yaml(5)  report -o json(5)
 results=()
 for n in $SIZES; do
 	y="$DATA/ingresses-$n.yaml" j="$DATA/ingresses-$n.json"
-	read -r fw fr < <(GOMAXPROCS=1 measure floor "$n" "$BIN/bench-floor" -f "$y")
-	read -r yw yr < <(measure "convert -o yaml" "$n" "$BIN/gatebridge" convert -f "$y" -o yaml)
-	read -r jw jr < <(measure "convert -o json" "$n" "$BIN/gatebridge" convert -f "$y" -o json)
-	read -r iw ir < <(measure "convert json input" "$n" "$BIN/gatebridge" convert -f "$j" -o yaml)
-	results+=("$n $(stat -c %s "$y") $fw $fr $yw $yr $jw $jr $iw $ir")
+	floor=$(GOMAXPROCS=1 measure floor "$n" "$BIN/bench-floor" -f "$y")
+	yout=$(measure "convert -o yaml" "$n" "$BIN/gatebridge" convert -f "$y" -o yaml)
+	jout=$(measure "convert -o json" "$n" "$BIN/gatebridge" convert -f "$y" -o json)
+	jin=$(measure "convert json input" "$n" "$BIN/gatebridge" convert -f "$j" -o yaml)
+	rep=$(measure "report -o json" "$n" "$BIN/gatebridge" report -f "$y" -o json)
+	results+=("$n $(stat -c %s "$y") $floor $yout $jout $jin $rep")
 done
 
 if [[ ${BENCH_GOTEST:-1} != 0 ]]; then
@@ -142,48 +141,78 @@ if [[ ${BENCH_GOTEST:-1} != 0 ]]; then
 	fi
 fi
 
+# Field numbers of a results line (awk, 1-based): n=1 bytes=2, then five per measurement.
+fields='BEGIN { FW = 3; YW = 8; JW = 13; IW = 18; RW = 23 }'
+
 echo "## gatebridge convert against the decode floor ($(nproc) cores, $(go env GOVERSION), $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty'); medians of $RUNS runs)"
 echo
 echo "Floor: the same YAML file decoded on one core (test/bench/floor, GOMAXPROCS=1). Goals (issue 19):"
 echo "convert of 5,000 (YAML in, YAML out) <= 1.0x the floor; -o json <= -o yaml in time and memory;"
 echo "peak RSS 5,000 <= 100 MiB, 50,000 <= 400 MiB; linear from 1,000 to 50,000."
+echo "Load when the run started: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown); CPU s (user + system) does not depend on it as wall time does."
 echo
-echo "| Ingresses | YAML MB | floor s | convert -o yaml s | x floor | goal | -o json s | x floor | json <= yaml | JSON input -o yaml s | x floor |"
-echo "|---:|---:|---:|---:|---:|---|---:|---:|---|---:|---:|"
+echo "### Time"
+echo
+echo "| Ingresses | YAML MB | floor s | convert -o yaml s | CPU s | x floor | goal <= 1.0x | -o json s | json / yaml | goal <= 1.0 | JSON input -o yaml s | x floor | report -o json s | x floor |"
+echo "|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---:|---:|---:|---:|"
 for r in "${results[@]}"; do
-	awk -v r="$r" 'BEGIN {
+	awk -v r="$r" "$fields"'
+	function verdict(ok) { return ok ? "met" : "NOT met" }
+	BEGIN {
 		split(r, v, " "); n = v[1]
-		goal = (n == 5000) ? sprintf("<= 1.0x %s", (v[5] <= v[3]) ? "met" : "NOT met") : "-"
-		printf "| %d | %.1f | %.2f | %.2f | %.2fx | %s | %.2f | %.2fx | %s | %.2f | %.2fx |\n",
-			n, v[2] / 1e6, v[3], v[5], v[5] / v[3], goal, v[7], v[7] / v[3], (v[7] <= v[5] && v[8] <= v[6]) ? "yes" : "no", v[9], v[9] / v[3]
+		x = v[YW] / v[FW]; jy = v[JW] / v[YW]
+		printf "| %d | %.1f | %.2f | %.2f | %.2f | %.2fx | %s | %.2f | %.2f | %s | %.2f | %.2fx | %.2f | %.2fx |\n",
+			n, v[2] / 1e6, v[FW], v[YW], v[YW + 1], x, (n == 5000) ? verdict(x <= 1.0) : "(5,000 only)",
+			v[JW], jy, verdict(jy <= 1.0), v[IW], v[IW] / v[FW], v[RW], v[RW] / v[FW]
 	}'
 done
 echo
-echo "| Ingresses | floor peak RSS MiB | convert -o yaml MiB | goal | -o json MiB | JSON input -o yaml MiB |"
-echo "|---:|---:|---:|---|---:|---:|"
+echo "### Peak memory (MiB)"
+echo
+echo "Peak RSS is what /usr/bin/time reports (the goals are stated in it). It counts the pages of"
+echo "mapped files the process touched, nearly all of them the gatebridge executable's code and"
+echo "read-only data (shared, reclaimable, about the same at every size: ${basef} MiB for one Service),"
+echo "as well as its own anonymous memory (heap, stacks). The peaks of both are given apart."
+echo
+echo "| Ingresses | floor | convert -o yaml | goal | anonymous | mapped files | -o json | json / yaml | goal <= 1.0 | JSON input -o yaml | report -o json |"
+echo "|---:|---:|---:|---|---:|---:|---:|---:|---|---:|---:|"
+awk -v w="$basew" -v c="$basec" -v rs="$baser" -v a="$basea" -v f="$basef" 'BEGIN {
+	printf "| one Service (%.2f s, %.2f s CPU) | - | %.0f | - | %.0f | %.0f | - | - | - | - | - |\n", w, c, rs, a, f }'
 for r in "${results[@]}"; do
-	awk -v r="$r" 'BEGIN {
+	awk -v r="$r" "$fields"'
+	function verdict(ok) { return ok ? "met" : "NOT met" }
+	BEGIN {
 		split(r, v, " "); n = v[1]
 		goal = "-"
-		if (n == 5000) goal = sprintf("<= 100 MiB %s", (v[6] <= 100) ? "met" : "NOT met")
-		if (n == 50000) goal = sprintf("<= 400 MiB %s", (v[6] <= 400) ? "met" : "NOT met")
-		printf "| %d | %.0f | %.0f | %s | %.0f | %.0f |\n", n, v[4], v[6], goal, v[8], v[10]
+		if (n == 5000) goal = sprintf("<= 100: %s", verdict(v[YW + 2] <= 100))
+		if (n == 50000) goal = sprintf("<= 400: %s", verdict(v[YW + 2] <= 400))
+		jy = v[JW + 2] / v[YW + 2]
+		printf "| %d | %.0f | %.0f | %s | %.0f | %.0f | %.0f | %.2f | %s | %.0f | %.0f |\n",
+			n, v[FW + 2], v[YW + 2], goal, v[YW + 3], v[YW + 4], v[JW + 2], jy, verdict(jy <= 1.0), v[IW + 2], v[RW + 2]
 	}'
 done
 echo
 first=${results[0]}
-echo "Linearity (convert -o yaml, less the process alone: ${basew} s, ${baser} MiB for one Service; per 1,000 Ingresses,"
-echo "and as a ratio to the ${first%% *} figure; 1.00x = linear):"
+echo "### Linearity"
 echo
-echo "| Ingresses | s per 1,000 | time ratio | MiB per 1,000 | memory ratio |"
-echo "|---:|---:|---:|---:|---:|"
+echo "convert -o yaml, less the process alone (${basew} s, ${basec} s CPU, ${baser} MiB peak RSS for one Service),"
+echo "per 1,000 Ingresses; \"x first\" against the ${first%% *} figure, \"x previous\" against the size before"
+echo "(1.00x = linear; above 1 grows faster than the input)."
+echo
+echo "| Ingresses | s per 1,000 | x first | x previous | CPU s per 1,000 | x first | MiB per 1,000 | x first | x previous |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+prev=$first
 for r in "${results[@]}"; do
-	awk -v r="$r" -v f="$first" -v bw="$basew" -v br="$baser" 'BEGIN {
-		split(r, v, " "); split(f, b, " ")
-		t = (v[5] - bw) / v[1] * 1000; t0 = (b[5] - bw) / b[1] * 1000
-		m = (v[6] - br) / v[1] * 1000; m0 = (b[6] - br) / b[1] * 1000
-		printf "| %d | %.3f | %.2fx | %.1f | %.2fx |\n", v[1], t, t / t0, m, m / m0
+	awk -v r="$r" -v f="$first" -v p="$prev" -v bw="$basew" -v bc="$basec" -v br="$baser" "$fields"'
+	function per(x, base, n) { return (x - base) / n * 1000 }
+	BEGIN {
+		split(r, v, " "); split(f, b, " "); split(p, q, " ")
+		t = per(v[YW], bw, v[1]); t0 = per(b[YW], bw, b[1]); tp = per(q[YW], bw, q[1])
+		c = per(v[YW + 1], bc, v[1]); c0 = per(b[YW + 1], bc, b[1])
+		m = per(v[YW + 2], br, v[1]); m0 = per(b[YW + 2], br, b[1]); mp = per(q[YW + 2], br, q[1])
+		printf "| %d | %.3f | %.2fx | %.2fx | %.3f | %.2fx | %.1f | %.2fx | %.2fx |\n", v[1], t, t / t0, t / tp, c, c / c0, m, m / m0, m / mp
 	}'
+	prev=$r
 done
 if [[ ${BENCH_GOTEST:-1} != 0 ]]; then
 	echo

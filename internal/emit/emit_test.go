@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -186,4 +188,57 @@ func FuzzWriteMatchesEncodeObjects(f *testing.F) {
 		}
 		checkSame(t, []client.Object{obj, obj.DeepCopy()})
 	})
+}
+
+// TestParallelEqualsSequential: the parallel writer gives exactly the bytes of the
+// sequential one (Workers: 1) for a stream of many more chunks than it has buffers, whose
+// chunks alternate between very large and very small (a large buffer is then reused for
+// a small chunk, and the other way round), whatever the number of workers; and a writer
+// failing after some chunks ends it with its error (every buffer goes back while the
+// queue is drained, so no worker waits for one).
+func TestParallelEqualsSequential(t *testing.T) {
+	// 400 Ingresses: ~1,200 objects, ~19 chunks, more than the buffers of 2 or 3 workers.
+	ings, svcs := bench.Generate(400)
+	base := converters.Convert(converters.Input{Ingresses: ings, Services: svcs}, converters.Options{}).Objects
+	// A 64-object chunk of large objects (100 annotations each), then one of the usual.
+	var objs []client.Object
+	for i, o := range base {
+		if (i/64)%2 == 0 {
+			u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+				"metadata": map[string]any{"name": o.GetName(), "namespace": o.GetNamespace(), "annotations": largeAnnotations(i)}}}
+			objs = append(objs, u)
+			continue
+		}
+		objs = append(objs, o)
+	}
+	for _, format := range []string{"yaml", "json"} {
+		var want bytes.Buffer
+		if err := emit.Write(&want, objs, format, emit.Options{Workers: 1}); err != nil {
+			t.Fatal(err)
+		}
+		for _, workers := range []int{2, 3} {
+			var got bytes.Buffer
+			if err := emit.Write(&got, objs, format, emit.Options{Workers: workers}); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Fatalf("%s, %d workers: differs from the sequential writer at byte %d", format, workers, firstDiff(got.Bytes(), want.Bytes()))
+			}
+			for _, n := range []int{2, 5} {
+				err := emit.Write(&failingWriter{n: n}, objs, format, emit.Options{Workers: workers})
+				if err == nil || err.Error() != "disk full" {
+					t.Fatalf("%s, %d workers, failing after %d writes: err = %v", format, workers, n, err)
+				}
+			}
+		}
+	}
+}
+
+// largeAnnotations are 100 annotations, different for each i.
+func largeAnnotations(i int) map[string]any {
+	m := make(map[string]any, 100)
+	for k := range 100 {
+		m[fmt.Sprintf("example.com/key-%03d", k)] = strings.Repeat("v", k%50) + strconv.Itoa(i)
+	}
+	return m
 }

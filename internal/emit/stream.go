@@ -94,8 +94,13 @@ func writeParallel(w io.Writer, objs []client.Object, chunks, workers int, asJSO
 	jobs := make(chan job)
 	order := make(chan job, window*workers)
 	quit := make(chan struct{})
-	// Buffers go back to the workers once written.
-	free := sync.Pool{New: func() any { return new([]byte) }}
+	// Buffers go back to the workers once written. A fixed set (one per chunk that can be
+	// in flight), not a sync.Pool: a pool is emptied by every garbage collection, and the
+	// buffers then grow again from nothing (as many bytes allocated as written).
+	free := make(chan []byte, (window+2)*workers)
+	for range cap(free) {
+		free <- nil
+	}
 	go func() {
 		defer close(order)
 		defer close(jobs)
@@ -122,7 +127,7 @@ func writeParallel(w io.Writer, objs []client.Object, chunks, workers int, asJSO
 			defer wg.Done()
 			var e encoder
 			for j := range jobs {
-				e.buf = *free.Get().(*[]byte)
+				e.buf = <-free
 				err := e.chunk(objs, j.chunk, asJSON, release)
 				j.done <- result{buf: e.buf, err: err}
 			}
@@ -134,8 +139,7 @@ func writeParallel(w io.Writer, objs []client.Object, chunks, workers int, asJSO
 		if r.err == nil {
 			_, r.err = w.Write(r.buf)
 		}
-		buf := r.buf[:0]
-		free.Put(&buf)
+		free <- r.buf[:0]
 		if r.err != nil {
 			err = r.err
 			break
@@ -144,7 +148,8 @@ func writeParallel(w io.Writer, objs []client.Object, chunks, workers int, asJSO
 	close(quit)
 	// Let the producer and the workers finish: drain what is still queued.
 	for j := range order {
-		<-j.done
+		// Each buffer goes back, or a worker could wait for one while this waits for it.
+		free <- (<-j.done).buf
 	}
 	wg.Wait()
 	return err
@@ -177,8 +182,10 @@ func (e *encoder) chunk(objs []client.Object, c int, asJSON, release bool) error
 // object appends one object's encoding to e.buf.
 func (e *encoder) object(obj client.Object, asJSON bool) error {
 	e.js.Reset()
-	enc := json.NewEncoder(&e.js)
-	if err := enc.Encode(obj); err != nil {
+	if e.enc == nil {
+		e.enc = json.NewEncoder(&e.js)
+	}
+	if err := e.enc.Encode(obj); err != nil {
 		return err
 	}
 	root, err := e.t.read(e.js.Bytes())

@@ -3,7 +3,6 @@ package emit
 import (
 	"bytes"
 	"encoding/json"
-	"strings"
 )
 
 // encoder encodes objects one at a time into buf; each goroutine has its own.
@@ -12,6 +11,8 @@ type encoder struct {
 	buf []byte
 	// js is the reused buffer of an object's json.Marshal form.
 	js bytes.Buffer
+	// enc writes into js (json.Marshal's bytes, with a newline after them).
+	enc *json.Encoder
 }
 
 // dropHidden leaves out what convert never writes: the top-level status and a null
@@ -199,14 +200,19 @@ func plainSafe(s []byte) bool {
 	return true
 }
 
-// yaml11Word: YAML 1.1 parsers read these as booleans or null, in any case.
+// yaml11Words are the words YAML 1.1 parsers read as booleans or null, in any case.
+var yaml11Words = [][]byte{[]byte("y"), []byte("yes"), []byte("n"), []byte("no"), []byte("on"), []byte("off"), []byte("true"), []byte("false"), []byte("null")}
+
+// yaml11Word: s, an ASCII string (plainSafe), is one of yaml11Words in any case (compared
+// without lowering a copy of s: this runs for every key and plain string written).
 func yaml11Word(s []byte) bool {
 	if len(s) > 5 {
 		return false
 	}
-	switch strings.ToLower(string(s)) {
-	case "y", "yes", "n", "no", "on", "off", "true", "false", "null":
-		return true
+	for _, w := range yaml11Words {
+		if bytes.EqualFold(s, w) {
+			return true
+		}
 	}
 	return false
 }
