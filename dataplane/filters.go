@@ -208,14 +208,22 @@ func orIDs(ps []*rbacconfigv3.Principal) *rbacconfigv3.Principal {
 	return &rbacconfigv3.Principal{Identifier: &rbacconfigv3.Principal_OrIds{OrIds: &rbacconfigv3.Principal_Set{Ids: ps}}}
 }
 
+// cidrPrincipals are the principals of the TCP peers in cidrs (nginx's allow/deny).
 func cidrPrincipals(cidrs []string) ([]*rbacconfigv3.Principal, error) {
-	var out []*rbacconfigv3.Principal
+	return principalsOf(cidrs, func(r *corev3.CidrRange) *rbacconfigv3.Principal {
+		return &rbacconfigv3.Principal{Identifier: &rbacconfigv3.Principal_DirectRemoteIp{DirectRemoteIp: r}}
+	})
+}
+
+// principalsOf makes one principal per CIDR of cidrs; the first invalid one is the error.
+func principalsOf(cidrs []string, principal func(*corev3.CidrRange) *rbacconfigv3.Principal) ([]*rbacconfigv3.Principal, error) {
+	out := make([]*rbacconfigv3.Principal, 0, len(cidrs))
 	for _, c := range cidrs {
 		r, err := cidrRange(c)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, &rbacconfigv3.Principal{Identifier: &rbacconfigv3.Principal_DirectRemoteIp{DirectRemoteIp: r}})
+		out = append(out, principal(r))
 	}
 	return out, nil
 }
@@ -329,13 +337,11 @@ func exemptAction(rl *v1alpha1.RateLimitPolicy) []*routev3.RateLimit_Action {
 // only (nothing is denied), "allowed" for clients in the ranges. The address is the one
 // the rate limit keys on (the client address Envoy trusts, as nginx's $remote_addr).
 func rateLimitExemptPerRoute(cidrs []string) (*anypb.Any, error) {
-	var ids []*rbacconfigv3.Principal
-	for _, c := range cidrs {
-		r, err := cidrRange(c)
-		if err != nil {
-			return nil, err
-		}
-		ids = append(ids, &rbacconfigv3.Principal{Identifier: &rbacconfigv3.Principal_RemoteIp{RemoteIp: r}})
+	ids, err := principalsOf(cidrs, func(r *corev3.CidrRange) *rbacconfigv3.Principal {
+		return &rbacconfigv3.Principal{Identifier: &rbacconfigv3.Principal_RemoteIp{RemoteIp: r}}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return mustAny(&rbacv3.RBACPerRoute{Rbac: &rbacv3.RBAC{ShadowRules: &rbacconfigv3.RBAC{
 		Action: rbacconfigv3.RBAC_ALLOW,
