@@ -133,7 +133,16 @@ func (d *deltaWatches) publish(c *config) {
 			}
 			resp = d.changes(w, diffs[w.kind])
 		default:
-			resp = d.fullDiff(w.kind, w.req, w.sub, false)
+			// A watch opened before the first publish may be a wildcard subscription's
+			// first request, which must be answered even with nothing in it: Envoy waits
+			// for that answer to finish initialising (an empty configuration included).
+			first := w.upTo == nil && w.sub.IsWildcard() && w.req.GetResponseNonce() == ""
+			resp = d.fullDiff(w.kind, w.req, w.sub, first)
+			if first {
+				w.out <- resp
+				delete(d.open, id)
+				continue
+			}
 		}
 		if resp.empty() {
 			w.upTo = c

@@ -25,6 +25,19 @@ func TestDeltaWatchOpenedBeforeTheFirstPublish(t *testing.T) {
 	}
 }
 
+// A first publish of nothing still answers the waiting wildcard subscriptions: Envoy
+// finishes initialising (and its readiness probe passes) only once each is answered.
+func TestDeltaFirstPublishOfNothingIsAnswered(t *testing.T) {
+	s := startServer(t)
+	c := newDeltaClient(t, s, "envoy-a")
+	c.subscribe(resourcev3.ClusterType)
+	time.Sleep(50 * time.Millisecond) // the watch is open, waiting
+	s.mustPublish(t, &Resources{})
+	if resp := c.recv(resourcev3.ClusterType); len(deltaNames(resp)) != 0 {
+		t.Fatalf("first response of an empty configuration has %v", deltaNames(resp))
+	}
+}
+
 // One publish that changes a cluster and a route table answers the cluster first (ADS
 // order: a route must not name a cluster Envoy lacks or holds in an older form), each with
 // only what changed; the types that did not change are not answered at all.
