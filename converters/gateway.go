@@ -279,14 +279,7 @@ func (c *conversion) emitReferenceGrants(out *objectSet, suffix string, grants, 
 			}
 			g.Spec.From = append(g.Spec.From, gwv1b1.ReferenceGrantFrom{Group: group, Kind: gwv1.Kind(kind), Namespace: gwv1.Namespace(c.opts.GatewayNamespace)})
 		}
-		names := sortedKeys(grants[ns])
-		for _, n := range names {
-			g.Spec.To = append(g.Spec.To, gwv1b1.ReferenceGrantTo{Group: "", Kind: "Secret", Name: ptr(gwv1.ObjectName(n))})
-		}
-		if len(g.Spec.To) > 16 {
-			// The CRD allows 16 entries; beyond that grant every Secret of the namespace.
-			g.Spec.To = []gwv1b1.ReferenceGrantTo{{Group: "", Kind: "Secret"}}
-		}
+		g.Spec.To = secretGrantTargets(grants[ns])
 		out.add(g)
 	}
 }

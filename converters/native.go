@@ -305,11 +305,19 @@ func rebuildCertificateGrant(g *gwv1b1.ReferenceGrant, need certNeed, gatewayNS 
 	for _, kind := range sortedKeys(need.from) {
 		out.Spec.From = append(out.Spec.From, gwv1b1.ReferenceGrantFrom{Group: gwv1.GroupName, Kind: gwv1.Kind(kind), Namespace: gwv1.Namespace(gatewayNS)})
 	}
-	for _, name := range sortedKeys(need.secrets) {
-		out.Spec.To = append(out.Spec.To, gwv1b1.ReferenceGrantTo{Group: "", Kind: "Secret", Name: ptr(gwv1.ObjectName(name))})
+	out.Spec.To = secretGrantTargets(need.secrets)
+	return out
+}
+
+// secretGrantTargets is a ReferenceGrant's spec.to for the named Secrets, sorted; beyond
+// the maxGrantTargets entries the CRD allows, every Secret of the namespace.
+func secretGrantTargets(names map[string]bool) []gwv1b1.ReferenceGrantTo {
+	if len(names) > maxGrantTargets {
+		return []gwv1b1.ReferenceGrantTo{{Group: "", Kind: "Secret"}}
 	}
-	if len(out.Spec.To) > maxGrantTargets {
-		out.Spec.To = []gwv1b1.ReferenceGrantTo{{Group: "", Kind: "Secret"}}
+	out := make([]gwv1b1.ReferenceGrantTo, 0, len(names))
+	for _, name := range sortedKeys(names) {
+		out = append(out, gwv1b1.ReferenceGrantTo{Group: "", Kind: "Secret", Name: ptr(gwv1.ObjectName(name))})
 	}
 	return out
 }
@@ -401,9 +409,6 @@ func rebuildClientCAGrant(g *gwv1b1.ReferenceGrant, names map[string]bool) clien
 		return nil
 	}
 	out := g.DeepCopy()
-	out.Spec.To = nil
-	for _, name := range sortedKeys(names) {
-		out.Spec.To = append(out.Spec.To, gwv1b1.ReferenceGrantTo{Group: "", Kind: "Secret", Name: ptr(gwv1.ObjectName(name))})
-	}
+	out.Spec.To = secretGrantTargets(names)
 	return out
 }

@@ -100,9 +100,6 @@ func affinityCookieFilter() *hcmv3.HttpFilter {
 // virtual host's "disabled").
 var affinityCookieOn = mustAny(&luav3.LuaPerRoute{Override: &luav3.LuaPerRoute_Name{Name: affinityCookieSource}})
 
-// affinityCookieOff is the virtual hosts' default.
-var affinityCookieOff = mustAny(&luav3.LuaPerRoute{Override: &luav3.LuaPerRoute_Disabled{Disabled: true}})
-
 // noAffinityCookieHeader marks, on a legacy canary's answer (the weighted cluster adds
 // it), that the affinity cookie Envoy generated must go; the Lua filter removes both. Envoy
 // writes the cookie's value quoted (name="…"), which tells it from a backend's own cookie

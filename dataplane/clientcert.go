@@ -174,18 +174,11 @@ func clientCertFilters() []*hcmv3.HttpFilter {
 	}
 }
 
-// clientCertOff turns the client-certificate filters off for a virtual host.
-var clientCertOff = mustAny(&luav3.LuaPerRoute{Override: &luav3.LuaPerRoute_Disabled{Disabled: true}})
-
 // clientCertVhostConfig is the per-virtual-host configuration of the client-certificate
-// filters for hostname h on g (nil: h asks for none). tls is whether g terminates TLS.
-func (t *translator) clientCertVhostConfig(g *portGroup, h string) map[string]*anypb.Any {
-	cc := t.clientCertHostOf(g, h)
-	if cc == nil {
-		return nil
-	}
+// filters for hostname h (policy cc) running lua.
+func (t *translator) clientCertVhostConfig(cc *clientCertHost, h, lua string) map[string]*anypb.Any {
 	out := map[string]*anypb.Any{filterClientCert: mustAny(&luav3.LuaPerRoute{Override: &luav3.LuaPerRoute_SourceCode{
-		SourceCode: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: clientCertLua(cc, g.tls)}},
+		SourceCode: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: lua}},
 	}})}
 	if m := cc.spec.SubjectMatch; m != "" {
 		if _, err := regexp.Compile(m); err != nil {
@@ -376,9 +369,10 @@ func (t *translator) vhostConfigs(g *portGroup, hosts []string) vhostConfigs {
 		if v.byHost == nil {
 			v.byHost = map[string]map[string]*anypb.Any{}
 		}
-		v.byHost[h] = t.clientCertVhostConfig(g, h)
+		lua := clientCertLua(cc, g.tls)
+		v.byHost[h] = t.clientCertVhostConfig(cc, h, lua)
 		// The configuration is a function of these (the Lua holds the rest).
-		key.WriteString(h + "\x00" + clientCertLua(cc, g.tls) + "\x00" + cc.spec.SubjectMatch + "\x00")
+		key.WriteString(h + "\x00" + lua + "\x00" + cc.spec.SubjectMatch + "\x00")
 	}
 	v.key = key.String()
 	return v

@@ -125,9 +125,9 @@ func (t *translator) gatewayBodyLimit(g *portGroup) int64 {
 // their policy key) and, when the Gateway sets no body limit, the buffer filter. A route's
 // own configuration takes precedence over its virtual host's.
 func (t *translator) vhostFilterDefaults(g *portGroup) map[string]*anypb.Any {
-	out := map[string]*anypb.Any{filterErrorStatus: errorStatusOff, filterAffinityCookie: affinityCookieOff, filterResponseRewrite: responseRewriteOff}
+	out := map[string]*anypb.Any{filterErrorStatus: luaOff, filterAffinityCookie: luaOff, filterResponseRewrite: luaOff}
 	if t.hasClientCerts(g) {
-		out[filterClientCert] = clientCertOff
+		out[filterClientCert] = luaOff
 	}
 	if t.opts.AuthzAddress != "" {
 		out[filterAuthz] = mustAny(&extauthzv3.ExtAuthzPerRoute{Override: &extauthzv3.ExtAuthzPerRoute_Disabled{Disabled: true}})
@@ -138,8 +138,10 @@ func (t *translator) vhostFilterDefaults(g *portGroup) map[string]*anypb.Any {
 	return out
 }
 
-// errorStatusOff turns off the error-page status filter (errorpages.go).
-var errorStatusOff = mustAny(&luav3.LuaPerRoute{Override: &luav3.LuaPerRoute_Disabled{Disabled: true}})
+// luaOff turns a Lua filter off for a virtual host or route; the Lua filters that act on
+// every request they see (error-page status, affinity cookie, response rewrite, client
+// certificates) are off by default on every virtual host (vhostFilterDefaults).
+var luaOff = mustAny(&luav3.LuaPerRoute{Override: &luav3.LuaPerRoute_Disabled{Disabled: true}})
 
 // bufferable reports whether the buffer filter can enforce body limit n (0: none).
 func bufferable(n int64) bool { return n > 0 && n <= maxBufferedBody }

@@ -100,9 +100,6 @@ func responseRewriteFilter() *hcmv3.HttpFilter {
 	return &hcmv3.HttpFilter{Name: filterResponseRewrite, ConfigType: typed(&luav3.Lua{})}
 }
 
-// responseRewriteOff is the virtual hosts' default.
-var responseRewriteOff = mustAny(&luav3.LuaPerRoute{Override: &luav3.LuaPerRoute_Disabled{Disabled: true}})
-
 // responseRewritePerRoute is the route's Lua: its literal values, then the shared code.
 func responseRewritePerRoute(p *v1alpha1.ResponseRewritePolicy) *anypb.Any {
 	var b strings.Builder
