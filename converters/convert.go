@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatebridge-dev/gatebridge/annotations"
 	gbv1 "github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+	"github.com/gatebridge-dev/gatebridge/internal/emit"
 	"github.com/gatebridge-dev/gatebridge/internal/parallel"
 )
 
@@ -24,7 +25,13 @@ import (
 type Result struct {
 	// Objects are sorted (kind order, then namespace, then name): apply them in this order.
 	Objects []client.Object
-	Report  Report
+	// Encoded are the same objects' encodings, in the same order, when Options.Encoder is
+	// set (Objects is then nil).
+	Encoded []emit.Encoded
+	// EncodingError is the first object the Encoder failed on (a bug: the output is then
+	// incomplete).
+	EncodingError error
+	Report        Report
 	// RefusedLocations are the locations of refused Ingresses (refused.go), sorted by
 	// host and path: no object serves them, and a data plane must answer them 503 rather
 	// than let them fall through to another Ingress's path or catch-all. In bridge mode

@@ -10,3 +10,11 @@ func ConvertAsOnePart(in Input, opts Options) Result {
 // One Ingress making two objects of one name is a converter bug: the package's tests and
 // fuzzing panic on it (dropDuplicates).
 func init() { panicOnOwnDuplicate = true }
+
+// SetReanalyseMinParts sets the number of parts from which a streaming conversion analyses
+// each part twice, and returns a function that restores it.
+func SetReanalyseMinParts(n int) (restore func()) {
+	old := reanalyseMinParts
+	reanalyseMinParts = n
+	return func() { reanalyseMinParts = old }
+}

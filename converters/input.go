@@ -63,6 +63,11 @@ type Options struct {
 	// which fails closed itself; otherwise one absent from the input fails the Ingress
 	// closed here.
 	SecretsNotInInput bool
+	// Encoder, when set, makes Convert a streaming conversion (stream.go): each part's
+	// objects are encoded as soon as they are built and only their bytes are kept, in
+	// Result.Encoded instead of Result.Objects. A new ObjectEncoder is asked for per
+	// goroutine. Incremental ignores it.
+	Encoder func() ObjectEncoder
 }
 
 // ControllerName is the GatewayClass controllerName of gatebridge.

@@ -7,6 +7,8 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/gatebridge-dev/gatebridge/internal/emit"
 )
 
 // kindOrder is the apply order: classes and gateways first, routes after what they
@@ -31,8 +33,10 @@ type keyedObject struct {
 	rank                           int
 	kind, ns, name, srcNS, srcName string
 	obj                            client.Object
-	part                           *part
-	member                         int
+	// enc is obj encoded, in a streaming conversion (stream.go); obj is then nil.
+	enc    emit.Encoded
+	part   *part
+	member int
 }
 
 func keyedObjects(objs []client.Object, members []int, p *part) []keyedObject {
@@ -44,7 +48,7 @@ func keyedObjects(objs []client.Object, members []int, p *part) []keyedObject {
 		if members != nil {
 			m = members[i]
 		}
-		ks[i] = keyedObject{kindRank(kind), kind, o.GetNamespace(), o.GetName(), l[LabelSourceNamespace], l[LabelSourceIngress], o, p, m}
+		ks[i] = keyedObject{rank: kindRank(kind), kind: kind, ns: o.GetNamespace(), name: o.GetName(), srcNS: l[LabelSourceNamespace], srcName: l[LabelSourceIngress], obj: o, part: p, member: m}
 	}
 	return ks
 }

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/gatebridge-dev/gatebridge/annotations"
+	"github.com/gatebridge-dev/gatebridge/internal/emit"
 	"github.com/gatebridge-dev/gatebridge/internal/parallel"
 )
 
@@ -237,16 +238,95 @@ func convertPass(in Input, opts Options, prev *state, changed map[ingressKey]boo
 		p.members = g
 		parts[gi] = p
 	}
-	cv.analyse(in, built)
-	plan := planListeners(parts, opts.GatewayName, opts.MaxListenersPerGateway)
-	parallel.For(len(built), func(k int) { built[k].conv.emit(plan) })
-
-	gatewayEmitted := false
-	for _, p := range parts {
-		gatewayEmitted = gatewayEmitted || len(p.objects) > 0 || (p.conv != nil && len(p.conv.out.objs) > 0)
+	// A streaming conversion builds and encodes each part in one go (stream.go).
+	streamed := opts.Encoder != nil && prev == nil && mode == modeOnce
+	reanalyse := streamed && len(built) >= reanalyseMinParts
+	if reanalyse {
+		cv.analyseListeners(in, built)
+	} else {
+		cv.analyse(in, built)
 	}
-	// A reused part built with another plan is built again (in place: the tie index names
-	// it); its listeners are the same, so the plan stands.
+	plan := planListeners(parts, opts.GatewayName, opts.MaxListenersPerGateway)
+	var encoders *encoderPool
+	gatewayEmitted := false
+	if streamed {
+		encoders = newEncoderPool(opts.Encoder)
+		gatewayEmitted = cv.buildEncoded(in, built, plan, reanalyse, encoders)
+		if !gatewayEmitted {
+			// No object at all: the parts were finished as if the Gateway were emitted.
+			opts.Encoder = nil
+			res, next, losers := convertPass(in, opts, prev, changed, mode, collided)
+			res.Objects, res.Encoded = nil, []emit.Encoded{}
+			return res, next, losers
+		}
+	} else {
+		parallel.For(len(built), func(k int) { built[k].conv.emit(plan) })
+		for _, p := range parts {
+			gatewayEmitted = gatewayEmitted || len(p.objects) > 0 || (p.conv != nil && len(p.conv.out.objs) > 0)
+		}
+		built = cv.rebuildReplanned(in, parts, built, plan, gatewayEmitted)
+		parallel.For(len(built), func(k int) { built[k].finish(gatewayEmitted) })
+	}
+
+	var global []client.Object
+	if gatewayEmitted && opts.Portable {
+		global = cv.gatewayObjects(plan)
+		cv.global = append(cv.global, portableDefaultsLost(opts))
+	} else if gatewayEmitted {
+		global = append(cv.gatewayObjects(plan), cv.defaultsPolicy())
+		cv.global = append(cv.global, Finding{Field: "TrafficPolicy " + opts.GatewayNamespace + "/" + DefaultsPolicyName, Severity: SeverityInfo,
+			Message: "carries ingress-nginx's gateway-wide defaults (1 MiB body limit, idle timeouts, retries, https redirects dropping the trailing slash, full-path redirects dropping the query, nginx regex order); other implementations ignore it, so \"portable\" routes behave there with their own defaults"})
+	}
+	gen := 0
+	var prevOrder *reportOrder
+	if prev != nil {
+		gen, prevOrder = prev.gen+1, prev.reportOrder
+	}
+	// sorted stays whole for the next conversion to merge into; the output drops what
+	// repeats a kind, namespace and name.
+	globalKeyed := keyedObjects(global, nil, nil)
+	if streamed {
+		encodeKeyed(globalKeyed, encoders)
+	}
+	sorted := orderObjects(prev, parts, built, globalKeyed, gen)
+	losers := collisions(sorted, in.Ingresses)
+	out, dups := dropDuplicates(sorted)
+	report, order := cv.report(in, parts, prevOrder, dups)
+	res := Result{Report: report}
+	if streamed {
+		res.Encoded, res.EncodingError = make([]emit.Encoded, len(out)), encoders.err
+	} else {
+		res.Objects = make([]client.Object, len(out))
+	}
+	for i := range out {
+		if streamed {
+			res.Encoded[i] = out[i].enc
+		} else {
+			res.Objects[i] = out[i].obj
+		}
+		res.Report.Totals.Objects[out[i].kind]++
+	}
+	for _, p := range parts {
+		res.RefusedLocations = append(res.RefusedLocations, p.refused...)
+	}
+	sortRefused(res.RefusedLocations)
+	res.Report.Global = cv.global
+	if res.Report.Global == nil {
+		res.Report.Global = []Finding{}
+	}
+	if mode != modeKeep {
+		return res, nil, losers
+	}
+	next := nextState(prev, parts, built, dissolved, newTies)
+	next.services, next.secrets, next.inputFindings, next.gen, next.sorted, next.reportOrder = cv.services, cv.secrets, cv.inputFindings, gen, sorted, order
+	next.collided = len(collided) > 0
+	return res, next, losers
+}
+
+// rebuildReplanned builds again, in place, the reused parts built with another plan or
+// another gatewayEmitted (the tie index names them); their listeners are the same, so the
+// plan stands. It returns built with them.
+func (cv *conversion) rebuildReplanned(in Input, parts, built []*part, plan *listenerPlan, gatewayEmitted bool) []*part {
 	var rebuilt []*part
 	var placed [][]placement
 	for _, p := range parts {
@@ -265,48 +345,7 @@ func convertPass(in Input, opts Options, prev *state, changed map[ingressKey]boo
 		}
 		built = append(built, rebuilt...)
 	}
-	parallel.For(len(built), func(k int) { built[k].finish(gatewayEmitted) })
-
-	var global []client.Object
-	if gatewayEmitted && opts.Portable {
-		global = cv.gatewayObjects(plan)
-		cv.global = append(cv.global, portableDefaultsLost(opts))
-	} else if gatewayEmitted {
-		global = append(cv.gatewayObjects(plan), cv.defaultsPolicy())
-		cv.global = append(cv.global, Finding{Field: "TrafficPolicy " + opts.GatewayNamespace + "/" + DefaultsPolicyName, Severity: SeverityInfo,
-			Message: "carries ingress-nginx's gateway-wide defaults (1 MiB body limit, idle timeouts, retries, https redirects dropping the trailing slash, full-path redirects dropping the query, nginx regex order); other implementations ignore it, so \"portable\" routes behave there with their own defaults"})
-	}
-	gen := 0
-	var prevOrder *reportOrder
-	if prev != nil {
-		gen, prevOrder = prev.gen+1, prev.reportOrder
-	}
-	// sorted stays whole for the next conversion to merge into; the output drops what
-	// repeats a kind, namespace and name.
-	sorted := orderObjects(prev, parts, built, keyedObjects(global, nil, nil), gen)
-	losers := collisions(sorted, in.Ingresses)
-	out, dups := dropDuplicates(sorted)
-	report, order := cv.report(in, parts, prevOrder, dups)
-	res := Result{Report: report, Objects: make([]client.Object, len(out))}
-	for i := range out {
-		res.Objects[i] = out[i].obj
-		res.Report.Totals.Objects[out[i].kind]++
-	}
-	for _, p := range parts {
-		res.RefusedLocations = append(res.RefusedLocations, p.refused...)
-	}
-	sortRefused(res.RefusedLocations)
-	res.Report.Global = cv.global
-	if res.Report.Global == nil {
-		res.Report.Global = []Finding{}
-	}
-	if mode != modeKeep {
-		return res, nil, losers
-	}
-	next := nextState(prev, parts, built, dissolved, newTies)
-	next.services, next.secrets, next.inputFindings, next.gen, next.sorted, next.reportOrder = cv.services, cv.secrets, cv.inputFindings, gen, sorted, order
-	next.collided = len(collided) > 0
-	return res, next, losers
+	return built
 }
 
 // orderObjects returns the objects of parts and global in order. After a previous

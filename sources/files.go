@@ -18,7 +18,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gatebridge-dev/gatebridge/converters"
-	"github.com/gatebridge-dev/gatebridge/internal/parallel"
 )
 
 // Problem is a document that could not be read.
@@ -87,47 +86,53 @@ type document struct {
 }
 
 // ReadPaths reads every path (file, directory read recursively for .yaml/.yml/.json, or
-// "-" for standard input).
+// "-" for standard input), streamed (stream.go).
 func ReadPaths(paths []string, opts Options) (*Loaded, error) {
-	var docs []document
+	b := &batcher{}
+	file := 0
 	for _, p := range paths {
-		d, err := readPath(p, opts)
-		if err != nil {
+		if err := readPath(b, p, &file, opts); err != nil {
 			return nil, err
 		}
-		docs = append(docs, d...)
 	}
-	return decodeAll(docs, opts), nil
+	b.flush()
+	l := merge([][]decoded{b.groups}, opts)
+	// No Reader keeps these documents: point at the objects of Input instead, so that the
+	// decoded batches (a second copy of every Service and Secret) can be collected while
+	// the input is converted.
+	l.Services, l.Secrets = pointersTo(l.Input.Services), pointersTo(l.Input.Secrets)
+	return l, nil
 }
 
-func readPath(p string, opts Options) ([]document, error) {
+// readPath reads one path into b; file numbers the files read.
+func readPath(b *batcher, p string, file *int, opts Options) error {
 	if p == "-" {
 		stdin := opts.Stdin
 		if stdin == nil {
 			stdin = os.Stdin
 		}
-		return readLimited("<stdin>", stdin, -1, opts)
+		*file++
+		return streamDocuments(b, "<stdin>", stdin, -1, *file, opts)
 	}
 	info, err := os.Stat(p)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", p, err)
+		return fmt.Errorf("reading %s: %w", p, err)
 	}
 	if !info.IsDir() {
-		return readFile(p, opts)
+		*file++
+		return streamFile(b, p, *file, opts)
 	}
 	files, err := listFiles(p)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var docs []document
 	for _, f := range files {
-		d, err := readFile(f, opts)
-		if err != nil {
-			return nil, err
+		*file++
+		if err := streamFile(b, f, *file, opts); err != nil {
+			return err
 		}
-		docs = append(docs, d...)
 	}
-	return docs, nil
+	return nil
 }
 
 // listFiles returns the .yaml, .yml and .json files under dir (hidden directories skipped),
@@ -166,38 +171,8 @@ func splitDocuments(source string, b []byte) []document {
 	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') && json.Valid(trimmed) {
 		return []document{{source: source, data: trimmed, json: true, line: 1}}
 	}
-	var out []document
-	n := 0
-	start, startLine := 0, 1
-	emit := func(end int) {
-		n++
-		chunk := b[start:end]
-		if hasContent(chunk) {
-			out = append(out, document{source: fmt.Sprintf("%s#%d", source, n), data: chunk, line: startLine})
-		}
-	}
-	lineNo := 1
-	for i := 0; i < len(b); {
-		j := bytes.IndexByte(b[i:], '\n')
-		lineEnd := len(b)
-		if j >= 0 {
-			lineEnd = i + j
-		}
-		line := bytes.TrimRight(b[i:lineEnd], " \t\r")
-		if bytes.HasPrefix(line, []byte("---")) && (len(line) == 3 || line[3] == ' ' || line[3] == '#') {
-			emit(i)
-			start, startLine = min(lineEnd+1, len(b)), lineNo+1
-		}
-		if j < 0 {
-			break
-		}
-		i = lineEnd + 1
-		lineNo++
-	}
-	if start < len(b) {
-		emit(len(b))
-	}
-	return out
+	docs, _ := newYAMLSplitter(source).feed(b, true)
+	return docs
 }
 
 // hasContent reports whether a YAML chunk holds more than blank and comment-only lines
@@ -266,18 +241,6 @@ func expandJSONLists(docs []document) []document {
 		}
 	}
 	return out
-}
-
-// decodeAll decodes documents on all cores and merges the results in input order.
-func decodeAll(docs []document, opts Options) *Loaded {
-	results := make([]decoded, len(docs))
-	parallel.For(len(docs), func(i int) { results[i] = decodeDocument(docs[i]) })
-	l := merge([][]decoded{results}, opts)
-	// No Reader keeps these documents: point at the objects of Input instead, so that the
-	// decoded documents (a second copy of every Service and Secret) can be collected while
-	// the input is converted.
-	l.Services, l.Secrets = pointersTo(l.Input.Services), pointersTo(l.Input.Secrets)
-	return l
 }
 
 // pointersTo returns a pointer to each element of objs (nil for none).

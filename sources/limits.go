@@ -4,9 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -40,43 +37,6 @@ func (o Options) maxFileSize() int64 {
 		return o.MaxFileSize
 	}
 	return DefaultMaxFileSize
-}
-
-// readFile reads the documents of one file, within the limits of opts: a file over the
-// file limit is not read, a document over the document limit is not decoded; each is one
-// document carrying its Problem, so that every other file and document is still read.
-func readFile(path string, opts Options) ([]document, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	return readLimited(path, f, info.Size(), opts)
-}
-
-// readLimited reads r (size bytes, or -1 when unknown) as the documents of source.
-func readLimited(source string, r io.Reader, size int64, opts Options) ([]document, error) {
-	limit := opts.maxFileSize()
-	if size > limit {
-		return []document{fileTooLarge(source, size, limit)}, nil
-	}
-	var buf bytes.Buffer
-	if size >= 0 {
-		buf.Grow(int(size) + bytes.MinRead)
-	}
-	// One byte more than the limit tells a file that grew past it (or standard input)
-	// from one that is exactly at it.
-	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", source, err)
-	}
-	if int64(buf.Len()) > limit {
-		return []document{fileTooLarge(source, -1, limit)}, nil
-	}
-	return documentsOf(source, buf.Bytes(), opts), nil
 }
 
 // documentsOf splits the bytes of one file into documents (JSON Lists into their items)

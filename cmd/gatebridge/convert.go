@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/gatebridge-dev/gatebridge/annotations"
 	"github.com/gatebridge-dev/gatebridge/controllers"
@@ -120,6 +121,23 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer, isRepo
 	// As the controller converts: Ingresses of the gatebridge IngressClass (drop-in) too.
 	// A live cluster is read without its Secrets (sources.ReadCluster).
 	f.opts.SecretsNotInInput = f.kubeconfig != ""
+	// Streamed (converters/stream.go): each part's objects are encoded as soon as they are
+	// built, so the objects are never all in memory; report needs none of them. Validation
+	// reads the objects: with --validate they are kept.
+	switch {
+	case isReport:
+		f.opts.Encoder = func() converters.ObjectEncoder { return discardEncoder{} }
+	case !f.validate:
+		if _, err := emit.NewObjectEncoder(f.output); err != nil {
+			fmt.Fprintf(stderr, "gatebridge convert: %v\n", err)
+			return exitUsage
+		}
+		format := f.output
+		f.opts.Encoder = func() converters.ObjectEncoder {
+			e, _ := emit.NewObjectEncoder(format)
+			return e
+		}
+	}
 	res := controllers.ConvertDropIn(loaded.Input, f.opts)
 	if f.kubeconfig != "" {
 		// Live: the migration states the controller wrote (gatebridge.dev/state).
@@ -169,7 +187,7 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer, isRepo
 	}
 	// Streamed: encoded in parallel and written chunk by chunk, never held whole; the
 	// objects written and the decoded input are left to the garbage collector meanwhile.
-	objs := res.Objects
+	objs, encoded, encodingErr := res.Objects, res.Encoded, res.EncodingError
 	res, extra = converters.Result{}, report.Extra{}
 	loaded.Input, loaded.Services, loaded.Secrets, loaded.Objects = converters.Input{}, nil, nil, nil
 	if gcSet {
@@ -179,7 +197,13 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer, isRepo
 		// lower peak).
 		runtime.GC()
 	}
-	if err := emit.Write(stdout, objs, f.output, emit.Options{Release: true}); err != nil {
+	err = encodingErr
+	if err == nil && encoded != nil {
+		err = emit.WriteEncoded(stdout, encoded, f.output, 0)
+	} else if err == nil {
+		err = emit.Write(stdout, objs, f.output, emit.Options{Release: true})
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "gatebridge convert: %v\n", err)
 		return exitUsage
 	}
@@ -294,3 +318,8 @@ func writeReportFile(path string, r *converters.Report, extra report.Extra) erro
 	}
 	return fh.Close()
 }
+
+// discardEncoder encodes nothing: report reads the conversion's report, not its objects.
+type discardEncoder struct{}
+
+func (discardEncoder) Append(buf []byte, _ client.Object) ([]byte, error) { return buf, nil }

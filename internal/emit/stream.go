@@ -21,6 +21,12 @@ type Options struct {
 	Release bool
 }
 
+// listHead and listTail are what a JSON v1 List has before and after its items.
+const (
+	listHead = "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": ["
+	listTail = "\n  ]\n}\n"
+)
+
 // chunkSize is the number of objects encoded together: large enough that handing chunks
 // between goroutines costs nothing next to encoding them (~1.3 KB, ~10 µs an object),
 // small enough that the chunks in flight stay small.
@@ -33,14 +39,12 @@ const window = 4
 // Write writes objs to w in format "yaml" (documents separated by "---"; "" is yaml too)
 // or "json" (a v1 List), byte for byte as converters.EncodeObjects does.
 func Write(w io.Writer, objs []client.Object, format string, o Options) error {
-	switch format {
-	case "", "yaml", "json":
-	default:
-		return fmt.Errorf("unknown output format %q (accepted: yaml, json)", format)
+	if err := checkFormat(format); err != nil {
+		return err
 	}
 	asJSON := format == "json"
 	if asJSON {
-		if _, err := io.WriteString(w, "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": ["); err != nil {
+		if _, err := io.WriteString(w, listHead); err != nil {
 			return err
 		}
 	}
@@ -48,7 +52,7 @@ func Write(w io.Writer, objs []client.Object, format string, o Options) error {
 		return err
 	}
 	if asJSON {
-		_, err := io.WriteString(w, "\n  ]\n}\n")
+		_, err := io.WriteString(w, listTail)
 		return err
 	}
 	return nil
@@ -56,8 +60,14 @@ func Write(w io.Writer, objs []client.Object, format string, o Options) error {
 
 // writeChunks encodes and writes the objects, chunk after chunk.
 func writeChunks(w io.Writer, objs []client.Object, asJSON bool, o Options) error {
-	chunks := (len(objs) + chunkSize - 1) / chunkSize
-	workers := o.Workers
+	return writeInOrder(w, (len(objs)+chunkSize-1)/chunkSize, o.Workers, func(e *encoder, c int) error {
+		return e.chunk(objs, c, asJSON, o.Release)
+	})
+}
+
+// writeInOrder fills chunks 0..chunks-1 with fill (into e.buf, on workers goroutines: 0
+// is GOMAXPROCS, 1 the caller's alone) and writes them in order.
+func writeInOrder(w io.Writer, chunks, workers int, fill func(e *encoder, c int) error) error {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -65,7 +75,7 @@ func writeChunks(w io.Writer, objs []client.Object, asJSON bool, o Options) erro
 	if workers <= 1 {
 		var e encoder
 		for c := range chunks {
-			if err := e.chunk(objs, c, asJSON, o.Release); err != nil {
+			if err := fill(&e, c); err != nil {
 				return err
 			}
 			if _, err := w.Write(e.buf); err != nil {
@@ -74,7 +84,7 @@ func writeChunks(w io.Writer, objs []client.Object, asJSON bool, o Options) erro
 		}
 		return nil
 	}
-	return writeParallel(w, objs, chunks, workers, asJSON, o.Release)
+	return writeParallel(w, chunks, workers, fill)
 }
 
 // job is one chunk to encode; done receives it encoded.
@@ -90,7 +100,7 @@ type result struct {
 
 // writeParallel encodes chunks on workers goroutines and writes them in order. At most
 // window×workers chunks wait to be written, so memory does not grow with the output.
-func writeParallel(w io.Writer, objs []client.Object, chunks, workers int, asJSON, release bool) error {
+func writeParallel(w io.Writer, chunks, workers int, fill func(e *encoder, c int) error) error {
 	jobs := make(chan job)
 	order := make(chan job, window*workers)
 	quit := make(chan struct{})
@@ -128,7 +138,7 @@ func writeParallel(w io.Writer, objs []client.Object, chunks, workers int, asJSO
 			var e encoder
 			for j := range jobs {
 				e.buf = <-free
-				err := e.chunk(objs, j.chunk, asJSON, release)
+				err := fill(&e, j.chunk)
 				j.done <- result{buf: e.buf, err: err}
 			}
 		}()

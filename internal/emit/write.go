@@ -13,6 +13,8 @@ type encoder struct {
 	js bytes.Buffer
 	// enc writes into js (json.Marshal's bytes, with a newline after them).
 	enc *json.Encoder
+	// raw is the block WriteEncoded decompressed last.
+	raw []byte
 }
 
 // dropHidden leaves out what convert never writes: the top-level status and a null

@@ -1,0 +1,150 @@
+package converters
+
+import (
+	"fmt"
+	"sync"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/gatebridge-dev/gatebridge/internal/emit"
+	"github.com/gatebridge-dev/gatebridge/internal/parallel"
+)
+
+// A streaming conversion (Options.Encoder; `gatebridge convert` and `report`) never holds
+// every object at once. Each part is built, finished and encoded by one goroutine, and
+// only its objects' bytes are kept, compressed (emit.Block: ~0.7 KB an Ingress, against
+// ~5 KB of Go objects); the sorted output is then a list of encodings, merged from the
+// parts by key as the objects would have been.
+//
+// With many parts the analysis is not kept either: a first pass analyses every part for
+// its listeners only (the listener plan needs all of them before any part is built) and
+// drops the rest, and each part is analysed again when it is built. That costs the
+// analysis twice (~15% more CPU time for the converter) for a peak that no longer holds
+// every Ingress's parsed annotations and route plan at once (~6 KB an Ingress), so it is
+// done from reanalyseMinParts parts on, where memory matters more than the time.
+//
+// The bytes are those of Convert's objects encoded one by one: TestStreamedEqualsObjects
+// checks it, with and without the second analysis.
+
+// ObjectEncoder appends the encoding of one object to buf and returns it. One is used by
+// one goroutine at a time.
+type ObjectEncoder interface {
+	Append(buf []byte, obj client.Object) ([]byte, error)
+}
+
+// reanalyseMinParts is the number of parts from which a streaming conversion analyses
+// each part twice rather than keep every part's analysis (a variable for tests).
+var reanalyseMinParts = 10000
+
+// analyseChunk is how many parts the first pass analyses together: enough to keep every
+// core busy, few enough that their analysis is a small part of the peak.
+const analyseChunk = 512
+
+// analyseListeners is the first pass of a streaming conversion with many parts: each part
+// gets its listeners (for the plan) and nothing else.
+func (cv *conversion) analyseListeners(in Input, parts []*part) {
+	for start := 0; start < len(parts); start += analyseChunk {
+		chunk := parts[start:min(start+analyseChunk, len(parts))]
+		cv.analyse(in, chunk)
+		for _, p := range chunk {
+			p.conv, p.sources, p.reports = nil, nil, nil
+			for _, l := range p.listeners {
+				if l.cert != nil {
+					l.cert = &tlsCert{namespace: l.cert.namespace, secret: l.cert.secret, useDefault: l.cert.useDefault}
+				}
+			}
+		}
+	}
+}
+
+// buildEncoded builds, finishes and encodes every part (analysing it again first when
+// analyseListeners analysed it) and reports whether any part emitted an object. Parts are
+// finished as if the Gateway were emitted: when none emits anything, the caller converts
+// again without streaming.
+func (cv *conversion) buildEncoded(in Input, parts []*part, plan *listenerPlan, reanalyse bool, encoders *encoderPool) bool {
+	emitted := make([]bool, len(parts))
+	parallel.For(len(parts), func(k int) {
+		p := parts[k]
+		if reanalyse {
+			placed := placementOf(p.listeners)
+			*p = part{keys: p.keys, members: p.members}
+			cv.analyse(in, []*part{p})
+			for i, l := range p.listeners {
+				l.owner, l.name = placed[i].owner, placed[i].name
+			}
+		}
+		p.conv.emit(plan)
+		emitted[k] = len(p.conv.out.objs) > 0
+		p.finish(true)
+		p.encode(encoders)
+	})
+	for _, e := range emitted {
+		if e {
+			return true
+		}
+	}
+	return false
+}
+
+// encode replaces the part's objects by their encodings, in one buffer.
+func (p *part) encode(encoders *encoderPool) {
+	p.objects = nil
+	encodeKeyed(p.keyed, encoders)
+}
+
+// encodeKeyed encodes the objects of ks into one buffer and drops them.
+func encodeKeyed(ks []keyedObject, encoders *encoderPool) {
+	if len(ks) == 0 {
+		return
+	}
+	e := encoders.get()
+	defer encoders.put(e)
+	ends := make([]int, len(ks))
+	for i := range ks {
+		var err error
+		e.buf, err = e.enc.Append(e.buf, ks[i].obj)
+		if err != nil {
+			encoders.fail(fmt.Errorf("encoding %s %s/%s: %w", ks[i].kind, ks[i].ns, ks[i].name, err))
+		}
+		ends[i] = len(e.buf)
+	}
+	// The scratch buffer is reused by the next part.
+	block := emit.NewBlock(e.buf)
+	e.buf = e.buf[:0]
+	start := 0
+	for i := range ks {
+		ks[i].enc = block.Object(start, ends[i])
+		ks[i].obj = nil
+		start = ends[i]
+	}
+}
+
+// encoderPool hands out the conversion's ObjectEncoders with a scratch buffer each, and
+// keeps the first encoding error.
+type encoderPool struct {
+	pool sync.Pool
+	mu   sync.Mutex
+	err  error
+}
+
+type pooledEncoder struct {
+	enc ObjectEncoder
+	buf []byte
+}
+
+func newEncoderPool(newEncoder func() ObjectEncoder) *encoderPool {
+	ep := &encoderPool{}
+	ep.pool.New = func() any { return &pooledEncoder{enc: newEncoder()} }
+	return ep
+}
+
+func (ep *encoderPool) get() *pooledEncoder  { return ep.pool.Get().(*pooledEncoder) }
+func (ep *encoderPool) put(e *pooledEncoder) { ep.pool.Put(e) }
+
+func (ep *encoderPool) fail(err error) {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	if ep.err == nil {
+		ep.err = err
+	}
+}
