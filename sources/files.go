@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -277,6 +278,9 @@ func decodeDocument(d document) (out decoded) {
 	}()
 	js := d.data
 	if !d.json {
+		if out, ok := decodeFast(d); ok {
+			return out
+		}
 		var err error
 		js, err = yaml.YAMLToJSON(d.data)
 		if err != nil {
@@ -301,6 +305,25 @@ func decodeDocument(d document) (out decoded) {
 	decodeObject(d.source, js, &out)
 	return out
 }
+
+// decodeFast decodes a YAML document through the fast path (fastYAMLToJSON); false when
+// the fast path does not take it or the object has a problem, whose message the full
+// decoder's reading gives.
+func decodeFast(d document) (decoded, bool) {
+	buf := jsonBuffers.Get().(*[]byte)
+	defer jsonBuffers.Put(buf)
+	js, ok := fastYAMLToJSON((*buf)[:0], d.data)
+	*buf = js[:0]
+	if !ok {
+		return decoded{}, false
+	}
+	var out decoded
+	decodeObject(d.source, js, &out)
+	return out, len(out.problems) == 0
+}
+
+// jsonBuffers are decodeFast's buffers (encoding/json copies what it keeps).
+var jsonBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // decodeObject decodes one object (or the items of a List) into out.
 func decodeObject(source string, js []byte, out *decoded) {
