@@ -3,12 +3,14 @@ package converters
 import (
 	"cmp"
 	"maps"
+	"runtime"
 	"slices"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/gatebridge-dev/gatebridge/internal/emit"
+	"github.com/gatebridge-dev/gatebridge/internal/parallel"
 )
 
 // kindOrder is the apply order: classes and gateways first, routes after what they
@@ -88,7 +90,7 @@ func sortedKeyed(ks []keyedObject) []keyedObject {
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortFunc(order, func(i, j int) int { return cmp.Or(compareKeyed(&ks[i], &ks[j]), i-j) })
+	sortIndices(order, func(i, j int) int { return cmp.Or(compareKeyed(&ks[i], &ks[j]), i-j) })
 	sorted := make([]keyedObject, len(ks))
 	for k, i := range order {
 		sorted[k] = ks[i]
@@ -232,4 +234,50 @@ func dropDuplicates(sorted []keyedObject) ([]keyedObject, []duplicate) {
 		return sorted, nil
 	}
 	return out, dups
+}
+
+// parallelSortMin is the length from which sortIndices sorts on all cores.
+const parallelSortMin = 4096
+
+// sortIndices sorts order by compare, a strict total order (no two indices equal), so the
+// result is the one sequence whatever the way: long lists are cut into one run per core,
+// each sorted on its own, then merged run by run.
+func sortIndices(order []int, compare func(i, j int) int) {
+	workers := runtime.GOMAXPROCS(0)
+	if len(order) < parallelSortMin || workers < 2 {
+		slices.SortFunc(order, compare)
+		return
+	}
+	runs := make([][]int, workers)
+	for w := range runs {
+		runs[w] = order[w*len(order)/workers : (w+1)*len(order)/workers]
+	}
+	parallel.For(len(runs), func(w int) { slices.SortFunc(runs[w], compare) })
+	for len(runs) > 1 {
+		next := make([][]int, (len(runs)+1)/2)
+		parallel.For(len(next), func(k int) {
+			if 2*k+1 == len(runs) {
+				next[k] = runs[2*k]
+				return
+			}
+			next[k] = mergeIndices(runs[2*k], runs[2*k+1], compare)
+		})
+		runs = next
+	}
+	copy(order, runs[0])
+}
+
+// mergeIndices merges two sorted runs into a new one.
+func mergeIndices(a, b []int, compare func(i, j int) int) []int {
+	out := make([]int, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if compare(b[j], a[i]) < 0 {
+			out, j = append(out, b[j]), j+1
+		} else {
+			out, i = append(out, a[i]), i+1
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
 }

@@ -286,7 +286,8 @@ func convertPass(in Input, opts Options, prev *state, changed map[ingressKey]boo
 	// repeats a kind, namespace and name.
 	globalKeyed := keyedObjects(global, nil, nil)
 	if streamed {
-		encodeKeyed(globalKeyed, encoders)
+		// The Gateway and its ListenerSets hold every listener: encoded one per core.
+		parallel.For(len(globalKeyed), func(i int) { encodeKeyed(globalKeyed[i:i+1], encoders) })
 	}
 	sorted := orderObjects(prev, parts, built, globalKeyed, gen)
 	losers := collisions(sorted, in.Ingresses)

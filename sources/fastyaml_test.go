@@ -17,9 +17,16 @@ import (
 // reports whether the fast path converted it.
 func fastAgrees(t *testing.T, doc []byte) bool {
 	t.Helper()
-	fast, ok := fastYAMLToJSON(nil, doc)
+	fast, h, ok := fastYAMLToJSON(nil, doc)
 	if !ok {
 		return false
+	}
+	if h != nil {
+		// The header read while converting is json.Unmarshal's reading of the JSON.
+		var want typeHeader
+		if err := json.Unmarshal(fast, &want); err != nil || !reflect.DeepEqual(*h, want) {
+			t.Fatalf("the fast path read the header %+v, json.Unmarshal %+v (%v), of:\n%s", *h, want, err, doc)
+		}
 	}
 	full, err := yaml.YAMLToJSON(doc)
 	if err != nil {
@@ -65,6 +72,9 @@ func TestFastYAMLToJSON(t *testing.T) {
 		"key : value\n\"quoted key\": 1\n'single': 2\n",
 		"a: héllo wörld ✓\n",
 		"a: b\"c\nd: e'f\ng: h,i [j] {k}\n",
+		"apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  namespace: b\n  labels:\n    name: c\nspec:\n  metadata:\n    name: d\n",
+		"Kind: Service\nmetadata:\n  Name: a\n", "kind: 1\nmetadata: x\n", "kind: List\nitems:\n- a: b\n", "metadata:\n- name: a\n",
+		"\"kind\": \"S\\u0065rvice\"\nmetadata: {}\n", "\"ki\\u006ed\": Service\n", "apiVersion: ~\nkind:\nmetadata:\n",
 	}
 	for _, doc := range fast {
 		if !fastAgrees(t, []byte(doc)) && !strings.Contains(doc, "- - ") {

@@ -312,13 +312,17 @@ func decodeDocument(d document) (out decoded) {
 func decodeFast(d document) (decoded, bool) {
 	buf := jsonBuffers.Get().(*[]byte)
 	defer jsonBuffers.Put(buf)
-	js, ok := fastYAMLToJSON((*buf)[:0], d.data)
+	js, h, ok := fastYAMLToJSON((*buf)[:0], d.data)
 	*buf = js[:0]
 	if !ok {
 		return decoded{}, false
 	}
 	var out decoded
-	decodeObject(d.source, js, &out)
+	if h != nil {
+		decodeWithHeader(d.source, js, h, &out)
+	} else {
+		decodeObject(d.source, js, &out)
+	}
 	return out, len(out.problems) == 0
 }
 
@@ -336,6 +340,11 @@ func decodeObject(source string, js []byte, out *decoded) {
 		out.problems = append(out.problems, Problem{Source: source, Message: msg})
 		return
 	}
+	decodeWithHeader(source, js, &h, out)
+}
+
+// decodeWithHeader decodes one object (or the items of a List) whose header is read.
+func decodeWithHeader(source string, js []byte, h *typeHeader, out *decoded) {
 	if strings.HasSuffix(h.Kind, "List") && h.Kind != "" {
 		for i, it := range h.Items {
 			decodeObject(fmt.Sprintf("%s.items[%d]", source, i), it, out)
