@@ -106,6 +106,7 @@ fuzz:
 	go test ./converters -run '^$$' -fuzz FuzzConvert -fuzztime $(FUZZTIME)
 	go test ./sources -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	go test ./sources -run '^$$' -fuzz FuzzFastYAMLToJSON -fuzztime $(FUZZTIME)
+	go test ./sources -run '^$$' -fuzz FuzzJSONScan -fuzztime $(FUZZTIME)
 	go test ./dataplane -run '^$$' -fuzz FuzzTranslate -fuzztime $(FUZZTIME)
 
 clean:

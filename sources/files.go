@@ -218,30 +218,44 @@ func expandJSONLists(docs []document) []document {
 			out = append(out, d)
 			continue
 		}
-		if d.data[0] == '[' {
-			var items []json.RawMessage
-			if err := json.Unmarshal(d.data, &items); err != nil {
-				out = append(out, d)
-				continue
-			}
-			for i, it := range items {
-				out = append(out, document{source: fmt.Sprintf("%s[%d]", d.source, i), data: it, json: true, line: 1})
-			}
-			continue
+		items, list, sure := splitJSONList(d.data)
+		if !sure {
+			items, list = listItemsByUnmarshal(d.data)
 		}
-		var l struct {
-			Kind  string            `json:"kind"`
-			Items []json.RawMessage `json:"items"`
-		}
-		if err := json.Unmarshal(d.data, &l); err != nil || !strings.HasSuffix(l.Kind, "List") {
+		if !list {
 			out = append(out, d)
 			continue
 		}
-		for i, it := range l.Items {
-			out = append(out, document{source: fmt.Sprintf("%s.items[%d]", d.source, i), data: it, json: true, line: 1})
+		format := "%s.items[%d]"
+		if d.data[0] == '[' {
+			format = "%s[%d]"
+		}
+		for i, it := range items {
+			out = append(out, document{source: fmt.Sprintf(format, d.source, i), data: it, json: true, line: 1})
 		}
 	}
 	return out
+}
+
+// listItemsByUnmarshal returns the items of a JSON array or of an object whose kind ends in
+// "List", read by json.Unmarshal; false for anything else (splitJSONList when it is not
+// sure).
+func listItemsByUnmarshal(data []byte) ([]json.RawMessage, bool) {
+	if data[0] == '[' {
+		var items []json.RawMessage
+		if err := json.Unmarshal(data, &items); err != nil {
+			return nil, false
+		}
+		return items, true
+	}
+	var l struct {
+		Kind  string            `json:"kind"`
+		Items []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal(data, &l); err != nil || !strings.HasSuffix(l.Kind, "List") {
+		return nil, false
+	}
+	return l.Items, true
 }
 
 // pointersTo returns a pointer to each element of objs (nil for none).
@@ -331,6 +345,10 @@ var jsonBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // decodeObject decodes one object (or the items of a List) into out.
 func decodeObject(source string, js []byte, out *decoded) {
+	if h, ok := scanHeader(js); ok {
+		decodeWithHeader(source, js, &h, out)
+		return
+	}
 	var h typeHeader
 	if err := json.Unmarshal(js, &h); err != nil {
 		msg := "is not a Kubernetes object: " + describeDecodeError(js, err, reflect.TypeFor[typeHeader]())
