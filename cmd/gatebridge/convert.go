@@ -121,23 +121,12 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer, isRepo
 	// As the controller converts: Ingresses of the gatebridge IngressClass (drop-in) too.
 	// A live cluster is read without its Secrets (sources.ReadCluster).
 	f.opts.SecretsNotInInput = f.kubeconfig != ""
-	// Streamed (converters/stream.go): each part's objects are encoded as soon as they are
-	// built, so the objects are never all in memory; report needs none of them. Validation
-	// reads the objects: with --validate they are kept.
-	switch {
-	case isReport:
-		f.opts.Encoder = func() converters.ObjectEncoder { return discardEncoder{} }
-	case !f.validate:
-		if _, err := emit.NewObjectEncoder(f.output); err != nil {
-			fmt.Fprintf(stderr, "gatebridge convert: %v\n", err)
-			return exitUsage
-		}
-		format := f.output
-		f.opts.Encoder = func() converters.ObjectEncoder {
-			e, _ := emit.NewObjectEncoder(format)
-			return e
-		}
+	encoder, err := streamingEncoder(isReport, f.validate, f.output)
+	if err != nil {
+		fmt.Fprintf(stderr, "gatebridge %s: %v\n", name, err)
+		return exitUsage
 	}
+	f.opts.Encoder = encoder
 	res := controllers.ConvertDropIn(loaded.Input, f.opts)
 	if f.kubeconfig != "" {
 		// Live: the migration states the controller wrote (gatebridge.dev/state).
@@ -323,3 +312,23 @@ func writeReportFile(path string, r *converters.Report, extra report.Extra) erro
 type discardEncoder struct{}
 
 func (discardEncoder) Append(buf []byte, _ client.Object) ([]byte, error) { return buf, nil }
+
+// streamingEncoder returns the Encoder of a streaming conversion (converters/stream.go):
+// each part's objects are encoded as soon as they are built, so that they are never all in
+// memory; report needs none of them. nil when --validate is on: validation reads the
+// objects themselves.
+func streamingEncoder(isReport, validate bool, format string) (func() converters.ObjectEncoder, error) {
+	switch {
+	case validate:
+		return nil, nil
+	case isReport:
+		return func() converters.ObjectEncoder { return discardEncoder{} }, nil
+	}
+	if _, err := emit.NewObjectEncoder(format); err != nil {
+		return nil, err
+	}
+	return func() converters.ObjectEncoder {
+		e, _ := emit.NewObjectEncoder(format)
+		return e
+	}, nil
+}

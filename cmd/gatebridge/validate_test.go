@@ -127,6 +127,18 @@ func TestValidateFlag(t *testing.T) {
 			t.Errorf("%v: the examples are reported as refused by the API server", tc.args)
 		}
 	}
+	// With --validate the conversion keeps its objects, for the validator to read them.
+	for _, isReport := range []bool{true, false} {
+		if enc, err := streamingEncoder(isReport, true, "yaml"); enc != nil || err != nil {
+			t.Errorf("report %v --validate: a streaming conversion (%v), whose objects validation cannot read", isReport, err)
+		}
+		if enc, err := streamingEncoder(isReport, false, "yaml"); enc == nil || err != nil {
+			t.Errorf("report %v: not streamed (%v)", isReport, err)
+		}
+	}
+	if _, err := streamingEncoder(false, false, "xml"); err == nil {
+		t.Error("an unknown output format was accepted")
+	}
 	if res := syntheticResult(); validateOutput(&res, false) != nil || len(res.Objects) != 5 {
 		t.Error("validateOutput ran while disabled")
 	}
