@@ -12,7 +12,9 @@
 // or a Service, so a conversion is made of independent parts (parts.go) plus one listener
 // plan over all of them. Incremental uses that: `gatebridge run` re-converts only the parts
 // of edited Ingresses and keeps every other object as it was, pointer and all, with results
-// byte-for-byte those of Convert.
+// byte-for-byte those of Convert. `gatebridge convert` uses it too (Options.Encoder,
+// stream.go): each part is encoded as soon as it is built, so its objects are never all in
+// memory, and the bytes are those of encoding Convert's objects.
 //
 // One bad Ingress never stops the others: its problems are findings in the Report, and a
 // refused or fail-closed Ingress produces no objects at all (it keeps going to the fallback).

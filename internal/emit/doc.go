@@ -4,6 +4,11 @@
 // are, so the output is never held whole (13 MB of YAML for 5,000 Ingresses) and
 // encoding overlaps writing.
 //
+// A streaming conversion (converters.Options.Encoder) encodes each object with an
+// ObjectEncoder as soon as it is built and holds the encodings compressed (Block) until
+// they are sorted; WriteEncoded writes them, the bytes Write writes for the objects
+// (encoded.go).
+//
 // Each object is encoded from its own json.Marshal form, read into a small reusable tree
 // (no map[string]any per object) with the keys of every mapping sorted, as the map-based
 // encoder sorted them; status and a null metadata.creationTimestamp are left out.
