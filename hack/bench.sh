@@ -6,7 +6,8 @@
 #
 #   - decode floor: test/bench/floor decodes the same file on one core (GOMAXPROCS=1,
 #     sigs.k8s.io/yaml into maps, one document after the other);
-#   - whole command: `gatebridge convert -f FILE -o yaml` and `-o json` on generated inputs
+#   - whole command (each figure timed once per round, in rounds): `gatebridge convert -f
+#     FILE -o yaml` and `-o json` on generated inputs
 #     of 1,000 / 5,000 / 50,000 Ingresses (each with its Service; 2 paths, TLS,
 #     3 annotations; 200 namespaces) as multi-document YAML, and `-o yaml` of the same
 #     objects as a JSON v1 List, and `gatebridge report -o json`; each run under test/bench/peak, which gives wall time, CPU
@@ -66,28 +67,41 @@ timed() {
 	tail -n 1 "$out"
 }
 
-# measure NAME N CMD...: RUNS timed runs; prints the median of each figure:
-# "WALL_S CPU_S RSS_MIB ANON_MIB FILE_MIB", and logs each run
-measure() {
-	local name=$1 n=$2 runs=() line r
-	shift 2
-	for ((r = 1; r <= RUNS; r++)); do
-		line=$(timed "$@") || die "measuring $name failed"
-		[[ $(wc -w <<<"$line") -eq 5 ]] || die "could not read bench-peak's output for $name: '$line'"
-		log "$name n=$n run $r/$RUNS: $(awk '{printf "%s s wall, %s s CPU, %d KB peak RSS (%d KB anonymous, %d KB of mapped files)", $1, $2, $3, $4, $5}' <<<"$line")"
-		runs+=("$line")
-	done
-	if [[ $name == convert* ]] && ! grep -q "\b$n Ingresses" "$DATA/cmd.stderr"; then
+# measure_once NAME N R CMD...: one timed run (round R), logged; prints
+# "WALL_S CPU_S RSS_KB ANON_KB FILE_KB"
+measure_once() {
+	local name=$1 n=$2 r=$3 line
+	shift 3
+	line=$(timed "$@") || die "measuring $name failed"
+	[[ $(wc -w <<<"$line") -eq 5 ]] || die "could not read bench-peak's output for $name: '$line'"
+	log "$name n=$n run $r/$RUNS: $(awk '{printf "%s s wall, %s s CPU, %d KB peak RSS (%d KB anonymous, %d KB of mapped files)", $1, $2, $3, $4, $5}' <<<"$line")"
+	if [[ $name == convert* ]] && ((n > 0)) && ! grep -q "\b$n Ingresses" "$DATA/cmd.stderr"; then
 		log "warning: convert's summary on stderr does not mention $n Ingresses:"
 		tail -n 3 "$DATA/cmd.stderr" >&2 || true
 	fi
+	echo "$line"
+}
+
+# medians LINE...: the median of each figure of measure_once lines, the memory in MiB:
+# "WALL_S CPU_S RSS_MIB ANON_MIB FILE_MIB"
+medians() {
 	local col fig figs=()
 	for col in 1 2 3 4 5; do
-		fig=$(printf '%s\n' "${runs[@]}" | awk -v c="$col" '{print $c}' | median)
+		fig=$(printf '%s\n' "$@" | awk -v c="$col" '{print $c}' | median)
 		((col >= 3)) && fig=$(awk -v k="$fig" 'BEGIN {printf "%.1f", k / 1024}')
 		figs+=("$fig")
 	done
 	echo "${figs[*]}"
+}
+
+# measure NAME N CMD...: RUNS timed runs; prints their medians (as medians does)
+measure() {
+	local name=$1 n=$2 runs=() r
+	shift 2
+	for ((r = 1; r <= RUNS; r++)); do
+		runs+=("$(measure_once "$name" "$n" "$r" "$@")")
+	done
+	medians "${runs[@]}"
 }
 
 mkdir -p "$BIN" "$DATA"
@@ -123,12 +137,18 @@ read -r basew basec baser basea basef < <(measure "convert (baseline)" 0 "$BIN/g
 results=()
 for n in $SIZES; do
 	y="$DATA/ingresses-$n.yaml" j="$DATA/ingresses-$n.json"
-	floor=$(GOMAXPROCS=1 measure floor "$n" "$BIN/bench-floor" -f "$y")
-	yout=$(measure "convert -o yaml" "$n" "$BIN/gatebridge" convert -f "$y" -o yaml)
-	jout=$(measure "convert -o json" "$n" "$BIN/gatebridge" convert -f "$y" -o json)
-	jin=$(measure "convert json input" "$n" "$BIN/gatebridge" convert -f "$j" -o yaml)
-	rep=$(measure "report -o json" "$n" "$BIN/gatebridge" report -f "$y" -o json)
-	results+=("$n $(stat -c %s "$y") $floor $yout $jout $jin $rep")
+	# In rounds: each round times every figure once, so that the machine's drift over the
+	# minutes of a run weighs on all of them alike (the goals compare them: x floor,
+	# JSON / YAML).
+	fl=() yl=() jl=() il=() rl=()
+	for ((r = 1; r <= RUNS; r++)); do
+		fl+=("$(GOMAXPROCS=1 measure_once floor "$n" "$r" "$BIN/bench-floor" -f "$y")")
+		yl+=("$(measure_once "convert -o yaml" "$n" "$r" "$BIN/gatebridge" convert -f "$y" -o yaml)")
+		jl+=("$(measure_once "convert -o json" "$n" "$r" "$BIN/gatebridge" convert -f "$y" -o json)")
+		il+=("$(measure_once "convert json input" "$n" "$r" "$BIN/gatebridge" convert -f "$j" -o yaml)")
+		rl+=("$(measure_once "report -o json" "$n" "$r" "$BIN/gatebridge" report -f "$y" -o json)")
+	done
+	results+=("$n $(stat -c %s "$y") $(medians "${fl[@]}") $(medians "${yl[@]}") $(medians "${jl[@]}") $(medians "${il[@]}") $(medians "${rl[@]}")")
 done
 
 if [[ ${BENCH_GOTEST:-1} != 0 ]]; then
