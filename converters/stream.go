@@ -77,6 +77,8 @@ func (cv *conversion) buildEncoded(in Input, parts []*part, plan *listenerPlan, 
 		emitted[k] = len(p.conv.out.objs) > 0
 		p.finish(true)
 		p.encode(encoders)
+		// What only Incremental reads of a built part: the plan holds the listeners.
+		p.listeners, p.placed = nil, nil
 	})
 	for _, e := range emitted {
 		if e {
