@@ -123,6 +123,17 @@ func (p *fastParser) skip() {
 	}
 }
 
+// next moves to the next line that is not blank or a comment and returns it with its
+// content, or false when there is none at column ind or deeper (the block at ind ends).
+func (p *fastParser) next(ind int) (line, []byte, bool) {
+	p.skip()
+	if p.i >= len(p.lines) || p.lines[p.i].indent < ind {
+		return line{}, nil, false
+	}
+	l := p.lines[p.i]
+	return l, p.content(l), true
+}
+
 func isSeqEntry(c []byte) bool { return len(c) > 0 && c[0] == '-' && (len(c) == 1 || c[1] == ' ') }
 
 // mapping reads the block mapping whose keys are at column ind, from line p.i.
@@ -132,12 +143,10 @@ func (p *fastParser) mapping(ind int) bool {
 	defer func() { p.depth-- }()
 	keysFrom := len(p.keys)
 	for first := true; ; first = false {
-		p.skip()
-		if p.i >= len(p.lines) || p.lines[p.i].indent < ind {
+		l, c, ok := p.next(ind)
+		if !ok {
 			break
 		}
-		l := p.lines[p.i]
-		c := p.content(l)
 		if l.indent > ind || isSeqEntry(c) {
 			return false // "- " where a key must be: an error
 		}
@@ -224,12 +233,10 @@ func (p *fastParser) value(ind int, rest []byte, inMapping bool) bool {
 func (p *fastParser) sequence(ind int) bool {
 	p.out = append(p.out, '[')
 	for first := true; ; first = false {
-		p.skip()
-		if p.i >= len(p.lines) || p.lines[p.i].indent < ind {
+		l, c, ok := p.next(ind)
+		if !ok {
 			break
 		}
-		l := p.lines[p.i]
-		c := p.content(l)
 		if l.indent > ind {
 			return false
 		}

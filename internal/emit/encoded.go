@@ -82,26 +82,12 @@ const encodedChunk = 256
 // WriteEncoded writes encodings made by an ObjectEncoder of the same format, in order,
 // with what Write puts around and between them: the bytes Write writes for the objects.
 func WriteEncoded(w io.Writer, objs []Encoded, format string, workers int) error {
-	if err := checkFormat(format); err != nil {
-		return err
-	}
-	asJSON := format == "json"
-	if asJSON {
-		if _, err := io.WriteString(w, listHead); err != nil {
-			return err
-		}
-	}
-	chunks := (len(objs) + encodedChunk - 1) / encodedChunk
-	err := writeInOrder(w, chunks, workers, func(e *encoder, c int) error {
-		return e.encodedChunk(objs, c, asJSON)
+	return framed(w, format, func(asJSON bool) error {
+		chunks := (len(objs) + encodedChunk - 1) / encodedChunk
+		return writeInOrder(w, chunks, workers, func(e *encoder, c int) error {
+			return e.encodedChunk(objs, c, asJSON)
+		})
 	})
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		_, err = io.WriteString(w, listTail)
-	}
-	return err
 }
 
 // encodedChunk writes the objects of chunk c, each preceded by its separator, into e.buf
@@ -114,14 +100,7 @@ func (e *encoder) encodedChunk(objs []Encoded, c int, asJSON bool) error {
 	end := min((c+1)*encodedChunk, len(objs))
 	for i := c * encodedChunk; i < end; i++ {
 		o := objs[i]
-		switch {
-		case asJSON && i > 0:
-			e.buf = append(e.buf, ",\n    "...)
-		case asJSON:
-			e.buf = append(e.buf, "\n    "...)
-		case i > 0:
-			e.buf = append(e.buf, "---\n"...)
-		}
+		e.separator(i, asJSON)
 		if o.block != current {
 			var err error
 			if raw, err = s2.Decode(raw[:cap(raw)], o.block.compressed); err != nil {

@@ -39,6 +39,12 @@ const window = 4
 // Write writes objs to w in format "yaml" (documents separated by "---"; "" is yaml too)
 // or "json" (a v1 List), byte for byte as converters.EncodeObjects does.
 func Write(w io.Writer, objs []client.Object, format string, o Options) error {
+	return framed(w, format, func(asJSON bool) error { return writeChunks(w, objs, asJSON, o) })
+}
+
+// framed checks format and writes body (the objects) with what surrounds them: nothing in
+// YAML, the head and the tail of a v1 List in JSON.
+func framed(w io.Writer, format string, body func(asJSON bool) error) error {
 	if err := checkFormat(format); err != nil {
 		return err
 	}
@@ -48,7 +54,7 @@ func Write(w io.Writer, objs []client.Object, format string, o Options) error {
 			return err
 		}
 	}
-	if err := writeChunks(w, objs, asJSON, o); err != nil {
+	if err := body(asJSON); err != nil {
 		return err
 	}
 	if asJSON {
@@ -171,14 +177,7 @@ func (e *encoder) chunk(objs []client.Object, c int, asJSON, release bool) error
 	e.buf = e.buf[:0]
 	end := min((c+1)*chunkSize, len(objs))
 	for i := c * chunkSize; i < end; i++ {
-		switch {
-		case asJSON && i > 0:
-			e.buf = append(e.buf, ",\n    "...)
-		case asJSON:
-			e.buf = append(e.buf, "\n    "...)
-		case i > 0:
-			e.buf = append(e.buf, "---\n"...)
-		}
+		e.separator(i, asJSON)
 		if err := e.object(objs[i], asJSON); err != nil {
 			return fmt.Errorf("encoding %s %s/%s: %w", objs[i].GetObjectKind().GroupVersionKind().Kind, objs[i].GetNamespace(), objs[i].GetName(), err)
 		}
@@ -187,6 +186,19 @@ func (e *encoder) chunk(objs []client.Object, c int, asJSON, release bool) error
 		}
 	}
 	return nil
+}
+
+// separator appends what comes before object i of the output: "---" between YAML
+// documents, a line break, a comma and the indentation of a List's items in JSON.
+func (e *encoder) separator(i int, asJSON bool) {
+	switch {
+	case asJSON && i > 0:
+		e.buf = append(e.buf, ",\n    "...)
+	case asJSON:
+		e.buf = append(e.buf, "\n    "...)
+	case i > 0:
+		e.buf = append(e.buf, "---\n"...)
+	}
 }
 
 // object appends one object's encoding to e.buf.
