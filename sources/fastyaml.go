@@ -28,7 +28,11 @@ func fastYAMLToJSON(dst, doc []byte) ([]byte, *typeHeader, bool) {
 		return dst, nil, false
 	}
 	p := parsers.Get().(*fastParser)
-	defer parsers.Put(p)
+	defer func() {
+		// Not kept by the pool: the document points into the window it was read in.
+		p.src, p.out, p.scalar = nil, nil, p.scalar[:0]
+		parsers.Put(p)
+	}()
 	p.reset(doc, dst)
 	if !p.splitLines() {
 		return dst, nil, false
