@@ -149,3 +149,35 @@ func FuzzFastYAMLToJSON(f *testing.F) {
 		fastAgrees(t, doc)
 	})
 }
+
+// decodedByFullDecoder decodes a YAML document as decodeDocument did before the fast path:
+// sigs.k8s.io/yaml's YAMLToJSON, then the JSON.
+func decodedByFullDecoder(t *testing.T, d document) decoded {
+	t.Helper()
+	js, err := yaml.YAMLToJSON(d.data)
+	if err != nil {
+		t.Fatalf("the full decoder rejects %s: %v", d.data, err)
+	}
+	var out decoded
+	decodeObject(d.source, js, &out)
+	return out
+}
+
+// TestDecodeFastEqualsFull: a document decodes to the same objects through the fast path
+// as through the full decoder, also where the Go types keep raw JSON (managedFields'
+// fieldsV1, which the full decoder's JSON has with its keys sorted).
+func TestDecodeFastEqualsFull(t *testing.T) {
+	for _, doc := range []string{
+		benchLike(3)[:strings.Index(benchLike(3), "---")],
+		"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: r\n  namespace: n\nspec:\n  hostnames:\n  - a.example.com\n",
+		"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: r\n  managedFields:\n  - manager: m\n    operation: Apply\n    fieldsType: FieldsV1\n    fieldsV1:\n      f:spec:\n        f:hostnames: {}\n      f:metadata:\n        f:labels: {}\n",
+	} {
+		d := document{source: "doc", data: []byte(doc), line: 1}
+		if !fastAgrees(t, d.data) {
+			t.Fatalf("not taken by the fast path:\n%s", doc)
+		}
+		if got, want := decodeDocument(d), decodedByFullDecoder(t, d); !reflect.DeepEqual(got, want) {
+			t.Errorf("the fast path decodes differently:\n%s\nfast: %+v\nfull: %+v", doc, got, want)
+		}
+	}
+}

@@ -321,8 +321,9 @@ func decodeDocument(d document) (out decoded) {
 }
 
 // decodeFast decodes a YAML document through the fast path (fastYAMLToJSON); false when
-// the fast path does not take it or the object has a problem, whose message the full
-// decoder's reading gives.
+// the fast path does not take it, the object has a problem, whose message the full
+// decoder's reading gives, or it keeps managedFields (raw JSON, as the full decoder
+// orders it).
 func decodeFast(d document) (decoded, bool) {
 	buf := jsonBuffers.Get().(*[]byte)
 	defer jsonBuffers.Put(buf)
@@ -337,7 +338,16 @@ func decodeFast(d document) (decoded, bool) {
 	} else {
 		decodeObject(d.source, js, &out)
 	}
-	return out, len(out.problems) == 0
+	if len(out.problems) > 0 {
+		return decoded{}, false
+	}
+	for _, o := range out.objects {
+		if len(o.GetManagedFields()) > 0 {
+			// fieldsV1 keeps its JSON as read, whose keys the full decoder sorts.
+			return decoded{}, false
+		}
+	}
+	return out, true
 }
 
 // jsonBuffers are decodeFast's buffers (encoding/json copies what it keeps).

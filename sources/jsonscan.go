@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // JSON input (kubectl get -o json) is one large document: a List whose items are the
@@ -158,12 +159,13 @@ func keyIs(k []byte, field string) (is, sure bool) {
 }
 
 // plainJSONString returns the value of a string token without escapes; null gives
-// isNull; anything else is not sure.
+// isNull; anything else is not sure, invalid UTF-8 too (json.Valid accepts it, and
+// json.Unmarshal reads each bad byte as U+FFFD).
 func plainJSONString(v []byte) (s string, isNull, sure bool) {
 	if string(v) == "null" {
 		return "", true, true
 	}
-	if len(v) < 2 || v[0] != '"' || bytes.IndexByte(v, '\\') >= 0 {
+	if len(v) < 2 || v[0] != '"' || bytes.IndexByte(v, '\\') >= 0 || !utf8.Valid(v) {
 		return "", false, false
 	}
 	return string(v[1 : len(v)-1]), false, true

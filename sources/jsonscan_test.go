@@ -55,6 +55,9 @@ func TestJSONScan(t *testing.T) {
 		{`{"kind":"PodList"}`, true, true},
 		{`"str"`, false, false},
 		{`{}`, true, true},
+		// Invalid UTF-8 passes json.Valid; json.Unmarshal reads each bad byte as U+FFFD.
+		{"{\"kind\":\"Foo\xff\",\"metadata\":{\"name\":\"a\xffb\"}}", false, false},
+		{"{\"kind\":\"Service\",\"metadata\":{\"namespace\":\"\xc3\"}}", false, true},
 	} {
 		data := []byte(c.data)
 		scanAgrees(t, data)

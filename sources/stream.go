@@ -191,8 +191,9 @@ func streamDocuments(b *batcher, source string, r io.Reader, size int64, file in
 // more follows, it cannot tell.
 func surelyYAML(buf []byte, eof bool) bool {
 	t := bytes.TrimLeftFunc(buf, unicode.IsSpace)
-	if len(t) == 0 {
-		// A rune cut at the window's end is not white space: it cannot be all of buf.
+	if len(t) == 0 || !eof && !utf8.FullRune(t) {
+		// Only white space, or a rune cut at the window's end (which may be white space
+		// too, as U+00A0 is): what follows tells.
 		return eof
 	}
 	if r, _ := utf8.DecodeRune(t); r == '{' || r == '[' {

@@ -83,9 +83,11 @@ func TestStreamedReadingEqualsWhole(t *testing.T) {
 		"bad document":      {write("bad.yaml", many.String()+"---\nkind: [\n---\napiVersion: v1\nkind: Service\nmetadata: {name: after}\n")},
 		"json list":         {write("list.json", `{"kind":"List","items":[{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"}},{"apiVersion":"v1","kind":"Service","metadata":{"name":"b"}}]}`)},
 		"json after spaces": {write("spaces.json", "\n\n   "+`[{"apiVersion":"v1","kind":"Service","metadata":{"name":"c"}}]`)},
-		"flow style first":  {write("flow.yaml", "{apiVersion: v1, kind: Service, metadata: {name: f}}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: g\n")},
-		"several files":     {write("one.yaml", many.String()), write("two.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: s1\n  namespace: n1\n"), write("three.json", `{"apiVersion":"v1","kind":"Service","metadata":{"name":"j"}}`)},
-		"empty":             {write("empty.yaml", "")},
+		// A window that ends inside a multi-byte space before the JSON cannot tell.
+		"json after a multi-byte space": {write("nbsp.json", "\u00a0\u2003"+`[{"apiVersion":"v1","kind":"Service","metadata":{"name":"d"}}]`)},
+		"flow style first":              {write("flow.yaml", "{apiVersion: v1, kind: Service, metadata: {name: f}}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: g\n")},
+		"several files":                 {write("one.yaml", many.String()), write("two.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: s1\n  namespace: n1\n"), write("three.json", `{"apiVersion":"v1","kind":"Service","metadata":{"name":"j"}}`)},
+		"empty":                         {write("empty.yaml", "")},
 	}
 	golden, _ := filepath.Glob("testdata/*.in.*")
 	for _, g := range golden {
