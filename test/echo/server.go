@@ -1,6 +1,7 @@
 package echo
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -109,10 +110,12 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.closing.Store(true)
 		_ = s.ln.Close()
-		deadline := time.Now().Add(2 * time.Second)
-		for s.active.Load() > 0 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		// Shutdown waits for every response to be written, not only for the handlers to
+		// return (a connection closed between the two ends a response early: EOF for the
+		// client); what is still busy after two seconds is closed.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = s.srv.Shutdown(ctx)
+		cancel()
 		_ = s.srv.Close()
 		<-s.served
 		if s.serveErr != nil {
