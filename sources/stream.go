@@ -147,7 +147,7 @@ func streamDocuments(b *batcher, source string, r io.Reader, size int64, file in
 	var carry []byte
 	s := newYAMLSplitter(source)
 	for first := true; ; first = false {
-		buf := make([]byte, len(carry), max(len(carry)+windowSize, 2*len(carry)))
+		buf := make([]byte, len(carry), max(len(carry)+nextWindow(size, read), 2*len(carry)))
 		copy(buf, carry)
 		n, err := io.ReadFull(r, buf[len(carry):cap(buf)])
 		buf = buf[:len(carry)+n]
@@ -184,6 +184,21 @@ func streamDocuments(b *batcher, source string, r io.Reader, size int64, file in
 			return nil
 		}
 	}
+}
+
+// minWindow is the smallest window read.
+const minWindow = 4 << 10
+
+// nextWindow is how much to read next of a stream of size bytes (-1: unknown) of which
+// read are read: what is left and one byte more (to see the end), up to windowSize. A
+// window is held as long as a document in it waits to be decoded, and a batch holds the
+// documents of many small files: each must not take 4 MiB. A stream of unknown size is
+// read in windows that double from minWindow.
+func nextWindow(size, read int64) int {
+	if size < 0 {
+		return int(min(int64(windowSize), max(read, minWindow)))
+	}
+	return int(min(int64(windowSize), max(size-read+1, minWindow)))
 }
 
 // surelyYAML reports whether a stream that begins with buf is a YAML stream rather than

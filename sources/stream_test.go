@@ -142,3 +142,26 @@ func TestStreamedReadingOfStandardInput(t *testing.T) {
 		t.Errorf("standard input over the limit: got %+v", summarize(got))
 	}
 }
+
+// TestNextWindow: a small file is read in one window of its size (a batch holds the
+// documents of many small files, and each window as long as its documents wait), a large one
+// in windowSize windows, a stream of unknown size in windows that double.
+func TestNextWindow(t *testing.T) {
+	for _, c := range []struct {
+		size, read int64
+		want       int
+	}{
+		{100, 0, minWindow},
+		{50 << 10, 0, 50<<10 + 1},
+		{50 << 20, 0, windowSize},
+		{50 << 20, 50<<20 - 10, minWindow},
+		{10, 20, minWindow}, // the file grew while read
+		{-1, 0, minWindow},
+		{-1, 64 << 10, 64 << 10},
+		{-1, 100 << 20, windowSize},
+	} {
+		if got := nextWindow(c.size, c.read); got != c.want {
+			t.Errorf("nextWindow(%d, %d) = %d, want %d", c.size, c.read, got, c.want)
+		}
+	}
+}
