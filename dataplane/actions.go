@@ -190,7 +190,7 @@ func (t *translator) forwardAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule
 	}
 	ra := &routev3.RouteAction{
 		// nginx has no total deadline by default; Envoy's default is 15 s.
-		Timeout: durationpb.New(0),
+		Timeout: noTimeout,
 	}
 	if eps := ep.spec.ErrorPages; eps != nil && eps.DefaultBackend != nil && !t.anyReady(r.Namespace, rule.BackendRefs) {
 		if headers, ok := t.defaultBackendAction(r, ri, ep, ra); ok {

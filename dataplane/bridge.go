@@ -21,7 +21,6 @@ import (
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
-	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 	corev1 "k8s.io/api/core/v1"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -206,7 +205,7 @@ func (t *translator) fallbackTargetCluster(name string, target FallbackTarget) *
 			return c
 		}
 		base := fmt.Sprintf("%s/%s/%d", target.ServiceNamespace, target.ServiceName, target.Port)
-		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_EDS}
+		c.ClusterDiscoveryType = edsDiscovery
 		c.EdsClusterConfig = &clusterv3.Cluster_EdsClusterConfig{EdsConfig: adsConfigSource(), ServiceName: base}
 		if _, ok := t.loadAssignments[base]; !ok {
 			t.loadAssignments[base] = t.loadAssignment(base, svc, sp)
@@ -314,7 +313,7 @@ var fallbackFilters = map[string]*anypb.Any{
 func fallbackAction(cluster string) *routev3.Route_Route {
 	return &routev3.Route_Route{Route: &routev3.RouteAction{
 		ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: cluster},
-		Timeout:          durationpb.New(0),
+		Timeout:          noTimeout,
 		RetryPolicy: &routev3.RetryPolicy{
 			RetryOn:                       "connect-failure",
 			NumRetries:                    wrapperspb.UInt32(fallbackRetries),

@@ -160,14 +160,42 @@ func findServicePort(svc *corev1.Service, port int32) *corev1.ServicePort {
 // baseCluster is what every upstream cluster of gatebridge starts from: round robin, no
 // circuit breaking (nginx has none), endpoints dropped as soon as discovery drops them.
 func baseCluster(name string, connectTimeout time.Duration) *clusterv3.Cluster {
+	timeout := defaultConnectTimeoutProto
+	if connectTimeout != defaultConnectTimeout {
+		timeout = durationpb.New(connectTimeout)
+	}
 	return &clusterv3.Cluster{
 		Name:                      name,
-		ConnectTimeout:            durationpb.New(connectTimeout),
+		ConnectTimeout:            timeout,
 		LbPolicy:                  clusterv3.Cluster_ROUND_ROBIN,
 		IgnoreHealthOnHostRemoval: true,
-		CircuitBreakers:           unlimitedCircuitBreakers(),
+		CircuitBreakers:           unlimitedCircuitBreakers,
 	}
 }
+
+// Sub-messages that thousands of clusters and routes have with the same content are one
+// proto each, shared, not one per resource: at 10,000 HTTPRoutes they were ~10 MiB of the
+// control plane's live heap (test/bench BenchmarkChangeToServing). Sharing is safe because
+// no proto is mutated once built (the xDS server's contract: xds.Server.Publish), and
+// encoding only reads them.
+var (
+	// unlimitedCircuitBreakers: nginx has no request or connection limits towards
+	// upstreams; Envoy's defaults (1024) would answer 503 under load where ingress-nginx
+	// did not.
+	unlimitedCircuitBreakers = &clusterv3.CircuitBreakers{Thresholds: []*clusterv3.CircuitBreakers_Thresholds{{
+		MaxConnections:     wrapperspb.UInt32(1 << 20),
+		MaxPendingRequests: wrapperspb.UInt32(1 << 20),
+		MaxRequests:        wrapperspb.UInt32(1 << 20),
+		MaxRetries:         wrapperspb.UInt32(1 << 20),
+	}}}
+	defaultConnectTimeoutProto = durationpb.New(defaultConnectTimeout)
+	// noTimeout is a zero duration: no timeout, where Envoy has a default one.
+	noTimeout = durationpb.New(0)
+	// edsDiscovery and adsConfig: endpoints (and routes, secrets) come over the ADS
+	// stream.
+	edsDiscovery = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_EDS}
+	adsConfig    = &corev3.ConfigSource{ResourceApiVersion: corev3.ApiVersion_V3, ConfigSourceSpecifier: &corev3.ConfigSource_Ads{Ads: &corev3.AggregatedConfigSource{}}}
+)
 
 func (t *translator) buildCluster(cname, base string, svc *corev1.Service, sp *corev1.ServicePort, v clusterVariant) (*clusterv3.Cluster, string) {
 	c := baseCluster(cname, v.connect)
@@ -185,7 +213,7 @@ func (t *translator) buildCluster(cname, base string, svc *corev1.Service, sp *c
 			LbEndpoints: []*endpointv3.LbEndpoint{lbEndpoint(svc.Spec.ExternalName, uint32(sp.Port))},
 		}}}
 	default:
-		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_EDS}
+		c.ClusterDiscoveryType = edsDiscovery
 		c.EdsClusterConfig = &clusterv3.Cluster_EdsClusterConfig{EdsConfig: adsConfigSource(), ServiceName: base}
 		if _, ok := t.loadAssignments[base]; !ok {
 			t.loadAssignments[base] = t.loadAssignment(base, svc, sp)
@@ -211,17 +239,6 @@ func (t *translator) buildCluster(cname, base string, svc *corev1.Service, sp *c
 		c.TransportSocket = ts
 	}
 	return c, ""
-}
-
-// unlimitedCircuitBreakers: nginx has no request or connection limits towards upstreams;
-// Envoy's defaults (1024) would answer 503 under load where ingress-nginx did not.
-func unlimitedCircuitBreakers() *clusterv3.CircuitBreakers {
-	return &clusterv3.CircuitBreakers{Thresholds: []*clusterv3.CircuitBreakers_Thresholds{{
-		MaxConnections:     wrapperspb.UInt32(1 << 20),
-		MaxPendingRequests: wrapperspb.UInt32(1 << 20),
-		MaxRequests:        wrapperspb.UInt32(1 << 20),
-		MaxRetries:         wrapperspb.UInt32(1 << 20),
-	}}}
 }
 
 // upstreamTLS is TLS towards a backend. Like ingress-nginx, the certificate is not verified
@@ -417,9 +434,8 @@ func socketAddress(host string, port uint32) *corev3.Address {
 	}}}
 }
 
-func adsConfigSource() *corev3.ConfigSource {
-	return &corev3.ConfigSource{ResourceApiVersion: corev3.ApiVersion_V3, ConfigSourceSpecifier: &corev3.ConfigSource_Ads{Ads: &corev3.AggregatedConfigSource{}}}
-}
+// adsConfigSource is the shared ADS config source (adsConfig).
+func adsConfigSource() *corev3.ConfigSource { return adsConfig }
 
 // authzCluster reaches gatebridge's ext_authz gRPC service (HTTP/2).
 func authzCluster(address string) *clusterv3.Cluster {

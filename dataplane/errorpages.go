@@ -15,7 +15,6 @@ import (
 	redirectpolicyv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/http/custom_response/redirect_policy/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/types/known/anypb"
-	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -225,7 +224,7 @@ func (t *translator) errorPagesRoutes(clusters []string) []*routev3.Route {
 				Action: &routev3.Route_Route{Route: &routev3.RouteAction{
 					ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: c},
 					PrefixRewrite:    "/",
-					Timeout:          durationpb.New(0),
+					Timeout:          noTimeout,
 				}},
 				ResponseHeadersToAdd: []*corev3.HeaderValueOption{setHeader(errorStatusHeader, "%RESPONSE_CODE%")},
 			}
