@@ -22,6 +22,7 @@ import (
 
 	"github.com/gatebridge-dev/gatebridge/annotations"
 	"github.com/gatebridge-dev/gatebridge/controllers"
+	"github.com/gatebridge-dev/gatebridge/internal/memorypolicy"
 )
 
 type controllerFlags struct {
@@ -94,7 +95,7 @@ func runControllerContext(ctx context.Context, args []string, stderr io.Writer) 
 		fmt.Fprintf(stderr, "gatebridge controller: %v\n", err)
 		return exitUsage
 	}
-	applyControllerMemoryPolicy(logger)
+	memorypolicy.ApplyServing(logger)
 	for name, port := range map[string]int{"--metrics-port": f.metricsPort, "--health-port": f.healthPort, "--xds-port": f.xdsPort, "--authz-port": f.authzPort} {
 		if port < 0 || port > 65535 {
 			fmt.Fprintf(stderr, "gatebridge controller: %s %d is not a port (0 turns it off)\n", name, port)

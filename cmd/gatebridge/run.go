@@ -28,6 +28,7 @@ import (
 	"github.com/gatebridge-dev/gatebridge/dataplane"
 	"github.com/gatebridge-dev/gatebridge/dataplane/envoy"
 	"github.com/gatebridge-dev/gatebridge/dataplane/local"
+	"github.com/gatebridge-dev/gatebridge/internal/memorypolicy"
 	"github.com/gatebridge-dev/gatebridge/internal/pipeline"
 	"github.com/gatebridge-dev/gatebridge/sources"
 )
@@ -104,6 +105,8 @@ func serve(ctx context.Context, f runFlags, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	log := funcr.New(func(prefix, args string) { fmt.Fprintln(stderr, "gatebridge run:", prefix, args) }, funcr.Options{})
+	// A long-running process, paced as the controller is.
+	memorypolicy.ApplyServing(log)
 	r := &runner{f: f, stdout: stdout, stderr: stderr, log: log}
 	if err := r.run(ctx, envoyPath); err != nil {
 		fmt.Fprintf(stderr, "gatebridge run: %v\n", err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatebridge-dev/gatebridge/dataplane/envoy"
 	"github.com/gatebridge-dev/gatebridge/dataplane/local"
+	"github.com/gatebridge-dev/gatebridge/internal/memorypolicy"
 	"github.com/gatebridge-dev/gatebridge/test/echo"
 )
 
@@ -31,7 +32,10 @@ func BenchmarkChangeToServing(b *testing.B) {
 	}
 }
 
+// startStack starts the data plane as `gatebridge run` and the controller run it: with
+// their garbage collector pace (memorypolicy), which the memory figures depend on.
 func startStack(tb testing.TB) (*local.Stack, int, *echo.Server) {
+	memorypolicy.ApplyServing(logr.Discard())
 	envoyPath, err := envoy.FindForTest()
 	if err != nil {
 		tb.Skipf("Envoy not available: %v", err)

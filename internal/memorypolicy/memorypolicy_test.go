@@ -1,4 +1,4 @@
-package main
+package memorypolicy
 
 import "testing"
 
@@ -14,9 +14,9 @@ func TestSoftMemoryLimit(t *testing.T) {
 		{"0", 0, false},
 		{"536870912\n", 483183820, true}, // 512 MiB → 90 %
 	} {
-		got, ok := softMemoryLimit(c.in)
+		got, ok := SoftLimit(c.in)
 		if got != c.want || ok != c.ok {
-			t.Errorf("softMemoryLimit(%q) = %d, %v; want %d, %v", c.in, got, ok, c.want, c.ok)
+			t.Errorf("SoftLimit(%q) = %d, %v; want %d, %v", c.in, got, ok, c.want, c.ok)
 		}
 	}
 }
