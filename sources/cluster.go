@@ -38,6 +38,9 @@ func ReadCluster(ctx context.Context, kubeconfig, namespace, configMap string) (
 		return nil, fmt.Errorf("listing Services: %w", err)
 	}
 	l.Input.Services = svcs.Items
+	for i := range l.Input.Services {
+		TrimService(&l.Input.Services[i])
+	}
 	// pipeline.Build reads Loaded.Services, convert and report read Input.Services: fill
 	// both, as the file reader does, so a cluster read builds a model with its Services.
 	l.Services = make([]*corev1.Service, len(l.Input.Services))
