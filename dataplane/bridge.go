@@ -206,7 +206,7 @@ func (t *translator) fallbackTargetCluster(name string, target FallbackTarget) *
 		}
 		base := fmt.Sprintf("%s/%s/%d", target.ServiceNamespace, target.ServiceName, target.Port)
 		c.ClusterDiscoveryType = edsDiscovery
-		c.EdsClusterConfig = &clusterv3.Cluster_EdsClusterConfig{EdsConfig: adsConfigSource(), ServiceName: base}
+		c.EdsClusterConfig = &clusterv3.Cluster_EdsClusterConfig{EdsConfig: adsConfig, ServiceName: base}
 		if _, ok := t.loadAssignments[base]; !ok {
 			t.loadAssignments[base] = t.loadAssignment(base, svc, sp)
 		}

@@ -214,7 +214,7 @@ func (t *translator) buildCluster(cname, base string, svc *corev1.Service, sp *c
 		}}}
 	default:
 		c.ClusterDiscoveryType = edsDiscovery
-		c.EdsClusterConfig = &clusterv3.Cluster_EdsClusterConfig{EdsConfig: adsConfigSource(), ServiceName: base}
+		c.EdsClusterConfig = &clusterv3.Cluster_EdsClusterConfig{EdsConfig: adsConfig, ServiceName: base}
 		if _, ok := t.loadAssignments[base]; !ok {
 			t.loadAssignments[base] = t.loadAssignment(base, svc, sp)
 		}
@@ -266,7 +266,7 @@ func (t *translator) upstreamTLS(ns string, v clusterVariant) (*corev3.Transport
 				if name == "" {
 					return nil, fmt.Sprintf("backend TLS Secret %s has an invalid certificate or key", qualified(sec.Namespace, sec.Name))
 				}
-				ctx.CommonTlsContext.TlsCertificateSdsSecretConfigs = []*tlsv3.SdsSecretConfig{{Name: name, SdsConfig: adsConfigSource()}}
+				ctx.CommonTlsContext.TlsCertificateSdsSecretConfigs = []*tlsv3.SdsSecretConfig{{Name: name, SdsConfig: adsConfig}}
 			}
 			if b.Verify {
 				ca := sec.Data["ca.crt"]
@@ -433,9 +433,6 @@ func socketAddress(host string, port uint32) *corev3.Address {
 		Address: host, PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: port},
 	}}}
 }
-
-// adsConfigSource is the shared ADS config source (adsConfig).
-func adsConfigSource() *corev3.ConfigSource { return adsConfig }
 
 // authzCluster reaches gatebridge's ext_authz gRPC service (HTTP/2).
 func authzCluster(address string) *clusterv3.Cluster {

@@ -148,7 +148,7 @@ func (t *translator) httpsFilterChain(li *listenerInfo, hcm func() *listenerv3.F
 			t.listenerIssue(li, ConditionResolvedRefs, ReasonInvalidCertificateRef, field+": "+msg)
 			continue
 		}
-		sds = append(sds, &tlsv3.SdsSecretConfig{Name: name, SdsConfig: adsConfigSource()})
+		sds = append(sds, &tlsv3.SdsSecretConfig{Name: name, SdsConfig: adsConfig})
 	}
 	if len(sds) == 0 {
 		msg := "no usable certificate; this HTTPS listener is not served"

@@ -247,8 +247,8 @@ func scopedRoutes(group string) *hcmv3.HttpConnectionManager_ScopedRoutes {
 				},
 			},
 		}}},
-		RdsConfigSource: adsConfigSource(),
-		ConfigSpecifier: &hcmv3.ScopedRoutes_ScopedRds{ScopedRds: &hcmv3.ScopedRds{ScopedRdsConfigSource: adsConfigSource()}},
+		RdsConfigSource: adsConfig,
+		ConfigSpecifier: &hcmv3.ScopedRoutes_ScopedRds{ScopedRds: &hcmv3.ScopedRds{ScopedRdsConfigSource: adsConfig}},
 	}}
 }
 
