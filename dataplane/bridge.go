@@ -348,14 +348,14 @@ func statPrefix(side, source string) string { return RouteStatPrefix + "." + sid
 // finalRoute ends every virtual host of g: 404 (notFoundRoute), or on the bridged Gateway
 // the fallback. The memo keeps the fallback's proto, so that unchanged tables stay the
 // same protos.
-func (t *translator) finalRoute(g *portGroup) *routev3.Route {
+func (t *translator) finalRoute(g *portGroup) wireRoute {
 	c := t.fallbackCluster(g)
 	if c == "" {
-		return notFoundRoute
+		return notFoundWire
 	}
 	r, ok := t.memo.fallbackRoutes[c]
 	if !ok {
-		r = fallbackRoute(c, "fallback", &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}}, StatSourceNone, false)
+		r = encodeOwnRoute(fallbackRoute(c, "fallback", &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}}, StatSourceNone, false))
 	}
 	t.memo.nextFallbackRoutes[c] = r
 	return r

@@ -84,7 +84,7 @@ func TestBridgeWeights(t *testing.T) {
 		var routes []*routev3.Route
 		for _, rc := range out.Resources.Routes {
 			if rc.Name == "edge/gw/80/host/shop.example.com" {
-				routes = rc.VirtualHosts[0].Routes
+				routes = dataplane.Expanded(rc).VirtualHosts[0].Routes
 			}
 		}
 		start := int64(-1)

@@ -304,7 +304,7 @@ func (t *translator) loadAssignment(base string, svc *corev1.Service, sp *corev1
 		}
 		cla.Endpoints = []*endpointv3.LocalityLbEndpoints{loc}
 	}
-	return cla
+	return loadAssignmentInWireForm(cla)
 }
 
 // hostPort is one endpoint address of a Service port.
@@ -414,12 +414,7 @@ func (t *translator) hasReadyEndpoints(ns, name string, port int32) bool {
 	if sp == nil {
 		return false
 	}
-	base := fmt.Sprintf("%s/%s/%d", ns, name, port)
-	cla := t.loadAssignments[base]
-	if cla == nil {
-		cla = t.loadAssignment(base, svc, sp)
-	}
-	return len(cla.Endpoints) > 0
+	return len(t.ix.readyEndpoints(svc, sp)) > 0
 }
 
 func lbEndpoint(host string, port uint32) *endpointv3.LbEndpoint {

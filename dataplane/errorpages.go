@@ -213,12 +213,12 @@ func errorPagesDefaults(defaults map[string]*anypb.Any) map[string]*anypb.Any {
 // errorPagesRoutes are the routes of the reserved error-page host: one per default
 // backend, forwarding with the path "/" and the query kept. A route depends only on its
 // cluster's name, so the memo keeps it for as long as the cluster is used.
-func (t *translator) errorPagesRoutes(clusters []string) []*routev3.Route {
-	out := make([]*routev3.Route, 0, len(clusters)+1)
+func (t *translator) errorPagesRoutes(clusters []string) []wireRoute {
+	out := make([]wireRoute, 0, len(clusters)+1)
 	for _, c := range clusters {
 		r, ok := t.memo.errorRoutes[c]
 		if !ok {
-			r = &routev3.Route{
+			r = encodeOwnRoute(&routev3.Route{
 				Name:  "error-page " + c,
 				Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Path{Path: errorPagePath(c)}},
 				Action: &routev3.Route_Route{Route: &routev3.RouteAction{
@@ -227,10 +227,10 @@ func (t *translator) errorPagesRoutes(clusters []string) []*routev3.Route {
 					Timeout:          noTimeout,
 				}},
 				ResponseHeadersToAdd: []*corev3.HeaderValueOption{setHeader(errorStatusHeader, "%RESPONSE_CODE%")},
-			}
+			})
 		}
 		t.memo.nextErrorRoutes[c] = r
 		out = append(out, r)
 	}
-	return append(out, notFoundRoute)
+	return append(out, notFoundWire)
 }

@@ -85,6 +85,8 @@ func renderCase(t *testing.T, in string) []byte {
 	if err := dataplane.Validate(out.Resources); err != nil {
 		t.Errorf("translation does not validate: %v", err)
 	}
+	checkWireForm(t, out.Resources.Routes)
+	checkWireForm(t, out.Resources.Endpoints)
 	b := RenderOutput(t, out)
 	if res.Model.Bridge != nil {
 		// What goes to the fallback, as `gatebridge run` lists it (bridge cases only: the
@@ -265,7 +267,7 @@ func RenderOutput(t *testing.T, out *dataplane.Output) []byte {
 func protos[T proto.Message](t *testing.T, ms []T) []any {
 	out := []any{}
 	for _, m := range ms {
-		js, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
+		js, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(dataplane.Expanded(m))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,4 +295,25 @@ func firstDiff(want, got []byte) string {
 		}
 	}
 	return ""
+}
+
+// checkWireForm checks that resources holding parts in wire form encode to exactly the
+// bytes of their expanded protos (dataplane/wireform.go): what Envoy receives, and the
+// versions xds hashes, are those of the whole messages.
+func checkWireForm[T proto.Message](t *testing.T, ms []T) {
+	t.Helper()
+	det := proto.MarshalOptions{Deterministic: true}
+	for _, m := range ms {
+		held, err := det.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole, err := det.Marshal(dataplane.Expanded(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(held, whole) {
+			t.Errorf("%T %v: the wire form encodes to other bytes than the expanded message", m, m)
+		}
+	}
 }

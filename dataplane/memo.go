@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -47,13 +48,13 @@ type memo struct {
 	byKey                map[routeKey]*routeResult
 	tables, nextTables   map[string]*tableResult
 	// errorRoutes are the error-page routes by cluster name (see errorpages.go).
-	errorRoutes, nextErrorRoutes map[string]*routev3.Route
+	errorRoutes, nextErrorRoutes map[string]wireRoute
 	// refused are the routes of refused locations (refused.go), which depend on nothing
 	// but their key.
 	refused, nextRefused map[string]*routeEntry
 	// fallbackRoutes are the routes that end the bridged Gateway's virtual hosts, by
 	// fallback cluster (bridge.go, finalRoute).
-	fallbackRoutes, nextFallbackRoutes map[string]*routev3.Route
+	fallbackRoutes, nextFallbackRoutes map[string]wireRoute
 	// secretProtos are the SDS resources made of TLS Secrets, by Secret object (nil: the
 	// pair does not load). Model objects are never modified, so an object stands for its
 	// content whatever else changed.
@@ -193,14 +194,14 @@ type tableResult struct {
 	// key identifies the virtual hosts' own configurations (vhostConfigs.key).
 	key    string
 	hosts  []string
-	routes [][]*routev3.Route
+	routes [][]wireRoute
 	table  *routev3.RouteConfiguration
 	// scope is the table's scoped route configuration, once made.
 	scope *routev3.ScopedRouteConfiguration
 	// entries are what a one-host table was made of, in route order (hostTable), and
 	// last the route that ends its virtual host.
 	entries []*routeEntry
-	last    *routev3.Route
+	last    wireRoute
 }
 
 // next returns the memo for translating m, keeping prev's entries if m differs from the
@@ -208,8 +209,8 @@ type tableResult struct {
 func (prev *memo) next(m *Model) *memo {
 	env := *m
 	env.HTTPRoutes = nil
-	n := &memo{env: env, nextTables: map[string]*tableResult{}, nextErrorRoutes: map[string]*routev3.Route{},
-		nextSecretProtos: map[*corev1.Secret]*tlsv3.Secret{}, nextRefused: map[string]*routeEntry{}, nextFallbackRoutes: map[string]*routev3.Route{}}
+	n := &memo{env: env, nextTables: map[string]*tableResult{}, nextErrorRoutes: map[string]wireRoute{},
+		nextSecretProtos: map[*corev1.Secret]*tlsv3.Secret{}, nextRefused: map[string]*routeEntry{}, nextFallbackRoutes: map[string]wireRoute{}}
 	if prev != nil {
 		// An error-page route depends on nothing but its cluster's name, a secret proto on
 		// nothing but its Secret; the order of the last output is a sorting hint whatever
@@ -398,9 +399,11 @@ func (t *translator) translateHTTPRoute(g *portGroup, r *gwv1.HTTPRoute) *routeR
 	t.effects = newEffects()
 	res := &routeResult{route: r, hosts: t.attachedHostnames(g, r)}
 	if len(res.hosts) > 0 {
-		res.entries = t.bridgeRouteEntries(g, r, t.httpRouteEntries(g, r, t.policyFor(g.gw, r)))
-		for _, h := range res.hosts {
-			t.recordServed(g, h, r, res.entries)
+		res.entries = t.encodeEntries(r, t.bridgeRouteEntries(g, r, t.httpRouteEntries(g, r, t.policyFor(g.gw, r))))
+		t.recordServed(g, res.hosts, r, res.entries)
+		// Nothing reads the routes' protos from here on: only their encodings are kept.
+		for _, e := range res.entries {
+			e.route = nil
 		}
 	}
 	res.effects = t.effects
@@ -412,15 +415,33 @@ func (t *translator) translateHTTPRoute(g *portGroup, r *gwv1.HTTPRoute) *routeR
 	return res
 }
 
+// encodeEntries encodes the complete entries of HTTPRoute r (wireform.go). An entry that
+// does not encode (a string that is not valid UTF-8, which Envoy would refuse with the
+// whole table) is left out, with a problem.
+func (t *translator) encodeEntries(r *gwv1.HTTPRoute, entries []*routeEntry) []*routeEntry {
+	out := entries[:0]
+	for _, e := range entries {
+		b, err := encodeRoute(e.route)
+		if err != nil {
+			t.problem("HTTPRoute", r.Namespace, r.Name, fmt.Sprintf("spec.rules[%d].matches[%d]", e.rule, e.match), "cannot be sent to Envoy ("+err.Error()+"); this match is not served")
+			continue
+		}
+		e.wire = b
+		out = append(out, e)
+	}
+	return out
+}
+
 // table returns the route table name holding vhosts (one per host, its routes in order),
 // the previous one if it has exactly the same hosts and route protos.
 // Each virtual host gets the per-filter defaults, and its own vhostConfigs when it has some.
-func (t *translator) table(name string, base func() *routev3.RouteConfiguration, defaults map[string]*anypb.Any, own vhostConfigs, hosts []string, routes [][]*routev3.Route) *routev3.RouteConfiguration {
+func (t *translator) table(name string, base func() *routev3.RouteConfiguration, defaults map[string]*anypb.Any, own vhostConfigs, hosts []string, routes [][]wireRoute) *routev3.RouteConfiguration {
 	return t.cachedTable(name, own.key, hosts, routes, func() *routev3.RouteConfiguration {
 		rc := base()
 		rc.Name = name
 		for i, h := range hosts {
-			rc.VirtualHosts = append(rc.VirtualHosts, &routev3.VirtualHost{Name: h, Domains: []string{h}, Routes: routes[i], TypedPerFilterConfig: own.merged(h, defaults)})
+			vh := &routev3.VirtualHost{Name: h, Domains: []string{h}, TypedPerFilterConfig: own.merged(h, defaults)}
+			rc.VirtualHosts = append(rc.VirtualHosts, virtualHostInWireForm(vh, routes[i]))
 		}
 		return rc
 	})
@@ -429,9 +450,9 @@ func (t *translator) table(name string, base func() *routev3.RouteConfiguration,
 // cachedTable returns the previous table called name if it was built from the same hosts,
 // route protos and virtual-host configurations (key), else the one build makes; either is
 // remembered for the next call.
-func (t *translator) cachedTable(name, key string, hosts []string, routes [][]*routev3.Route, build func() *routev3.RouteConfiguration) *routev3.RouteConfiguration {
+func (t *translator) cachedTable(name, key string, hosts []string, routes [][]wireRoute, build func() *routev3.RouteConfiguration) *routev3.RouteConfiguration {
 	if prev, ok := t.memo.tables[name]; ok && prev.key == key && slices.Equal(prev.hosts, hosts) &&
-		slices.EqualFunc(prev.routes, routes, func(a, b []*routev3.Route) bool { return slices.Equal(a, b) }) {
+		slices.EqualFunc(prev.routes, routes, func(a, b []wireRoute) bool { return slices.EqualFunc(a, b, sameWire) }) {
 		t.memo.nextTables[name] = prev
 		return prev.table
 	}

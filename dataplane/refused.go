@@ -155,6 +155,12 @@ func (t *translator) refusedEntry(g *portGroup, loc *RefusedLocation, nginxOrder
 	}
 	e.route.Name = fmt.Sprintf("refused/%s/%s/%s", loc.Source, hostOrAll(loc.Host), pv)
 	t.refusedRoute(g, e, loc)
+	// The entry keeps its proto too: listings describe its match on every translation.
+	if e.wire, why = encodeRouteWhy(e.route); why != "" {
+		ns, name, _ := strings.Cut(loc.Source, "/")
+		t.problem("Ingress", ns, name, "", "refused location "+pv+" on "+hostOrAll(loc.Host)+": "+why+"; it is not answered 503 and falls through to what else matches")
+		return nil
+	}
 	// Ahead of any route with the very same match: the location is the refused Ingress's.
 	e.routeOrder = -1
 	e.shown = true

@@ -30,6 +30,9 @@ type routeEntry struct {
 	shown bool
 	// servedAction, when set, is what listings say the route does (bridge.go).
 	servedAction string
+	// wire is route encoded, once the entry is complete (wireform.go); an HTTPRoute's
+	// entries then drop route.
+	wire wireRoute
 }
 
 // lessEntry is Gateway API precedence (Exact, then the longest prefix, then method, header
@@ -272,8 +275,10 @@ func regexHeader(name, re string) *routev3.HeaderMatcher {
 	}}
 }
 
-// recordServed notes what a route serves on a hostname, for people.
-func (t *translator) recordServed(g *portGroup, host string, r *gwv1.HTTPRoute, entries []*routeEntry) {
+// recordServed notes what a route serves on each of its hostnames, for people. The lines of
+// one route share their strings: at 10,000 HTTPRoutes they are kept for every translation.
+func (t *translator) recordServed(g *portGroup, hosts []string, r *gwv1.HTTPRoute, entries []*routeEntry) {
+	var lines []Served
 	for _, e := range entries {
 		if !e.shown {
 			continue
@@ -282,7 +287,16 @@ func (t *translator) recordServed(g *portGroup, host string, r *gwv1.HTTPRoute, 
 		if action == "" {
 			action = describeAction(e.route) + t.describeAuthCall(e.route)
 		}
-		t.served = append(t.served, Served{Listener: g.name(), Host: host, Match: describeMatch(e.route.Match), Action: action, Route: qualified(r.Namespace, r.Name)})
+		lines = append(lines, Served{Match: describeMatch(e.route.Match), Action: action})
+	}
+	if len(lines) == 0 {
+		return
+	}
+	listener, route := g.name(), qualified(r.Namespace, r.Name)
+	for _, h := range hosts {
+		for _, l := range lines {
+			t.served = append(t.served, Served{Listener: listener, Host: h, Match: l.Match, Action: l.Action, Route: route})
+		}
 	}
 }
 

@@ -149,7 +149,7 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 		if h == errorPagesHost {
 			// The scope filter gives the request its original Host back once it has chosen
 			// this table, so its one virtual host matches any host.
-			add(h, t.table(hostTableName(group, h), base, errorPagesDefaults(defaults), vhostConfigs{}, []string{fallbackHost}, [][]*routev3.Route{t.errorPagesRoutes(slices.Sorted(maps.Keys(errorBackends)))}))
+			add(h, t.table(hostTableName(group, h), base, errorPagesDefaults(defaults), vhostConfigs{}, []string{fallbackHost}, [][]wireRoute{t.errorPagesRoutes(slices.Sorted(maps.Keys(errorBackends)))}))
 			continue
 		}
 		add(h, t.hostTable(hostTableName(group, h), hostBase, defaults, t.vhostConfigs(g, []string{h}), h, vhosts[h], last))
@@ -158,7 +158,7 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 	if len(wildcard) == 0 || wildcard[0] != fallbackHost {
 		wildcard = append([]string{fallbackHost}, wildcard...)
 	}
-	fallback := make([][]*routev3.Route, len(wildcard))
+	fallback := make([][]wireRoute, len(wildcard))
 	for i, h := range wildcard {
 		fallback[i] = orderedRoutes(vhosts[h], last)
 	}
@@ -169,24 +169,24 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 // hostTable is the route table of one exact hostname with entries (in route order): the
 // previous one when it had the very same entries, which spares sorting and comparing
 // every host's routes on every translation.
-func (t *translator) hostTable(name string, base func() *routev3.RouteConfiguration, defaults map[string]*anypb.Any, own vhostConfigs, host string, entries []*routeEntry, last *routev3.Route) *routev3.RouteConfiguration {
-	if prev, ok := t.memo.tables[name]; ok && len(entries) > 0 && prev.key == own.key && slices.Equal(prev.entries, entries) && prev.last == last {
+func (t *translator) hostTable(name string, base func() *routev3.RouteConfiguration, defaults map[string]*anypb.Any, own vhostConfigs, host string, entries []*routeEntry, last wireRoute) *routev3.RouteConfiguration {
+	if prev, ok := t.memo.tables[name]; ok && len(entries) > 0 && prev.key == own.key && slices.Equal(prev.entries, entries) && sameWire(prev.last, last) {
 		t.memo.nextTables[name] = prev
 		return prev.table
 	}
-	rc := t.table(name, base, defaults, own, []string{host}, [][]*routev3.Route{orderedRoutes(slices.Clone(entries), last)})
+	rc := t.table(name, base, defaults, own, []string{host}, [][]wireRoute{orderedRoutes(slices.Clone(entries), last)})
 	t.memo.nextTables[name].entries = entries
 	t.memo.nextTables[name].last = last
 	return rc
 }
 
 // orderedRoutes sorts a virtual host's entries into matching order and returns their
-// routes, followed by last (notFoundRoute, or the fallback on the bridged Gateway).
-func orderedRoutes(es []*routeEntry, last *routev3.Route) []*routev3.Route {
+// encoded routes, followed by last (notFoundRoute, or the fallback on the bridged Gateway).
+func orderedRoutes(es []*routeEntry, last wireRoute) []wireRoute {
 	sort.SliceStable(es, func(i, j int) bool { return lessEntry(es[i], es[j]) })
-	out := make([]*routev3.Route, len(es), len(es)+1)
+	out := make([]wireRoute, len(es), len(es)+1)
 	for i, e := range es {
-		out[i] = e.route
+		out[i] = e.wire
 	}
 	return append(out, last)
 }
@@ -200,6 +200,9 @@ var notFoundRoute = &routev3.Route{
 	Match:  &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
 	Action: &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{Status: 404}},
 }
+
+// notFoundWire is notFoundRoute encoded.
+var notFoundWire, _ = encodeRoute(notFoundRoute)
 
 // baseTable is what every route table of a port group has besides its virtual hosts.
 func baseTable(g *portGroup) *routev3.RouteConfiguration {

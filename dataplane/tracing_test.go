@@ -40,7 +40,7 @@ func connectionManagers(t *testing.T, out *dataplane.Output) []*hcmv3.HttpConnec
 func routeTracings(out *dataplane.Output) map[string]*routev3.Tracing {
 	got := map[string]*routev3.Tracing{}
 	for _, rc := range out.Resources.Routes {
-		for _, vh := range rc.VirtualHosts {
+		for _, vh := range dataplane.Expanded(rc).VirtualHosts {
 			for _, r := range vh.Routes {
 				if p := r.GetMatch().GetPathSeparatedPrefix(); p != "" {
 					got[p] = r.Tracing

@@ -7,7 +7,8 @@ import (
 )
 
 // Validate checks every resource against Envoy's own constraints (protoc-gen-validate), so
-// that a translation bug is caught here rather than NACKed by Envoy.
+// that a translation bug is caught here rather than NACKed by Envoy. Route configurations
+// and load assignments are checked expanded (wireform.go), as Envoy decodes them.
 func Validate(res *xds.Resources) error {
 	type validator interface{ ValidateAll() error }
 	check := func(kind, name string, v validator) error {
@@ -22,7 +23,7 @@ func Validate(res *xds.Resources) error {
 		}
 	}
 	for _, r := range res.Routes {
-		if err := check("route configuration", r.Name, r); err != nil {
+		if err := check("route configuration", r.Name, Expanded(r)); err != nil {
 			return err
 		}
 	}
@@ -37,7 +38,7 @@ func Validate(res *xds.Resources) error {
 		}
 	}
 	for _, r := range res.Endpoints {
-		if err := check("endpoints", r.ClusterName, r); err != nil {
+		if err := check("endpoints", r.ClusterName, Expanded(r)); err != nil {
 			return err
 		}
 	}

@@ -143,14 +143,27 @@ func (s *resourceSet) reusable(name string, item types.Resource) (checked, bool)
 }
 
 // checkResource validates and hashes item, named name.
+//
+// Route configurations and load assignments are validated as Envoy reads them, decoded
+// from their encoding: the translator holds their routes and endpoints in wire form (an
+// empty message whose unknown fields are its encoding, dataplane/wireform.go), whose own
+// fields would not pass validation and whose content validation would not see.
 func checkResource(k kind, name string, item types.Resource) (checked, error) {
-	if err := validateResource(k, item); err != nil {
+	encoded, err := proto.MarshalOptions{Deterministic: true}.Marshal(item)
+	if err != nil {
+		return checked{}, fmt.Errorf("encoding %s %q: %w", k, name, err)
+	}
+	validated := item
+	if k == kindRoute || k == kindEndpoint {
+		validated = item.ProtoReflect().New().Interface()
+		if err := proto.Unmarshal(encoded, validated); err != nil {
+			return checked{}, fmt.Errorf("decoding %s %q: %w", k, name, err)
+		}
+	}
+	if err := validateResource(k, validated); err != nil {
 		return checked{}, fmt.Errorf("invalid %s %q: %w", k, name, err)
 	}
-	hash, err := hashResource(item)
-	if err != nil {
-		return checked{}, fmt.Errorf("hashing %s %q: %w", k, name, err)
-	}
+	hash := cachev3.HashResource(encoded)
 	return checked{item: item, hash: hash, entry: newDigestEntry(name, hash)}, nil
 }
 
