@@ -715,7 +715,7 @@ func (a *ruleAction) expand(e *routeEntry) []*routeEntry {
 func (a *ruleAction) clone(e *routeEntry, sub int) *routeEntry {
 	c := *e
 	c.route = &routev3.Route{Name: e.route.Name, Match: proto.Clone(e.route.Match).(*routev3.RouteMatch)}
-	c.sub = sub
+	c.sub = int32(sub)
 	return &c
 }
 

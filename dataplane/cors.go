@@ -109,7 +109,7 @@ func (a *ruleAction) corsLocalRoutes(e *routeEntry) []*routeEntry {
 		out = append(out, inner.expand(a.clone(e, 0))...)
 	}
 	for i, x := range out {
-		x.sub = i
+		x.sub = int32(i)
 	}
 	return out
 }

@@ -52,11 +52,16 @@ type portGroup struct {
 	tls bool
 	// exemptClients: a route of the group exempts client ranges from its rate limit.
 	exemptClients bool
+	// id is name, once made: the served lines of every route hold it.
+	id string
 }
 
 // name is the stable Envoy listener (and route configuration) name of the group.
 func (g *portGroup) name() string {
-	return fmt.Sprintf("%s/%s/%d", g.gw.Namespace, g.gw.Name, g.gatewayPort)
+	if g.id == "" {
+		g.id = fmt.Sprintf("%s/%s/%d", g.gw.Namespace, g.gw.Name, g.gatewayPort)
+	}
+	return g.id
 }
 
 // ourGateways returns the Gateways whose class is controlled by controllerName, sorted.

@@ -151,25 +151,49 @@ type resourceOrder struct {
 type routeKey struct{ group, namespace, name string }
 
 // routeResult is the translation of one HTTPRoute on one port group.
+//
+// Besides its routes, it keeps what the translation added to the effects (mergeRoute adds
+// it again on every translation that reuses the result): the served lines, the clusters
+// and load assignments it made as lists, not maps (iterating small maps 10,000 times costs
+// more than the rest of replaying a route), and in rare what few HTTPRoutes add (nil for
+// the others: 10,000 results are remembered).
 type routeResult struct {
-	route   *gwv1.HTTPRoute
-	hosts   []string
-	entries []*routeEntry
-	// effects are what the translation added besides routes; its maps are nil; resources
-	// has their content.
-	effects effects
-	// resources are the named resources of effects as lists, which merge reads on every
-	// translation for every HTTPRoute: iterating four small maps 10,000 times costs more
-	// than the rest of replaying a route.
-	resources routeResources
-}
-
-// routeResources is the resources one HTTPRoute's translation made, by name.
-type routeResources struct {
+	route           *gwv1.HTTPRoute
+	hosts           []string
+	entries         []*routeEntry
+	served          []Served
 	clusters        []named[*clusterv3.Cluster]
 	loadAssignments []named[*endpointv3.ClusterLoadAssignment]
-	secrets         []named[*tlsv3.Secret]
-	auth            []named[authz.Policy]
+	rare            *rareEffects
+}
+
+// rareEffects is what the translation of an HTTPRoute may add besides routes, served
+// lines, clusters and load assignments.
+type rareEffects struct {
+	problems                 []Problem
+	issues                   []Issue
+	secrets                  []named[*tlsv3.Secret]
+	auth                     []named[authz.Policy]
+	errorBackends            []string
+	needAuthz, exemptClients bool
+}
+
+// setEffects keeps e, the effects of translating res's HTTPRoute, in res.
+func (res *routeResult) setEffects(e *effects) {
+	res.served = e.served
+	res.clusters, res.loadAssignments = listOf(e.clusters), listOf(e.loadAssignments)
+	if len(e.problems)+len(e.issues)+len(e.secrets)+len(e.auth)+len(e.errorBackends) > 0 || e.needAuthz || e.exemptClients {
+		res.rare = &rareEffects{problems: e.problems, issues: e.issues, secrets: listOf(e.secrets), auth: listOf(e.auth),
+			errorBackends: e.errorBackends, needAuthz: e.needAuthz, exemptClients: e.exemptClients}
+	}
+}
+
+// errorBackends are the default backend clusters the HTTPRoute's error pages redirect to.
+func (res *routeResult) errorBackends() []string {
+	if res.rare == nil {
+		return nil
+	}
+	return res.rare.errorBackends
 }
 
 type named[T any] struct {
@@ -183,10 +207,6 @@ func listOf[T any](m map[string]T) []named[T] {
 		out = append(out, named[T]{k, v})
 	}
 	return out
-}
-
-func resourcesOf(e *effects) routeResources {
-	return routeResources{listOf(e.clusters), listOf(e.loadAssignments), listOf(e.secrets), listOf(e.auth)}
 }
 
 // tableResult is one route table and what it was built from.
@@ -384,9 +404,9 @@ func (t *translator) httpRoute(g *portGroup, groupName string, r *gwv1.HTTPRoute
 	}
 	// All entries of a result have the same order: written only when it moved (writing
 	// 20,000 entries on every translation costs more than the check).
-	if len(res.entries) > 0 && res.entries[0].routeOrder != order {
+	if len(res.entries) > 0 && res.entries[0].routeOrder != int32(order) {
 		for _, e := range res.entries {
-			e.routeOrder = order
+			e.routeOrder = int32(order)
 		}
 	}
 	t.mergeRoute(res)
@@ -406,11 +426,7 @@ func (t *translator) translateHTTPRoute(g *portGroup, r *gwv1.HTTPRoute) *routeR
 			e.route = nil
 		}
 	}
-	res.effects = t.effects
-	res.resources = resourcesOf(&res.effects)
-	// Only the lists are read from here on (mergeRoute): the maps of 10,000 remembered
-	// routes would cost megabytes.
-	res.effects.clusters, res.effects.loadAssignments, res.effects.secrets, res.effects.auth = nil, nil, nil, nil
+	res.setEffects(&t.effects)
 	t.effects = outer
 	return res
 }

@@ -18,16 +18,18 @@ type routeEntry struct {
 	route *routev3.Route
 	// pathClass orders kinds of path match: 0 Exact, 1 RegularExpression in ingress-nginx
 	// order, 2 PathPrefix, 3 other RegularExpression.
-	pathClass int
-	path      string
+	// The fields are sized to what they hold: 20,000 entries are remembered at 10,000
+	// HTTPRoutes.
+	pathClass int8
 	method    bool
-	headers   int
-	queries   int
+	// shown marks the one route per match that listings show (not the synthetic variants).
+	shown   bool
+	path    string
+	headers int32
+	queries int32
 	// routeOrder is the HTTPRoute's place in creation order; rule and match its indexes;
 	// sub orders the Envoy routes generated from one match.
-	routeOrder, rule, match, sub int
-	// shown marks the one route per match that listings show (not the synthetic variants).
-	shown bool
+	routeOrder, rule, match, sub int32
 	// servedAction, when set, is what listings say the route does (bridge.go).
 	servedAction string
 	// wire is route encoded, once the entry is complete (wireform.go); an HTTPRoute's
@@ -175,7 +177,7 @@ func (t *translator) httpRouteEntries(g *portGroup, r *gwv1.HTTPRoute, ep *effec
 				t.problem("HTTPRoute", r.Namespace, r.Name, fmt.Sprintf("spec.rules[%d].matches[%d]", ri, mi), why+"; this match is not served")
 				continue
 			}
-			e.rule, e.match = ri, mi
+			e.rule, e.match = int32(ri), int32(mi)
 			e.route.Name = fmt.Sprintf("%s/%s/%s/%d", r.Namespace, r.Name, ruleName(rule, ri), mi)
 			out = append(out, act.expand(e)...)
 		}

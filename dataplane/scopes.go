@@ -79,7 +79,7 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 		for _, h := range res.hosts {
 			vhosts[h] = append(vhosts[h], res.entries...)
 		}
-		for _, c := range res.effects.errorBackends {
+		for _, c := range res.errorBackends() {
 			errorBackends[c] = true
 		}
 	}

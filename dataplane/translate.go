@@ -153,16 +153,17 @@ func newEffectsReusing(n effectsSize, spare spareMaps) effects {
 // present by name are kept: equal names come from equal inputs, so their content is the
 // same.
 func (t *translator) mergeRoute(r *routeResult) {
-	e := &r.effects
-	t.problems = append(t.problems, e.problems...)
-	t.issues = append(t.issues, e.issues...)
-	t.served = append(t.served, e.served...)
-	t.needAuthz = t.needAuthz || e.needAuthz
-	t.exemptClients = t.exemptClients || e.exemptClients
-	addMissing(t.clusters, r.resources.clusters)
-	addMissing(t.loadAssignments, r.resources.loadAssignments)
-	addMissing(t.secrets, r.resources.secrets)
-	addMissing(t.auth, r.resources.auth)
+	t.served = append(t.served, r.served...)
+	addMissing(t.clusters, r.clusters)
+	addMissing(t.loadAssignments, r.loadAssignments)
+	if e := r.rare; e != nil {
+		t.problems = append(t.problems, e.problems...)
+		t.issues = append(t.issues, e.issues...)
+		t.needAuthz = t.needAuthz || e.needAuthz
+		t.exemptClients = t.exemptClients || e.exemptClients
+		addMissing(t.secrets, e.secrets)
+		addMissing(t.auth, e.auth)
+	}
 }
 
 func addMissing[T any](dst map[string]T, src []named[T]) {

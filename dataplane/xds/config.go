@@ -1,6 +1,8 @@
 package xds
 
 import (
+	"strconv"
+	"sync"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -74,10 +76,9 @@ type resourceSet struct {
 	// version is the snapshot version that first published this set: the type's version in
 	// that and every later snapshot until the set changes. Zero until published.
 	version uint64
-	// indexed and versions are the set as the cache wants it, built once when the set is
-	// first published: its resources, and their versions (hashes) for delta clients.
-	indexed  cachev3.Resources
-	versions map[string]string
+	// sotw is the set as go-control-plane's snapshot cache wants it, once a published set
+	// needs it (sotwMaps); nil until the set is published.
+	sotw *sotwForm
 	// copyOf is the set this one is the published copy of (see reusing), nil if it is not
 	// a copy. Both hold the same resources, which sameAs can then tell without comparing
 	// them one by one.
@@ -370,4 +371,38 @@ func (d *setDigest) toggle(entry digestEntry) {
 	for i := range d.sum {
 		d.sum[i] ^= entry[i]
 	}
+}
+
+// sotwForm is a published set as the snapshot cache wants it: its resources by name, and
+// their versions (hashes). Only state-of-the-world clients read the snapshot cache (Envoy
+// uses delta xDS), so the maps are made when the first such client comes (adsCache), not
+// on every publish: at 10,000 clusters and load assignments they are ~3 MB that a delta-only
+// control plane would hold for nothing.
+type sotwForm struct {
+	mu       sync.Mutex
+	indexed  *cachev3.Resources
+	versions map[string]string
+}
+
+// sotwMaps returns s as the snapshot cache wants it. keep says to remember them, for a
+// snapshot the cache will hold; otherwise, unless they were kept before, they are made
+// for the caller alone (the consistency check of a publish).
+func (s *resourceSet) sotwMaps(keep bool) (cachev3.Resources, map[string]string) {
+	if s.sotw == nil {
+		return s.makeSotwMaps()
+	}
+	s.sotw.mu.Lock()
+	defer s.sotw.mu.Unlock()
+	if s.sotw.indexed != nil {
+		return *s.sotw.indexed, s.sotw.versions
+	}
+	indexed, versions := s.makeSotwMaps()
+	if keep {
+		s.sotw.indexed, s.sotw.versions = &indexed, versions
+	}
+	return indexed, versions
+}
+
+func (s *resourceSet) makeSotwMaps() (cachev3.Resources, map[string]string) {
+	return cachev3.NewResources(strconv.FormatUint(s.version, 10), s.items), s.versionMap()
 }

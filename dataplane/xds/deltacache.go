@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
@@ -24,9 +25,61 @@ import (
 // with 10,000 clusters and 10,000 load assignments, one changed route table cost about
 // 5 ms and 3 MB of garbage per Envoy, on every change. deltaWatches knows which sets
 // changed since the last publish, and which names within them, and sends only those.
+//
+// The snapshot cache gets snapshots only once a state-of-the-world client has come (or the
+// snapshot is read back): until then a publish reaches delta clients only, and no snapshot
+// maps are made or held (sotwForm).
 type adsCache struct {
 	cachev3.SnapshotCache
 	delta *deltaWatches
+	// sotwOn is set once the snapshot cache is in use; mu orders the snapshots it gets,
+	// and current (published to node) is what it gets when it comes into use.
+	sotwOn  atomic.Bool
+	mu      sync.Mutex
+	current *config
+	node    string
+}
+
+// CreateWatch answers a state-of-the-world request from the snapshot cache, which from now
+// on gets every snapshot.
+func (c *adsCache) CreateWatch(req *cachev3.Request, sub cachev3.Subscription, out chan cachev3.Response) (func(), error) {
+	if err := c.useSnapshots(); err != nil {
+		return nil, err
+	}
+	return c.SnapshotCache.CreateWatch(req, sub, out)
+}
+
+// Fetch answers a REST request from the snapshot cache, as CreateWatch.
+func (c *adsCache) Fetch(ctx context.Context, req *cachev3.Request) (cachev3.Response, error) {
+	if err := c.useSnapshots(); err != nil {
+		return nil, err
+	}
+	return c.SnapshotCache.Fetch(ctx, req)
+}
+
+// GetSnapshot returns the snapshot of node, the snapshot cache then being in use.
+func (c *adsCache) GetSnapshot(node string) (cachev3.ResourceSnapshot, error) {
+	if err := c.useSnapshots(); err != nil {
+		return nil, err
+	}
+	return c.SnapshotCache.GetSnapshot(node)
+}
+
+// useSnapshots puts the snapshot cache in use, giving it the configuration published last.
+func (c *adsCache) useSnapshots() error {
+	if c.sotwOn.Load() {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sotwOn.Load() {
+		return nil
+	}
+	c.sotwOn.Store(true)
+	if c.current == nil {
+		return nil
+	}
+	return c.SnapshotCache.SetSnapshot(context.Background(), c.node, c.current.snapshot(true))
 }
 
 // CreateDeltaWatch answers delta requests from deltaWatches, not the snapshot cache.
@@ -34,13 +87,19 @@ func (c *adsCache) CreateDeltaWatch(req *cachev3.DeltaRequest, sub cachev3.Subsc
 	return c.delta.watch(req, sub, out)
 }
 
-// publish makes c the configuration served: snapshot (built from c) for state-of-the-world
-// streams, c itself for delta streams.
-func (a *adsCache) publish(node string, snapshot *cachev3.Snapshot, c *config) error {
+// publish makes c the configuration served: c itself for delta streams, a snapshot built
+// from c for state-of-the-world streams once there are any (useSnapshots).
+func (a *adsCache) publish(node string, c *config) error {
 	// Delta first: the snapshot cache's error (a watch it could not answer) must not keep
 	// delta clients from the configuration.
 	a.delta.publish(c)
-	return a.SnapshotCache.SetSnapshot(context.Background(), node, snapshot)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.current, a.node = c, node
+	if !a.sotwOn.Load() {
+		return nil
+	}
+	return a.SnapshotCache.SetSnapshot(context.Background(), node, c.snapshot(true))
 }
 
 // deltaWatches holds the open delta watches and the configuration they are answered from.

@@ -3,7 +3,6 @@ package xds
 import (
 	"errors"
 	"fmt"
-	"strconv"
 
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
@@ -130,13 +129,12 @@ func (s *Server) publish(c *config) (bool, error) {
 	}
 	c = c.reusing(prevConfig, version)
 
-	snapshot := c.snapshot()
 	// resolveReferences already guarantees what the cache checks here (every RDS and EDS
 	// name used exists, and nothing else); this is a second opinion on our own code. It
 	// walks every cluster, so it is skipped when no reference can have changed since the
 	// last snapshot passed it.
 	if !sameReferences(c, prevConfig, changed) {
-		if err := snapshot.Consistent(); err != nil {
+		if err := c.snapshot(false).Consistent(); err != nil {
 			return false, s.rejected(fmt.Errorf("inconsistent snapshot: %w", err))
 		}
 	}
@@ -151,7 +149,7 @@ func (s *Server) publish(c *config) (bool, error) {
 
 	// The cache stores the snapshot before answering watches; an error here means some
 	// watch could not be answered, yet the snapshot is the one served from now on.
-	if err := s.cache.publish(s.opts.NodeID, snapshot, c); err != nil {
+	if err := s.cache.publish(s.opts.NodeID, c); err != nil {
 		return true, fmt.Errorf("xds: snapshot %d published but not sent to every client: %w", version, err)
 	}
 	s.log.Info("published xDS snapshot", "version", version, "changed", kindNames(changed), "counts", c.counts())
@@ -170,21 +168,20 @@ func (c *config) reusing(prev *config, version uint64) *config {
 		set := *c.sets[k]
 		set.copyOf = c.sets[k].original()
 		set.version = version
-		set.indexed = cachev3.NewResources(strconv.FormatUint(version, 10), set.items)
-		set.versions = set.versionMap()
+		set.sotw = &sotwForm{}
 		out.sets[k] = &set
 	}
 	return out
 }
 
 // snapshot builds the cache snapshot of a published config. The version map is filled in
-// from our hashes, which are exactly what the cache would compute for delta clients.
-func (c *config) snapshot() *cachev3.Snapshot {
+// from our hashes, which are exactly what the cache would compute for delta clients. keep
+// says the snapshot goes to the cache (sotwMaps).
+func (c *config) snapshot(keep bool) *cachev3.Snapshot {
 	snapshot := &cachev3.Snapshot{VersionMap: make(map[string]map[string]string, numKinds)}
 	for k := range numKinds {
 		typeURL := k.typeURL()
-		snapshot.Resources[cachev3.GetResponseType(typeURL)] = c.sets[k].indexed
-		snapshot.VersionMap[typeURL] = c.sets[k].versions
+		snapshot.Resources[cachev3.GetResponseType(typeURL)], snapshot.VersionMap[typeURL] = c.sets[k].sotwMaps(keep)
 	}
 	return snapshot
 }

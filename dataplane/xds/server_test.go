@@ -544,3 +544,40 @@ func TestSotWClientReceivesScopedRoutes(t *testing.T) {
 		t.Errorf("client holds scopes of version %q, want 1", got)
 	}
 }
+
+// TestSnapshotsOnlyForStateOfTheWorld: while only delta clients are served, no snapshot is
+// made for the snapshot cache (its maps of every resource are held for nothing); the first
+// state-of-the-world client gets the configuration published last, and every later one.
+func TestSnapshotsOnlyForStateOfTheWorld(t *testing.T) {
+	s := startServer(t)
+	d := newDeltaClient(t, s, "envoy-delta")
+	d.subscribe(resourcev3.ClusterType)
+	s.mustPublish(t, testResources(t))
+	d.recv(resourcev3.ClusterType)
+	res := testResources(t)
+	res.Routes[0] = testRoute("r1", "c2")
+	s.mustPublish(t, res)
+	if s.cache.sotwOn.Load() {
+		t.Fatal("the snapshot cache is in use without a state-of-the-world client")
+	}
+	for k, set := range s.currentConfig().sets {
+		if set.sotw == nil || set.sotw.indexed != nil {
+			t.Errorf("%s: snapshot maps held while only delta clients are served", kind(k))
+		}
+	}
+	c := newSotWClient(t, s, "envoy-sotw")
+	for typeURL, resp := range c.sync() {
+		want := "1" // a type's version is the snapshot that last changed it
+		if typeURL == resourcev3.RouteType {
+			want = "2"
+		}
+		if resp.GetVersionInfo() != want {
+			t.Errorf("%s version = %q, want %s", typeURL, resp.GetVersionInfo(), want)
+		}
+	}
+	res.Routes[0] = testRoute("r1", "c1")
+	s.mustPublish(t, res)
+	if resp := c.recv(resourcev3.RouteType); resp.GetVersionInfo() != "3" {
+		t.Errorf("route response version = %q, want 3", resp.GetVersionInfo())
+	}
+}
