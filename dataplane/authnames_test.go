@@ -121,7 +121,7 @@ func TestServedSaysWhereAuthGoes(t *testing.T) {
 		"vars.example.com":   "; auth → host set per request by variables in auth-url",
 	}
 	seen := map[string]bool{}
-	for _, s := range out.Served {
+	for _, s := range out.Served() {
 		suffix, ok := want[s.Host]
 		if !ok {
 			continue
@@ -133,7 +133,7 @@ func TestServedSaysWhereAuthGoes(t *testing.T) {
 	}
 	for h := range want {
 		if !seen[h] {
-			t.Errorf("%s is not served: %+v", h, out.Served)
+			t.Errorf("%s is not served: %+v", h, out.Served())
 		}
 	}
 }

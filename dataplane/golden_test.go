@@ -92,7 +92,7 @@ func renderCase(t *testing.T, in string) []byte {
 		// What goes to the fallback, as `gatebridge run` lists it (bridge cases only: the
 		// other cases' goldens predate the listing).
 		var served bytes.Buffer
-		for _, s := range out.Served {
+		for _, s := range out.Served() {
 			fmt.Fprintf(&served, "%s %s %s %s (%s)\n", s.Listener, s.Host, s.Match, s.Action, s.Route)
 		}
 		b = append(b, "# served\n"...)

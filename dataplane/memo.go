@@ -59,7 +59,7 @@ type memo struct {
 	// pair does not load). Model objects are never modified, so an object stands for its
 	// content whatever else changed.
 	secretProtos, nextSecretProtos map[*corev1.Secret]*tlsv3.Secret
-	// size is how many clusters, load assignments and served lines the last translation
+	// size is how many clusters and load assignments the last translation
 	// had; order is its sorted clusters and load assignments (sortedValues).
 	size  effectsSize
 	order resourceOrder

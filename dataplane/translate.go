@@ -79,8 +79,23 @@ type Output struct {
 	Issues    []Issue
 	Parents   []RouteParentResult
 	Listeners []ListenerResult
-	// Served lists what is served, for people: one line per host and path.
-	Served []Served
+	// served is what is served, in parts: each HTTPRoute's lines are the ones its
+	// remembered translation holds, not copied into one list that only `gatebridge run`
+	// reads (20,000 lines at 10,000 HTTPRoutes).
+	served [][]Served
+}
+
+// Served lists what is served, for people: one line per host and path.
+func (o *Output) Served() []Served {
+	n := 0
+	for _, part := range o.served {
+		n += len(part)
+	}
+	out := make([]Served, 0, n)
+	for _, part := range o.served {
+		out = append(out, part...)
+	}
+	return out
 }
 
 // Served is one host + path and where it goes, for `gatebridge run` to print.
@@ -106,6 +121,9 @@ type translator struct {
 	unserved map[*listenerInfo]bool
 	// clientCerts are the client-certificate policies by Gateway and hostname (clientcert.go).
 	clientCerts map[string]*clientCertHost
+	// servedParts are the served lines so far, in parts (Output.served); the last lines
+	// are in effects.served.
+	servedParts [][]Served
 	// gatewaySuites are gatewayCipherSuites by Gateway, once worked out.
 	gatewaySuites map[string][]string
 }
@@ -133,7 +151,7 @@ type effects struct {
 func newEffects() effects { return newEffectsSized(effectsSize{}) }
 
 // effectsSize is how many resources of each kind to make room for.
-type effectsSize struct{ clusters, loadAssignments, served int }
+type effectsSize struct{ clusters, loadAssignments int }
 
 func newEffectsSized(n effectsSize) effects { return newEffectsReusing(n, spareMaps{}) }
 
@@ -143,7 +161,6 @@ func newEffectsReusing(n effectsSize, spare spareMaps) effects {
 	return effects{
 		clusters:        recycled(spare.clusters, n.clusters),
 		loadAssignments: recycled(spare.loadAssignments, n.loadAssignments),
-		served:          make([]Served, 0, n.served),
 		secrets:         map[string]*tlsv3.Secret{},
 		auth:            map[string]authz.Policy{},
 	}
@@ -153,7 +170,7 @@ func newEffectsReusing(n effectsSize, spare spareMaps) effects {
 // present by name are kept: equal names come from equal inputs, so their content is the
 // same.
 func (t *translator) mergeRoute(r *routeResult) {
-	t.served = append(t.served, r.served...)
+	t.servedPart(r.served)
 	addMissing(t.clusters, r.clusters)
 	addMissing(t.loadAssignments, r.loadAssignments)
 	if e := r.rare; e != nil {
@@ -163,6 +180,17 @@ func (t *translator) mergeRoute(r *routeResult) {
 		t.exemptClients = t.exemptClients || e.exemptClients
 		addMissing(t.secrets, e.secrets)
 		addMissing(t.auth, e.auth)
+	}
+}
+
+// servedPart adds lines to the served lines after those t.served holds.
+func (t *translator) servedPart(lines []Served) {
+	if len(t.served) > 0 {
+		t.servedParts = append(t.servedParts, t.served)
+		t.served = nil
+	}
+	if len(lines) > 0 {
+		t.servedParts = append(t.servedParts, lines)
 	}
 }
 
@@ -276,8 +304,9 @@ func (x *Translator) Translate(m *Model) *Output {
 	}
 	x.memo.spare.clusters, x.memo.spare.loadAssignments = t.clusters, t.loadAssignments
 	x.memo.order = resourceOrder{clusters: res.Clusters, loadAssignments: res.Endpoints, listeners: res.Listeners}
-	x.memo.size = effectsSize{clusters: len(t.clusters), loadAssignments: len(t.loadAssignments), served: len(t.served)}
-	out := &Output{Resources: res, Auth: t.auth, Problems: sortProblems(t.problems), Issues: sortIssues(t.issues), Served: t.served}
+	t.servedPart(nil)
+	x.memo.size = effectsSize{clusters: len(t.clusters), loadAssignments: len(t.loadAssignments)}
+	out := &Output{Resources: res, Auth: t.auth, Problems: sortProblems(t.problems), Issues: sortIssues(t.issues), served: t.servedParts}
 	out.Parents, out.Listeners = t.statusResults(gateways, every, httpRoutes, tlsRoutes)
 	return out
 }

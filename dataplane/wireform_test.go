@@ -49,7 +49,7 @@ func TestWireFormRoutes(t *testing.T) {
 	if !found {
 		t.Errorf("no problem names the match that cannot be encoded: %+v", out.Problems)
 	}
-	for _, s := range out.Served {
+	for _, s := range out.Served() {
 		if s.Host == "host-1.example.com" && s.Match == "/r1" {
 			t.Errorf("listed as served: %+v", s)
 		}

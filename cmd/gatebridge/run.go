@@ -246,7 +246,7 @@ func (r *runner) reported(a *pipeline.Applied, err error) {
 			}
 		}
 		if !r.f.quiet {
-			r.printServed(a.Output.Served)
+			r.printServed(a.Output.Served())
 		}
 	}
 	switch {
