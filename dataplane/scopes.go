@@ -174,9 +174,21 @@ func (t *translator) hostTable(name string, base func() *routev3.RouteConfigurat
 		t.memo.nextTables[name] = prev
 		return prev.table
 	}
-	rc := t.table(name, base, defaults, own, []string{host}, [][]wireRoute{orderedRoutes(slices.Clone(entries), last)})
-	t.memo.nextTables[name].entries = entries
-	t.memo.nextTables[name].last = last
+	sorted := slices.Clone(entries)
+	routes := orderedRoutes(sorted, last)
+	rc := t.table(name, base, defaults, own, []string{host}, [][]wireRoute{routes})
+	tr := t.memo.nextTables[name]
+	tr.entries, tr.last = entries, last
+	// The table's encoding holds a copy of every route's: from now on the entries hold
+	// theirs as part of it (and the table remembers them so), so that each route's
+	// encoding is in memory once, not twice. An entry of several hosts' tables holds
+	// the one of the table built last; the others, which compare entries rather than
+	// encodings (above), are not built again for that.
+	if placed := routesOf(rc.VirtualHosts[0]); len(placed) == len(routes) {
+		for k, e := range sorted {
+			e.wire, routes[k] = placed[k], placed[k]
+		}
+	}
 	return rc
 }
 

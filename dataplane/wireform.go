@@ -165,3 +165,31 @@ func encodeRouteWhy(r *routev3.Route) (wireRoute, string) {
 	}
 	return b, ""
 }
+
+// routesOf returns the routes of vh, a virtual host in wire form, as parts of its encoding
+// (not copies); nil when vh is not in wire form.
+func routesOf(vh *routev3.VirtualHost) []wireRoute {
+	var out []wireRoute
+	b := vh.ProtoReflect().GetUnknown()
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil
+		}
+		if num == routesField && typ == protowire.BytesType {
+			v, m := protowire.ConsumeBytes(b[n:])
+			if m < 0 {
+				return nil
+			}
+			out = append(out, v[:len(v):len(v)])
+			b = b[n+m:]
+			continue
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			return nil
+		}
+		b = b[n+m:]
+	}
+	return out
+}
