@@ -158,10 +158,13 @@ type routeKey struct{ group, namespace, name string }
 // more than the rest of replaying a route), and in rare what few HTTPRoutes add (nil for
 // the others: 10,000 results are remembered).
 type routeResult struct {
-	route           *gwv1.HTTPRoute
-	hosts           []string
-	entries         []*routeEntry
-	served          []Served
+	route   *gwv1.HTTPRoute
+	hosts   []string
+	entries []*routeEntry
+	// listener is the port group's name; served what the entries serve on each of hosts,
+	// for listings (Output.Served).
+	listener        string
+	served          []servedMatch
 	clusters        []named[*clusterv3.Cluster]
 	loadAssignments []named[*endpointv3.ClusterLoadAssignment]
 	rare            *rareEffects
@@ -180,7 +183,6 @@ type rareEffects struct {
 
 // setEffects keeps e, the effects of translating res's HTTPRoute, in res.
 func (res *routeResult) setEffects(e *effects) {
-	res.served = e.served
 	res.clusters, res.loadAssignments = listOf(e.clusters), listOf(e.loadAssignments)
 	if len(e.problems)+len(e.issues)+len(e.secrets)+len(e.auth)+len(e.errorBackends) > 0 || e.needAuthz || e.exemptClients {
 		res.rare = &rareEffects{problems: e.problems, issues: e.issues, secrets: listOf(e.secrets), auth: listOf(e.auth),
@@ -420,7 +422,7 @@ func (t *translator) translateHTTPRoute(g *portGroup, r *gwv1.HTTPRoute) *routeR
 	res := &routeResult{route: r, hosts: t.attachedHostnames(g, r)}
 	if len(res.hosts) > 0 {
 		res.entries = t.encodeEntries(r, t.bridgeRouteEntries(g, r, t.httpRouteEntries(g, r, t.policyFor(g.gw, r))))
-		t.recordServed(g, res.hosts, r, res.entries)
+		res.listener, res.served = g.name(), t.servedMatches(res.entries)
 		// Nothing reads the routes' protos from here on: only their encodings are kept.
 		for _, e := range res.entries {
 			e.route = nil

@@ -277,10 +277,13 @@ func regexHeader(name, re string) *routev3.HeaderMatcher {
 	}}
 }
 
-// recordServed notes what a route serves on each of its hostnames, for people. The lines of
-// one route share their strings: at 10,000 HTTPRoutes they are kept for every translation.
-func (t *translator) recordServed(g *portGroup, hosts []string, r *gwv1.HTTPRoute, entries []*routeEntry) {
-	var lines []Served
+// servedMatch is what one shown route entry serves, for people: its match and its action.
+type servedMatch struct{ match, action string }
+
+// servedMatches describes what an HTTPRoute's entries serve (on each of its hostnames: the
+// listing's lines are made from them when asked, Output.Served).
+func (t *translator) servedMatches(entries []*routeEntry) []servedMatch {
+	var out []servedMatch
 	for _, e := range entries {
 		if !e.shown {
 			continue
@@ -289,17 +292,9 @@ func (t *translator) recordServed(g *portGroup, hosts []string, r *gwv1.HTTPRout
 		if action == "" {
 			action = describeAction(e.route) + t.describeAuthCall(e.route)
 		}
-		lines = append(lines, Served{Match: describeMatch(e.route.Match), Action: action})
+		out = append(out, servedMatch{describeMatch(e.route.Match), action})
 	}
-	if len(lines) == 0 {
-		return
-	}
-	listener, route := g.name(), qualified(r.Namespace, r.Name)
-	for _, h := range hosts {
-		for _, l := range lines {
-			t.served = append(t.served, Served{Listener: listener, Host: h, Match: l.Match, Action: l.Action, Route: route})
-		}
-	}
+	return out
 }
 
 func describeMatch(m *routev3.RouteMatch) string {

@@ -79,21 +79,31 @@ type Output struct {
 	Issues    []Issue
 	Parents   []RouteParentResult
 	Listeners []ListenerResult
-	// served is what is served, in parts: each HTTPRoute's lines are the ones its
-	// remembered translation holds, not copied into one list that only `gatebridge run`
-	// reads (20,000 lines at 10,000 HTTPRoutes).
-	served [][]Served
+	// served is what is served, in parts: an HTTPRoute's part is its remembered
+	// translation, whose lines are made only when asked — only `gatebridge run` reads
+	// them, and there are 20,000 at 10,000 HTTPRoutes.
+	served []servedPart
+}
+
+// servedPart is lines, or the lines of the translation of an HTTPRoute.
+type servedPart struct {
+	lines []Served
+	route *routeResult
 }
 
 // Served lists what is served, for people: one line per host and path.
 func (o *Output) Served() []Served {
-	n := 0
+	var out []Served
 	for _, part := range o.served {
-		n += len(part)
-	}
-	out := make([]Served, 0, n)
-	for _, part := range o.served {
-		out = append(out, part...)
+		out = append(out, part.lines...)
+		if r := part.route; r != nil {
+			route := qualified(r.route.Namespace, r.route.Name)
+			for _, h := range r.hosts {
+				for _, m := range r.served {
+					out = append(out, Served{Listener: r.listener, Host: h, Match: m.match, Action: m.action, Route: route})
+				}
+			}
+		}
 	}
 	return out
 }
@@ -123,7 +133,7 @@ type translator struct {
 	clientCerts map[string]*clientCertHost
 	// servedParts are the served lines so far, in parts (Output.served); the last lines
 	// are in effects.served.
-	servedParts [][]Served
+	servedParts []servedPart
 	// gatewaySuites are gatewayCipherSuites by Gateway, once worked out.
 	gatewaySuites map[string][]string
 }
@@ -170,7 +180,7 @@ func newEffectsReusing(n effectsSize, spare spareMaps) effects {
 // present by name are kept: equal names come from equal inputs, so their content is the
 // same.
 func (t *translator) mergeRoute(r *routeResult) {
-	t.servedPart(r.served)
+	t.servedPart(r)
 	addMissing(t.clusters, r.clusters)
 	addMissing(t.loadAssignments, r.loadAssignments)
 	if e := r.rare; e != nil {
@@ -183,14 +193,15 @@ func (t *translator) mergeRoute(r *routeResult) {
 	}
 }
 
-// servedPart adds lines to the served lines after those t.served holds.
-func (t *translator) servedPart(lines []Served) {
+// servedPart adds the lines of r (nil: none) to the served lines, after those t.served
+// holds.
+func (t *translator) servedPart(r *routeResult) {
 	if len(t.served) > 0 {
-		t.servedParts = append(t.servedParts, t.served)
+		t.servedParts = append(t.servedParts, servedPart{lines: t.served})
 		t.served = nil
 	}
-	if len(lines) > 0 {
-		t.servedParts = append(t.servedParts, lines)
+	if r != nil && len(r.served) > 0 && len(r.hosts) > 0 {
+		t.servedParts = append(t.servedParts, servedPart{route: r})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,6 +36,9 @@ func BenchmarkChangeToServing(b *testing.B) {
 // startStack starts the data plane as `gatebridge run` and the controller run it: with
 // their garbage collector pace (memorypolicy), which the memory figures depend on.
 func startStack(tb testing.TB) (*local.Stack, int, *echo.Server) {
+	if os.Getenv(heapProfileEnv) != "" {
+		runtime.MemProfileRate = 1 // every allocation: the profile accounts for all of the heap
+	}
 	memorypolicy.ApplyServing(logr.Discard())
 	envoyPath, err := envoy.FindForTest()
 	if err != nil {
@@ -84,6 +88,9 @@ func benchChange(b *testing.B, n int) {
 	var mem runtime.MemStats
 	runtime.ReadMemStats(&mem)
 	heapMiB := float64(mem.HeapAlloc) / (1 << 20)
+	if path := os.Getenv(heapProfileEnv); path != "" && n == 10000 {
+		writeHeapProfile(b, path)
+	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}, Timeout: 5 * time.Second}
 	probe := func(i int, want string) bool {
 		req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/r%d", port, i), nil)
@@ -142,6 +149,23 @@ func reportLatencies(b *testing.B, times []time.Duration) {
 	b.ReportMetric(at(0.50), "p50-ms/change")
 	b.ReportMetric(at(0.99), "p99-ms/change")
 	b.ReportMetric(float64(times[len(times)-1].Microseconds())/1000, "max-ms/change")
+}
+
+// heapProfileEnv names a file for BenchmarkChangeToServing to write the control plane's heap
+// profile to, once the model of 10,000 routes is served, every allocation counted (slower):
+// what holds the control-plane memory (go tool pprof -sample_index=inuse_space -top FILE).
+const heapProfileEnv = "GATEBRIDGE_BENCH_HEAP_PROFILE"
+
+func writeHeapProfile(b *testing.B, path string) {
+	runtime.GC()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // residentMiB reads this process's resident set size (VmRSS) from /proc.
