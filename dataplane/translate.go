@@ -67,6 +67,9 @@ func (o Options) envoyPort(p int32) uint32 {
 
 // Output is the result of one translation.
 type Output struct {
+	// Resources are what Envoy is sent. Route configurations hold their virtual hosts, and
+	// load assignments their endpoints, in wire form (wireform.go): they encode to the bytes
+	// of the whole messages, and Expanded decodes them for reading.
 	Resources *xds.Resources
 	// Auth holds the auth policies routes refer to by key (ext_authz context extension).
 	Auth map[string]authz.Policy

@@ -15,7 +15,7 @@ import (
 // 5,000 Ingresses (1,000 migrated) the controller settled at ~390 MiB RSS for ~170 MiB in
 // use. At 50 it settles below 300 MiB for a few seconds more CPU over a cold start
 // (hack/bench-controller.sh; README "Scale"); at 10,000 HTTPRoutes the data plane's control
-// plane holds ~180 MiB instead of ~200 (hack/bench-dataplane.sh).
+// plane holds ~150 MiB instead of ~170 (hack/bench-dataplane.sh, one run each).
 const ServingGCPercent = 50
 
 // limitShare is the part of the container's memory limit the soft memory limit takes: the
