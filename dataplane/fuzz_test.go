@@ -33,6 +33,9 @@ func FuzzTranslate(f *testing.F) {
 		if len(out.Resources.Routes) != len(again.Resources.Routes) || len(out.Problems) != len(again.Problems) {
 			t.Fatalf("translation is not deterministic")
 		}
+		// What is held in wire form encodes to the bytes of the whole messages.
+		checkWireForm(t, out.Resources.Routes)
+		checkWireForm(t, out.Resources.Endpoints)
 		// A Translator that has seen the model before must give the same output.
 		tr := dataplane.NewTranslator(goldenOptions)
 		tr.Translate(res.Model)
