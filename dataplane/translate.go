@@ -94,7 +94,9 @@ type servedPart struct {
 	route *routeResult
 }
 
-// Served lists what is served, for people: one line per host and path.
+// Served lists what is served, for people: one line per host and path. It reads what the
+// Translator remembers, so it must not run at the same time as the Translator's next
+// translation (which is not safe for concurrent use either).
 func (o *Output) Served() []Served {
 	var out []Served
 	for _, part := range o.served {
