@@ -439,9 +439,9 @@ func (t *translator) translateHTTPRoute(g *portGroup, r *gwv1.HTTPRoute) *routeR
 func (t *translator) encodeEntries(r *gwv1.HTTPRoute, entries []*routeEntry) []*routeEntry {
 	out := entries[:0]
 	for _, e := range entries {
-		b, err := encodeRoute(e.route)
-		if err != nil {
-			t.problem("HTTPRoute", r.Namespace, r.Name, fmt.Sprintf("spec.rules[%d].matches[%d]", e.rule, e.match), "cannot be sent to Envoy ("+err.Error()+"); this match is not served")
+		b, why := encodeRouteWhy(e.route)
+		if why != "" {
+			t.problem("HTTPRoute", r.Namespace, r.Name, fmt.Sprintf("spec.rules[%d].matches[%d]", e.rule, e.match), why+"; this match is not served")
 			continue
 		}
 		e.wire = b

@@ -150,7 +150,7 @@ func (s *resourceSet) reusable(name string, item types.Resource) (checked, bool)
 // empty message whose unknown fields are its encoding, dataplane/wireform.go), whose own
 // fields would not pass validation and whose content validation would not see.
 func checkResource(k kind, name string, item types.Resource) (checked, error) {
-	encoded, err := proto.MarshalOptions{Deterministic: true}.Marshal(item)
+	encoded, err := encodeResource(item)
 	if err != nil {
 		return checked{}, fmt.Errorf("encoding %s %q: %w", k, name, err)
 	}
@@ -246,15 +246,11 @@ func validateAll(m proto.Message) error {
 	return v.ValidateAll()
 }
 
-// hashResource returns the hex SHA-256 of the deterministic encoding of r: the same value
-// go-control-plane sends as a delta resource's version (cachev3.MarshalResource and
-// cachev3.HashResource), so our change detection and the versions on the wire agree.
-func hashResource(r proto.Message) (string, error) {
-	encoded, err := proto.MarshalOptions{Deterministic: true}.Marshal(r)
-	if err != nil {
-		return "", err
-	}
-	return cachev3.HashResource(encoded), nil
+// encodeResource is r's deterministic encoding: what Envoy is sent, and what a resource's
+// version hashes (cachev3.HashResource, the hex SHA-256 go-control-plane sends as a delta
+// resource's version, so our change detection and the versions on the wire agree).
+func encodeResource(r proto.Message) ([]byte, error) {
+	return proto.MarshalOptions{Deterministic: true}.Marshal(r)
 }
 
 // config is one complete, validated configuration: what a snapshot is built from.

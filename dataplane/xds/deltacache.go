@@ -12,7 +12,6 @@ import (
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
@@ -374,7 +373,7 @@ func (r *deltaAnswer) GetDeltaDiscoveryResponse() (*discoveryv3.DeltaDiscoveryRe
 			Resources:         make([]*discoveryv3.Resource, 0, len(r.resources)),
 		}
 		for _, res := range r.resources {
-			encoded, err := proto.MarshalOptions{Deterministic: true}.Marshal(res.item)
+			encoded, err := encodeResource(res.item)
 			if err != nil {
 				r.err = fmt.Errorf("encoding %s %q: %w", r.typeURL, res.name, err)
 				return

@@ -12,6 +12,7 @@ import (
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -226,4 +227,13 @@ func testScopedResources(t testing.TB) *Resources {
 	}
 	res.Routes = append(res.Routes, testRoute("r2", "c1"), testRoute("r3", "c2"))
 	return res
+}
+
+// hashResource is the version the Server gives r (checkResource).
+func hashResource(r proto.Message) (string, error) {
+	encoded, err := encodeResource(r)
+	if err != nil {
+		return "", err
+	}
+	return cachev3.HashResource(encoded), nil
 }
