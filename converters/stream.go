@@ -36,6 +36,12 @@ type ObjectEncoder interface {
 // each part twice rather than keep every part's analysis (a variable for tests).
 var reanalyseMinParts = 10000
 
+// TradesTimeForMemory reports whether a streaming conversion of in is large enough to
+// analyse each part twice (above): from there on memory matters more than time, and a
+// caller that paces the garbage collector may do the same (`gatebridge convert` holds the
+// conversion under a memory limit). It counts Ingresses, which bound the parts.
+func TradesTimeForMemory(in Input) bool { return len(in.Ingresses) >= reanalyseMinParts }
+
 // analyseChunk is how many parts the first pass analyses together: enough to keep every
 // core busy, few enough that their analysis is a small part of the peak.
 const analyseChunk = 512

@@ -182,3 +182,25 @@ func TestCollectLessRestores(t *testing.T) {
 		t.Errorf("memory limit %d after validation, want %d", l, limit)
 	}
 }
+
+// TestLimitConversionMemory: a large streamed conversion runs under a memory limit above the
+// decoded input, which is put back afterwards; GOMEMLIMIT in the environment wins.
+func TestLimitConversionMemory(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	before := debug.SetMemoryLimit(-1)
+	restore := limitConversionMemory()
+	during := debug.SetMemoryLimit(-1)
+	restore()
+	if during == before || during < conversionMemorySlack {
+		t.Errorf("memory limit %d during conversion (before: %d), want one above the live heap", during, before)
+	}
+	if l := debug.SetMemoryLimit(-1); l != before {
+		t.Errorf("memory limit %d after conversion, want %d", l, before)
+	}
+
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	limitConversionMemory()()
+	if l := debug.SetMemoryLimit(-1); l != before {
+		t.Errorf("GOMEMLIMIT set: memory limit %d, want it left alone (%d)", l, before)
+	}
+}
