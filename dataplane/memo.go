@@ -161,10 +161,8 @@ type routeResult struct {
 	route   *gwv1.HTTPRoute
 	hosts   []string
 	entries []*routeEntry
-	// listener is the port group's name; served what the entries serve on each of hosts,
-	// for listings (Output.Served).
+	// listener is the port group's name, for listings (Output.Served).
 	listener        string
-	served          []servedMatch
 	clusters        []named[*clusterv3.Cluster]
 	loadAssignments []named[*endpointv3.ClusterLoadAssignment]
 	rare            *rareEffects
@@ -422,7 +420,8 @@ func (t *translator) translateHTTPRoute(g *portGroup, r *gwv1.HTTPRoute) *routeR
 	res := &routeResult{route: r, hosts: t.attachedHostnames(g, r)}
 	if len(res.hosts) > 0 {
 		res.entries = t.encodeEntries(r, t.bridgeRouteEntries(g, r, t.httpRouteEntries(g, r, t.policyFor(g.gw, r))))
-		res.listener, res.served = g.name(), t.servedMatches(res.entries)
+		res.listener = g.name()
+		t.keepServedActions(res.entries)
 		// Nothing reads the routes' protos from here on: only their encodings are kept.
 		for _, e := range res.entries {
 			e.route = nil

@@ -103,8 +103,9 @@ func (o *Output) Served() []Served {
 		out = append(out, part.lines...)
 		if r := part.route; r != nil {
 			route := qualified(r.route.Namespace, r.route.Name)
+			served := servedMatches(r.entries)
 			for _, h := range r.hosts {
-				for _, m := range r.served {
+				for _, m := range served {
 					out = append(out, Served{Listener: r.listener, Host: h, Match: m.match, Action: m.action, Route: route})
 				}
 			}
@@ -205,7 +206,7 @@ func (t *translator) servedPart(r *routeResult) {
 		t.servedParts = append(t.servedParts, servedPart{lines: t.served})
 		t.served = nil
 	}
-	if r != nil && len(r.served) > 0 && len(r.hosts) > 0 {
+	if r != nil && len(r.entries) > 0 && len(r.hosts) > 0 {
 		t.servedParts = append(t.servedParts, servedPart{route: r})
 	}
 }

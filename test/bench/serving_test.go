@@ -81,7 +81,7 @@ func benchChange(b *testing.B, n int) {
 	// The control plane is this process: translator, xDS server, auth service (and a small
 	// echo backend). Its resident memory once the model is served is what a user pays.
 	runtime.GC()
-	rssMiB := residentMiB()
+	rssMiB, anonMiB, fileMiB := residentMiB()
 	// The live heap beside it: RSS also holds what the first, full translation freed and
 	// the runtime has not returned yet. The model itself is part of the heap (a controller
 	// holds its informers' objects).
@@ -131,6 +131,8 @@ func benchChange(b *testing.B, n int) {
 		}
 		reportLatencies(b, times)
 		b.ReportMetric(rssMiB, "control-plane-RSS-MiB")
+		b.ReportMetric(anonMiB, "control-plane-RSS-anon-MiB")
+		b.ReportMetric(fileMiB, "control-plane-RSS-file-MiB")
 		b.ReportMetric(heapMiB, "control-plane-heap-MiB")
 	}
 }
@@ -168,17 +170,27 @@ func writeHeapProfile(b *testing.B, path string) {
 	}
 }
 
-// residentMiB reads this process's resident set size (VmRSS) from /proc.
-func residentMiB() float64 {
+// residentMiB reads this process's resident set size (VmRSS) from /proc, and its parts:
+// anonymous memory (the Go heap and runtime) and mapped files (the executable's pages).
+func residentMiB() (rss, anon, file float64) {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return -1
+		return -1, -1, -1
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "VmRSS:":
+			rss = kb / 1024
+		case "RssAnon:":
+			anon = kb / 1024
+		case "RssFile:":
+			file = kb / 1024
 		}
 	}
-	return -1
+	return rss, anon, file
 }
