@@ -99,15 +99,9 @@ bench:
 	hack/bench-dataplane.sh
 	hack/bench-controller.sh
 
-## fuzz: a short run of every fuzz target (FUZZTIME=30s by default).
-FUZZTIME ?= 30s
+## fuzz: a short run of every fuzz target (FUZZTIME=30s each by default; hack/fuzz.sh).
 fuzz:
-	go test ./annotations -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
-	go test ./converters -run '^$$' -fuzz FuzzConvert -fuzztime $(FUZZTIME)
-	go test ./sources -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
-	go test ./sources -run '^$$' -fuzz FuzzFastYAMLToJSON -fuzztime $(FUZZTIME)
-	go test ./sources -run '^$$' -fuzz FuzzJSONScan -fuzztime $(FUZZTIME)
-	go test ./dataplane -run '^$$' -fuzz FuzzTranslate -fuzztime $(FUZZTIME)
+	hack/fuzz.sh
 
 clean:
 	rm -rf .cache/bin .cache/demo
