@@ -26,6 +26,7 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+	"github.com/gatebridge-dev/gatebridge/dataplane/xds"
 )
 
 // The bridge (docs/bridge.md): with Model.Bridge set, one Gateway stands in front of a
@@ -154,9 +155,9 @@ func (t *translator) bridgePorts(gw *gwv1.Gateway, groups []*portGroup) []*portG
 // bridgeClusters adds the fallback clusters.
 func (t *translator) bridgeClusters() {
 	b := t.model.Bridge
-	t.clusters[ClusterBridgeHTTP] = t.fallbackTargetCluster(ClusterBridgeHTTP, b.HTTP)
+	t.clusters[ClusterBridgeHTTP] = xds.EncodeCluster(t.fallbackTargetCluster(ClusterBridgeHTTP, b.HTTP))
 	if b.TLS != nil {
-		t.clusters[ClusterBridgeTLS] = t.fallbackTargetCluster(ClusterBridgeTLS, *b.TLS)
+		t.clusters[ClusterBridgeTLS] = xds.EncodeCluster(t.fallbackTargetCluster(ClusterBridgeTLS, *b.TLS))
 		https := t.fallbackTargetCluster(ClusterBridgeHTTPS, *b.TLS)
 		// No verification and no ALPN (HTTP/1.1): the in-cluster hop to ingress-nginx.
 		https.TransportSocket = uncheckedTLS()
@@ -170,7 +171,7 @@ func (t *translator) bridgeClusters() {
 				}},
 			}),
 		}
-		t.clusters[ClusterBridgeHTTPS] = https
+		t.clusters[ClusterBridgeHTTPS] = xds.EncodeCluster(https)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+	"github.com/gatebridge-dev/gatebridge/dataplane/xds"
 )
 
 // defaultConnectTimeout is nginx's proxy_connect_timeout default.
@@ -144,7 +145,7 @@ func (t *translator) serviceCluster(ns, name string, port int32, v clusterVarian
 		// The backend TLS settings of a policy, not a reference of the route: no reason.
 		return "", refIssue{msg: why}
 	}
-	t.clusters[cname] = c
+	t.clusters[cname] = xds.EncodeCluster(c)
 	return cname, refIssue{}
 }
 

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	corev1 "k8s.io/api/core/v1"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/gatebridge-dev/gatebridge/converters"
 	"github.com/gatebridge-dev/gatebridge/dataplane"
+	"github.com/gatebridge-dev/gatebridge/dataplane/xds"
 	"github.com/gatebridge-dev/gatebridge/internal/pipeline"
 	"github.com/gatebridge-dev/gatebridge/sources"
 )
@@ -248,7 +251,7 @@ func RenderOutput(t *testing.T, out *dataplane.Output) []byte {
 	section("listeners", protos(t, res.Listeners))
 	section("scoped routes", protos(t, res.ScopedRoutes))
 	section("routes", protos(t, res.Routes))
-	section("clusters", protos(t, res.Clusters))
+	section("clusters", protos(t, decodedClusters(t, res)))
 	section("endpoints", protos(t, res.Endpoints))
 	section("secrets", protos(t, res.Secrets))
 	keys := make([]string, 0, len(out.Auth))
@@ -262,6 +265,20 @@ func RenderOutput(t *testing.T, out *dataplane.Output) []byte {
 	section("route parents", out.Parents)
 	section("gateway listeners", out.Listeners)
 	return b.Bytes()
+}
+
+// decodedClusters are res's clusters as protos, the encoded ones decoded.
+func decodedClusters(t testing.TB, res *xds.Resources) []*clusterv3.Cluster {
+	t.Helper()
+	out := slices.Clone(res.Clusters)
+	for _, e := range res.EncodedClusters {
+		c, err := e.Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func protos[T proto.Message](t *testing.T, ms []T) []any {

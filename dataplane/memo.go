@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"slices"
 
-	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
 	"github.com/gatebridge-dev/gatebridge/dataplane/authz"
+	"github.com/gatebridge-dev/gatebridge/dataplane/xds"
 )
 
 // memo is what a Translator remembers between translations: the translation of each
@@ -76,7 +76,7 @@ type memo struct {
 // spareMaps are maps a translation may empty and reuse: the clusters and load assignments
 // of the last translation (its output holds sorted lists of them, not the maps).
 type spareMaps struct {
-	clusters        map[string]*clusterv3.Cluster
+	clusters        map[string]*xds.EncodedCluster
 	loadAssignments map[string]*endpointv3.ClusterLoadAssignment
 }
 
@@ -142,7 +142,7 @@ func (m *memo) oldestHTTPRoutes(routes []*gwv1.HTTPRoute) []*gwv1.HTTPRoute {
 
 // resourceOrder is the sorted output of a translation, kept to sort the next one cheaply.
 type resourceOrder struct {
-	clusters        []*clusterv3.Cluster
+	clusters        []*xds.EncodedCluster
 	loadAssignments []*endpointv3.ClusterLoadAssignment
 	listeners       []*listenerv3.Listener
 }
@@ -163,7 +163,7 @@ type routeResult struct {
 	entries []*routeEntry
 	// listener is the port group's name, for listings (Output.Served).
 	listener        string
-	clusters        []named[*clusterv3.Cluster]
+	clusters        []named[*xds.EncodedCluster]
 	loadAssignments []named[*endpointv3.ClusterLoadAssignment]
 	rare            *rareEffects
 }

@@ -98,8 +98,8 @@ func TestTranslatorMatchesTranslate(t *testing.T) {
 				// the same protos, though the route's clusters and every listener were made
 				// again (xds.Publish skips them).
 				same := map[string]any{}
-				for _, c := range before.Resources.Clusters {
-					same["cluster "+c.Name] = c
+				for _, c := range before.Resources.EncodedClusters {
+					same["cluster "+c.GetName()] = c
 				}
 				for _, l := range before.Resources.Listeners {
 					same["listener "+l.Name] = l
@@ -108,8 +108,8 @@ func TestTranslatorMatchesTranslate(t *testing.T) {
 					same["secret "+sec.Name] = sec
 				}
 				now := map[string]any{}
-				for _, c := range after.Resources.Clusters {
-					now["cluster "+c.Name] = c
+				for _, c := range after.Resources.EncodedClusters {
+					now["cluster "+c.GetName()] = c
 				}
 				for _, l := range after.Resources.Listeners {
 					now["listener "+l.Name] = l
@@ -211,8 +211,8 @@ func TestTranslatorSharedCluster(t *testing.T) {
 			t.Fatalf("%s: the Translator's output differs from Translate's\n%s", step, firstDiff(w, g))
 		}
 		has := false
-		for _, c := range got.Resources.Clusters {
-			has = has || c.Name == shared
+		for _, c := range got.Resources.EncodedClusters {
+			has = has || c.GetName() == shared
 		}
 		if has != wantShared {
 			t.Fatalf("%s: cluster %s served: %v, want %v", step, shared, has, wantShared)

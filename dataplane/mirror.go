@@ -9,6 +9,7 @@ import (
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 
 	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+	"github.com/gatebridge-dev/gatebridge/dataplane/xds"
 )
 
 // mirrorPolicy is the route's copy of each request to the policy's mirror (mirror-target):
@@ -27,7 +28,7 @@ func (t *translator) mirrorPolicy(m *v1alpha1.MirrorPolicy) *routev3.RouteAction
 			// nginx's proxy_pass https://: no certificate check, no SNI.
 			c.TransportSocket = uncheckedTLS()
 		}
-		t.clusters[name] = c
+		t.clusters[name] = xds.EncodeCluster(c)
 	}
 	host := m.HostHeader
 	if host == "" {

@@ -15,6 +15,7 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+	"github.com/gatebridge-dev/gatebridge/dataplane/xds"
 )
 
 // Tracing (TrafficPolicy.tracing, from ingress-nginx's OpenTelemetry settings):
@@ -97,7 +98,7 @@ func (t *translator) applyTracing(g *portGroup, hcm *hcmv3.HttpConnectionManager
 		c := baseCluster(cluster, defaultConnectTimeout)
 		setAddress(c, tr.Collector.Host, uint32(tr.Collector.Port))
 		c.TypedExtensionProtocolOptions = map[string]*anyType{"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": http2Options()}
-		t.clusters[cluster] = c
+		t.clusters[cluster] = xds.EncodeCluster(c)
 	}
 	perMillion := int32(1000000)
 	if tr.SampledPerMillion != nil && *tr.SampledPerMillion >= 0 && *tr.SampledPerMillion <= 1000000 {

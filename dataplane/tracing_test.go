@@ -89,7 +89,7 @@ func TestTracingToCollector(t *testing.T) {
 		}
 	}
 	found := false
-	for _, c := range out.Resources.Clusters {
+	for _, c := range decodedClusters(t, out.Resources) {
 		found = found || (c.Name == "otlp/127.0.0.1/4317" && c.GetTypedExtensionProtocolOptions() != nil)
 	}
 	if !found {

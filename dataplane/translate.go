@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	"google.golang.org/protobuf/proto"
@@ -148,7 +147,7 @@ type translator struct {
 type effects struct {
 	problems []Problem
 	issues   []Issue
-	clusters map[string]*clusterv3.Cluster
+	clusters map[string]*xds.EncodedCluster
 	// loadAssignments are keyed by EDS service name (namespace/service/port).
 	loadAssignments map[string]*endpointv3.ClusterLoadAssignment
 	secrets         map[string]*tlsv3.Secret
@@ -305,9 +304,9 @@ func (x *Translator) Translate(m *Model) *Output {
 		t.bridgeClusters()
 	}
 	if t.needAuthz && t.opts.AuthzAddress != "" {
-		t.clusters[AuthzClusterName] = authzCluster(t.opts.AuthzAddress)
+		t.clusters[AuthzClusterName] = xds.EncodeCluster(authzCluster(t.opts.AuthzAddress))
 	}
-	res.Clusters = sortedValues(t.clusters, x.memo.order.clusters, func(c *clusterv3.Cluster) string { return c.Name }, protoEqual)
+	res.EncodedClusters = sortedValues(t.clusters, x.memo.order.clusters, (*xds.EncodedCluster).GetName, (*xds.EncodedCluster).Same)
 	res.Endpoints = sortedValues(t.loadAssignments, x.memo.order.loadAssignments, func(c *endpointv3.ClusterLoadAssignment) string { return c.ClusterName }, protoEqual)
 	res.Secrets = sortedValues(t.secrets, nil, func(s *tlsv3.Secret) string { return s.Name }, nil)
 	// A listener is rebuilt on every translation; one with the previous content is handed
@@ -320,7 +319,7 @@ func (x *Translator) Translate(m *Model) *Output {
 		}
 	}
 	x.memo.spare.clusters, x.memo.spare.loadAssignments = t.clusters, t.loadAssignments
-	x.memo.order = resourceOrder{clusters: res.Clusters, loadAssignments: res.Endpoints, listeners: res.Listeners}
+	x.memo.order = resourceOrder{clusters: res.EncodedClusters, loadAssignments: res.Endpoints, listeners: res.Listeners}
 	t.servedPart(nil)
 	x.memo.size = effectsSize{clusters: len(t.clusters), loadAssignments: len(t.loadAssignments)}
 	out := &Output{Resources: res, Auth: t.auth, Problems: sortProblems(t.problems), Issues: sortIssues(t.issues), served: t.servedParts}

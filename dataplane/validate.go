@@ -8,7 +8,8 @@ import (
 
 // Validate checks every resource against Envoy's own constraints (protoc-gen-validate), so
 // that a translation bug is caught here rather than NACKed by Envoy. Route configurations
-// and load assignments are checked expanded (wireform.go), as Envoy decodes them.
+// and load assignments are checked expanded (wireform.go), as Envoy decodes them, and
+// encoded clusters decoded.
 func Validate(res *xds.Resources) error {
 	type validator interface{ ValidateAll() error }
 	check := func(kind, name string, v validator) error {
@@ -34,6 +35,15 @@ func Validate(res *xds.Resources) error {
 	}
 	for _, r := range res.Clusters {
 		if err := check("cluster", r.Name, r); err != nil {
+			return err
+		}
+	}
+	for _, r := range res.EncodedClusters {
+		c, err := r.Decode()
+		if err != nil {
+			return err
+		}
+		if err := check("cluster", c.Name, c); err != nil {
 			return err
 		}
 	}

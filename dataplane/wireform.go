@@ -28,6 +28,7 @@ import (
 // Envoy, the resource versions (hashes of the encoding) and proto.Equal see no difference.
 // What reads the fields decodes first (Expanded); the xds server validates route
 // configurations and load assignments decoded from their encoding (xds.checkResource).
+// Clusters are kept encoded by xds.EncodeCluster, as the translation adds them.
 
 // wireRoute is a Route's deterministic encoding. Two wireRoutes are the same route when they
 // are the same bytes in memory (sameWire): a remembered route keeps its encoding.

@@ -148,17 +148,25 @@ func (s *resourceSet) reusable(name string, item types.Resource) (checked, bool)
 // Route configurations and load assignments are validated as Envoy reads them, decoded
 // from their encoding: the translator holds their routes and endpoints in wire form (an
 // empty message whose unknown fields are its encoding, dataplane/wireform.go), whose own
-// fields would not pass validation and whose content validation would not see.
+// fields would not pass validation and whose content validation would not see. An
+// EncodedCluster is validated decoded too.
 func checkResource(k kind, name string, item types.Resource) (checked, error) {
 	encoded, err := encodeResource(item)
 	if err != nil {
 		return checked{}, fmt.Errorf("encoding %s %q: %w", k, name, err)
 	}
 	validated := item
-	if k == kindRoute || k == kindEndpoint {
-		validated = item.ProtoReflect().New().Interface()
-		if err := proto.Unmarshal(encoded, validated); err != nil {
-			return checked{}, fmt.Errorf("decoding %s %q: %w", k, name, err)
+	switch e := item.(type) {
+	case *EncodedCluster:
+		if validated, err = e.Decode(); err != nil {
+			return checked{}, err
+		}
+	default:
+		if k == kindRoute || k == kindEndpoint {
+			validated = item.ProtoReflect().New().Interface()
+			if err := proto.Unmarshal(encoded, validated); err != nil {
+				return checked{}, fmt.Errorf("decoding %s %q: %w", k, name, err)
+			}
 		}
 	}
 	if err := validateResource(k, validated); err != nil {
@@ -250,6 +258,12 @@ func validateAll(m proto.Message) error {
 // version hashes (cachev3.HashResource, the hex SHA-256 go-control-plane sends as a delta
 // resource's version, so our change detection and the versions on the wire agree).
 func encodeResource(r proto.Message) ([]byte, error) {
+	if e, ok := r.(*EncodedCluster); ok {
+		if e.err != nil {
+			return nil, e.err
+		}
+		return e.encoding(), nil // read only: hashed, decoded, sent
+	}
 	return proto.MarshalOptions{Deterministic: true}.Marshal(r)
 }
 
@@ -267,7 +281,7 @@ func newConfig(res *Resources, prev [numKinds]*resourceSet) (*config, error) {
 		return nil, errors.New("nil Resources")
 	}
 	inputs := [numKinds][]types.Resource{
-		kindCluster:     asResources(res.Clusters, prev[kindCluster]),
+		kindCluster:     clusterResources(res, prev[kindCluster]),
 		kindEndpoint:    asResources(res.Endpoints, prev[kindEndpoint]),
 		kindListener:    asResources(res.Listeners, prev[kindListener]),
 		kindScopedRoute: asResources(res.ScopedRoutes, prev[kindScopedRoute]),
@@ -325,6 +339,17 @@ func asResources[T types.Resource](items []T, prev *resourceSet) []types.Resourc
 		out[i] = item
 	}
 	return out
+}
+
+// clusterResources returns res's clusters, protos and encoded, as resources (asResources).
+func clusterResources(res *Resources, prev *resourceSet) []types.Resource {
+	switch {
+	case len(res.EncodedClusters) == 0:
+		return asResources(res.Clusters, prev)
+	case len(res.Clusters) == 0:
+		return asResources(res.EncodedClusters, prev)
+	}
+	return append(asResources(res.Clusters, nil), asResources(res.EncodedClusters, nil)...)
 }
 
 // setDigest summarises a set of (name, version) pairs so that two sets compare in O(1) and a
@@ -400,5 +425,16 @@ func (s *resourceSet) sotwMaps(keep bool) (cachev3.Resources, map[string]string)
 }
 
 func (s *resourceSet) makeSotwMaps() (cachev3.Resources, map[string]string) {
-	return cachev3.NewResources(strconv.FormatUint(s.version, 10), s.items), s.versionMap()
+	items, cloned := s.items, false
+	for i, item := range s.items {
+		d := decodedForSnapshot(item)
+		if d == item {
+			continue
+		}
+		if !cloned {
+			items, cloned = slices.Clone(s.items), true
+		}
+		items[i] = d
+	}
+	return cachev3.NewResources(strconv.FormatUint(s.version, 10), items), s.versionMap()
 }

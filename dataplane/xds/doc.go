@@ -8,5 +8,6 @@
 // (Stats, WaitForAck).
 //
 // It does not translate (dataplane does, producing Resources) and knows nothing about
-// Kubernetes: its only inputs are Envoy protos and gRPC streams.
+// Kubernetes: its only inputs are Envoy protos — clusters may be handed over encoded
+// (EncodedCluster), as a translator keeping thousands does — and gRPC streams.
 package xds

@@ -9,6 +9,7 @@ import (
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -68,9 +69,8 @@ func resolveReferences(c *config, memo *clusterReferences) (resolved *config, un
 		listenerSecrets := r.used[kindSecret]
 		r.used[kindSecret] = map[string]bool{}
 		for _, item := range c.sets[kindCluster].items {
-			cl := item.(*clusterv3.Cluster)
-			if err := r.checkCluster(cl); err != nil {
-				return nil, nil, fmt.Errorf("cluster %q: %w", cl.GetName(), err)
+			if err := r.checkCluster(item); err != nil {
+				return nil, nil, err
 			}
 		}
 		if memo != nil {
@@ -185,18 +185,71 @@ func (r *referenceChecker) checkNetworkFilter(filter *listenerv3.Filter) error {
 	return nil
 }
 
-func (r *referenceChecker) checkCluster(cl *clusterv3.Cluster) error {
+// checkCluster records what a cluster (a Cluster or an EncodedCluster, whose references
+// were read when it was encoded) refers to.
+func (r *referenceChecker) checkCluster(item types.Resource) error {
+	var refs clusterRefs
+	switch cl := item.(type) {
+	case *EncodedCluster:
+		if cl.err != nil {
+			return cl.err // not reached: validation refused it
+		}
+		refs = cl.refs
+	case *clusterv3.Cluster:
+		var err error
+		if refs, err = referencesOf(cl); err != nil {
+			return fmt.Errorf("cluster %q: %w", cl.GetName(), err)
+		}
+	}
+	if err := r.useClusterRefs(refs); err != nil {
+		return fmt.Errorf("cluster %q: %w", cachev3.GetResourceName(item), err)
+	}
+	return nil
+}
+
+// referencesOf reads what cl refers to: the load assignment of an EDS cluster and the SDS
+// secrets of its transport sockets.
+func referencesOf(cl *clusterv3.Cluster) (clusterRefs, error) {
+	var refs clusterRefs
 	if cl.GetType() == clusterv3.Cluster_EDS {
-		if err := r.use(kindEndpoint, edsServiceName(cl)); err != nil {
+		refs.eds = edsServiceName(cl)
+	}
+	// via says where a secret is named, as an error about it starts.
+	add := func(socket *corev3.TransportSocket, match string) error {
+		names, err := sdsSecretNames(socket.GetTypedConfig())
+		if err != nil {
+			return fmt.Errorf("transport socket %q: %w", socket.GetName(), err)
+		}
+		for _, name := range names {
+			via := fmt.Sprintf("transport socket %q", socket.GetName())
+			if match != "" {
+				via = fmt.Sprintf("transport socket match %q: %s", match, via)
+			}
+			refs.secrets = append(refs.secrets, socketSecret{via, name})
+		}
+		return nil
+	}
+	if err := add(cl.GetTransportSocket(), ""); err != nil {
+		return refs, err
+	}
+	for _, match := range cl.GetTransportSocketMatches() {
+		if err := add(match.GetTransportSocket(), match.GetName()); err != nil {
+			return refs, fmt.Errorf("transport socket match %q: %w", match.GetName(), err)
+		}
+	}
+	return refs, nil
+}
+
+// useClusterRefs records a cluster's references, each of which must be published.
+func (r *referenceChecker) useClusterRefs(refs clusterRefs) error {
+	if refs.eds != "" {
+		if err := r.use(kindEndpoint, refs.eds); err != nil {
 			return err
 		}
 	}
-	if err := r.checkTransportSocket(cl.GetTransportSocket()); err != nil {
-		return err
-	}
-	for _, match := range cl.GetTransportSocketMatches() {
-		if err := r.checkTransportSocket(match.GetTransportSocket()); err != nil {
-			return fmt.Errorf("transport socket match %q: %w", match.GetName(), err)
+	for _, s := range refs.secrets {
+		if err := r.use(kindSecret, s.secret); err != nil {
+			return fmt.Errorf("%s: %w", s.via, err)
 		}
 	}
 	return nil

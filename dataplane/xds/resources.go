@@ -21,6 +21,10 @@ type Resources struct {
 	Routes       []*routev3.RouteConfiguration
 	ScopedRoutes []*routev3.ScopedRouteConfiguration
 	Clusters     []*clusterv3.Cluster
-	Endpoints    []*endpointv3.ClusterLoadAssignment
-	Secrets      []*tlsv3.Secret
+	// EncodedClusters are published as Clusters are, held encoded (EncodedCluster): a
+	// publisher of thousands of clusters hands them over this way. A name must not be
+	// among both.
+	EncodedClusters []*EncodedCluster
+	Endpoints       []*endpointv3.ClusterLoadAssignment
+	Secrets         []*tlsv3.Secret
 }

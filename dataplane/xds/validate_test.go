@@ -110,25 +110,35 @@ func TestPublishRejectsInvalidResources(t *testing.T) {
 		},
 		want: `scoped route configuration "s-a" is defined more than once`,
 	}} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := New(testLogger(t), Options{})
-			if _, err := s.Publish(testResources(t)); err != nil {
-				t.Fatal(err)
+		// Clusters handed over encoded are refused as the Clusters they were made from.
+		for _, encoded := range []bool{false, true} {
+			name := tc.name
+			if encoded {
+				name += ", clusters encoded"
 			}
-			res := testResources(t)
-			tc.modify(t, res)
-			published, err := s.Publish(res)
-			if published || !errorContains(err, tc.want) {
-				t.Fatalf("Publish() = %v, %v; want false and an error containing %q", published, err, tc.want)
-			}
-			if s.Version() != "1" || s.Stats().ValidationFailures != 1 {
-				t.Errorf("after the rejection: version %q, %d failures; want 1 and 1", s.Version(), s.Stats().ValidationFailures)
-			}
-			snapshot, _ := s.cache.GetSnapshot(s.opts.NodeID)
-			if v := snapshot.GetVersion(resourcev3.ClusterType); v != "1" {
-				t.Errorf("cache serves clusters of version %q, want 1", v)
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				s := New(testLogger(t), Options{})
+				if _, err := s.Publish(testResources(t)); err != nil {
+					t.Fatal(err)
+				}
+				res := testResources(t)
+				tc.modify(t, res)
+				if encoded {
+					res = withClustersEncoded(res)
+				}
+				published, err := s.Publish(res)
+				if published || !errorContains(err, tc.want) {
+					t.Fatalf("Publish() = %v, %v; want false and an error containing %q", published, err, tc.want)
+				}
+				if s.Version() != "1" || s.Stats().ValidationFailures != 1 {
+					t.Errorf("after the rejection: version %q, %d failures; want 1 and 1", s.Version(), s.Stats().ValidationFailures)
+				}
+				snapshot, _ := s.cache.GetSnapshot(s.opts.NodeID)
+				if v := snapshot.GetVersion(resourcev3.ClusterType); v != "1" {
+					t.Errorf("cache serves clusters of version %q, want 1", v)
+				}
+			})
+		}
 	}
 }
 
