@@ -15,12 +15,13 @@ import (
 )
 
 // EncodedCluster is a Cluster held as its deterministic encoding, for a publisher that keeps
-// thousands: a Cluster proto is 576 bytes before any of its fields is set, its encoding
-// ~120 bytes for a Service's EDS cluster (10,000 Services: ~7.7 MB of the control plane's
-// heap as protos, ~3 MB encoded). It is published exactly as the Cluster it was made from:
-// as a proto message it is a Cluster whose every field is an unknown field (encodedMessage),
-// so it encodes to the very same bytes, and the server validates it decoded. What the server reads of a cluster — its name and the load
-// assignment and secrets it refers to — is taken out when it is encoded.
+// thousands: a Cluster proto is 576 bytes before any of its fields is set, a Service's EDS
+// cluster ~120 bytes encoded (10,000 Services: ~7.7 MB of the control plane's heap as
+// protos, ~2 MB encoded). It is published exactly as the Cluster it was made from: as a
+// proto message it is a Cluster whose every field is an unknown field (encodedMessage), so
+// it encodes to the very same bytes and has the same version, and the server validates it
+// decoded. What the server reads of a cluster — its name and the load assignment and
+// secrets it refers to — is read once, when it is encoded.
 //
 // An EncodedCluster is immutable; the same pointer handed over again is known unchanged
 // (Publish reuses what it found about it), as a proto pointer is.
@@ -85,7 +86,7 @@ func (c *EncodedCluster) Decode() (*clusterv3.Cluster, error) {
 	return out, nil
 }
 
-// Same reports whether a and b are the same cluster: the same name and encoding.
+// Same reports whether c and other are the same cluster: the same name and encoding.
 func (c *EncodedCluster) Same(other *EncodedCluster) bool {
 	return c.name == other.name && c.err == nil && other.err == nil && bytes.Equal(c.encoding(), other.encoding())
 }
@@ -106,11 +107,10 @@ func decodedForSnapshot(item types.Resource) types.Resource {
 }
 
 // encodedMessage is an EncodedCluster as a protoreflect.Message: a Cluster that has no
-// field set and its encoding as unknown fields, which is all that encoding it, comparing
-// it (proto.Equal) or merging it into a Cluster (proto.Merge, which decodes it) read. It is
-// read-only: what would change it panics. Its type is the Cluster's, so a new message of
-// it is a Cluster. (A dynamicpb message would do the same for ~150 bytes more a cluster:
-// its two maps.)
+// field set and its encoding as unknown fields, which is all that encoding it or comparing
+// it (proto.Equal) reads. It is read-only: what would change it panics. Its type is the
+// Cluster's, so a new message of its type is a Cluster. (A dynamicpb message would do the
+// same for ~150 bytes more a cluster: its two maps.)
 type encodedMessage EncodedCluster
 
 // emptyCluster answers for the fields of an encodedMessage, none of which is set.
