@@ -34,6 +34,9 @@ func TestEncodedClusterIsItsCluster(t *testing.T) {
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("Marshal(EncodeCluster(c)) = %x, %v; want the bytes of c, %x", got, err, want)
 	}
+	if proto.Size(e) != len(want) || !proto.Equal(e, EncodeCluster(c)) || proto.Equal(e, EncodeCluster(testCluster("c1", 2*time.Second))) {
+		t.Error("proto.Size or proto.Equal do not read the encoding")
+	}
 	if e.GetName() != "c1" {
 		t.Errorf("GetName() = %q, want c1", e.GetName())
 	}
