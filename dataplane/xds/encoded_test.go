@@ -61,16 +61,9 @@ func TestEncodedClusterIsItsCluster(t *testing.T) {
 // (the same versions, version maps and, decoded, the same resources), and the snapshot is
 // consistent: go-control-plane reads its clusters as protos.
 func TestEncodedClustersPublishAsClusters(t *testing.T) {
-	steps := []struct {
-		name  string
-		build func(t testing.TB) *Resources
-	}{
+	steps := []publishStep{
 		{"scoped", testScopedResources},
-		{"one cluster changed", func(t testing.TB) *Resources {
-			res := testScopedResources(t)
-			res.Clusters[1] = testCluster("c2", 2*time.Second)
-			return res
-		}},
+		{"one cluster changed", withClusterChanged},
 		{"a cluster with TLS", func(t testing.TB) *Resources {
 			res := testScopedResources(t)
 			withUpstreamTLS(t, res.Clusters[1], "ca")

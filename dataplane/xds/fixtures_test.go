@@ -229,6 +229,19 @@ func testScopedResources(t testing.TB) *Resources {
 	return res
 }
 
+// publishStep is one input of a sequence of publishes that a test compares two servers on.
+type publishStep struct {
+	name  string
+	build func(t testing.TB) *Resources
+}
+
+// withClusterChanged is testScopedResources with cluster c2's connect timeout changed.
+func withClusterChanged(t testing.TB) *Resources {
+	res := testScopedResources(t)
+	res.Clusters[1] = testCluster("c2", 2*time.Second)
+	return res
+}
+
 // hashResource is the version the Server gives r (checkResource).
 func hashResource(r proto.Message) (string, error) {
 	encoded, err := encodeResource(r)

@@ -129,24 +129,12 @@ func TestPublishChecksEveryNewProto(t *testing.T) {
 // published: a server handed unchanged protos by pointer publishes exactly the versions,
 // hashes and resources that one handed new protos every time does.
 func TestReusedProtosPublishWhatNewOnesDo(t *testing.T) {
-	steps := []struct {
-		name  string
-		build func(t testing.TB) *Resources
-	}{
+	steps := []publishStep{
 		{"scoped", testScopedResources},
-		{"one cluster changed", func(t testing.TB) *Resources {
-			res := testScopedResources(t)
-			res.Clusters[1] = testCluster("c2", 2*time.Second)
-			return res
-		}},
-		{"unchanged", func(t testing.TB) *Resources {
-			res := testScopedResources(t)
-			res.Clusters[1] = testCluster("c2", 2*time.Second)
-			return res
-		}},
+		{"one cluster changed", withClusterChanged},
+		{"unchanged", withClusterChanged},
 		{"one scope changed", func(t testing.TB) *Resources {
-			res := testScopedResources(t)
-			res.Clusters[1] = testCluster("c2", 2*time.Second)
+			res := withClusterChanged(t)
 			res.ScopedRoutes[1] = testScope("s-b", "r3", "c.example")
 			return res
 		}},
