@@ -20,7 +20,7 @@ func init() {
 			Accepts: "a path", validate: validateRegexp(rewriteTargetChars, "a path"),
 			Note: "Path attribute of the affinity cookie.", Target: "TrafficPolicy.sessionAffinity.cookiePath"},
 		Spec{Name: "session-cookie-domain", Family: "affinity", Level: Exact, Risk: RiskMedium, Scope: ScopeIngress,
-			Accepts: "a domain", validate: validateRegexp(dnsNameWithWildcard, "a domain"),
+			Accepts: "a domain", validate: maxLength(maxHostname, "domain name", validateRegexp(dnsNameWithWildcard, "a domain")),
 			Note: "Domain attribute of the affinity cookie.", Target: "TrafficPolicy.sessionAffinity.cookieDomain"},
 		Spec{Name: "session-cookie-expires", Family: "affinity", Level: Exact, Risk: RiskMedium, Scope: ScopeIngress,
 			Accepts: "integer seconds", validate: validateNonNegativeInt,

@@ -41,7 +41,7 @@ func init() {
 			Accepts: "space-separated TLSv1, TLSv1.1, TLSv1.2, TLSv1.3", validate: validateTLSProtocols,
 			Note: "TLS versions offered to the backend.", Target: "TrafficPolicy.backend.tls.protocols"},
 		Spec{Name: "proxy-ssl-name", Family: "backend", Level: Exact, Risk: RiskHigh, Scope: ScopeIngress,
-			Accepts: "a hostname", validate: validateRegexp(dnsNameWithWildcard, "a hostname"),
+			Accepts: "a hostname", validate: maxLength(maxHostname, "hostname (TLS SNI)", validateRegexp(dnsNameWithWildcard, "a hostname")),
 			Note: "Name used for SNI and verification towards the backend.", Target: "TrafficPolicy.backend.tls.serverName"},
 		Spec{Name: "proxy-ssl-server-name", Family: "backend", Level: Exact, Risk: RiskLow, Scope: ScopeIngress, Default: "off",
 			Accepts: "on, off", validate: validateEnum("on", "off"),

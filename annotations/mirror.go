@@ -16,7 +16,7 @@ func init() {
 			Note:     "Every request of the Ingress is copied to the URL's host and port, responses ignored; the copy carries the request's own path and query ($request_uri), so a target with a path of its own or another variable is not reproduced; Envoy does not make the client wait for the mirror as nginx does.",
 			Target:   "TrafficPolicy.mirror"},
 		Spec{Name: "mirror-host", Family: "raw", Level: Exact, Risk: RiskHigh, Scope: ScopeIngress, Default: "the host of mirror-target",
-			Accepts: "a hostname", validate: validateRegexp(dnsNameWithWildcard, "a hostname"),
+			Accepts: "a hostname", validate: maxLength(maxHostname, "TrafficPolicy mirror.hostHeader", validateRegexp(dnsNameWithWildcard, "a hostname")),
 			Note: "Host header of the mirrored requests.", Target: "TrafficPolicy.mirror.hostHeader"},
 		Spec{Name: "mirror-request-body", Family: "raw", Level: Approximate, Risk: RiskLow, Scope: ScopeIngress, Default: "on",
 			Accepts: "on, off", validate: validateEnum("on", "off"),
@@ -54,6 +54,8 @@ func validateMirrorTarget(v string) error {
 		return errorf("must be an absolute http:// or https:// URL")
 	case !mirrorHostChars.MatchString(u.Hostname()) || strings.Contains(u.Host, ".."):
 		return errorf("has no valid host")
+	case len(u.Hostname()) > maxHostname:
+		return errorf("has a host of %d characters; the TrafficPolicy mirror.host it becomes holds at most %d", len(u.Hostname()), maxHostname)
 	case u.User != nil:
 		return errorf("carries user information")
 	}

@@ -242,6 +242,10 @@ func (t *translator) buildCluster(cname, base string, svc *corev1.Service, sp *c
 	return c, ""
 }
 
+// maxSNI is the longest server name Envoy accepts in an UpstreamTlsContext (its sni field's
+// validation rule).
+const maxSNI = 255
+
 // upstreamTLS is TLS towards a backend. Like ingress-nginx, the certificate is not verified
 // and no SNI is sent unless the policy asks for it.
 func (t *translator) upstreamTLS(ns string, v clusterVariant) (*corev3.TransportSocket, string) {
@@ -250,6 +254,10 @@ func (t *translator) upstreamTLS(ns string, v clusterVariant) (*corev3.Transport
 		ctx.CommonTlsContext.AlpnProtocols = []string{"h2"}
 	}
 	if b := v.tls; b != nil {
+		if len(b.ServerName) > maxSNI {
+			// Envoy refuses a longer SNI, which would fail the whole configuration.
+			return nil, fmt.Sprintf("backend.tls.serverName is %d characters long; a TLS server name holds at most %d", len(b.ServerName), maxSNI)
+		}
 		if b.SendSNI && b.ServerName != "" {
 			ctx.Sni = b.ServerName
 		}

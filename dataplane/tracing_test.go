@@ -149,3 +149,39 @@ func TestTracingOffWithoutTracedRoute(t *testing.T) {
 		t.Errorf("no problem about the collector: %v", out.Problems)
 	}
 }
+
+// TestOverlongSNIFailsItsBackendOnly: a TrafficPolicy written by hand (its CRD sets no
+// length) may name a backend server longer than Envoy accepts in a TLS context; that
+// backend fails with a problem that says so, and the rest of the configuration is valid —
+// Envoy would otherwise refuse all of it.
+func TestOverlongSNIFailsItsBackendOnly(t *testing.T) {
+	loaded, err := sources.ReadPaths([]string{"testdata/ingress-policies.in.yaml"}, sources.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := pipeline.Build(loaded, converters.Options{}).Model
+	changed := 0
+	for i, p := range m.TrafficPolicies {
+		if p.Spec.Backend == nil || p.Spec.Backend.Protocol != v1alpha1.BackendProtocolHTTPS {
+			continue
+		}
+		p = p.DeepCopy()
+		p.Spec.Backend.TLS = &v1alpha1.BackendTLS{ServerName: strings.Repeat("a", 300), SendSNI: true}
+		m.TrafficPolicies[i] = p
+		changed++
+	}
+	if changed == 0 {
+		t.Fatal("no TrafficPolicy with an HTTPS backend in the case")
+	}
+	out := dataplane.Translate(m, dataplane.Options{})
+	if err := dataplane.Validate(out.Resources); err != nil {
+		t.Fatalf("the configuration does not validate: %v", err)
+	}
+	found := false
+	for _, p := range out.Problems {
+		found = found || strings.Contains(p.Message, "serverName is 300 characters long")
+	}
+	if !found {
+		t.Errorf("no problem says the server name is too long: %v", out.Problems)
+	}
+}
