@@ -333,6 +333,7 @@ type BackendTLS struct {
 	VerifyDepth *int32 `json:"verifyDepth,omitempty"`
 	// ServerName is used for SNI and verification. `proxy-ssl-name`.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
 	ServerName string `json:"serverName,omitempty"`
 	// SendSNI sends the server name in the handshake. `proxy-ssl-server-name: on`.
 	// +optional
@@ -536,6 +537,7 @@ type SessionAffinityPolicy struct {
 	CookiePath string `json:"cookiePath,omitempty"`
 	// CookieDomain `session-cookie-domain`.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
 	CookieDomain string `json:"cookieDomain,omitempty"`
 	// ExpiresSeconds `session-cookie-expires`.
 	// +optional
