@@ -30,9 +30,9 @@ type EncodedCluster struct {
 	// wire is the Cluster's deterministic encoding.
 	wire []byte
 	refs clusterRefs
-	// err is why the cluster could not be encoded or its references read; Publish
-	// refuses the configuration with it, as it would the Cluster.
-	err error
+	// err is why the cluster could not be encoded, refsErr why its references could not be
+	// read; Publish refuses the configuration with them where it would the Cluster's.
+	err, refsErr error
 }
 
 // clusterRefs are the resources a cluster refers to by name.
@@ -54,12 +54,10 @@ func EncodeCluster(c *clusterv3.Cluster) *EncodedCluster {
 	out := &EncodedCluster{name: c.GetName()}
 	var err error
 	if out.wire, err = encodeResource(c); err != nil {
-		out.err = fmt.Errorf("encoding cluster %q: %w", c.GetName(), err)
+		out.err = err
 		return out
 	}
-	if out.refs, err = referencesOf(c); err != nil {
-		out.err = fmt.Errorf("cluster %q: %w", c.GetName(), err)
-	}
+	out.refs, out.refsErr = referencesOf(c)
 	return out
 }
 
@@ -77,7 +75,7 @@ func (c *EncodedCluster) encoding() []byte { return c.wire }
 // snapshot (which reads protos).
 func (c *EncodedCluster) Decode() (*clusterv3.Cluster, error) {
 	if c.err != nil {
-		return nil, c.err
+		return nil, fmt.Errorf("encoding cluster %q: %w", c.name, c.err)
 	}
 	out := &clusterv3.Cluster{}
 	if err := proto.Unmarshal(c.encoding(), out); err != nil {

@@ -189,17 +189,15 @@ func (r *referenceChecker) checkNetworkFilter(filter *listenerv3.Filter) error {
 // were read when it was encoded) refers to.
 func (r *referenceChecker) checkCluster(item types.Resource) error {
 	var refs clusterRefs
+	var err error
 	switch cl := item.(type) {
 	case *EncodedCluster:
-		if cl.err != nil {
-			return cl.err // not reached: validation refused it
-		}
-		refs = cl.refs
+		refs, err = cl.refs, cl.refsErr
 	case *clusterv3.Cluster:
-		var err error
-		if refs, err = referencesOf(cl); err != nil {
-			return fmt.Errorf("cluster %q: %w", cl.GetName(), err)
-		}
+		refs, err = referencesOf(cl)
+	}
+	if err != nil {
+		return fmt.Errorf("cluster %q: %w", cachev3.GetResourceName(item), err)
 	}
 	if err := r.useClusterRefs(refs); err != nil {
 		return fmt.Errorf("cluster %q: %w", cachev3.GetResourceName(item), err)
@@ -214,7 +212,6 @@ func referencesOf(cl *clusterv3.Cluster) (clusterRefs, error) {
 	if cl.GetType() == clusterv3.Cluster_EDS {
 		refs.eds = edsServiceName(cl)
 	}
-	// via says where a secret is named, as an error about it starts.
 	add := func(socket *corev3.TransportSocket, match string) error {
 		names, err := sdsSecretNames(socket.GetTypedConfig())
 		if err != nil {

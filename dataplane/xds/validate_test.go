@@ -66,6 +66,13 @@ func TestPublishRejectsInvalidResources(t *testing.T) {
 		},
 		want: `cluster "c1": transport socket "envoy.transport_sockets.tls": uses secret "ca", which is not published`,
 	}, {
+		name: "cluster whose TLS context does not decode",
+		modify: func(t *testing.T, res *Resources) {
+			withUpstreamTLS(t, res.Clusters[0], "ca")
+			res.Clusters[0].TransportSocket.GetTypedConfig().Value = []byte{0x0a, 0x05, 'x'}
+		},
+		want: `cluster "c1": transport socket "envoy.transport_sockets.tls": decoding UpstreamTlsContext`,
+	}, {
 		name: "scope naming a missing route configuration",
 		modify: func(t *testing.T, res *Resources) {
 			res.Listeners = append(res.Listeners, testScopedListener(t, "l2", 8081))
