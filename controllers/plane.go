@@ -26,6 +26,7 @@ import (
 	"github.com/gatebridge-dev/gatebridge/dataplane/authz"
 	"github.com/gatebridge-dev/gatebridge/dataplane/envoy"
 	"github.com/gatebridge-dev/gatebridge/dataplane/xds"
+	"github.com/gatebridge-dev/gatebridge/internal/memorypolicy"
 )
 
 // The controller's data plane: every replica serves xDS (and the ext_authz service that
@@ -384,6 +385,11 @@ func (p *Plane) Apply(m *dataplane.Model) (*dataplane.Output, string, bool, erro
 
 // applyGroupLocked translates m for g and publishes it.
 func (p *Plane) applyGroupLocked(g *group, m *dataplane.Model) error {
+	if g.translator.Fresh() {
+		// A new group (startup, or its first Gateway) is built at once
+		// (memorypolicy.DuringBurst), up to the publish.
+		defer memorypolicy.DuringBurst()()
+	}
 	out := g.translator.Translate(m)
 	if _, err := g.xds.Publish(out.Resources); err != nil {
 		return err

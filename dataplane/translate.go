@@ -249,6 +249,10 @@ func NewTranslator(opts Options) *Translator {
 	return &Translator{opts: opts}
 }
 
+// Fresh reports that the next Translate starts from nothing: no previous translation to
+// reuse, so everything is built (the burst of a serving process's startup).
+func (x *Translator) Fresh() bool { return x.memo == nil }
+
 // Translate translates m; see Translate and Translator.
 func (x *Translator) Translate(m *Model) *Output {
 	m = withGRPCRoutes(m) // served as the HTTPRoutes they amount to (grpcroute.go)

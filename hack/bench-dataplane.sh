@@ -6,7 +6,7 @@
 #     translation after one HTTPRoute changed (a Translator remembers the previous one);
 #   - change → serving: one HTTPRoute changes, time until a probe through Envoy sees it
 #     (p50, p99 and max of test/bench.Changes changes), and the control plane's RSS once the
-#     model is served;
+#     model is served, again after the changes, and its peak (VmHWM);
 #   - file change → serving: the same routes as Ingress files (one per hostname), one file
 #     rewritten with one Ingress changed, time until Envoy serves it through `gatebridge
 #     run`'s reload path (read, convert, translate, publish), p50, p99 and max.
@@ -55,6 +55,8 @@ fp99=$(metric BenchmarkFileChangeToServing 10000 p99-ms/change)
 cp50=$(metric BenchmarkChangeToServing 10000 p50-ms/change)
 cp99=$(metric BenchmarkChangeToServing 10000 p99-ms/change)
 rss=$(metric BenchmarkChangeToServing 10000 control-plane-RSS-MiB)
+rss_after=$(metric BenchmarkChangeToServing 10000 control-plane-RSS-after-changes-MiB)
+rss_peak=$(metric BenchmarkChangeToServing 10000 control-plane-peak-RSS-MiB)
 echo
 echo "Goals at 10,000 routes (issue 19); load average $(cut -d' ' -f1-3 /proc/loadavg):"
 echo
@@ -64,7 +66,8 @@ echo "| edited Ingress file → Envoy serving, p50 | $fp50 ms | ≤ 50 ms | $(ch
 echo "| edited Ingress file → Envoy serving, p99 | $fp99 ms | ≤ 150 ms | $(check "$fp99" 150) |"
 echo "| edited HTTPRoute → Envoy serving, p50 | $cp50 ms | ≤ 50 ms | $(check "$cp50" 50) |"
 echo "| edited HTTPRoute → Envoy serving, p99 | $cp99 ms | ≤ 150 ms | $(check "$cp99" 150) |"
-echo "| control-plane RSS | $rss MiB | ≤ 150 MiB | $(check "$rss" 150) |"
+echo "| control-plane RSS once the model is served | $rss MiB | ≤ 150 MiB | $(check "$rss" 150) |"
+echo "| control-plane RSS after serving the changes (peak VmHWM) | $rss_after MiB ($rss_peak) | ≤ 150 MiB | $(check "$rss_after" 150) |"
 echo
 echo "(at the same moment: RSS $(metric BenchmarkChangeToServing 10000 control-plane-RSS-anon-MiB) MiB anonymous + $(metric BenchmarkChangeToServing 10000 control-plane-RSS-file-MiB) MiB of mapped files (the executable);" \
 	"live heap, model included: $(metric BenchmarkChangeToServing 10000 control-plane-heap-MiB) MiB)"

@@ -17,6 +17,7 @@ import (
 	"github.com/gatebridge-dev/gatebridge/dataplane/authz"
 	"github.com/gatebridge-dev/gatebridge/dataplane/envoy"
 	"github.com/gatebridge-dev/gatebridge/dataplane/xds"
+	"github.com/gatebridge-dev/gatebridge/internal/memorypolicy"
 )
 
 // Config says how to start the stack.
@@ -142,6 +143,10 @@ func (s *Stack) Options() dataplane.Options { return s.opts }
 // validation error the previous configuration keeps being served.
 func (s *Stack) Apply(m *dataplane.Model) (*dataplane.Output, string, bool, error) {
 	s.mu.Lock()
+	if s.translator.Fresh() {
+		// Startup: everything is built at once (memorypolicy.DuringBurst), up to the publish.
+		defer memorypolicy.DuringBurst()()
+	}
 	out := s.translator.Translate(m)
 	s.mu.Unlock()
 	s.resolveServices(m, out.Auth)
