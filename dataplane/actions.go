@@ -60,6 +60,11 @@ func (t *translator) ruleAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule gw
 	var mirrors []*routev3.RouteAction_RequestMirrorPolicy
 	for fi, f := range rule.Filters {
 		ff := field(fmt.Sprintf("filters[%d]", fi))
+		if config, ok := filterConfigured(f); !ok {
+			// The API server refuses such a filter (a CEL rule); one read from a file would
+			// have nothing to apply.
+			return fail(500, ff, fmt.Sprintf("a %s filter needs %s; the rule answers 500", f.Type, config))
+		}
 		switch f.Type {
 		case gwv1.HTTPRouteFilterRequestHeaderModifier:
 			a.reqAdd, a.reqRemove = headerModifier(f.RequestHeaderModifier, a.reqAdd, a.reqRemove)
@@ -483,6 +488,9 @@ func mirrorPercent(m *gwv1.HTTPRequestMirrorFilter) float64 {
 }
 
 func headerModifier(f *gwv1.HTTPHeaderFilter, add []*corev3.HeaderValueOption, remove []string) ([]*corev3.HeaderValueOption, []string) {
+	if f == nil {
+		return add, remove // a backendRef's filter without its configuration: nothing to do
+	}
 	for _, h := range f.Set {
 		add = append(add, setHeader(strings.ToLower(string(h.Name)), escapeFormatter(h.Value)))
 	}
@@ -552,7 +560,7 @@ func (t *translator) applyPolicy(g *portGroup, r *gwv1.HTTPRoute, ri int, ep *ef
 		if mp := t.mirrorPolicy(s.Mirror); mp != nil {
 			ra.RequestMirrorPolicies = append(ra.RequestMirrorPolicies, mp)
 		} else {
-			t.problem("HTTPRoute", r.Namespace, r.Name, "", fmt.Sprintf("mirror host %q or Host %q is not a host name; requests are not mirrored", s.Mirror.Host, s.Mirror.HostHeader))
+			t.problem("HTTPRoute", r.Namespace, r.Name, "", fmt.Sprintf("mirror %s://%s:%d with Host %q: not http or https, a host name and a port; requests are not mirrored", s.Mirror.Scheme, s.Mirror.Host, s.Mirror.Port, s.Mirror.HostHeader))
 		}
 	}
 	if s.ResponseRewrite != nil {
@@ -843,4 +851,26 @@ func hashPolicies(p *v1alpha1.ConsistentHashPolicy) []*routev3.RouteAction_HashP
 		}
 	}
 	return out
+}
+
+// filterConfigured reports whether f has the configuration its type needs, and names that
+// field: the Gateway API requires it (requestHeaderModifier for RequestHeaderModifier, …).
+func filterConfigured(f gwv1.HTTPRouteFilter) (config string, ok bool) {
+	switch f.Type {
+	case gwv1.HTTPRouteFilterRequestHeaderModifier:
+		return "requestHeaderModifier", f.RequestHeaderModifier != nil
+	case gwv1.HTTPRouteFilterResponseHeaderModifier:
+		return "responseHeaderModifier", f.ResponseHeaderModifier != nil
+	case gwv1.HTTPRouteFilterRequestRedirect:
+		return "requestRedirect", f.RequestRedirect != nil
+	case gwv1.HTTPRouteFilterURLRewrite:
+		return "urlRewrite", f.URLRewrite != nil
+	case gwv1.HTTPRouteFilterRequestMirror:
+		return "requestMirror", f.RequestMirror != nil
+	case gwv1.HTTPRouteFilterCORS:
+		return "cors", f.CORS != nil
+	case gwv1.HTTPRouteFilterExtensionRef:
+		return "extensionRef", f.ExtensionRef != nil
+	}
+	return "", true // an unknown type: said where the switch meets it
 }

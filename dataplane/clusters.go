@@ -141,11 +141,27 @@ func (t *translator) serviceCluster(ns, name string, port int32, v clusterVarian
 		return cname, refIssue{}
 	}
 	c, why := t.buildCluster(cname, base, svc, sp, v)
+	if why == "" && (c.TransportSocket != nil || c.LoadAssignment != nil) {
+		// As each route is (encodeRouteWhy): a cluster Envoy would refuse must fail its
+		// backend, not the whole configuration at publish. Only a cluster with TLS or an
+		// ExternalName address holds values from policies and Services that Envoy's rules
+		// constrain; a plain EDS cluster is made of names only, which they do not (checking
+		// those too cost ~8 % more time for a full translation of 10,000 routes).
+		if err := c.ValidateAll(); err != nil {
+			why = "its cluster cannot be sent to Envoy, which would refuse it: " + validationCause(err)
+		}
+	}
+	var encoded *xds.EncodedCluster
+	if why == "" {
+		if encoded = xds.EncodeCluster(c); encoded.Err() != nil {
+			why = "its cluster cannot be sent to Envoy: " + encoded.Err().Error()
+		}
+	}
 	if why != "" {
 		// The backend TLS settings of a policy, not a reference of the route: no reason.
 		return "", refIssue{msg: why}
 	}
-	t.clusters[cname] = xds.EncodeCluster(c)
+	t.clusters[cname] = encoded
 	return cname, refIssue{}
 }
 

@@ -13,8 +13,8 @@ import (
 )
 
 // FuzzTranslate feeds arbitrary YAML through the run pipeline (decode, convert, translate):
-// nothing may panic, what is translated must be deterministic, and a Translator that
-// remembers the previous translation must agree with a fresh one.
+// nothing may panic, what is translated must validate and be deterministic, and a
+// Translator that remembers the previous translation must agree with a fresh one.
 func FuzzTranslate(f *testing.F) {
 	ins, _ := filepath.Glob("testdata/*.in.yaml")
 	for _, in := range ins {
@@ -32,6 +32,11 @@ func FuzzTranslate(f *testing.F) {
 		again := dataplane.Translate(res.Model, goldenOptions)
 		if len(out.Resources.Routes) != len(again.Resources.Routes) || len(out.Problems) != len(again.Problems) {
 			t.Fatalf("translation is not deterministic")
+		}
+		// Whatever the input, what is published passes Envoy's own rules: a value Envoy
+		// would refuse costs its route or backend (a problem), never the whole configuration.
+		if err := dataplane.Validate(out.Resources); err != nil {
+			t.Fatalf("the translation does not validate, so Envoy would get none of it: %v", err)
 		}
 		// What is held in wire form encodes to the bytes of the whole messages.
 		checkWireForm(t, out.Resources.Routes)

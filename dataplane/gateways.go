@@ -128,6 +128,14 @@ func (t *translator) groupByPort(ls []*listenerInfo) []*portGroup {
 			byKey[k] = g
 			out = append(out, g)
 		}
+		if msg := listenerUnservable(l); msg != "" {
+			// The API server refuses such a Gateway; one read from a file would make a
+			// listener Envoy refuses with the whole configuration.
+			t.problem("Gateway", l.gw.Namespace, l.gw.Name, "listeners["+string(l.spec.Name)+"]", msg)
+			t.listenerIssue(l, ConditionProgrammed, ReasonInvalid, msg)
+			t.notServed(l)
+			continue
+		}
 		isTLS := l.spec.Protocol == gwv1.HTTPSProtocolType || l.spec.Protocol == gwv1.TLSProtocolType
 		// HTTP shares a port with HTTP only, HTTPS and TLS with each other; a later
 		// listener of another protocol (TCP, UDP, …) on a served port conflicts with it.
@@ -249,6 +257,55 @@ func selectsNamespace(sel *metav1.LabelSelector, namespaceLabels map[string]map[
 		return false
 	}
 	return s.Matches(labels.Set(lbls))
+}
+
+// listenerUnservable says why listener l cannot be served as written ("" when it can): a
+// port outside 1–65535 (here or where the port map puts it), a hostname that is not one.
+func listenerUnservable(l *listenerInfo) string {
+	if l.spec.Port < 1 || l.spec.Port > 65535 || l.envoyPort < 1 || l.envoyPort > 65535 {
+		return fmt.Sprintf("port %d is not a port (1-65535); this listener is not served", l.spec.Port)
+	}
+	if h := l.spec.Hostname; h != nil && !gatewayHostname(string(*h)) {
+		return fmt.Sprintf("hostname %q is not a hostname (Gateway API: a lowercase DNS name, optionally starting with *.); this listener is not served", string(*h))
+	}
+	return ""
+}
+
+// gatewayHostname reports whether h is a Gateway API Hostname, as the API server checks it:
+// at most 253 characters, lowercase DNS labels of letters, digits and inner hyphens, the
+// first label possibly "*" (^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$).
+// Written out rather than as a regular expression: it runs for every route of every
+// translation.
+func gatewayHostname(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	h = strings.TrimPrefix(h, "*.")
+	for {
+		label, rest, more := strings.Cut(h, ".")
+		if !dnsLabel(label) {
+			return false
+		}
+		if !more {
+			return true
+		}
+		h = rest
+	}
+}
+
+// dnsLabel reports whether l is a lowercase DNS label: letters, digits and hyphens, not
+// empty, no hyphen first or last.
+func dnsLabel(l string) bool {
+	if l == "" || l[0] == '-' || l[len(l)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // intersectHostnames returns the hostnames a route serves on a listener, following the

@@ -196,11 +196,17 @@ func (t *translator) passthroughFilterChain(li *listenerInfo, routes []*gwv1.TLS
 				}
 			}
 		}
-		hosts := make([]string, len(r.Spec.Hostnames))
+		hosts := make([]string, 0, len(r.Spec.Hostnames))
 		for i, h := range r.Spec.Hostnames {
-			hosts[i] = string(h)
+			if !gatewayHostname(string(h)) {
+				// Refused by the API server; from a file, an SNI name Envoy would refuse.
+				t.problem("TLSRoute", r.Namespace, r.Name, fmt.Sprintf("spec.hostnames[%d]", i), fmt.Sprintf("%q is not a hostname (Gateway API: a lowercase DNS name, optionally starting with *.); not served", string(h)))
+				continue
+			}
+			hosts = append(hosts, string(h))
 		}
-		if !attached || len(intersectHostnames(li.hostname(), hosts)) == 0 || len(r.Spec.Rules) == 0 {
+		noneLeft := len(hosts) == 0 && len(r.Spec.Hostnames) > 0 // not every name: none
+		if !attached || noneLeft || len(intersectHostnames(li.hostname(), hosts)) == 0 || len(r.Spec.Rules) == 0 {
 			continue
 		}
 		for i, b := range r.Spec.Rules[0].BackendRefs {

@@ -15,9 +15,10 @@ import (
 // mirrorPolicy is the route's copy of each request to the policy's mirror (mirror-target):
 // a cluster of its own for the mirror's address, the Host of mirror-host (Envoy then adds
 // no "-shadow" suffix). Envoy does not wait for the mirror's answer.
-// It is nil for a host the CRD would have refused (a policy read from a file).
+// It is nil for a scheme, host or port the CRD would have refused (a policy read from a
+// file).
 func (t *translator) mirrorPolicy(m *v1alpha1.MirrorPolicy) *routev3.RouteAction_RequestMirrorPolicy {
-	if !mirrorHost.MatchString(m.Host) || (m.HostHeader != "" && !mirrorHost.MatchString(m.HostHeader)) || m.Port < 1 || m.Port > 65535 {
+	if (m.Scheme != "http" && m.Scheme != "https") || !mirrorHost.MatchString(m.Host) || (m.HostHeader != "" && !mirrorHost.MatchString(m.HostHeader)) || m.Port < 1 || m.Port > 65535 {
 		return nil
 	}
 	name := fmt.Sprintf("mirror/%s/%s/%d", m.Scheme, m.Host, m.Port)

@@ -1,6 +1,9 @@
 package dataplane
 
 import (
+	"fmt"
+	"strings"
+
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
@@ -55,6 +58,9 @@ func (t *translator) policyFor(gw *gwv1.Gateway, route *gwv1.HTTPRoute) *effecti
 	for _, p := range t.ix.gatewayPolicies[qualified(gw.Namespace, gw.Name)] {
 		fill(p)
 	}
+	if route != nil {
+		t.dropUnsendable(gw, route, ep)
+	}
 	// externalAuth.disabled turns off a Gateway-wide external auth for this route.
 	if ep.spec.ExternalAuth != nil && ep.spec.ExternalAuth.Disabled {
 		ep.spec.ExternalAuth = nil
@@ -74,4 +80,93 @@ func setIfNil[T any](dst **T, src *T) {
 // nginxOrder reports whether RegularExpression path matches follow ingress-nginx order.
 func (ep *effectivePolicy) nginxOrder() bool {
 	return ep.spec.PathMatching != nil && ep.spec.PathMatching.Mode == v1alpha1.PathMatchingIngressNginx
+}
+
+// dropUnsendable leaves out of ep, with a problem on route, the blocks whose values Envoy
+// would refuse in a header or a cookie (a hand-written policy: the converter never writes
+// them, and `gatebridge run` reads policies no API server checked). The rule is then served
+// without that block: without CORS headers (browsers refuse the cross-origin requests, as
+// for an origin not allowed), without session affinity (requests spread over the
+// endpoints). Anything this misses is still caught per route (encodeRouteWhy).
+func (t *translator) dropUnsendable(gw *gwv1.Gateway, route *gwv1.HTTPRoute, ep *effectivePolicy) {
+	if c := ep.spec.CORS; c != nil {
+		if why := corsUnsendable(c); why != "" {
+			src := t.policySource(gw, route, func(s *v1alpha1.TrafficPolicySpec) bool { return s.CORS == c })
+			t.problem("HTTPRoute", route.Namespace, route.Name, "", fmt.Sprintf("TrafficPolicy %s: %s; CORS is not applied", src, why))
+			ep.spec.CORS = nil
+		}
+	}
+	if a := ep.spec.SessionAffinity; a != nil {
+		if why := affinityUnsendable(a); why != "" {
+			src := t.policySource(gw, route, func(s *v1alpha1.TrafficPolicySpec) bool { return s.SessionAffinity == a })
+			t.problem("HTTPRoute", route.Namespace, route.Name, "", fmt.Sprintf("TrafficPolicy %s: %s; requests are not pinned to an endpoint", src, why))
+			ep.spec.SessionAffinity = nil
+		}
+	}
+}
+
+// policySource names ("namespace/name") the policy of route or gw whose spec has the
+// block it looks for.
+func (t *translator) policySource(gw *gwv1.Gateway, route *gwv1.HTTPRoute, is func(*v1alpha1.TrafficPolicySpec) bool) string {
+	for _, ps := range [][]*v1alpha1.TrafficPolicy{t.ix.routePolicies[qualified(route.Namespace, route.Name)], t.ix.gatewayPolicies[qualified(gw.Namespace, gw.Name)]} {
+		for _, p := range ps {
+			if is(&p.Spec) {
+				return qualified(p.Namespace, p.Name)
+			}
+		}
+	}
+	return "?"
+}
+
+// headerUnsafe are the characters no HTTP header value may hold (Envoy's rule for the
+// values it sends: no NUL, CR or LF).
+const headerUnsafe = "\x00\r\n"
+
+// corsUnsendable says which CORS value cannot be sent in a response header ("" when all
+// can): the lists are joined into header values as written.
+func corsUnsendable(c *v1alpha1.CORSPolicy) string {
+	for _, l := range []struct {
+		field  string
+		values []string
+	}{{"allowOrigins", c.AllowOrigins}, {"allowMethods", c.AllowMethods}, {"allowHeaders", c.AllowHeaders}, {"exposeHeaders", c.ExposeHeaders}} {
+		for i, v := range l.values {
+			if strings.ContainsAny(v, headerUnsafe) {
+				return fmt.Sprintf("cors.%s[%d] %q holds a NUL or a line break, which no HTTP header may", l.field, i, v)
+			}
+		}
+	}
+	return ""
+}
+
+// affinityUnsendable says why the affinity cookie cannot be set as written ("" when it
+// can): its name must be a cookie name (RFC 6265: a token, which Envoy requires non-empty),
+// and its attributes must not hold a control character or a ";", which would end them.
+func affinityUnsendable(a *v1alpha1.SessionAffinityPolicy) string {
+	if !cookieNameToken(a.CookieName) {
+		return fmt.Sprintf("sessionAffinity.cookieName %q is not a cookie name (letters, digits and !#$%%&'*+-.^_`|~)", a.CookieName)
+	}
+	for _, f := range []struct{ field, value string }{{"cookiePath", a.CookiePath}, {"cookieDomain", a.CookieDomain}, {"sameSite", a.SameSite}} {
+		if strings.ContainsFunc(f.value, func(r rune) bool { return r < 0x20 || r == 0x7f || r == ';' }) {
+			return fmt.Sprintf("sessionAffinity.%s %q holds a control character or a ';', which would break the cookie", f.field, f.value)
+		}
+	}
+	return ""
+}
+
+// cookieNameToken reports whether name is an RFC 6265 cookie name: a non-empty token
+// (RFC 7230 tchar).
+func cookieNameToken(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }

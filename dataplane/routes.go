@@ -75,9 +75,18 @@ func lessEntry(a, b *routeEntry) bool {
 
 // attachedHostnames returns the hostnames route r serves on the listeners of g.
 func (t *translator) attachedHostnames(g *portGroup, r *gwv1.HTTPRoute) []string {
-	routeHosts := make([]string, len(r.Spec.Hostnames))
+	routeHosts := make([]string, 0, len(r.Spec.Hostnames))
 	for i, h := range r.Spec.Hostnames {
-		routeHosts[i] = string(h)
+		if !gatewayHostname(string(h)) {
+			// The API server refuses such a route; one read from a file names a virtual
+			// host Envoy would refuse with the whole configuration.
+			t.problem(routeKind(r), r.Namespace, r.Name, fmt.Sprintf("spec.hostnames[%d]", i), fmt.Sprintf("%q is not a hostname (Gateway API: a lowercase DNS name, optionally starting with *.); not served", string(h)))
+			continue
+		}
+		routeHosts = append(routeHosts, string(h))
+	}
+	if len(routeHosts) == 0 && len(r.Spec.Hostnames) > 0 {
+		return nil // not every host: a route with hostnames serves only those
 	}
 	seen := map[string]bool{}
 	var out []string

@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"strings"
 	"unsafe"
 
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
@@ -158,13 +159,44 @@ func holdsWireForm(m protoreflect.Message) bool {
 	return found
 }
 
-// encodeRouteWhy is encodeRoute with the failure said for a problem.
+// encodeRouteWhy is encodeRoute of a route Envoy accepts, with the failure said for a
+// problem. The route is checked against Envoy's own field rules (protoc-gen-validate) here,
+// one route at a time, because a route xds.Publish refuses later fails its whole table and
+// the whole configuration with it: a hand-written policy's header value with a line break
+// (cors.allowMethods) or an empty session cookie name must cost only the routes it applies
+// to. The rules reach into the typed per-filter configurations only as far as their type.
 func encodeRouteWhy(r *routev3.Route) (wireRoute, string) {
+	if err := r.ValidateAll(); err != nil {
+		return nil, "cannot be sent to Envoy, which would refuse it: " + validationCause(err)
+	}
 	b, err := encodeRoute(r)
 	if err != nil {
 		return nil, "cannot be sent to Envoy (" + err.Error() + ")"
 	}
 	return b, ""
+}
+
+// validationCause says where and why a protoc-gen-validate error is, from its chain
+// ("invalid Route.Route: embedded message failed validation | caused by: invalid
+// RouteAction.HashPolicy[0]: … | caused by: invalid HashPolicy_Cookie.Name: value length
+// must be at least 1 runes"): the path of fields, then the rule broken ("Route.Route >
+// RouteAction.HashPolicy[0] > HashPolicy_Cookie.Name: value length must be at least 1
+// runes"). Of several errors, the first.
+func validationCause(err error) string {
+	var fields []string
+	rest := err.Error()
+	if multi, ok := err.(interface{ AllErrors() []error }); ok && len(multi.AllErrors()) > 0 {
+		rest = multi.AllErrors()[0].Error()
+	}
+	for {
+		segment, next, more := strings.Cut(rest, " | caused by: ")
+		field, why, _ := strings.Cut(strings.TrimPrefix(segment, "invalid "), ": ")
+		fields = append(fields, field)
+		if !more || why != "embedded message failed validation" {
+			return strings.Join(fields, " > ") + ": " + why
+		}
+		rest = next
+	}
 }
 
 // routesOf returns the routes of vh, a virtual host in wire form, as parts of its encoding

@@ -32,6 +32,7 @@ targets="./annotations FuzzParse
 ./sources FuzzFastYAMLToJSON
 ./sources FuzzJSONScan
 ./dataplane FuzzTranslate
+./dataplane FuzzTranslateValues
 ./internal/emit FuzzWriteMatchesEncodeObjects
 ./internal/clientca FuzzRFC2253"
 

@@ -68,6 +68,11 @@ func (c *EncodedCluster) ProtoReflect() protoreflect.Message { return (*encodedM
 // GetName is the cluster's name (go-control-plane reads it: types.ResourceWithName).
 func (c *EncodedCluster) GetName() string { return c.name }
 
+// Err is why the cluster could not be encoded (a string that is not valid UTF-8), nil
+// when it was: Publish would refuse the whole configuration for it, so a translator can
+// leave the cluster out instead.
+func (c *EncodedCluster) Err() error { return c.err }
+
 // encoding is the cluster's deterministic encoding.
 func (c *EncodedCluster) encoding() []byte { return c.wire }
 
