@@ -1,8 +1,9 @@
 package annotations
 
 import (
-	"regexp/syntax"
 	"strconv"
+
+	"github.com/gatebridge-dev/gatebridge/internal/envoyregex"
 )
 
 func init() {
@@ -70,7 +71,7 @@ func parseCanary(r *reader) Canary {
 	c.ByHeaderValue, _ = r.str("canary-by-header-value")
 	if p, ok := r.str("canary-by-header-pattern"); ok {
 		c.ByHeaderPattern = p
-		_, err := syntax.Parse(p, syntax.Perl)
+		err := envoyregex.Check(p) // RE2 as Envoy takes it
 		c.PatternValid = err == nil
 		if !c.PatternValid {
 			r.note("canary-by-header-pattern", Approximate, "is not a valid RE2 regular expression ("+err.Error()+"); as ingress-nginx does for a pattern error, requests carrying the header go to the primary")

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/gatebridge-dev/gatebridge/internal/envoyregex"
 )
 
 func init() {
@@ -64,8 +66,8 @@ func validateMatchCN(v string) error {
 	if !matchCNChars.MatchString(v) {
 		return fmt.Errorf("is not CN= followed by a regular expression of letters, digits and - / . _ ~ , = | ( ) * ^ $ ? + [ ] @")
 	}
-	if _, err := regexp.Compile(v); err != nil {
-		return fmt.Errorf("is not a valid RE2 regular expression: %v", err)
+	if err := envoyregex.Check(v); err != nil {
+		return fmt.Errorf("is not a valid RE2 regular expression Envoy takes: %v", err)
 	}
 	return nil
 }

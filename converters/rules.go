@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatebridge-dev/gatebridge/annotations"
 	gbv1 "github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+	"github.com/gatebridge-dev/gatebridge/internal/envoyregex"
 )
 
 // gatewayPathChars is what the Gateway API CRD accepts in Exact and PathPrefix values.
@@ -58,8 +59,13 @@ func nginxRegex(path string) string {
 // checkRegexPath compiles a regex-mode path with RE2 (Envoy's engine); PCRE-only syntax
 // is refused rather than guessed.
 func checkRegexPath(path string) error {
-	if _, err := syntax.Parse(nginxRegex(path), syntax.Perl); err != nil {
+	re := nginxRegex(path)
+	if _, err := syntax.Parse(re, syntax.Perl); err != nil {
 		return fmt.Errorf("is not a valid RE2 regular expression (%v); PCRE-only syntax such as lookarounds or backreferences cannot be served", err)
+	}
+	// Envoy's own limits: too long or large a pattern, a \x{…} escape above U+00FF.
+	if err := envoyregex.Check(re); err != nil {
+		return fmt.Errorf("is a regular expression Envoy does not take (%v)", err)
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+	"github.com/gatebridge-dev/gatebridge/internal/envoyregex"
 )
 
 // ruleAction is what one HTTPRoute rule does, shared by the routes of all its matches.
@@ -105,8 +106,8 @@ func (t *translator) ruleAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule gw
 			switch {
 			case rf.Spec.RegexRewrite != nil:
 				rr := rf.Spec.RegexRewrite
-				if _, err := regexp.Compile(rr.Pattern); err != nil {
-					return fail(500, ff+".extensionRef", fmt.Sprintf("RouteFilter %s pattern does not compile as RE2: %v; the rule answers 500", rf.Name, err))
+				if err := envoyregex.Check(rr.Pattern); err != nil {
+					return fail(500, ff+".extensionRef", fmt.Sprintf("RouteFilter %s pattern is not an RE2 regular expression Envoy takes: %v; the rule answers 500", rf.Name, err))
 				}
 				rewrite = func(ra *routev3.RouteAction) {
 					ra.RegexRewrite = &matcherv3.RegexMatchAndSubstitute{Pattern: &matcherv3.RegexMatcher{Regex: rr.Pattern}, Substitution: rr.Substitution}

@@ -2,7 +2,6 @@ package dataplane
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -20,6 +19,7 @@ import (
 
 	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
 	"github.com/gatebridge-dev/gatebridge/internal/clientca"
+	"github.com/gatebridge-dev/gatebridge/internal/envoyregex"
 )
 
 // Client certificates (frontendTLS.clientCertificate, from auth-tls-*) are enforced in
@@ -181,11 +181,11 @@ func (t *translator) clientCertVhostConfig(cc *clientCertHost, h, lua string) ma
 		SourceCode: &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: lua}},
 	}})}
 	if m := cc.spec.SubjectMatch; m != "" {
-		if _, err := regexp.Compile(m); err != nil {
+		if err := checkSubjectMatch(m); err != nil {
 			// The API server checks it is RE2; objects that skipped it fail closed: no DN
 			// matches, every request of the hostname is answered 403.
 			t.problem("TrafficPolicy", cc.policy.Namespace, cc.policy.Name, "spec.frontendTLS.clientCertificate.subjectMatch",
-				fmt.Sprintf("%q is not an RE2 regular expression (%v); every request for %s is answered 403 (fails closed)", m, err, h))
+				fmt.Sprintf("%q is not an RE2 regular expression Envoy takes (%v); every request for %s is answered 403 (fails closed)", m, err, h))
 			m = "[^\\s\\S]"
 		}
 		out[filterClientCN] = subjectMatchRBAC(m)
@@ -376,4 +376,13 @@ func (t *translator) vhostConfigs(g *portGroup, hosts []string) vhostConfigs {
 	}
 	v.key = key.String()
 	return v
+}
+
+// checkSubjectMatch reports why Envoy would not take subjectMatch: as written, and as the
+// RBAC rule matches it anywhere in the subject (subjectMatchRBAC).
+func checkSubjectMatch(m string) error {
+	if err := envoyregex.Check(m); err != nil {
+		return err
+	}
+	return envoyregex.Check("(?s).*(?:" + m + ").*")
 }

@@ -369,11 +369,13 @@ func valueSetters() []valueSetter {
 
 // TestEveryFieldTakesHostileValues is FuzzTranslateValues's property, checked for every
 // field with each of a set of values that broke it before or would: control characters,
-// invalid UTF-8, an oversized string, unbalanced regular expressions, formatter syntax, and
+// invalid UTF-8, oversized strings and regular expressions (for Envoy's RE2), unbalanced
+// regular expressions, an escape Envoy's RE2 refuses, formatter syntax, and
 // out-of-range numbers.
 func TestEveryFieldTakesHostileValues(t *testing.T) {
 	values := []string{"", "\n", "a\r\nb", "\x00", "\xff", "((", "*", "*.", "%", "%REQ(x)%", "$request_uri",
-		"😀", "-1", "/", "a b", ";", "http://", "::", "1.2.3.4/40", "/a/../b", "x.example.com", strings.Repeat("a", 70000)}
+		"😀", "-1", "/", "a b", ";", "http://", "::", "1.2.3.4/40", "/a/../b", "x.example.com", `\x{100}`,
+		strings.Repeat("a", 70000), strings.Repeat("[^/]+/", 2000)}
 	numbers := []int64{-1, 0, 7, 80, 65536, 1<<31 - 1, 1 << 40, -(1 << 62)}
 	setters := valueSetters()
 	for i, set := range setters {

@@ -7,6 +7,7 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+	"github.com/gatebridge-dev/gatebridge/internal/envoyregex"
 )
 
 // effectivePolicy is the TrafficPolicy that applies to one HTTPRoute on one Gateway: each
@@ -133,6 +134,11 @@ func corsUnsendable(c *v1alpha1.CORSPolicy) string {
 			if strings.ContainsAny(v, headerUnsafe) {
 				return fmt.Sprintf("cors.%s[%d] %q holds a NUL or a line break, which no HTTP header may", l.field, i, v)
 			}
+		}
+	}
+	if !corsStar(c.AllowOrigins) {
+		if err := envoyregex.Check(corsOriginRegex(c.AllowOrigins)); err != nil {
+			return fmt.Sprintf("cors.allowOrigins (%d origins) as the regular expression that matches them: %v", len(c.AllowOrigins), err)
 		}
 	}
 	return ""

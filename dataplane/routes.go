@@ -2,7 +2,6 @@ package dataplane
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -12,6 +11,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/gatebridge-dev/gatebridge/internal/envoyregex"
 )
 
 // routeEntry is one Envoy route and the key that orders it inside its virtual host.
@@ -225,8 +226,8 @@ func routeMatch(m gwv1.HTTPRouteMatch, nginxOrder bool) (*routeEntry, string) {
 		if nginxOrder {
 			e.pathClass = 1
 		}
-		if _, err := regexp.Compile(pv); err != nil {
-			return nil, fmt.Sprintf("path regular expression %q does not compile as RE2: %v", pv, err)
+		if err := envoyregex.Check(pv); err != nil {
+			return nil, fmt.Sprintf("path regular expression %.200q is not an RE2 regular expression Envoy takes: %v", pv, err)
 		}
 		rm.PathSpecifier = &routev3.RouteMatch_SafeRegex{SafeRegex: &matcherv3.RegexMatcher{Regex: pv}}
 	default:
@@ -269,8 +270,8 @@ func stringMatcher(exact bool, value string) (*matcherv3.StringMatcher, string) 
 	if exact {
 		return &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Exact{Exact: value}}, ""
 	}
-	if _, err := regexp.Compile(value); err != nil {
-		return nil, fmt.Sprintf("regular expression %q does not compile as RE2: %v", value, err)
+	if err := envoyregex.Check(value); err != nil {
+		return nil, fmt.Sprintf("regular expression %.200q is not an RE2 regular expression Envoy takes: %v", value, err)
 	}
 	return &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_SafeRegex{SafeRegex: &matcherv3.RegexMatcher{Regex: value}}}, ""
 }

@@ -3,17 +3,29 @@ package dataplane
 import (
 	"fmt"
 
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/anypb"
+
 	"github.com/gatebridge-dev/gatebridge/dataplane/xds"
+	"github.com/gatebridge-dev/gatebridge/internal/envoyregex"
 )
 
-// Validate checks every resource against Envoy's own constraints (protoc-gen-validate), so
-// that a translation bug is caught here rather than NACKed by Envoy. Route configurations
-// and load assignments are checked expanded (wireform.go), as Envoy decodes them, and
-// encoded clusters decoded.
+// Validate checks every resource against Envoy's own constraints (protoc-gen-validate),
+// and every regular expression, typed configurations included, against what Envoy's RE2
+// takes (envoyregex.Check), so that a translation bug is caught here rather than NACKed by Envoy.
+// Route configurations and load assignments are checked expanded (wireform.go), and encoded
+// clusters decoded. For tests and tools: it walks every field.
 func Validate(res *xds.Resources) error {
-	type validator interface{ ValidateAll() error }
+	type validator interface {
+		proto.Message
+		ValidateAll() error
+	}
 	check := func(kind, name string, v validator) error {
 		if err := v.ValidateAll(); err != nil {
+			return fmt.Errorf("%s %q: %w", kind, name, err)
+		}
+		if err := checkRegexesIn(v.ProtoReflect()); err != nil {
 			return fmt.Errorf("%s %q: %w", kind, name, err)
 		}
 		return nil
@@ -58,4 +70,41 @@ func Validate(res *xds.Resources) error {
 		}
 	}
 	return nil
+}
+
+// checkRegexesIn runs envoyregex.Check on every regular expression of m (the regex of every
+// RegexMatcher, Envoy's or xDS's), looking into typed configurations (Any) too.
+func checkRegexesIn(m protoreflect.Message) error {
+	switch m.Descriptor().FullName() {
+	case "envoy.type.matcher.v3.RegexMatcher", "xds.type.matcher.v3.RegexMatcher":
+		re := m.Get(m.Descriptor().Fields().ByName("regex")).String()
+		if err := envoyregex.Check(re); err != nil {
+			return fmt.Errorf("regular expression %.100q: %w", re, err)
+		}
+		return nil
+	case "google.protobuf.Any":
+		inner, err := anypb.UnmarshalNew(m.Interface().(*anypb.Any), proto.UnmarshalOptions{})
+		if err != nil {
+			return nil // not a type this binary knows: nothing to look into
+		}
+		return checkRegexesIn(inner.ProtoReflect())
+	}
+	var err error
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList() && fd.Message() != nil:
+			for i := 0; i < v.List().Len() && err == nil; i++ {
+				err = checkRegexesIn(v.List().Get(i).Message())
+			}
+		case fd.IsMap() && fd.MapValue().Message() != nil:
+			v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+				err = checkRegexesIn(mv.Message())
+				return err == nil
+			})
+		case !fd.IsList() && !fd.IsMap() && fd.Message() != nil:
+			err = checkRegexesIn(v.Message())
+		}
+		return err == nil
+	})
+	return err
 }

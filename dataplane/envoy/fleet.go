@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strconv"
 
+	"github.com/gatebridge-dev/gatebridge/internal/envoyregex"
+
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
@@ -36,11 +38,13 @@ const (
 
 // GatewayRuntime is the static runtime layer Envoys serving gatebridge's translation need:
 // Ingress paths become regular expressions, and RE2's default program size limit (100) is
-// too small for some real ones. (dataplane/local's stack sets the same values.)
+// too small for some real ones. Envoy refuses a larger one with its whole resource (and
+// the rest of the push), so the translator sends none larger than a tenth of the limit
+// (envoyregex.Check); Envoy warns above that tenth.
 func GatewayRuntime() map[string]any {
 	return map[string]any{
-		"re2.max_program_size.error_level": 10000,
-		"re2.max_program_size.warn_level":  5000,
+		"re2.max_program_size.error_level": envoyregex.EnvoyProgramLimit,
+		"re2.max_program_size.warn_level":  envoyregex.MaxProgram,
 	}
 }
 

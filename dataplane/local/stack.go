@@ -104,12 +104,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	boot, err := envoy.Bootstrap(envoy.BootstrapOptions{
 		XDSAddress:   xdsLis.Addr().String(),
 		AdminAddress: fmt.Sprintf("127.0.0.1:%d", cfg.AdminPort),
-		Runtime: map[string]any{
-			// Ingress paths become regular expressions; RE2's default program size limit (100)
-			// is too small for some real ones.
-			"re2.max_program_size.error_level": 10000,
-			"re2.max_program_size.warn_level":  5000,
-		},
+		Runtime:      envoy.GatewayRuntime(),
 	})
 	if err != nil {
 		s.Stop(time.Second)
