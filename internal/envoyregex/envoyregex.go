@@ -41,7 +41,7 @@ func Check(re string) error {
 		return err
 	}
 	if esc := wideHexEscape(re); esc != "" {
-		return fmt.Errorf("Envoy does not take the escape %s: write the character itself", esc)
+		return fmt.Errorf("the escape %s is one Envoy does not take: write the character itself", esc)
 	}
 	prog, err := syntax.Compile(parsed.Simplify())
 	if err != nil {
