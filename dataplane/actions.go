@@ -3,6 +3,7 @@ package dataplane
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +67,7 @@ func (t *translator) ruleAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule gw
 			// have nothing to apply.
 			return fail(500, ff, fmt.Sprintf("a %s filter needs %s; the rule answers 500", f.Type, config))
 		}
+		t.reportUnmodifiable(r, ff, f)
 		switch f.Type {
 		case gwv1.HTTPRouteFilterRequestHeaderModifier:
 			a.reqAdd, a.reqRemove = headerModifier(f.RequestHeaderModifier, a.reqAdd, a.reqRemove)
@@ -169,6 +171,7 @@ func (t *translator) forwardAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule
 		name   string
 		weight uint32
 		ref    gwv1.HTTPBackendRef
+		index  int // in the rule's backendRefs
 	}
 	var ws []weighted
 	filtered := false
@@ -185,7 +188,7 @@ func (t *translator) forwardAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule
 			t.routeRefIssue("HTTPRoute", r.Namespace, r.Name, fmt.Sprintf("spec.rules[%d].backendRefs[%d]", ri, bi), why, "its share of requests is not served")
 			continue
 		}
-		ws = append(ws, weighted{name, w, b})
+		ws = append(ws, weighted{name, w, b, bi})
 		filtered = filtered || len(b.Filters) > 0 || noAffinityCookie(ep, r.Namespace, b)
 	}
 	if len(ws) == 0 {
@@ -213,9 +216,10 @@ func (t *translator) forwardAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule
 			cw := &routev3.WeightedCluster_ClusterWeight{Name: w.name, Weight: wrapperspb.UInt32(w.weight)}
 			if noAffinityCookie(ep, r.Namespace, w.ref) {
 				// The affinity Lua filter drops the cookie Envoy generated (affinity.go).
-				cw.ResponseHeadersToAdd = append(cw.ResponseHeadersToAdd, setHeader(noAffinityCookieHeader, ep.spec.SessionAffinity.CookieName))
+				cw.ResponseHeadersToAdd = append(cw.ResponseHeadersToAdd, setHeader(noAffinityCookieHeader, escapeFormatter(ep.spec.SessionAffinity.CookieName)))
 			}
-			for _, f := range w.ref.Filters {
+			for fi, f := range w.ref.Filters {
+				t.reportUnmodifiable(r, fmt.Sprintf("spec.rules[%d].backendRefs[%d].filters[%d]", ri, w.index, fi), f)
 				switch f.Type {
 				case gwv1.HTTPRouteFilterRequestHeaderModifier:
 					cw.RequestHeadersToAdd, cw.RequestHeadersToRemove = headerModifier(f.RequestHeaderModifier, cw.RequestHeadersToAdd, cw.RequestHeadersToRemove)
@@ -493,14 +497,20 @@ func headerModifier(f *gwv1.HTTPHeaderFilter, add []*corev3.HeaderValueOption, r
 		return add, remove // a backendRef's filter without its configuration: nothing to do
 	}
 	for _, h := range f.Set {
-		add = append(add, setHeader(strings.ToLower(string(h.Name)), escapeFormatter(h.Value)))
+		if modifiableHeader(string(h.Name)) {
+			add = append(add, setHeader(strings.ToLower(string(h.Name)), escapeFormatter(h.Value)))
+		}
 	}
 	for _, h := range f.Add {
-		add = append(add, &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: strings.ToLower(string(h.Name)), Value: escapeFormatter(h.Value)},
-			AppendAction: corev3.HeaderValueOption_APPEND_IF_EXISTS_OR_ADD})
+		if modifiableHeader(string(h.Name)) {
+			add = append(add, &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: strings.ToLower(string(h.Name)), Value: escapeFormatter(h.Value)},
+				AppendAction: corev3.HeaderValueOption_APPEND_IF_EXISTS_OR_ADD})
+		}
 	}
 	for _, h := range f.Remove {
-		remove = append(remove, strings.ToLower(h))
+		if modifiableHeader(h) {
+			remove = append(remove, strings.ToLower(h))
+		}
 	}
 	return add, remove
 }
@@ -874,4 +884,29 @@ func filterConfigured(f gwv1.HTTPRouteFilter) (config string, ok bool) {
 		return "extensionRef", f.ExtensionRef != nil
 	}
 	return "", true // an unknown type: said where the switch meets it
+}
+
+// reportUnmodifiable reports the headers a header filter of route r (at field) names that
+// Envoy never lets a route set or remove — Host and pseudo-headers — and headerModifier
+// leaves out: the rest of the filter applies.
+func (t *translator) reportUnmodifiable(r *gwv1.HTTPRoute, field string, f gwv1.HTTPRouteFilter) {
+	h := f.RequestHeaderModifier
+	if f.Type == gwv1.HTTPRouteFilterResponseHeaderModifier {
+		h = f.ResponseHeaderModifier
+	} else if f.Type != gwv1.HTTPRouteFilterRequestHeaderModifier {
+		return
+	}
+	if h == nil {
+		return
+	}
+	names := make([]string, 0, len(h.Set)+len(h.Add)+len(h.Remove))
+	for _, x := range slices.Concat(h.Set, h.Add) {
+		names = append(names, string(x.Name))
+	}
+	names = append(names, h.Remove...)
+	for _, name := range names {
+		if !modifiableHeader(name) {
+			t.problem("HTTPRoute", r.Namespace, r.Name, field, fmt.Sprintf("header %q cannot be set or removed by a filter: Envoy never lets a route modify Host or a pseudo-header (for Host, use a URLRewrite filter's hostname); left as it is", name))
+		}
+	}
 }

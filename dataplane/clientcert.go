@@ -2,7 +2,6 @@ package dataplane
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -216,18 +215,19 @@ func subjectMatchRBAC(re string) *anypb.Any {
 // clientCertLua is the Lua of one hostname's virtual host: its settings, then the checks.
 func clientCertLua(cc *clientCertHost, tls bool) string {
 	var b strings.Builder
-	b.WriteString("-- gatebridge: client certificates of " + qualified(cc.policy.Namespace, cc.policy.Name) + ".\n")
-	fmt.Fprintf(&b, "local mode = %s\n", strconv.Quote(string(cc.spec.Mode)))
+	// The policy's name in a comment, quoted: a name read from a file could hold a line break.
+	b.WriteString("-- gatebridge: client certificates of " + luaString(qualified(cc.policy.Namespace, cc.policy.Name)) + ".\n")
+	fmt.Fprintf(&b, "local mode = %s\n", luaString(string(cc.spec.Mode)))
 	fmt.Fprintf(&b, "local tls_port = %t\n", tls)
 	fmt.Fprintf(&b, "local forward_cert = %t\n", cc.spec.ForwardCertificate)
 	if cc.spec.ErrorPageURL != "" {
-		fmt.Fprintf(&b, "local error_page = %s\n", strconv.Quote(cc.spec.ErrorPageURL))
+		fmt.Fprintf(&b, "local error_page = %s\n", luaString(cc.spec.ErrorPageURL))
 	} else {
 		b.WriteString("local error_page = nil\n")
 	}
 	b.WriteString("local ca_subjects = {")
 	for _, s := range cc.caSubjects {
-		fmt.Fprintf(&b, "[%s] = true, ", strconv.Quote(s))
+		fmt.Fprintf(&b, "[%s] = true, ", luaString(s))
 	}
 	b.WriteString("}\n")
 	b.WriteString(clientCertLuaBody)

@@ -374,7 +374,7 @@ func valueSetters() []valueSetter {
 // out-of-range numbers.
 func TestEveryFieldTakesHostileValues(t *testing.T) {
 	values := []string{"", "\n", "a\r\nb", "\x00", "\xff", "((", "*", "*.", "%", "%REQ(x)%", "$request_uri",
-		"😀", "-1", "/", "a b", ";", "http://", "::", "1.2.3.4/40", "/a/../b", "x.example.com", `\x{100}`,
+		"😀", "-1", "/", "a b", ";", "http://", "::", "1.2.3.4/40", "/a/../b", "x.example.com", `\x{100}`, "Host", ":path", "%FOO%", "100%",
 		strings.Repeat("a", 70000), strings.Repeat("[^/]+/", 2000)}
 	numbers := []int64{-1, 0, 7, 80, 65536, 1<<31 - 1, 1 << 40, -(1 << 62)}
 	setters := valueSetters()

@@ -1,7 +1,10 @@
 package dataplane
 
 import (
+	"errors"
 	"fmt"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -25,7 +28,7 @@ func Validate(res *xds.Resources) error {
 		if err := v.ValidateAll(); err != nil {
 			return fmt.Errorf("%s %q: %w", kind, name, err)
 		}
-		if err := checkRegexesIn(v.ProtoReflect()); err != nil {
+		if err := checkEnvoyRulesIn(v.ProtoReflect()); err != nil {
 			return fmt.Errorf("%s %q: %w", kind, name, err)
 		}
 		return nil
@@ -72,10 +75,18 @@ func Validate(res *xds.Resources) error {
 	return nil
 }
 
-// checkRegexesIn runs envoyregex.Check on every regular expression of m (the regex of every
-// RegexMatcher, Envoy's or xDS's), looking into typed configurations (Any) too.
-func checkRegexesIn(m protoreflect.Message) error {
+// checkEnvoyRulesIn runs envoyregex.Check on every regular expression of m (the regex of every
+// RegexMatcher, Envoy's or xDS's) and checks every header added or removed as Envoy does
+// when it loads them (headerOptionWhy, modifiableHeader), looking into typed
+// configurations (Any) too.
+func checkEnvoyRulesIn(m protoreflect.Message) error {
 	switch m.Descriptor().FullName() {
+	case "envoy.config.core.v3.HeaderValueOption":
+		h := m.Interface().(*corev3.HeaderValueOption).GetHeader()
+		if why := headerOptionWhy(h.GetKey(), h.GetValue()); why != "" {
+			return errors.New(why)
+		}
+		return nil
 	case "envoy.type.matcher.v3.RegexMatcher", "xds.type.matcher.v3.RegexMatcher":
 		re := m.Get(m.Descriptor().Fields().ByName("regex")).String()
 		if err := envoyregex.Check(re); err != nil {
@@ -87,22 +98,28 @@ func checkRegexesIn(m protoreflect.Message) error {
 		if err != nil {
 			return nil // not a type this binary knows: nothing to look into
 		}
-		return checkRegexesIn(inner.ProtoReflect())
+		return checkEnvoyRulesIn(inner.ProtoReflect())
 	}
 	var err error
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 		switch {
+		case fd.IsList() && (fd.Name() == "request_headers_to_remove" || fd.Name() == "response_headers_to_remove"):
+			for i := 0; i < v.List().Len() && err == nil; i++ {
+				if name := v.List().Get(i).String(); !modifiableHeader(name) {
+					err = fmt.Errorf("%s: header %q cannot be removed", fd.Name(), name)
+				}
+			}
 		case fd.IsList() && fd.Message() != nil:
 			for i := 0; i < v.List().Len() && err == nil; i++ {
-				err = checkRegexesIn(v.List().Get(i).Message())
+				err = checkEnvoyRulesIn(v.List().Get(i).Message())
 			}
 		case fd.IsMap() && fd.MapValue().Message() != nil:
 			v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
-				err = checkRegexesIn(mv.Message())
+				err = checkEnvoyRulesIn(mv.Message())
 				return err == nil
 			})
 		case !fd.IsList() && !fd.IsMap() && fd.Message() != nil:
-			err = checkRegexesIn(v.Message())
+			err = checkEnvoyRulesIn(v.Message())
 		}
 		return err == nil
 	})

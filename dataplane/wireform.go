@@ -164,10 +164,15 @@ func holdsWireForm(m protoreflect.Message) bool {
 // one route at a time, because a route xds.Publish refuses later fails its whole table and
 // the whole configuration with it: a hand-written policy's header value with a line break
 // (cors.allowMethods) or an empty session cookie name must cost only the routes it applies
-// to. The rules reach into the typed per-filter configurations only as far as their type.
+// to. The rules reach into the typed per-filter configurations only as far as their type;
+// the headers the route adds and removes are checked as Envoy checks them when it loads
+// the table (routeHeadersWhy).
 func encodeRouteWhy(r *routev3.Route) (wireRoute, string) {
 	if err := r.ValidateAll(); err != nil {
 		return nil, "cannot be sent to Envoy, which would refuse it: " + validationCause(err)
+	}
+	if why := routeHeadersWhy(r); why != "" {
+		return nil, "cannot be sent to Envoy, which would refuse it: " + why
 	}
 	b, err := encodeRoute(r)
 	if err != nil {
