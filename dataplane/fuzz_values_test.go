@@ -10,7 +10,10 @@ import (
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
+	"github.com/gatebridge-dev/gatebridge/converters"
 	"github.com/gatebridge-dev/gatebridge/dataplane"
+	"github.com/gatebridge-dev/gatebridge/internal/pipeline"
+	"github.com/gatebridge-dev/gatebridge/sources"
 )
 
 // FuzzTranslateValues puts arbitrary strings and numbers into the fields of hand-written
@@ -390,6 +393,51 @@ func TestEveryFieldTakesHostileValues(t *testing.T) {
 				if !servesHost(out, "good.example.com") {
 					t.Fatalf("field %d = %.40q, %d: the untouched route is not served", i, v, n)
 				}
+			}
+		}
+	}
+}
+
+// TestClientCertificatePolicyTakesHostileValues puts the hostile values into the
+// client-certificate and cipher settings of the TLS hosts of a golden case (they need
+// certificates): the translation validates, and the case's other hosts are still served.
+func TestClientCertificatePolicyTakesHostileValues(t *testing.T) {
+	loaded, err := sources.ReadPaths([]string{"testdata/ingress-auth-tls.in.yaml"}, sources.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := []string{"", "\n", "a\r\nb", "\x00", "\xff", "((", "\\", `"]]--`, "\u2028", "%", "a)(b", `\x{100}`, strings.Repeat("[^/]+/", 2000)}
+	setters := []func(p *v1alpha1.FrontendTLSPolicy, v string){
+		func(p *v1alpha1.FrontendTLSPolicy, v string) { p.CipherSuites = []string{v} },
+		func(p *v1alpha1.FrontendTLSPolicy, v string) { p.ClientCertificate.ErrorPageURL = v },
+		func(p *v1alpha1.FrontendTLSPolicy, v string) { p.ClientCertificate.SubjectMatch = v },
+		func(p *v1alpha1.FrontendTLSPolicy, v string) {
+			p.ClientCertificate.Mode = v1alpha1.ClientCertificateMode(v)
+		},
+		func(p *v1alpha1.FrontendTLSPolicy, v string) {
+			p.ClientCertificate.CACertificateRef.Name = gwv1.ObjectName(v)
+		},
+		func(p *v1alpha1.FrontendTLSPolicy, v string) { p.ClientCertificate.VerifyDepth = int32(len(v)) - 3 },
+	}
+	for i, set := range setters {
+		for _, v := range values {
+			m := pipeline.Build(loaded, converters.Options{}).Model
+			touched := 0
+			for _, p := range m.TrafficPolicies {
+				if p.Spec.FrontendTLS != nil && p.Spec.FrontendTLS.ClientCertificate != nil {
+					set(p.Spec.FrontendTLS, v)
+					touched++
+				}
+			}
+			if touched == 0 {
+				t.Fatal("the golden case has no client-certificate policy to change")
+			}
+			out := dataplane.Translate(m, goldenOptions)
+			if err := dataplane.Validate(out.Resources); err != nil {
+				t.Fatalf("setting %d = %.40q: the translation does not validate: %v", i, v, err)
+			}
+			if !servesHost(out, "open.example.com") {
+				t.Fatalf("setting %d = %.40q: open.example.com is not served", i, v)
 			}
 		}
 	}
