@@ -270,6 +270,10 @@ func encodeResource(r proto.Message) ([]byte, error) {
 // config is one complete, validated configuration: what a snapshot is built from.
 type config struct {
 	sets [numKinds]*resourceSet
+	// resend names the load assignments published again although they did not change,
+	// because a cluster that uses them was added or changed (see endpointsToResend). Set
+	// by Server.publish for the publish of c only.
+	resend map[string]bool
 }
 
 // newConfig validates and hashes every resource of res, reusing what prev, the sets built

@@ -181,13 +181,16 @@ func (d *deltaWatches) publish(c *config) {
 		w := d.open[id]
 		var resp *deltaAnswer
 		switch {
-		case w.upTo != nil && w.upTo == prev && prev.sets[w.kind] == c.sets[w.kind]:
+		case w.upTo != nil && w.upTo == prev && prev.sets[w.kind] == c.sets[w.kind] && !(w.kind == kindEndpoint && len(c.resend) > 0):
 			// The type's set is the one the client is up to date with.
 			w.upTo = c
 			continue
 		case w.upTo != nil && w.upTo == prev:
 			if diffs[w.kind] == nil {
 				diffs[w.kind] = diffSets(prev.sets[w.kind], c.sets[w.kind])
+				if w.kind == kindEndpoint {
+					diffs[w.kind] = diffs[w.kind].withResent(c.resend)
+				}
 			}
 			resp = d.changes(w, diffs[w.kind])
 		default:
@@ -215,6 +218,9 @@ func (d *deltaWatches) publish(c *config) {
 // version changed, and the names removed, each sorted.
 type setDiff struct {
 	changed, removed []string
+	// resent are names among changed to send even to a client that holds their version
+	// (resend.go).
+	resent map[string]bool
 }
 
 func diffSets(prev, next *resourceSet) *setDiff {
@@ -248,7 +254,7 @@ func (d *deltaWatches) changes(w *deltaWatch, diff *setDiff) *deltaAnswer {
 		return ok
 	}
 	for _, name := range diff.changed {
-		if c := set.checked[name]; wanted(name) && returned[name] != c.hash {
+		if c := set.checked[name]; wanted(name) && (returned[name] != c.hash || diff.resent[name]) {
 			resp.resources = append(resp.resources, namedResource{name, c})
 		}
 	}

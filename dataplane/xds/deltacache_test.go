@@ -56,11 +56,18 @@ func TestDeltaPublishAnswersChangedTypesInOrder(t *testing.T) {
 	if got := deltaNames(clusters); !slices.Equal(got, []string{"c1"}) {
 		t.Fatalf("clusters response has %v, want only c1", got)
 	}
+	// c1's load assignment did not change; it is sent again for the changed cluster to warm
+	// (resend.go).
+	endpoints := c.recv(resourcev3.EndpointType)
+	if got := deltaNames(endpoints); !slices.Equal(got, []string{"c1"}) {
+		t.Fatalf("endpoints response has %v, want only c1", got)
+	}
 	routes := c.recv(resourcev3.RouteType)
 	if got := deltaNames(routes); !slices.Equal(got, []string{"r3"}) {
 		t.Fatalf("routes response has %v, want only r3", got)
 	}
 	c.ack(clusters)
+	c.ack(endpoints)
 	c.ack(routes)
 	s.waitForAck(t, "2")
 	select {

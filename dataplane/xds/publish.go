@@ -129,7 +129,12 @@ func (s *Server) publish(c *config) (bool, error) {
 		s.log.V(1).Info("xDS configuration unchanged, nothing to publish", "version", prev.version)
 		return false, nil
 	}
+	resend := endpointsToResend(prevConfig, c)
 	c = c.reusing(prevConfig, version)
+	if len(resend) > 0 {
+		c.resend = resend
+		c.sets[kindEndpoint] = c.sets[kindEndpoint].restamped(prevConfig.sets[kindEndpoint], version)
+	}
 
 	// resolveReferences already guarantees what the cache checks here (every RDS and EDS
 	// name used exists, and nothing else); this is a second opinion on our own code. It
@@ -174,6 +179,20 @@ func (c *config) reusing(prev *config, version uint64) *config {
 		out.sets[k] = &set
 	}
 	return out
+}
+
+// restamped returns s, the endpoints set of a publish that must send load assignments
+// again (resend.go), stamped with version if it is the set published before (prev): a
+// state-of-the-world client is sent a type again only when its version changes.
+func (s *resourceSet) restamped(prev *resourceSet, version uint64) *resourceSet {
+	if s != prev {
+		return s // changed, so stamped already (reusing)
+	}
+	set := *s
+	set.copyOf = s.original()
+	set.version = version
+	set.sotw = &sotwForm{}
+	return &set
 }
 
 // consistent is the second opinion on c's references: go-control-plane's

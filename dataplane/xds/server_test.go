@@ -75,8 +75,9 @@ func TestDeltaSendsOnlyWhatChanged(t *testing.T) {
 		t.Fatalf("Version() = %q after publishing nothing, want 1", s.Version())
 	}
 
-	// Changing one cluster re-sends that cluster and nothing else. Had the no-op publish
-	// sent anything, it would arrive first.
+	// Changing one cluster re-sends that cluster and its load assignment, unchanged, for
+	// the cluster to warm (resend.go), and nothing else. Had the no-op publish sent
+	// anything, it would arrive first.
 	res := testResources(t)
 	res.Clusters[1] = testCluster("c2", 2*time.Second)
 	if v := s.mustPublish(t, res); v != "2" {
@@ -87,7 +88,16 @@ func TestDeltaSendsOnlyWhatChanged(t *testing.T) {
 		t.Fatalf("delta response has %v and removes %v, want only c2", got, resp.GetRemovedResources())
 	}
 	c.ack(resp)
-	// Endpoints, listeners and routes were not sent, yet the client holds version 2 of them.
+	resp = c.recv(resourcev3.EndpointType)
+	want, err := hashResource(testEndpoints("c2", 9002))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := versionsOf(resp); len(got) != 1 || got["c2"] != want {
+		t.Fatalf("endpoints response has %v, want c2 at its unchanged version %s", got, want)
+	}
+	c.ack(resp)
+	// Listeners and routes were not sent, yet the client holds version 2 of them.
 	s.waitForAck(t, "2")
 
 	// Then an endpoint change: had anything else been sent for version 2, it would come first.
@@ -269,6 +279,7 @@ func TestDeltaNACKIsCountedAndFailsWaitForAck(t *testing.T) {
 	res.Clusters[1] = testCluster("c2", 2*time.Second)
 	s.mustPublish(t, res)
 	c.nack(c.recv(resourcev3.ClusterType), "cluster c2: no healthy upstream")
+	c.ack(c.recv(resourcev3.EndpointType)) // sent again for c2 (resend.go)
 
 	eventually(t, "the NACK to be counted", func() bool { return s.Stats().NACKs == 1 })
 	stats := s.Stats()
@@ -285,6 +296,7 @@ func TestDeltaNACKIsCountedAndFailsWaitForAck(t *testing.T) {
 	res.Clusters[1] = testCluster("c2", 4*time.Second)
 	s.mustPublish(t, res)
 	c.ack(c.recv(resourcev3.ClusterType))
+	c.ack(c.recv(resourcev3.EndpointType))
 	s.waitForAck(t, "3")
 }
 
@@ -298,6 +310,13 @@ func TestSotWNACKIsNotAnsweredWithTheRejectedVersion(t *testing.T) {
 	res.Clusters[1] = testCluster("c2", 2*time.Second)
 	s.mustPublish(t, res)
 	c.nack(c.recv(resourcev3.ClusterType), "1", "bad cluster")
+	// The load assignments come again with the changed cluster (resend.go): a new version
+	// of the set, with the same content.
+	if resp := c.recv(resourcev3.EndpointType); resp.GetVersionInfo() != "2" || len(resp.GetResources()) != 2 {
+		t.Fatalf("endpoints response: version %q with %d resources, want 2 with 2", resp.GetVersionInfo(), len(resp.GetResources()))
+	} else {
+		c.ack(resp)
+	}
 	eventually(t, "the NACK to be counted", func() bool { return s.Stats().NACKs == 1 })
 	if got := s.Stats().NACKsByType[resourcev3.ClusterType]; got != 1 {
 		t.Errorf("cluster NACKs = %d, want 1", got)
@@ -311,6 +330,7 @@ func TestSotWNACKIsNotAnsweredWithTheRejectedVersion(t *testing.T) {
 		t.Fatalf("after the NACK the client got clusters of version %q, want 3", resp.GetVersionInfo())
 	}
 	c.ack(resp)
+	c.ack(c.recv(resourcev3.EndpointType))
 	s.waitForAck(t, "3")
 }
 
