@@ -231,11 +231,9 @@ func (t *translator) forwardAction(g *portGroup, r *gwv1.HTTPRoute, ri int, rule
 		}
 		ra.ClusterSpecifier = &routev3.RouteAction_WeightedClusters{WeightedClusters: wc}
 	}
-	if to := rule.Timeouts; to != nil {
-		if to.Request != nil {
-			if d, err := time.ParseDuration(string(*to.Request)); err == nil {
-				ra.Timeout = durationpb.New(d)
-			}
+	if to := rule.Timeouts; to != nil && to.Request != nil {
+		if d, ok := t.ruleDuration(r, fmt.Sprintf("spec.rules[%d].timeouts.request", ri), *to.Request); ok {
+			ra.Timeout = durationpb.New(d)
 		}
 	}
 	ra.RetryPolicy = ruleRetry(rule.Retry)
@@ -546,7 +544,7 @@ func (t *translator) applyPolicy(g *portGroup, r *gwv1.HTTPRoute, ri int, ep *ef
 		ra.RetryPolicy = rp
 	}
 	if rule := r.Spec.Rules[ri]; rule.Timeouts != nil && rule.Timeouts.BackendRequest != nil {
-		if d, err := time.ParseDuration(string(*rule.Timeouts.BackendRequest)); err == nil {
+		if d, ok := t.ruleDuration(r, field+".timeouts.backendRequest", *rule.Timeouts.BackendRequest); ok {
 			if ra.RetryPolicy == nil {
 				ra.RetryPolicy = &routev3.RetryPolicy{RetryOn: "connect-failure,refused-stream", NumRetries: wrapperspb.UInt32(0)}
 			}
@@ -909,4 +907,16 @@ func (t *translator) reportUnmodifiable(r *gwv1.HTTPRoute, field string, f gwv1.
 			t.problem("HTTPRoute", r.Namespace, r.Name, field, fmt.Sprintf("header %q cannot be set or removed by a filter: Envoy never lets a route modify Host or a pseudo-header (for Host, use a URLRewrite filter's hostname); left as it is", name))
 		}
 	}
+}
+
+// ruleDuration reads a Gateway API Duration of route r (at field): a Go duration that is not
+// negative (the API server checks the form; a negative one from a file would make Envoy
+// refuse the route table). Any other value is reported and not used.
+func (t *translator) ruleDuration(r *gwv1.HTTPRoute, field string, v gwv1.Duration) (time.Duration, bool) {
+	d, err := time.ParseDuration(string(v))
+	if err != nil || d < 0 {
+		t.problem("HTTPRoute", r.Namespace, r.Name, field, fmt.Sprintf("%q is not a duration (a Gateway API Duration: 1h, 30s, 500ms); ignored", string(v)))
+		return 0, false
+	}
+	return d, true
 }

@@ -151,6 +151,14 @@ func affinityUnsendable(a *v1alpha1.SessionAffinityPolicy) string {
 	if !cookieNameToken(a.CookieName) {
 		return fmt.Sprintf("sessionAffinity.cookieName %q is not a cookie name (letters, digits and !#$%%&'*+-.^_`|~)", a.CookieName)
 	}
+	for _, f := range []struct {
+		field string
+		value *int64
+	}{{"maxAgeSeconds", a.MaxAgeSeconds}, {"expiresSeconds", a.ExpiresSeconds}} {
+		if f.value != nil && (*f.value < 0 || *f.value > maxCookieSeconds) {
+			return fmt.Sprintf("sessionAffinity.%s %d is not between 0 and %d seconds", f.field, *f.value, maxCookieSeconds)
+		}
+	}
 	for _, f := range []struct{ field, value string }{{"cookiePath", a.CookiePath}, {"cookieDomain", a.CookieDomain}, {"sameSite", a.SameSite}} {
 		if strings.ContainsFunc(f.value, func(r rune) bool { return r < 0x20 || r == 0x7f || r == ';' }) {
 			return fmt.Sprintf("sessionAffinity.%s %q holds a control character or a ';', which would break the cookie", f.field, f.value)
@@ -158,6 +166,10 @@ func affinityUnsendable(a *v1alpha1.SessionAffinityPolicy) string {
 	}
 	return ""
 }
+
+// maxCookieSeconds bounds an affinity cookie's lifetime (about 68 years): Envoy refuses a
+// negative one, and seconds beyond Go's time.Duration would wrap.
+const maxCookieSeconds = 1<<31 - 1
 
 // cookieNameToken reports whether name is an RFC 6265 cookie name: a non-empty token
 // (RFC 7230 tchar).
