@@ -1,4 +1,4 @@
-# The gatebridge image: the static gatebridge binary on distroless "static", as the
+# The gatebridge image: the static gatebridge and gatebridge-server binaries on distroless "static", as the
 # non-root user 65532. Build from the repository root:
 #   docker build -t ghcr.io/gatebridge-dev/gatebridge:v0.1.0 --build-arg VERSION=v0.1.0 .
 # (The image name is a placeholder until images are published.)
@@ -15,12 +15,14 @@ ENV GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath \
-      -ldflags "-s -w -X main.version=${VERSION}" \
-      -o /out/gatebridge ./cmd/gatebridge
+RUN mkdir /out && GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath \
+      -ldflags "-s -w -X github.com/gatebridge-dev/gatebridge/internal/cli.Version=${VERSION}" \
+      -o /out/ ./cmd/gatebridge ./cmd/gatebridge-server
 
 FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=build /out/gatebridge /usr/local/bin/gatebridge
+COPY --from=build /out/gatebridge /out/gatebridge-server /usr/local/bin/
 USER 65532:65532
-ENTRYPOINT ["/usr/local/bin/gatebridge"]
+# gatebridge-server runs every command (the controller included) without gatebridge's
+# hand-over; gatebridge is there for `kubectl exec … gatebridge report`.
+ENTRYPOINT ["/usr/local/bin/gatebridge-server"]
 CMD ["controller"]

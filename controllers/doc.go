@@ -72,6 +72,7 @@
 //     gatebridge.dev/Conflicted condition of routes (conflicts.go) and the shared
 //     Gateway's status.addresses (address.go).
 //
-// `gatebridge convert` and `report` convert through ConvertDropIn, the writer through
-// DropInInput: both treat the gatebridge IngressClass alike, so they give the same verdicts.
+// `gatebridge convert` and `report` convert through converters.ConvertDropIn, the writer
+// through DropInInput: both treat the gatebridge IngressClass alike, so they give the same
+// verdicts.
 package controllers

@@ -277,18 +277,6 @@ func DropInInput(in converters.Input, convertedClass string) (converters.Input, 
 	return in, dropIn
 }
 
-// ConvertDropIn is converters.Convert of DropInInput(in): the conversion as the controller
-// makes it, each drop-in Ingress's report naming its own class. `gatebridge convert` and
-// `report` use it, so that they give the controller's verdicts.
-func ConvertDropIn(in converters.Input, opts converters.Options) converters.Result {
-	class := opts.IngressClass
-	if class == "" {
-		class = Options{}.withDefaults().Converter.IngressClass
-	}
-	// converters.DropIn records each drop-in Ingress's own class, which its report keeps.
-	return converters.Convert(converters.DropIn(in, class), opts)
-}
-
 // legacyClassAnnotation is the pre-IngressClass way to name a class.
 const legacyClassAnnotation = "kubernetes.io/ingress.class"
 

@@ -15,7 +15,7 @@ mkdir -p .cache/bin .cache/bench/controller
 KUBEBUILDER_ASSETS=${KUBEBUILDER_ASSETS:-$(hack/envtest.sh)}
 GATEBRIDGE_ENVOY=${GATEBRIDGE_ENVOY:-$(hack/envoy.sh)}
 export KUBEBUILDER_ASSETS GATEBRIDGE_ENVOY
-go build -o .cache/bin/gatebridge ./cmd/gatebridge
+go build -o .cache/bin/ ./cmd/gatebridge ./cmd/gatebridge-server
 go build -o .cache/bin/bench-controller ./test/bench/controller
 # shellcheck disable=SC2086 # BENCH_CONTROLLER_ARGS is a list of arguments
 .cache/bin/bench-controller -gatebridge .cache/bin/gatebridge -work-dir .cache/bench/controller ${BENCH_CONTROLLER_ARGS:-}

@@ -6,7 +6,7 @@
 #     hack/envtest.sh builds kube-apiserver and cached next to it,
 #   - echo-basic, the suite's own backend, built from the conformance module
 #     that test/conformance/go.mod pins,
-#   - the gatebridge binary under test (./cmd/gatebridge).
+#   - the gatebridge binaries under test (./cmd/gatebridge, ./cmd/gatebridge-server).
 #
 # Usage: eval "$(hack/conformance.sh)"
 #
@@ -113,7 +113,7 @@ log "building echo-basic and gatebridge into ${bin}"
 (cd "${repo}/test/conformance" && GOFLAGS="-mod=mod ${GOFLAGS:-}" CGO_ENABLED=0 \
 	go build -trimpath -o "${bin}/echo-basic" sigs.k8s.io/gateway-api/conformance/echo-basic >&2) \
 	|| die "building echo-basic failed"
-(cd "$repo" && go build -o "${bin}/gatebridge" ./cmd/gatebridge >&2) \
+(cd "$repo" && go build -o "${bin}/" ./cmd/gatebridge ./cmd/gatebridge-server >&2) \
 	|| die "building gatebridge failed"
 
 printf 'KUBEBUILDER_ASSETS=%q\n' "$assets"

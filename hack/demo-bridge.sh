@@ -23,7 +23,7 @@ ENVOY="$(hack/envoy.sh)"
 NGINX="$(hack/nginx.sh)"
 D=.cache/demo-bridge
 rm -rf "$D" && mkdir -p "$D/manifests" "$D/nginx/logs" .cache/bin
-go build -o .cache/bin/gatebridge ./cmd/gatebridge
+go build -o .cache/bin/ ./cmd/gatebridge ./cmd/gatebridge-server
 go build -o .cache/bin/echo ./test/echo/cmd/echo
 cp -r manifests/examples/. "$D/manifests/"
 

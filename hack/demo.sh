@@ -17,7 +17,7 @@ if ! command -v curl >/dev/null 2>&1; then
 fi
 ENVOY="$(hack/envoy.sh)"
 mkdir -p .cache/bin .cache/demo
-go build -o .cache/bin/gatebridge ./cmd/gatebridge
+go build -o .cache/bin/ ./cmd/gatebridge ./cmd/gatebridge-server
 go build -o .cache/bin/echo ./test/echo/cmd/echo
 
 HTTP_PORT=${HTTP_PORT:-18080} HTTPS_PORT=${HTTPS_PORT:-18443} ADMIN_PORT=${ADMIN_PORT:-19901}

@@ -164,7 +164,7 @@ func (d *dryRunner) verdictOf(u *unstructured.Unstructured) verdict {
 	vo.once.Do(func() {
 		var problems []validation.Problem
 		// Core kinds (the CA ConfigMap of convert --portable) are not validated offline:
-		// convert --validate leaves them out too (cmd/gatebridge/validate.go).
+		// convert --validate leaves them out too (internal/cli/validate.go).
 		if u.GetAPIVersion() != "v1" {
 			problems = validation.Default().ValidateUnstructured(u.Object)
 		}

@@ -86,7 +86,7 @@ func benchFileChange(b *testing.B, n int) {
 		b.Fatal(err)
 	}
 	rl := pipeline.NewReloader([]string{dir}, sources.Options{}, converters.Options{})
-	// serve is what `gatebridge run` does on a reload (cmd/gatebridge/run.go), with
+	// serve is what `gatebridge run` does on a reload (cmd/gatebridge-server/run.go), with
 	// Stack.Apply in its two steps, each timed: translate, then publish.
 	tr := dataplane.NewTranslator(s.Options())
 	var built, translated time.Duration // of the last serve

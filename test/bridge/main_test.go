@@ -118,7 +118,8 @@ func startEnv(envoyPath, nginxPath string) (*testEnv, error) {
 	}
 	e.gatebridge = filepath.Join(e.binDir, "gatebridge")
 	e.loadgen = filepath.Join(e.binDir, "loadgen")
-	if err := goBuild(e.gatebridge, "github.com/gatebridge-dev/gatebridge/cmd/gatebridge"); err != nil {
+	// gatebridge run hands over to gatebridge-server, built beside it.
+	if err := goBuild(e.binDir+string(filepath.Separator), "github.com/gatebridge-dev/gatebridge/cmd/gatebridge", "github.com/gatebridge-dev/gatebridge/cmd/gatebridge-server"); err != nil {
 		return e, err
 	}
 	if err := goBuild(e.loadgen, "github.com/gatebridge-dev/gatebridge/test/bridge/loadgen"); err != nil {
@@ -157,11 +158,11 @@ func (e *testEnv) stop() {
 
 // goBuild builds pkg into out with the go command on PATH (the one running the tests under
 // go test and make test).
-func goBuild(out, pkg string) error {
-	cmd := exec.Command("go", "build", "-o", out, pkg)
+func goBuild(out string, pkgs ...string) error {
+	cmd := exec.Command("go", append([]string{"build", "-o", out}, pkgs...)...)
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+		return fmt.Errorf("go build %s: %v\n%s", strings.Join(pkgs, " "), err, b)
 	}
 	return nil
 }

@@ -60,7 +60,8 @@ func prepare(dir string) error {
 		return err
 	}
 	binary = filepath.Join(dir, "gatebridge")
-	build := exec.Command("go", "build", "-o", binary, "./cmd/gatebridge")
+	// gatebridge controller hands over to gatebridge-server, built beside it.
+	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/gatebridge", "./cmd/gatebridge-server")
 	build.Dir = root
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

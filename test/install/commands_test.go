@@ -93,7 +93,7 @@ func TestEnvoyArgsValidate(t *testing.T) {
 }
 
 // TestChartBootstrapMatchesCommand: the bootstrap the chart renders is what
-// `gatebridge envoy-bootstrap` prints for the same values (cmd/gatebridge's
+// `gatebridge envoy-bootstrap` prints for the same values (cmd/gatebridge-server's
 // TestBootstrapManifests generates the template; this checks it renders right).
 func TestChartBootstrapMatchesCommand(t *testing.T) {
 	if testing.Short() {

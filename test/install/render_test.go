@@ -209,7 +209,7 @@ func objectID(o *unstructured.Unstructured) string {
 	return o.GetKind() + " " + o.GetNamespace() + "/" + o.GetName()
 }
 
-// gatebridgeBinary builds cmd/gatebridge of the checkout once (the main module, as a user
+// gatebridgeBinary builds cmd/gatebridge (and cmd/gatebridge-server) of the checkout once (the main module, as a user
 // builds it) and returns its path.
 var gatebridgeBinary = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "gatebridge-install-test-")
@@ -217,11 +217,12 @@ var gatebridgeBinary = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, "gatebridge")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/gatebridge")
+	// gatebridge-server beside it: envoy-bootstrap is its command.
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/gatebridge", "./cmd/gatebridge-server")
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-buildvcs=false")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/gatebridge: %w\n%s", err, out)
+		return "", fmt.Errorf("go build ./cmd/gatebridge ./cmd/gatebridge-server: %w\n%s", err, out)
 	}
 	return bin, nil
 })

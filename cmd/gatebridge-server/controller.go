@@ -22,6 +22,7 @@ import (
 
 	"github.com/gatebridge-dev/gatebridge/annotations"
 	"github.com/gatebridge-dev/gatebridge/controllers"
+	"github.com/gatebridge-dev/gatebridge/internal/cli"
 	"github.com/gatebridge-dev/gatebridge/internal/memorypolicy"
 )
 
@@ -137,7 +138,7 @@ func runControllerContext(ctx context.Context, args []string, stderr io.Writer) 
 		fmt.Fprintf(stderr, "gatebridge controller: %v\n", err)
 		return exitUsage
 	}
-	logger.Info("starting", "version", version, "gateway", conv.GatewayNamespace+"/"+conv.GatewayName, "ingressClass", conv.IngressClass,
+	logger.Info("starting", "version", cli.Version, "gateway", conv.GatewayNamespace+"/"+conv.GatewayName, "ingressClass", conv.IngressClass,
 		"fallback", f.mgr.Writer.Fallback, "fallbackTLS", f.mgr.Writer.FallbackTLS,
 		"leaderElection", f.leaderElect, "metrics", f.mgr.MetricsAddress, "health", f.mgr.HealthAddress,
 		"xds", f.mgr.Serve.XDSAddress, "authz", f.mgr.Serve.AuthzAddress)

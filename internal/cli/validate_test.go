@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -120,7 +120,7 @@ func TestValidateFlag(t *testing.T) {
 		{[]string{"convert", "-f", examples}},
 	} {
 		var out, errb bytes.Buffer
-		if code := run(tc.args, nil, &out, &errb); code != exitOK {
+		if code := Run(tc.args, nil, &out, &errb); code != exitOK {
 			t.Errorf("%v: exit %d, stderr %s", tc.args, code, errb.String())
 		}
 		if strings.Contains(out.String()+errb.String(), "the API server would refuse") {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -114,7 +114,7 @@ func TestConvertExitCodes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(tc.args, strings.NewReader(convertIngress), &stdout, &stderr)
+			code := Run(tc.args, strings.NewReader(convertIngress), &stdout, &stderr)
 			if code != tc.want {
 				t.Errorf("exit %d, want %d\nstderr:\n%s", code, tc.want, stderr.String())
 			}

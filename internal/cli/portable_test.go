@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 func TestConvertPortable(t *testing.T) {
 	in := filepath.Join("..", "..", "converters", "testdata", "portable-constructs.in.yaml")
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"convert", "--portable", "--validate", "-f", in}, nil, &stdout, &stderr); code != exitOK {
+	if code := Run([]string{"convert", "--portable", "--validate", "-f", in}, nil, &stdout, &stderr); code != exitOK {
 		t.Fatalf("convert --portable: exit %d: %s", code, stderr.String())
 	}
 	for _, line := range strings.Split(stdout.String(), "\n") {
@@ -29,7 +29,7 @@ func TestConvertPortable(t *testing.T) {
 
 	stdout.Reset()
 	stderr.Reset()
-	if code := run([]string{"report", "--portable", "-o", "json", "-f", in}, nil, &stdout, &stderr); code != exitOK {
+	if code := Run([]string{"report", "--portable", "-o", "json", "-f", in}, nil, &stdout, &stderr); code != exitOK {
 		t.Fatalf("report --portable: exit %d: %s", code, stderr.String())
 	}
 	var r struct {

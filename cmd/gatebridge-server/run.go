@@ -28,6 +28,7 @@ import (
 	"github.com/gatebridge-dev/gatebridge/dataplane"
 	"github.com/gatebridge-dev/gatebridge/dataplane/envoy"
 	"github.com/gatebridge-dev/gatebridge/dataplane/local"
+	"github.com/gatebridge-dev/gatebridge/internal/cli"
 	"github.com/gatebridge-dev/gatebridge/internal/memorypolicy"
 	"github.com/gatebridge-dev/gatebridge/internal/pipeline"
 	"github.com/gatebridge-dev/gatebridge/sources"
@@ -71,7 +72,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.configMap, "configmap", "", "namespace/name of the ingress-nginx controller ConfigMap (default: ingress-nginx-controller if present)")
 	fs.StringVar(&f.fallback, "fallback", "", "HOST:PORT of the running ingress-nginx (plain HTTP): Envoy stands in front of it and sends it, untouched, everything not served natively; only Ingresses with gatebridge.dev/migrate: \"true\" are then served natively, at their gatebridge.dev/weight")
 	fs.StringVar(&f.fallbackTLS, "fallback-tls", "", "with --fallback: HOST:PORT of ingress-nginx's TLS port; TLS for hosts Envoy holds no certificate for passes through to it by SNI")
-	registerSizeFlags(fs, &f.read)
+	cli.RegisterSizeFlags(fs, &f.read)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK

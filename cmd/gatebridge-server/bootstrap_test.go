@@ -159,7 +159,7 @@ var (
 )
 
 const configMapHeader = `# Generated from ` + "`" + `gatebridge envoy-bootstrap %s` + "`" + `
-# by ` + "`" + `go test ./cmd/gatebridge -run TestBootstrapManifests -update-manifests` + "`" + `: do not edit.
+# by ` + "`" + `go test ./cmd/gatebridge-server -run TestBootstrapManifests -update-manifests` + "`" + `: do not edit.
 # Envoy reads its bootstrap only when it starts: restart the Envoy Deployment after a change
 # (kubectl -n gatebridge-system rollout restart deployment/gatebridge-envoy).
 apiVersion: v1
@@ -176,7 +176,7 @@ data:
 `
 
 const chartTemplateHeader = `{{- /* Generated from the output of gatebridge envoy-bootstrap by
-go test ./cmd/gatebridge -run TestBootstrapManifests -update-manifests: do not edit. */ -}}
+go test ./cmd/gatebridge-server -run TestBootstrapManifests -update-manifests: do not edit. */ -}}
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -227,10 +227,10 @@ func TestBootstrapManifests(t *testing.T) {
 		}
 		got, err := os.ReadFile(file)
 		if err != nil {
-			t.Fatalf("%v (go test ./cmd/gatebridge -run TestBootstrapManifests -update-manifests writes it)", err)
+			t.Fatalf("%v (go test ./cmd/gatebridge-server -run TestBootstrapManifests -update-manifests writes it)", err)
 		}
 		if string(got) != want {
-			t.Errorf("%s is not envoy-bootstrap's output: run go test ./cmd/gatebridge -run TestBootstrapManifests -update-manifests and review the diff", file)
+			t.Errorf("%s is not envoy-bootstrap's output: run go test ./cmd/gatebridge-server -run TestBootstrapManifests -update-manifests and review the diff", file)
 		}
 	}
 }

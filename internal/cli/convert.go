@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -17,22 +17,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/gatebridge-dev/gatebridge/annotations"
-	"github.com/gatebridge-dev/gatebridge/controllers"
 	"github.com/gatebridge-dev/gatebridge/converters"
 	"github.com/gatebridge-dev/gatebridge/internal/emit"
 	"github.com/gatebridge-dev/gatebridge/report"
 	"github.com/gatebridge-dev/gatebridge/sources"
 )
 
-// multiFlag is a repeatable string flag.
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
 // convertFlags are shared by convert and report.
 type convertFlags struct {
-	files         multiFlag
+	files         MultiFlag
 	output        string
 	opts          converters.Options
 	configMap     string
@@ -81,7 +74,7 @@ const (
 	convertGCPercent = 75
 )
 
-// A large streamed conversion (converters.TradesTimeForMemory: from 10,000 Ingresses) runs
+// A large streamed conversion (converters.TradesTimeForMemory: from 2,000 Ingresses) runs
 // under a soft memory limit of conversionMemoryFactor times its decoded input plus
 // conversionMemorySlack. Its live heap grows steadily to ~2.4x the decoded input at its
 // end (the input, the encoded output, the reports and the listener plan; 50,000
@@ -167,11 +160,11 @@ func runConvert(args []string, stdin io.Reader, stdout, stderr io.Writer, isRepo
 	if gcSet && encoder != nil && converters.TradesTimeForMemory(loaded.Input) {
 		restoreLimit = limitConversionMemory()
 	}
-	res := controllers.ConvertDropIn(loaded.Input, f.opts)
+	res := converters.ConvertDropIn(loaded.Input, f.opts)
 	restoreLimit()
 	if f.kubeconfig != "" {
 		// Live: the migration states the controller wrote (gatebridge.dev/state).
-		controllers.LiveMigrations(loaded.Input.Ingresses, &res.Report)
+		converters.LiveMigrations(loaded.Input.Ingresses, &res.Report)
 	}
 	validateOutput(&res, f.validate)
 	extra := report.Extra{Ignored: loaded.Ignored}
