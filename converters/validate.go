@@ -32,7 +32,7 @@ import (
 // spec (hosts, paths and pathTypes, backends, TLS, ingressClassName). Each problem is one
 // finding naming the field, the value and the rule; none means the API server accepts it.
 func ValidateIngress(ing *networkingv1.Ingress) []Finding {
-	errs := validateObjectMeta(&ing.ObjectMeta, true, apimachineryvalidation.NameIsDNSSubdomain)
+	errs := validateObjectMeta(&ing.ObjectMeta, true, dnsSubdomainName)
 	errs = append(errs, validateIngressSpec(&ing.Spec, field.NewPath("spec"))...)
 	if class, ok := ing.Annotations[legacyClassAnnotation]; ok && ing.Spec.IngressClassName != nil && class != *ing.Spec.IngressClassName {
 		errs = append(errs, field.Invalid(field.NewPath("metadata", "annotations").Key(legacyClassAnnotation), class, "must match `ingressClassName` when both are specified"))
@@ -259,20 +259,23 @@ func validPathSegment(s string) []string {
 // namespaced, names a DNS-1123 label for Services and a subdomain otherwise; IngressClass:
 // cluster-scoped, its namespace cleared as the API server clears it).
 func validateMeta(kind string, meta metav1.ObjectMeta) []Finding {
-	nameFn, namespaced := apimachineryvalidation.NameIsDNSSubdomain, true
+	name, namespaced := dnsSubdomainName, true
 	switch kind {
 	case "Service":
-		nameFn = apimachineryvalidation.NameIsDNSLabel
+		name = dnsLabelName
 	case "IngressClass":
 		namespaced, meta.Namespace = false, ""
 	}
-	return apiFindings(validateObjectMeta(&meta, namespaced, nameFn), kind)
+	return apiFindings(validateObjectMeta(&meta, namespaced, name), kind)
 }
 
 // validateObjectMeta is apimachinery's metadata validation, its errors in a stable order
 // (it walks the labels and annotations maps in random order).
-func validateObjectMeta(meta *metav1.ObjectMeta, namespaced bool, nameFn apimachineryvalidation.ValidateNameFunc) field.ErrorList {
-	errs := apimachineryvalidation.ValidateObjectMeta(meta, namespaced, nameFn, field.NewPath("metadata"))
+func validateObjectMeta(meta *metav1.ObjectMeta, namespaced bool, name nameRule) field.ErrorList {
+	if plainlyValidMeta(meta, namespaced, name) {
+		return nil
+	}
+	errs := apimachineryvalidation.ValidateObjectMeta(meta, namespaced, name.validate, field.NewPath("metadata"))
 	slices.SortStableFunc(errs, func(a, b *field.Error) int {
 		return cmp.Or(cmp.Compare(a.Field, b.Field), cmp.Compare(fmt.Sprint(a.BadValue), fmt.Sprint(b.BadValue)), cmp.Compare(a.Detail, b.Detail))
 	})

@@ -9,7 +9,8 @@
 // they are sorted; WriteEncoded writes them, the bytes Write writes for the objects
 // (encoded.go).
 //
-// Each object is encoded from its own json.Marshal form, read into a small reusable tree
-// (no map[string]any per object) with the keys of every mapping sorted, as the map-based
-// encoder sorted them; status and a null metadata.creationTimestamp are left out.
+// Each object is read into a small reusable tree (no map[string]any per object) straight
+// from its Go value, following encoding/json's rules (reflect.go; what they do not cover
+// is read from json.Marshal's bytes), with the keys of every mapping sorted, as the
+// map-based encoder sorted them; status and a null metadata.creationTimestamp are left out.
 package emit

@@ -1,7 +1,6 @@
 package emit
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
@@ -203,14 +202,8 @@ func (e *encoder) separator(i int, asJSON bool) {
 
 // object appends one object's encoding to e.buf.
 func (e *encoder) object(obj client.Object, asJSON bool) error {
-	e.js.Reset()
-	if e.enc == nil {
-		e.enc = json.NewEncoder(&e.js)
-	}
-	if err := e.enc.Encode(obj); err != nil {
-		return err
-	}
-	root, err := e.t.read(e.js.Bytes())
+	e.t.reset()
+	root, err := e.t.readObject(obj)
 	if err != nil {
 		return err
 	}

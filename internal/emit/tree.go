@@ -35,11 +35,14 @@ type tree struct {
 	// once their container is complete, so that each container's are contiguous).
 	memberStack []member
 	itemStack   []int
+	// scratch holds the tokens readValue writes (reflect.go); nodes point into it.
+	scratch []byte
 }
 
 func (t *tree) reset() {
 	t.nodes, t.members, t.items = t.nodes[:0], t.members[:0], t.items[:0]
 	t.memberStack, t.itemStack = t.memberStack[:0], t.itemStack[:0]
+	t.scratch = t.scratch[:0]
 }
 
 // read parses js (one JSON value, as json.Marshal writes it: no insignificant space)

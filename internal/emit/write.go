@@ -9,10 +9,6 @@ import (
 type encoder struct {
 	t   tree
 	buf []byte
-	// js is the reused buffer of an object's json.Marshal form.
-	js bytes.Buffer
-	// enc writes into js (json.Marshal's bytes, with a newline after them).
-	enc *json.Encoder
 	// raw is the block WriteEncoded decompressed last.
 	raw []byte
 }
