@@ -9,7 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // An object is read into the tree (tree.go) straight from its Go value: the tree is what
@@ -44,6 +47,8 @@ type codec struct {
 	zero zeroTest
 	// stringMap: exactly map[string]string (labels, annotations), read without reflection.
 	stringMap bool
+	// own reads the value of a type whose MarshalJSON is known (ownReaders), nil otherwise.
+	own func(t *tree, v reflect.Value) (int, error)
 
 	planOnce sync.Once
 	plan     *structPlan
@@ -65,15 +70,48 @@ const (
 
 var codecs sync.Map // reflect.Type → *codec
 
+// ownReaders read the marshalers of every object (metadata.creationTimestamp) and of every
+// timeout as their MarshalJSON writes them, without encoding/json (3 allocations each).
+var ownReaders = map[reflect.Type]func(t *tree, v reflect.Value) (int, error){
+	// MarshalJSON: null when zero, else the UTC time in RFC 3339, quoted.
+	reflect.TypeFor[metav1.Time](): func(t *tree, v reflect.Value) (int, error) {
+		tm := valueOf[metav1.Time](v)
+		if tm.IsZero() {
+			return t.literal("null"), nil
+		}
+		start := len(t.scratch)
+		t.scratch = append(t.scratch, '"')
+		t.scratch = tm.UTC().AppendFormat(t.scratch, time.RFC3339)
+		t.scratch = append(t.scratch, '"')
+		return t.scalar('"', start), nil
+	},
+	// MarshalJSON: the duration's String, quoted.
+	reflect.TypeFor[metav1.Duration](): func(t *tree, v reflect.Value) (int, error) {
+		return t.str(valueOf[metav1.Duration](v).Duration.String())
+	},
+}
+
+// valueOf is v's value, of type T, through its address when it has one (no copy to the heap).
+func valueOf[T any](v reflect.Value) T {
+	if v.CanAddr() {
+		return *v.Addr().Interface().(*T)
+	}
+	return v.Interface().(T)
+}
+
 // codecOf returns the codec of t. Its plan and element are found on first use, so that a
 // type that contains itself does not recurse here.
 func codecOf(t reflect.Type) *codec {
 	if c, ok := codecs.Load(t); ok {
 		return c.(*codec)
 	}
-	c := &codec{typ: t, kind: t.Kind(), stringMap: t == reflect.TypeFor[map[string]string]()}
-	c.marshal = marshals(t)
-	c.addrMarshal = !c.marshal && t.Kind() != reflect.Pointer && marshals(reflect.PointerTo(t))
+	c := &codec{typ: t, kind: t.Kind(), stringMap: t == reflect.TypeFor[map[string]string](), own: ownReaders[t]}
+	if t.Kind() != reflect.Pointer {
+		// A pointer is followed instead: its element marshals itself, or is addressable
+		// and marshals through its address (which is what the pointer's method does).
+		c.marshal = marshals(t)
+		c.addrMarshal = !c.marshal && marshals(reflect.PointerTo(t))
+	}
 	switch {
 	case t.Kind() == reflect.Interface && t.Implements(isZeroerType):
 		c.zero = zeroInterfaceMethod
@@ -208,6 +246,9 @@ func plainKey(name string) bool {
 
 // readValue reads v, of c's type, into the tree and returns its node.
 func (t *tree) readValue(v reflect.Value, c *codec) (int, error) {
+	if c.own != nil {
+		return c.own(t, v)
+	}
 	if c.marshal || c.addrMarshal && v.CanAddr() {
 		return t.marshalled(v)
 	}
@@ -331,10 +372,14 @@ func (t *tree) str(s string) (int, error) {
 // escaping): printable ASCII but ", \, <, > and &, and valid UTF-8 other than U+2028 and
 // U+2029.
 func plainJSONString(s string) bool {
-	for i := 0; i < len(s); {
+	i := 0
+	for i < len(s) && plainASCII[s[i]] {
+		i++
+	}
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			if !plainASCII[c] {
 				return false
 			}
 			i++
@@ -348,6 +393,14 @@ func plainJSONString(s string) bool {
 	}
 	return true
 }
+
+// plainASCII are the bytes below utf8.RuneSelf that encoding/json writes as they are.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 func (t *tree) readStruct(v reflect.Value, plan *structPlan) (int, error) {
 	if plan.marshal {
@@ -471,11 +524,14 @@ func (t *tree) readMap(v reflect.Value, c *codec) (int, error) {
 
 // readStringMap is readMap for map[string]string (labels, annotations), without reflection.
 func (t *tree) readStringMap(m map[string]string) (int, error) {
-	keys := make([]string, 0, len(m))
+	// The keys are stacked, as members are: a map's values do not contain maps.
+	kb := len(t.keyStack)
 	for k := range m {
-		keys = append(keys, k)
+		t.keyStack = append(t.keyStack, k)
 	}
+	keys := t.keyStack[kb:]
 	slices.Sort(keys)
+	defer func() { t.keyStack = t.keyStack[:kb] }()
 	base := len(t.memberStack)
 	for _, k := range keys {
 		n, err := t.str(m[k])

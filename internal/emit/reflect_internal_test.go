@@ -112,17 +112,22 @@ type edge struct {
 	Value      valueMarshaler    `json:"value"`
 	Pointer    pointerMarshaler  `json:"pointer"`
 	PointerMap map[string]pointerMarshaler
-	Time       metav1.Time         `json:"time"`
-	ZeroTime   metav1.Time         `json:"zeroTime,omitempty"`
-	TimeOmitZ  metav1.Time         `json:"timeOmitZero,omitzero"`
-	Duration   metav1.Duration     `json:"duration"`
-	Quantity   resource.Quantity   `json:"quantity"`
-	IntOrStr   intstr.IntOrString  `json:"intOrStr"`
-	ZeroM      zeroByMethod        `json:"zeroM,omitzero"`
-	ZeroP      zeroByPointerMethod `json:"zeroP,omitzero"`
-	ZeroPtr    *zeroByMethod       `json:"zeroPtr,omitzero"`
-	ZeroNilPtr *zeroByMethod       `json:"zeroNilPtr,omitzero"`
-	ZeroIface  isZeroer            `json:"zeroIface,omitzero"`
+	Time       metav1.Time            `json:"time"`
+	ZeroTime   metav1.Time            `json:"zeroTime,omitempty"`
+	TimeOmitZ  metav1.Time            `json:"timeOmitZero,omitzero"`
+	Duration   metav1.Duration        `json:"duration"`
+	DurationP  *metav1.Duration       `json:"durationP,omitempty"`
+	DurationN  *metav1.Duration       `json:"durationN"`
+	TimeP      *metav1.Time           `json:"timeP"`
+	Times      map[string]metav1.Time `json:"times"`
+	Durations  []metav1.Duration      `json:"durations"`
+	Quantity   resource.Quantity      `json:"quantity"`
+	IntOrStr   intstr.IntOrString     `json:"intOrStr"`
+	ZeroM      zeroByMethod           `json:"zeroM,omitzero"`
+	ZeroP      zeroByPointerMethod    `json:"zeroP,omitzero"`
+	ZeroPtr    *zeroByMethod          `json:"zeroPtr,omitzero"`
+	ZeroNilPtr *zeroByMethod          `json:"zeroNilPtr,omitzero"`
+	ZeroIface  isZeroer               `json:"zeroIface,omitzero"`
 	ZeroPMap   map[string]struct {
 		Z zeroByPointerMethod `json:"z,omitzero"`
 	} `json:"zeroPMap"`
@@ -204,7 +209,10 @@ func edgeValue(s string) *edge {
 		Value: valueMarshaler{s}, Pointer: pointerMarshaler{s}, PointerMap: map[string]pointerMarshaler{"m": {s}},
 		Time:     metav1.NewTime(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)),
 		Duration: metav1.Duration{Duration: 90 * time.Second}, Quantity: resource.MustParse("1Mi"),
-		IntOrStr: intstr.FromString(s), ZeroM: zeroByMethod{-1}, ZeroP: zeroByPointerMethod{7}, ZeroPtr: &zeroByMethod{-1}, ZeroIface: (*zeroByMethod)(nil),
+		DurationP: &metav1.Duration{Duration: 1500 * time.Microsecond}, TimeP: &metav1.Time{},
+		Times:     map[string]metav1.Time{"zero": {}, "t": metav1.NewTime(time.Date(2020, 2, 3, 4, 5, 6, 7, time.FixedZone("x", 3600)))},
+		Durations: []metav1.Duration{{}, {Duration: -time.Hour}},
+		IntOrStr:  intstr.FromString(s), ZeroM: zeroByMethod{-1}, ZeroP: zeroByPointerMethod{7}, ZeroPtr: &zeroByMethod{-1}, ZeroIface: (*zeroByMethod)(nil),
 		ZeroPMap: map[string]struct {
 			Z zeroByPointerMethod `json:"z,omitzero"`
 		}{"a": {zeroByPointerMethod{7}}, "b": {zeroByPointerMethod{1}}},

@@ -3,6 +3,7 @@ package emit
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 )
 
 // encoder encodes objects one at a time into buf; each goroutine has its own.
@@ -260,10 +261,19 @@ func (e *encoder) json(v int, prefix string, depth int) {
 }
 
 func (e *encoder) newline(prefix string, depth int) {
+	// The prefixes are spaces: one append when the line is not indented deeper than
+	// newlineSpaces goes.
+	if n := 1 + len(prefix) + 2*depth; n <= len(newlineSpaces) && strings.TrimLeft(prefix, " ") == "" {
+		e.buf = append(e.buf, newlineSpaces[:n]...)
+		return
+	}
 	e.buf = append(e.buf, '\n')
 	e.buf = append(e.buf, prefix...)
 	e.indent(2 * depth)
 }
+
+// newlineSpaces is a line break and the indentation of a line.
+const newlineSpaces = "\n" + spaces
 
 // jsonString writes a string token as encoding/json writes its decoded value: the token
 // itself when it has no escapes (json.Marshal wrote it, so it needed none), else the

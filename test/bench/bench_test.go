@@ -212,3 +212,46 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	*c += countingWriter(len(p))
 	return len(p), nil
 }
+
+// BenchmarkEncodeObject measures what a streaming conversion does with each object it
+// builds (converters/stream.go): its encoding by an emit.ObjectEncoder, on one goroutine,
+// in YAML and JSON, and then the compression of the encodings (emit.NewBlock, one block
+// per 8 objects, about a part's).
+func BenchmarkEncodeObject(b *testing.B) {
+	ings, svcs := Generate(1000)
+	objs := converters.Convert(converters.Input{Ingresses: ings, Services: svcs}, converters.Options{}).Objects
+	for _, format := range []string{"yaml", "json"} {
+		for _, compress := range []bool{false, true} {
+			name := format
+			if compress {
+				name += "+block"
+			}
+			b.Run(name, func(b *testing.B) {
+				enc, err := emit.NewObjectEncoder(format)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var buf []byte
+				size := 0
+				b.ReportAllocs()
+				for b.Loop() {
+					size = 0
+					for i, o := range objs {
+						if buf, err = enc.Append(buf, o); err != nil {
+							b.Fatal(err)
+						}
+						if i%8 == 7 || i == len(objs)-1 {
+							size += len(buf)
+							if compress {
+								emit.NewBlock(buf)
+							}
+							buf = buf[:0]
+						}
+					}
+				}
+				b.ReportMetric(float64(size)/float64(len(objs)), "bytes/object")
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(objs)), "ns/object")
+			})
+		}
+	}
+}
