@@ -41,6 +41,18 @@ func checkSame(t *testing.T, objs []client.Object) {
 		if err := converters.EncodeObjects(&want, objs, format); err != nil {
 			t.Fatal(err)
 		}
+		// As a streaming conversion writes them: encoded one by one (JSON with marks for
+		// its line breaks), held in blocks of a few objects, then written.
+		for _, workers := range []int{1, 3} {
+			var got bytes.Buffer
+			if err := emit.WriteEncoded(&got, encodedInBlocks(t, objs, format), format, workers); err != nil {
+				t.Fatalf("%s WriteEncoded: %v", format, err)
+			}
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Fatalf("%s WriteEncoded on %d workers: differs from converters.EncodeObjects at byte %d:\ngot:  %q\nwant: %q",
+					format, workers, firstDiff(got.Bytes(), want.Bytes()), around(got.Bytes(), want.Bytes()), around(want.Bytes(), got.Bytes()))
+			}
+		}
 		for _, v := range variants {
 			in := append([]client.Object(nil), objs...) // Release clears its copy
 			var got bytes.Buffer
@@ -60,6 +72,38 @@ func checkSame(t *testing.T, objs []client.Object) {
 			}
 		}
 	}
+}
+
+// encodedInBlocks encodes objs with an ObjectEncoder, three objects a block.
+func encodedInBlocks(t *testing.T, objs []client.Object, format string) []emit.Encoded {
+	t.Helper()
+	enc, err := emit.NewObjectEncoder(format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []emit.Encoded
+	var raw []byte
+	var ends []int
+	flush := func() {
+		block := emit.NewBlock(raw)
+		start := 0
+		for _, end := range ends {
+			out = append(out, block.Object(start, end))
+			start = end
+		}
+		raw, ends = raw[:0], ends[:0]
+	}
+	for i, o := range objs {
+		if raw, err = enc.Append(raw, o); err != nil {
+			t.Fatal(err)
+		}
+		ends = append(ends, len(raw))
+		if i%3 == 2 {
+			flush()
+		}
+	}
+	flush()
+	return out
 }
 
 func firstDiff(a, b []byte) int {
@@ -116,7 +160,7 @@ func TestBenchInputSameBytes(t *testing.T) {
 // escapes, empty and nested containers, numbers, a status and a null creationTimestamp.
 func TestEdgeValuesSameBytes(t *testing.T) {
 	docs := []string{
-		`{"apiVersion":"v1","kind":"X","metadata":{"name":"a","creationTimestamp":null},"status":{"x":1},"spec":{"a":"yes","b":"on","c":"123","d":"1.5","e":"","f":" lead","g":"x: y","h":"# c","i":"(?i)^(?:/a|/b).*","j":"line\nbreak","k":"<tag>&","l":"null","m":"~","n":"NO","o":"\\u003c literal","p":"\u2028","q":"tab\there","r":"é"}}`,
+		`{"apiVersion":"v1","kind":"X","metadata":{"name":"a","creationTimestamp":null},"status":{"x":1},"spec":{"a":"yes","b":"on","c":"123","d":"1.5","e":"","f":" lead","g":"x: y","h":"# c","i":"(?i)^(?:/a|/b).*","j":"line\nbreak","k":"<tag>&","l":"null","m":"~","n":"NO","o":"\\u003c literal","p":"\u2028","q":"tab\there","r":"é","s":"q\"{,}:[]\\","t":"\\\"[1]"}}`,
 		`{"apiVersion":"v1","kind":"Y","metadata":{"creationTimestamp":null},"list":[{"x":1,"y":[]},{"z":{}},[1,2],[],{},"s",true,null,-3.25,1e+21],"empty":{},"nested":{"deep":{"deeper":["a",{"k":"v"}]}}}`,
 		`{"apiVersion":"v1","kind":"Z","metadata":{"name":"b","creationTimestamp":"2024-01-01T00:00:00Z"},"\"odd key\"":1,"on":2,"-dash":3,"*star":"&anchor","quote'":"it's","a\u00e9":1,"a\u0000b":2,"ab":3,"<k>":"v"}`,
 	}

@@ -16,8 +16,10 @@ import (
 // 144 MB of YAML held in 34 MB), for ~3% of the conversion's CPU time. WriteEncoded then
 // decompresses and writes them in order, on all cores.
 
-// ObjectEncoder encodes objects one at a time as Write does, without the separators
-// between them. Not safe for concurrent use.
+// ObjectEncoder encodes objects one at a time for WriteEncoded: in YAML as Write does,
+// without the separators between them; in JSON with marks for its line breaks
+// (write.go: jsonMarked), which WriteEncoded expands into the bytes Write writes. Not safe
+// for concurrent use.
 type ObjectEncoder struct {
 	e      encoder
 	asJSON bool
@@ -34,7 +36,7 @@ func NewObjectEncoder(format string) (*ObjectEncoder, error) {
 // Append appends obj's encoding to buf.
 func (o *ObjectEncoder) Append(buf []byte, obj client.Object) ([]byte, error) {
 	o.e.buf = buf
-	err := o.e.object(obj, o.asJSON)
+	err := o.e.objectMarked(obj, o.asJSON)
 	buf, o.e.buf = o.e.buf, nil
 	return buf, err
 }
@@ -96,10 +98,13 @@ func WriteEncoded(w io.Writer, objs []Encoded, format string, workers int) error
 func (e *encoder) encodedChunk(objs []Encoded, c int, asJSON bool) error {
 	end := min((c+1)*encodedChunk, len(objs))
 	// Sized once: grown by append, the buffer was copied over and over (a chunk of JSON
-	// is ~0.5 MB).
+	// is ~0.5 MB). Expanded, JSON takes about twice its size held.
 	size := 0
 	for i := c * encodedChunk; i < end; i++ {
 		size += objs[i].Len() + len(",\n    ")
+	}
+	if asJSON {
+		size *= 2
 	}
 	if cap(e.buf) < size {
 		e.buf = make([]byte, 0, size)
@@ -117,7 +122,11 @@ func (e *encoder) encodedChunk(objs []Encoded, c int, asJSON bool) error {
 			}
 			current = o.block
 		}
-		e.buf = append(e.buf, raw[o.start:o.end]...)
+		if asJSON {
+			e.expandJSON(raw[o.start:o.end])
+		} else {
+			e.buf = append(e.buf, raw[o.start:o.end]...)
+		}
 	}
 	e.raw = raw // kept for the next chunk
 	return nil

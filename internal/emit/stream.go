@@ -200,18 +200,44 @@ func (e *encoder) separator(i int, asJSON bool) {
 	}
 }
 
+// itemPrefix is the indentation of a List's items.
+const itemPrefix = "    "
+
 // object appends one object's encoding to e.buf.
 func (e *encoder) object(obj client.Object, asJSON bool) error {
-	e.t.reset()
-	root, err := e.t.readObject(obj)
+	root, err := e.read(obj)
 	if err != nil {
 		return err
 	}
-	e.dropHidden(root)
 	if asJSON {
-		e.json(root, "    ", 0)
+		e.json(root, itemPrefix, 0)
 		return nil
 	}
 	e.yaml(root, 0)
 	return nil
+}
+
+// objectMarked appends one object's encoding to e.buf as ObjectEncoder encodes it: JSON
+// with marks for its line breaks (jsonMarked), YAML as object does.
+func (e *encoder) objectMarked(obj client.Object, asJSON bool) error {
+	if !asJSON {
+		return e.object(obj, false)
+	}
+	root, err := e.read(obj)
+	if err != nil {
+		return err
+	}
+	e.jsonMarked(root, 0)
+	return nil
+}
+
+// read reads obj into the encoder's tree, without what is never written (dropHidden).
+func (e *encoder) read(obj client.Object) (int, error) {
+	e.t.reset()
+	root, err := e.t.readObject(obj)
+	if err != nil {
+		return 0, err
+	}
+	e.dropHidden(root)
+	return root, nil
 }

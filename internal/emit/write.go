@@ -3,7 +3,6 @@ package emit
 import (
 	"bytes"
 	"encoding/json"
-	"strings"
 )
 
 // encoder encodes objects one at a time into buf; each goroutine has its own.
@@ -260,16 +259,105 @@ func (e *encoder) json(v int, prefix string, depth int) {
 	}
 }
 
+// A streaming conversion holds its JSON with a mark in place of each line break and its
+// indentation (jsonMarked): 0x01 and the depth, two bytes instead of up to ~20, which the
+// output expands (expandJSON). Held so, the JSON is half its indented size (less than the
+// YAML) and costs half to compress and decompress, and expanding it is a search for one
+// byte (vectorised) and an append a line. 0x01 is not found elsewhere in the encoding:
+// encoding/json escapes control characters in strings and keys.
+const lineMark = 0x01
+
+// jsonMarked writes the value as json does with the prefix itemPrefix, each line break and
+// its indentation replaced by lineMark and the depth (a byte; deeper lines are written
+// out).
+func (e *encoder) jsonMarked(v int, depth int) {
+	n := e.t.nodes[v]
+	switch n.kind {
+	case '{':
+		if n.n == 0 {
+			e.buf = append(e.buf, "{}"...)
+			return
+		}
+		e.buf = append(e.buf, '{')
+		for i, m := range e.t.members[n.first : n.first+n.n] {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.lineMark(depth + 1)
+			e.jsonString(m.rawKey)
+			e.buf = append(e.buf, ": "...)
+			e.jsonMarked(m.val, depth+1)
+		}
+		e.lineMark(depth)
+		e.buf = append(e.buf, '}')
+	case '[':
+		if n.n == 0 {
+			e.buf = append(e.buf, "[]"...)
+			return
+		}
+		e.buf = append(e.buf, '[')
+		for i, it := range e.t.items[n.first : n.first+n.n] {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.lineMark(depth + 1)
+			e.jsonMarked(it, depth+1)
+		}
+		e.lineMark(depth)
+		e.buf = append(e.buf, ']')
+	case '"':
+		e.jsonString(n.raw)
+	default:
+		e.buf = append(e.buf, n.raw...)
+	}
+}
+
+func (e *encoder) lineMark(depth int) {
+	if depth > 0xff {
+		e.newline(itemPrefix, depth)
+		return
+	}
+	e.buf = append(e.buf, lineMark, byte(depth))
+}
+
+// expandJSON appends src, which jsonMarked wrote, with its marks expanded: the bytes json
+// writes with the prefix itemPrefix.
+func (e *encoder) expandJSON(src []byte) {
+	for {
+		k := bytes.IndexByte(src, lineMark)
+		if k < 0 || k+1 >= len(src) {
+			e.buf = append(e.buf, src...)
+			return
+		}
+		e.buf = append(e.buf, src[:k]...)
+		if n := 1 + len(itemPrefix) + 2*int(src[k+1]); n <= len(newlineSpaces) {
+			e.buf = append(e.buf, newlineSpaces[:n]...)
+		} else {
+			e.newline(itemPrefix, int(src[k+1]))
+		}
+		src = src[k+2:]
+	}
+}
+
 func (e *encoder) newline(prefix string, depth int) {
 	// The prefixes are spaces: one append when the line is not indented deeper than
 	// newlineSpaces goes.
-	if n := 1 + len(prefix) + 2*depth; n <= len(newlineSpaces) && strings.TrimLeft(prefix, " ") == "" {
+	if n := 1 + len(prefix) + 2*depth; n <= len(newlineSpaces) && isSpaces(prefix) {
 		e.buf = append(e.buf, newlineSpaces[:n]...)
 		return
 	}
 	e.buf = append(e.buf, '\n')
 	e.buf = append(e.buf, prefix...)
 	e.indent(2 * depth)
+}
+
+func isSpaces(s string) bool {
+	for i := range len(s) {
+		if s[i] != ' ' {
+			return false
+		}
+	}
+	return true
 }
 
 // newlineSpaces is a line break and the indentation of a line.
