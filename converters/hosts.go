@@ -2,6 +2,7 @@ package converters
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -67,6 +68,8 @@ type model struct {
 	services map[string]*corev1.Service
 	secrets  map[string]*corev1.Secret
 	defaults annotations.Defaults
+	// sorted is sortedHosts' answer until a host is added (it is asked ~10 times a part).
+	sorted []*hostModel
 }
 
 func (m *model) host(name string) *hostModel {
@@ -74,18 +77,22 @@ func (m *model) host(name string) *hostModel {
 	if !ok {
 		h = &hostModel{name: name, locations: map[string]*location{}}
 		m.hosts[name] = h
+		m.sorted = nil
 	}
 	return h
 }
 
-// sortedHosts returns hosts by name ("" — the catch-all — first).
+// sortedHosts returns hosts by name ("" — the catch-all — first). Callers range over it
+// and do not change it.
 func (m *model) sortedHosts() []*hostModel {
-	out := make([]*hostModel, 0, len(m.hosts))
-	for _, h := range m.hosts {
-		out = append(out, h)
+	if m.sorted == nil && len(m.hosts) > 0 {
+		m.sorted = make([]*hostModel, 0, len(m.hosts))
+		for _, h := range m.hosts {
+			m.sorted = append(m.sorted, h)
+		}
+		slices.SortFunc(m.sorted, func(a, b *hostModel) int { return strings.Compare(a.name, b.name) })
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out
+	return m.sorted
 }
 
 // resolveBackend turns an Ingress backend into a Service backend; ok is false (with a
