@@ -78,33 +78,54 @@ type Encoded struct {
 // Len is the length of the encoding.
 func (e Encoded) Len() int { return int(e.end - e.start) }
 
-// encodedChunk is how many objects WriteEncoded decompresses and writes together.
-const encodedChunk = 256
+// encodedChunkBytes is about how many bytes WriteEncoded writes a chunk: chunks are cut by
+// size, not by count, so that the buffers in flight (a few per core) hold as much in JSON
+// as in YAML, where JSON objects are twice the bytes.
+const encodedChunkBytes = 256 << 10
 
 // WriteEncoded writes encodings made by an ObjectEncoder of the same format, in order,
 // with what Write puts around and between them: the bytes Write writes for the objects.
 func WriteEncoded(w io.Writer, objs []Encoded, format string, workers int) error {
 	return framed(w, format, func(asJSON bool) error {
-		chunks := (len(objs) + encodedChunk - 1) / encodedChunk
-		return writeInOrder(w, chunks, workers, func(e *encoder, c int) error {
-			return e.encodedChunk(objs, c, asJSON)
+		bounds := chunkBounds(objs, asJSON)
+		return writeInOrder(w, len(bounds)-1, workers, func(e *encoder, c int) error {
+			return e.encodedChunk(objs[:bounds[c+1]], bounds[c], asJSON)
 		})
 	})
 }
 
-// encodedChunk writes the objects of chunk c, each preceded by its separator, into e.buf
-// (replacing its content). A part's objects of one kind are next to each other in the
-// output: the block last decompressed is kept for the next object.
-func (e *encoder) encodedChunk(objs []Encoded, c int, asJSON bool) error {
-	end := min((c+1)*encodedChunk, len(objs))
-	// Sized once: grown by append, the buffer was copied over and over (a chunk of JSON
-	// is ~0.5 MB). Expanded, JSON takes about twice its size held.
-	size := 0
-	for i := c * encodedChunk; i < end; i++ {
-		size += objs[i].Len() + len(",\n    ")
-	}
+// writtenSize is about how many bytes an encoding held as o is written as, with its
+// separator: JSON's marks expand to about twice their bytes (jsonMarked).
+func writtenSize(o Encoded, asJSON bool) int {
 	if asJSON {
-		size *= 2
+		return 2*o.Len() + len(",\n    ")
+	}
+	return o.Len() + len("---\n")
+}
+
+// chunkBounds cuts objs into chunks of about encodedChunkBytes written: chunk c is
+// objs[bounds[c]:bounds[c+1]].
+func chunkBounds(objs []Encoded, asJSON bool) []int {
+	bounds := []int{0}
+	size := 0
+	for i, o := range objs {
+		size += writtenSize(o, asJSON)
+		if size >= encodedChunkBytes || i == len(objs)-1 {
+			bounds = append(bounds, i+1)
+			size = 0
+		}
+	}
+	return bounds
+}
+
+// encodedChunk writes objs[from:], each preceded by its separator, into e.buf (replacing
+// its content). A part's objects of one kind are next to each other in the output: the
+// block last decompressed is kept for the next object.
+func (e *encoder) encodedChunk(objs []Encoded, from int, asJSON bool) error {
+	// Sized once: grown by append, the buffer was copied over and over.
+	size := 0
+	for _, o := range objs[from:] {
+		size += writtenSize(o, asJSON)
 	}
 	if cap(e.buf) < size {
 		e.buf = make([]byte, 0, size)
@@ -112,7 +133,7 @@ func (e *encoder) encodedChunk(objs []Encoded, c int, asJSON bool) error {
 	e.buf = e.buf[:0]
 	var current *Block
 	raw := e.raw
-	for i := c * encodedChunk; i < end; i++ {
+	for i := from; i < len(objs); i++ {
 		o := objs[i]
 		e.separator(i, asJSON)
 		if o.block != current {

@@ -323,17 +323,20 @@ func (e *encoder) lineMark(depth int) {
 // expandJSON appends src, which jsonMarked wrote, with its marks expanded: the bytes json
 // writes with the prefix itemPrefix.
 func (e *encoder) expandJSON(src []byte) {
+	buf := e.buf // a local: appends to e.buf would load and store it each time
 	for {
 		k := bytes.IndexByte(src, lineMark)
 		if k < 0 || k+1 >= len(src) {
-			e.buf = append(e.buf, src...)
+			e.buf = append(buf, src...)
 			return
 		}
-		e.buf = append(e.buf, src[:k]...)
+		buf = append(buf, src[:k]...)
 		if n := 1 + len(itemPrefix) + 2*int(src[k+1]); n <= len(newlineSpaces) {
-			e.buf = append(e.buf, newlineSpaces[:n]...)
+			buf = append(buf, newlineSpaces[:n]...)
 		} else {
+			e.buf = buf
 			e.newline(itemPrefix, int(src[k+1]))
+			buf = e.buf
 		}
 		src = src[k+2:]
 	}
