@@ -47,8 +47,8 @@ type codec struct {
 	zero zeroTest
 	// stringMap: exactly map[string]string (labels, annotations), read without reflection.
 	stringMap bool
-	// own reads the value of a type whose MarshalJSON is known (ownReaders), nil otherwise.
-	own func(t *tree, v reflect.Value) (int, error)
+	// own writes the value of a type whose MarshalJSON is known (ownWriters), nil otherwise.
+	own ownWriter
 
 	planOnce sync.Once
 	plan     *structPlan
@@ -70,25 +70,38 @@ const (
 
 var codecs sync.Map // reflect.Type → *codec
 
-// ownReaders read the marshalers of every object (metadata.creationTimestamp) and of every
-// timeout as their MarshalJSON writes them, without encoding/json (3 allocations each).
-var ownReaders = map[reflect.Type]func(t *tree, v reflect.Value) (int, error){
+// ownWriter appends to dst what v's MarshalJSON writes between quotes (a string that
+// needs no escape), or reports that it writes null.
+type ownWriter func(dst []byte, v reflect.Value) (out []byte, null bool)
+
+// ownWriters write the marshalers of every object (metadata.creationTimestamp) and of
+// every timeout as their MarshalJSON does, without encoding/json (3 allocations each).
+var ownWriters = map[reflect.Type]ownWriter{
 	// MarshalJSON: null when zero, else the UTC time in RFC 3339, quoted.
-	reflect.TypeFor[metav1.Time](): func(t *tree, v reflect.Value) (int, error) {
+	reflect.TypeFor[metav1.Time](): func(dst []byte, v reflect.Value) ([]byte, bool) {
 		tm := valueOf[metav1.Time](v)
 		if tm.IsZero() {
-			return t.literal("null"), nil
+			return dst, true
 		}
-		start := len(t.scratch)
-		t.scratch = append(t.scratch, '"')
-		t.scratch = tm.UTC().AppendFormat(t.scratch, time.RFC3339)
-		t.scratch = append(t.scratch, '"')
-		return t.scalar('"', start), nil
+		return tm.UTC().AppendFormat(dst, time.RFC3339), false
 	},
-	// MarshalJSON: the duration's String, quoted.
-	reflect.TypeFor[metav1.Duration](): func(t *tree, v reflect.Value) (int, error) {
-		return t.str(valueOf[metav1.Duration](v).Duration.String())
+	// MarshalJSON: the duration's String (digits, '.', '-' and unit letters, µ), quoted.
+	reflect.TypeFor[metav1.Duration](): func(dst []byte, v reflect.Value) ([]byte, bool) {
+		return append(dst, valueOf[metav1.Duration](v).Duration.String()...), false
 	},
+}
+
+// ownNode adds the node of a value an ownWriter writes.
+func (t *tree) ownNode(own ownWriter, v reflect.Value) int {
+	start := len(t.scratch)
+	t.scratch = append(t.scratch, '"')
+	var null bool
+	if t.scratch, null = own(t.scratch, v); null {
+		t.scratch = t.scratch[:start]
+		return t.literal("null")
+	}
+	t.scratch = append(t.scratch, '"')
+	return t.scalar('"', start)
 }
 
 // valueOf is v's value, of type T, through its address when it has one (no copy to the heap).
@@ -105,7 +118,7 @@ func codecOf(t reflect.Type) *codec {
 	if c, ok := codecs.Load(t); ok {
 		return c.(*codec)
 	}
-	c := &codec{typ: t, kind: t.Kind(), stringMap: t == reflect.TypeFor[map[string]string](), own: ownReaders[t]}
+	c := &codec{typ: t, kind: t.Kind(), stringMap: t == reflect.TypeFor[map[string]string](), own: ownWriters[t]}
 	if t.Kind() != reflect.Pointer {
 		// A pointer is followed instead: its element marshals itself, or is addressable
 		// and marshals through its address (which is what the pointer's method does).
@@ -247,7 +260,7 @@ func plainKey(name string) bool {
 // readValue reads v, of c's type, into the tree and returns its node.
 func (t *tree) readValue(v reflect.Value, c *codec) (int, error) {
 	if c.own != nil {
-		return c.own(t, v)
+		return t.ownNode(c.own, v), nil
 	}
 	if c.marshal || c.addrMarshal && v.CanAddr() {
 		return t.marshalled(v)

@@ -251,3 +251,67 @@ func FuzzReadValue(f *testing.F) {
 		checkDirect(t, edgeValue(s))
 	})
 }
+
+// hiddenParts has what dropHidden leaves out of an object, for TestDirectJSONEqualsTree.
+type hiddenParts struct {
+	Metadata metav1.ObjectMeta `json:"metadata"`
+	Spec     *edge             `json:"spec,omitempty"`
+	Status   map[string]any    `json:"status,omitempty"`
+}
+
+// treeJSON is what a streaming conversion held as JSON before objects were written
+// straight from their values: the tree, without what dropHidden drops, jsonMarked.
+func treeJSON(t *testing.T, v any) string {
+	t.Helper()
+	var e encoder
+	root, err := e.t.readObject(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.dropHidden(root)
+	e.jsonMarked(root, 0)
+	return string(e.buf)
+}
+
+func directJSON(t *testing.T, v any) string {
+	t.Helper()
+	var e encoder
+	rv := reflect.ValueOf(v)
+	if err := e.jsonValue(rv, codecOf(rv.Type()), 0, hideObject); err != nil {
+		t.Fatal(err)
+	}
+	return string(e.buf)
+}
+
+func checkDirectJSON(t *testing.T, v any) {
+	t.Helper()
+	if got, want := directJSON(t, v), treeJSON(t, v); got != want {
+		t.Errorf("direct JSON differs from the tree's:\ngot:\n%q\nwant:\n%q", got, want)
+	}
+}
+
+func TestDirectJSONEqualsTree(t *testing.T) {
+	for _, s := range []string{"", "plain", "line\nbreak", "\xff", "<&>", "a\"b\\"} {
+		checkDirectJSON(t, edgeValue(s))
+		checkDirectJSON(t, &hiddenParts{Spec: edgeValue(s), Status: map[string]any{"s": s}})
+		checkDirectJSON(t, &hiddenParts{Metadata: metav1.ObjectMeta{Name: s, Labels: map[string]string{s: s},
+			CreationTimestamp: metav1.NewTime(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC))}})
+		// Maps: the same members left out, or kept (a creationTimestamp that is not null).
+		checkDirectJSON(t, map[string]any{"status": s, "metadata": map[string]any{"creationTimestamp": nil, "name": s}})
+		checkDirectJSON(t, map[string]any{"metadata": map[string]any{"creationTimestamp": s}, "spec": []any{}})
+		checkDirectJSON(t, map[string]any{"metadata": map[string]any{"creationTimestamp": nil}})
+	}
+	checkDirectJSON(t, &hiddenParts{})
+	checkDirectJSON(t, &edge{})
+	checkDirectJSON(t, (*edge)(nil))
+	checkDirectJSON(t, []any{nil, map[string]any{}, []int{}, &Inline{}})
+}
+
+func FuzzDirectJSON(f *testing.F) {
+	for _, s := range []string{"", "a", "<>&", "\u2028", "\xff", "\\\"", strings.Repeat("x", 100)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkDirectJSON(t, &hiddenParts{Spec: edgeValue(s), Metadata: metav1.ObjectMeta{Name: s, Annotations: map[string]string{s: s}}})
+	})
+}

@@ -218,17 +218,13 @@ func (e *encoder) object(obj client.Object, asJSON bool) error {
 }
 
 // objectMarked appends one object's encoding to e.buf as ObjectEncoder encodes it: JSON
-// with marks for its line breaks (jsonMarked), YAML as object does.
+// with marks for its line breaks, straight from the object (objectJSONMarked), YAML as
+// object does.
 func (e *encoder) objectMarked(obj client.Object, asJSON bool) error {
 	if !asJSON {
 		return e.object(obj, false)
 	}
-	root, err := e.read(obj)
-	if err != nil {
-		return err
-	}
-	e.jsonMarked(root, 0)
-	return nil
+	return e.objectJSONMarked(obj)
 }
 
 // read reads obj into the encoder's tree, without what is never written (dropHidden).

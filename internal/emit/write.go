@@ -9,6 +9,8 @@ import (
 type encoder struct {
 	t   tree
 	buf []byte
+	// keyStack holds the sorted keys of the string maps being written (jsondirect.go).
+	keyStack []string
 	// raw is the block WriteEncoded decompressed last.
 	raw []byte
 }
