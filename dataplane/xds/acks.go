@@ -120,7 +120,11 @@ func (ts *typeState) addPending(r deltaResponse) {
 	ts.pending = append(ts.pending, r)
 }
 
+// put records that the client holds name at version. A version sent with a mark
+// (resend.go: the content hash and the publish that sent it again) is held as its content
+// hash: what the client holds is compared with the published sets, which hold hashes.
 func (h *heldResources) put(name, version string) {
+	version = contentVersion(version)
 	if h.versions == nil {
 		h.versions = make(map[string]string)
 	}

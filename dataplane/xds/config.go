@@ -83,6 +83,19 @@ type resourceSet struct {
 	// a copy. Both hold the same resources, which sameAs can then tell without comparing
 	// them one by one.
 	copyOf *resourceSet
+	// marks are the versions delta clients are sent instead of the hash for resources sent
+	// again unchanged (resend.go); nil for most sets. They are transport, not content:
+	// sameAs ignores them.
+	marks map[string]string
+}
+
+// versionOf is the version delta clients are sent for the resource name of s, c its
+// checked entry: its hash, or its mark when it was sent again unchanged (resend.go).
+func (s *resourceSet) versionOf(name string, c checked) string {
+	if m, ok := s.marks[name]; ok {
+		return m
+	}
+	return c.hash
 }
 
 // checked is what validating one resource found out about it.
@@ -270,10 +283,6 @@ func encodeResource(r proto.Message) ([]byte, error) {
 // config is one complete, validated configuration: what a snapshot is built from.
 type config struct {
 	sets [numKinds]*resourceSet
-	// resend names the load assignments published again although they did not change,
-	// because a cluster that uses them was added or changed (see endpointsToResend). Set
-	// by Server.publish for the publish of c only.
-	resend map[string]bool
 }
 
 // newConfig validates and hashes every resource of res, reusing what prev, the sets built

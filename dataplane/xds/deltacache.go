@@ -181,16 +181,13 @@ func (d *deltaWatches) publish(c *config) {
 		w := d.open[id]
 		var resp *deltaAnswer
 		switch {
-		case w.upTo != nil && w.upTo == prev && prev.sets[w.kind] == c.sets[w.kind] && !(w.kind == kindEndpoint && len(c.resend) > 0):
+		case w.upTo != nil && w.upTo == prev && prev.sets[w.kind] == c.sets[w.kind]:
 			// The type's set is the one the client is up to date with.
 			w.upTo = c
 			continue
 		case w.upTo != nil && w.upTo == prev:
 			if diffs[w.kind] == nil {
 				diffs[w.kind] = diffSets(prev.sets[w.kind], c.sets[w.kind])
-				if w.kind == kindEndpoint {
-					diffs[w.kind] = diffs[w.kind].withResent(c.resend)
-				}
 			}
 			resp = d.changes(w, diffs[w.kind])
 		default:
@@ -215,18 +212,15 @@ func (d *deltaWatches) publish(c *config) {
 }
 
 // setDiff is what changed from one set of a type to the next: the names added or whose
-// version changed, and the names removed, each sorted.
+// version changed (a mark included, resend.go), and the names removed, each sorted.
 type setDiff struct {
 	changed, removed []string
-	// resent are names among changed to send even to a client that holds their version
-	// (resend.go).
-	resent map[string]bool
 }
 
 func diffSets(prev, next *resourceSet) *setDiff {
 	diff := &setDiff{}
 	for name, c := range next.checked {
-		if old, ok := prev.checked[name]; !ok || old.hash != c.hash {
+		if old, ok := prev.checked[name]; !ok || prev.versionOf(name, old) != next.versionOf(name, c) {
 			diff.changed = append(diff.changed, name)
 		}
 	}
@@ -254,8 +248,8 @@ func (d *deltaWatches) changes(w *deltaWatch, diff *setDiff) *deltaAnswer {
 		return ok
 	}
 	for _, name := range diff.changed {
-		if c := set.checked[name]; wanted(name) && (returned[name] != c.hash || diff.resent[name]) {
-			resp.resources = append(resp.resources, namedResource{name, c})
+		if c := set.checked[name]; wanted(name) && returned[name] != set.versionOf(name, c) {
+			resp.resources = append(resp.resources, set.named(name, c))
 		}
 	}
 	for _, name := range diff.removed {
@@ -293,8 +287,8 @@ func (d *deltaWatches) fullDiff(k kind, req *cachev3.DeltaRequest, sub cachev3.S
 	if sub.IsWildcard() {
 		for _, item := range set.items {
 			name := cachev3.GetResourceName(item)
-			if c := set.checked[name]; returned[name] != c.hash || !hasKey(returned, name) {
-				resp.resources = append(resp.resources, namedResource{name, c})
+			if c := set.checked[name]; returned[name] != set.versionOf(name, c) || !hasKey(returned, name) {
+				resp.resources = append(resp.resources, set.named(name, c))
 			}
 		}
 		for name := range returned {
@@ -313,8 +307,8 @@ func (d *deltaWatches) fullDiff(k kind, req *cachev3.DeltaRequest, sub cachev3.S
 			c, ok := set.checked[name]
 			switch {
 			case ok:
-				if returned[name] != c.hash || !hasKey(returned, name) {
-					resp.resources = append(resp.resources, namedResource{name, c})
+				if returned[name] != set.versionOf(name, c) || !hasKey(returned, name) {
+					resp.resources = append(resp.resources, set.named(name, c))
 				}
 				names = append(names, name)
 			case hasKey(returned, name):
@@ -327,7 +321,7 @@ func (d *deltaWatches) fullDiff(k kind, req *cachev3.DeltaRequest, sub cachev3.S
 	if !resp.empty() || respond {
 		resp.next = make(map[string]string, len(names))
 		for _, name := range names {
-			resp.next[name] = set.checked[name].hash
+			resp.next[name] = set.versionOf(name, set.checked[name])
 		}
 	}
 	return resp
@@ -344,11 +338,18 @@ func (d *deltaWatches) response(k kind, req *cachev3.DeltaRequest) *deltaAnswer 
 	return &deltaAnswer{request: req, typeURL: k.typeURL(), version: strconv.FormatUint(d.current.sets[k].version, 10)}
 }
 
-// namedResource is a resource of a response, with what validating it found (its hash is
-// its version).
+// namedResource is a resource of a response, with what validating it found; hash is the
+// version it is sent with (set.named).
 type namedResource struct {
 	name string
 	checked
+}
+
+// named is the resource name of s as a response sends it: with its mark for a hash when it
+// has one (resend.go).
+func (s *resourceSet) named(name string, c checked) namedResource {
+	c.hash = s.versionOf(name, c)
+	return namedResource{name, c}
 }
 
 // deltaAnswer is a DeltaResponse of deltaWatches, encoded when the server asks for it.

@@ -131,9 +131,8 @@ func (s *Server) publish(c *config) (bool, error) {
 	}
 	resend := endpointsToResend(prevConfig, c)
 	c = c.reusing(prevConfig, version)
-	if len(resend) > 0 {
-		c.resend = resend
-		c.sets[kindEndpoint] = c.sets[kindEndpoint].restamped(prevConfig.sets[kindEndpoint], version)
+	if prevConfig != nil {
+		c.sets[kindEndpoint] = c.sets[kindEndpoint].markedResent(prevConfig.sets[kindEndpoint], resend, version)
 	}
 
 	// resolveReferences already guarantees what the cache checks here (every RDS and EDS
@@ -179,20 +178,6 @@ func (c *config) reusing(prev *config, version uint64) *config {
 		out.sets[k] = &set
 	}
 	return out
-}
-
-// restamped returns s, the endpoints set of a publish that must send load assignments
-// again (resend.go), stamped with version if it is the set published before (prev): a
-// state-of-the-world client is sent a type again only when its version changes.
-func (s *resourceSet) restamped(prev *resourceSet, version uint64) *resourceSet {
-	if s != prev {
-		return s // changed, so stamped already (reusing)
-	}
-	set := *s
-	set.copyOf = s.original()
-	set.version = version
-	set.sotw = &sotwForm{}
-	return &set
 }
 
 // consistent is the second opinion on c's references: go-control-plane's

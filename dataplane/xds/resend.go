@@ -1,8 +1,8 @@
 package xds
 
 import (
-	"maps"
-	"slices"
+	"strconv"
+	"strings"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
@@ -21,9 +21,15 @@ import (
 // #13009 and #26749 describe the behaviour; the protocol leaves it to the server).
 //
 // So each publish sends again the load assignments of the clusters it adds or changes,
-// unchanged as they are: to delta clients as resources of the same version
-// (deltaWatches.changes), to state-of-the-world clients as a new version of the set
-// (config.reusing), which is what Envoy waits for.
+// unchanged as they are. To state-of-the-world clients that is a new version of the set.
+// To delta clients it is a new version of each of those resources: the version they are
+// sent is "<hash>~<snapshot version>" (a mark, resourceSet.marks) instead of the hash, so
+// the resources differ from what every client holds. A client whose endpoints watch is not
+// open at the publish (a response to it in flight) compares its versions with the marks
+// when it asks next, and gets them then; a per-publish "send these anyway" flag would be
+// lost for it. Marks stay while the content does not change (carried to the next sets),
+// so a client is not sent the same assignment twice; they are transport, never content
+// (sameAs and changedKinds ignore them).
 
 // endpointsToResend returns the names of c's load assignments that a cluster added or
 // changed since prev uses, or nil. It costs a pass over the clusters only when their set
@@ -68,19 +74,43 @@ func edsAssignmentName(item types.Resource) string {
 	return ""
 }
 
-// withResent returns diff with the names of resend added to those changed (kept sorted),
-// and marks them resent so that they are sent even to a client that holds their version.
-func (diff *setDiff) withResent(resend map[string]bool) *setDiff {
-	if len(resend) == 0 {
-		return diff
+// markSeparator separates a resource's hash from the snapshot version of its mark.
+const markSeparator = "~"
+
+// contentVersion is the content hash of a version a delta client was sent: the version
+// itself, or what precedes its mark.
+func contentVersion(version string) string {
+	hash, _, _ := strings.Cut(version, markSeparator)
+	return hash
+}
+
+// markedResent returns s, the endpoints set of a publish stamped with version, with the
+// names of resend marked as sent again at version and the marks of prev (the set published
+// before) kept where the content did not change. s is returned as it is when there is
+// nothing to mark or it is prev, unchanged and with nothing sent again. A set that gets
+// new marks while its content is prev's is given version: state-of-the-world clients are
+// sent a type again only when its version changes.
+func (s *resourceSet) markedResent(prev *resourceSet, resend map[string]bool, version uint64) *resourceSet {
+	if len(resend) == 0 && (s == prev || len(prev.marks) == 0) {
+		return s
 	}
-	out := &setDiff{removed: diff.removed, resent: resend}
-	out.changed = slices.Sorted(maps.Keys(resend))
-	for _, name := range diff.changed {
-		if !resend[name] {
-			out.changed = append(out.changed, name)
+	marks := make(map[string]string, len(prev.marks)+len(resend))
+	for name, mark := range prev.marks {
+		if c, ok := s.checked[name]; ok && strings.HasPrefix(mark, c.hash+markSeparator) {
+			marks[name] = mark
 		}
 	}
-	slices.Sort(out.changed)
-	return out
+	for name := range resend {
+		if c, ok := s.checked[name]; ok {
+			marks[name] = c.hash + markSeparator + strconv.FormatUint(version, 10)
+		}
+	}
+	set := *s
+	if s == prev {
+		set.copyOf = s.original()
+		set.version = version
+		set.sotw = &sotwForm{}
+	}
+	set.marks = marks
+	return &set
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,8 +76,8 @@ func TestDeltaSendsOnlyWhatChanged(t *testing.T) {
 		t.Fatalf("Version() = %q after publishing nothing, want 1", s.Version())
 	}
 
-	// Changing one cluster re-sends that cluster and its load assignment, unchanged, for
-	// the cluster to warm (resend.go), and nothing else. Had the no-op publish sent
+	// Changing one cluster re-sends that cluster and its load assignment, unchanged (with a
+	// new version: a mark), for the cluster to warm (resend.go), and nothing else. Had the no-op publish sent
 	// anything, it would arrive first.
 	res := testResources(t)
 	res.Clusters[1] = testCluster("c2", 2*time.Second)
@@ -93,8 +94,10 @@ func TestDeltaSendsOnlyWhatChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Sent again unchanged: its hash, marked with the publish that sent it again.
+	want += markSeparator + "2"
 	if got := versionsOf(resp); len(got) != 1 || got["c2"] != want {
-		t.Fatalf("endpoints response has %v, want c2 at its unchanged version %s", got, want)
+		t.Fatalf("endpoints response has %v, want c2's unchanged content, marked: %s", got, want)
 	}
 	c.ack(resp)
 	// Listeners and routes were not sent, yet the client holds version 2 of them.
@@ -599,5 +602,53 @@ func TestSnapshotsOnlyForStateOfTheWorld(t *testing.T) {
 	s.mustPublish(t, res)
 	if resp := c.recv(resourcev3.RouteType); resp.GetVersionInfo() != "3" {
 		t.Errorf("route response version = %q, want 3", resp.GetVersionInfo())
+	}
+}
+
+// TestDeltaResendReachesAClientWithAResponseInFlight: a client that has not acknowledged
+// its last endpoints response when a cluster changes has no endpoints watch open at that
+// publish; it must still get the cluster's unchanged load assignment again when it asks
+// next (resend.go: the mark), or Envoy waits out its initial fetch timeout.
+func TestDeltaResendReachesAClientWithAResponseInFlight(t *testing.T) {
+	s := startServer(t)
+	s.mustPublish(t, testResources(t))
+	c := newDeltaClient(t, s, "envoy-a")
+	c.sync()
+
+	// Version 2 changes c1's endpoints; the client receives them and does not answer yet.
+	res := testResources(t)
+	res.Endpoints[0] = testEndpoints("c1", 9001, 9003)
+	s.mustPublish(t, res)
+	inFlight := c.recv(resourcev3.EndpointType)
+	if names := deltaNames(inFlight); !slices.Equal(names, []string{"c1"}) {
+		t.Fatalf("version 2 endpoints %v, want [c1]", names)
+	}
+
+	// Version 3 changes cluster c1 alone.
+	res = testResources(t)
+	res.Endpoints[0] = testEndpoints("c1", 9001, 9003)
+	res.Clusters[0] = testCluster("c1", 3*time.Second)
+	s.mustPublish(t, res)
+	clusters := c.recv(resourcev3.ClusterType)
+	if names := deltaNames(clusters); !slices.Equal(names, []string{"c1"}) {
+		t.Fatalf("version 3 clusters %v, want [c1]", names)
+	}
+	c.ack(clusters)
+	c.ack(inFlight)
+	again := c.recv(resourcev3.EndpointType)
+	if names := deltaNames(again); !slices.Equal(names, []string{"c1"}) {
+		t.Fatalf("after the in-flight response, endpoints %v, want [c1] again", names)
+	}
+	if v := again.GetResources()[0].GetVersion(); !strings.HasSuffix(v, markSeparator+"3") {
+		t.Errorf("c1's load assignment sent again as version %q, want its hash marked %q", v, markSeparator+"3")
+	}
+	c.ack(again)
+	s.waitForAck(t, "3")
+
+	// The mark stays while the content does: a change elsewhere does not send c1 again.
+	res.Endpoints[1] = testEndpoints("c2", 9002, 9004)
+	s.mustPublish(t, res)
+	if names := deltaNames(c.recv(resourcev3.EndpointType)); !slices.Equal(names, []string{"c2"}) {
+		t.Fatalf("version 4 endpoints %v, want [c2] alone", names)
 	}
 }
