@@ -34,6 +34,9 @@ targets="./annotations FuzzParse
 ./dataplane FuzzTranslate
 ./dataplane FuzzTranslateValues
 ./internal/emit FuzzWriteMatchesEncodeObjects
+./internal/emit FuzzReadValue
+./internal/emit FuzzDirectJSON
+./converters FuzzPlainlyValidMeta
 ./internal/clientca FuzzRFC2253"
 
 failed=0
