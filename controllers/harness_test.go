@@ -231,6 +231,25 @@ func (h *harness) waitPasses(before int64, n int64) PassResult {
 	return h.lastPass()
 }
 
+// waitSettled waits until a pass has run after before and then none for a second: the
+// writer has seen every change made until now. Changes close together may be taken by one
+// pass (the queue merges them), so counting passes per change is a race.
+func (h *harness) waitSettled(before int64) PassResult {
+	h.t.Helper()
+	h.waitPasses(before, 1)
+	deadline := time.Now().Add(waitTimeout)
+	for n := h.passes.Load(); time.Now().Before(deadline); {
+		time.Sleep(time.Second)
+		now := h.passes.Load()
+		if now == n {
+			return h.lastPass()
+		}
+		n = now
+	}
+	h.t.Fatalf("the writer did not settle within %s", waitTimeout)
+	return PassResult{}
+}
+
 // eventually polls check until it returns nil or the time is up.
 func eventually(t *testing.T, check func() error) {
 	t.Helper()

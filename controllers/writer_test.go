@@ -428,7 +428,7 @@ func TestEventsOncePerChangeAndRestartInSync(t *testing.T) {
 	create(t, env, extra)
 	updateObj(t, env, extra, func(s *corev1.Service) { s.Spec.Ports[0].Port = 81 })
 	updateObj(t, env, extra, func(s *corev1.Service) { s.Spec.Ports[0].Port = 82 })
-	h.waitPasses(before, 3)
+	h.waitSettled(before)
 	eventually(t, wantEvents("assessed", ReasonAssessed))
 	eventually(t, wantEvents("migrating", ReasonMigrated))
 	if w := h.writes.Writes()[writesBefore:]; len(w) != 0 {
