@@ -146,15 +146,38 @@ func (e *encoder) jsonStr(s string) {
 	e.jsonString(tok)
 }
 
-// memberStart appends what comes before a member's key: the object's opening brace or a
-// comma, and the line mark.
-func (e *encoder) memberStart(first bool, depth int) {
-	if first {
-		e.buf = append(e.buf, '{')
-	} else {
+// beginMember starts the member key of an object at depth (the first if !wrote): it
+// appends the opening brace or a comma and the line mark, and returns where the member
+// starts and the hiding its value gets; ok is false for a member hide leaves out before it
+// is written (an object's status), and nothing is appended then.
+func (e *encoder) beginMember(wrote bool, depth int, hide hidden, key string) (start int, child hidden, ok bool) {
+	child = hideNothing
+	if hide == hideObject {
+		switch key {
+		case "status":
+			return 0, hideNothing, false
+		case "metadata":
+			child = hideMetadata
+		}
+	}
+	start = len(e.buf)
+	if wrote {
 		e.buf = append(e.buf, ',')
+	} else {
+		e.buf = append(e.buf, '{')
 	}
 	e.lineMark(depth + 1)
+	return start, child, true
+}
+
+// endMember ends the member key begun at start, its value written from valueStart, and
+// reports whether it stays: a null creationTimestamp of an object's metadata is taken back.
+func (e *encoder) endMember(hide hidden, key string, start, valueStart int) bool {
+	if hide == hideMetadata && key == "creationTimestamp" && string(e.buf[valueStart:]) == "null" {
+		e.buf = e.buf[:start]
+		return false
+	}
+	return true
 }
 
 // objectEnd closes an object that has members (wrote), or writes an empty one.
@@ -167,26 +190,6 @@ func (e *encoder) objectEnd(wrote bool, depth int) {
 	e.buf = append(e.buf, '}')
 }
 
-// memberHidden: what hide says of the member key, before it is written (the status of an
-// object), and the hiding its value gets.
-func memberHidden(hide hidden, key string) (skip bool, child hidden) {
-	if hide == hideObject {
-		switch key {
-		case "status":
-			return true, hideNothing
-		case "metadata":
-			return false, hideMetadata
-		}
-	}
-	return false, hideNothing
-}
-
-// hiddenAfter: the member key just written (from start, its value from valueStart) is left
-// out (a null creationTimestamp of an object's metadata).
-func (e *encoder) hiddenAfter(hide hidden, key string, valueStart int) bool {
-	return hide == hideMetadata && key == "creationTimestamp" && string(e.buf[valueStart:]) == "null"
-}
-
 func (e *encoder) jsonStruct(v reflect.Value, plan *structPlan, depth int, hide hidden) error {
 	wrote := false
 	for i := range plan.fields {
@@ -195,24 +198,17 @@ func (e *encoder) jsonStruct(v reflect.Value, plan *structPlan, depth int, hide 
 		if !ok || f.omitEmpty && emptyValue(fv) || f.omitZero && zeroValue(fv, f.codec.zero) {
 			continue
 		}
-		key := string(f.key)
-		skip, child := memberHidden(hide, key)
-		if skip {
+		start, child, ok := e.beginMember(wrote, depth, hide, f.name)
+		if !ok {
 			continue
 		}
-		start := len(e.buf)
-		e.memberStart(!wrote, depth)
 		e.buf = append(e.buf, f.rawKey...)
 		e.buf = append(e.buf, ": "...)
 		valueStart := len(e.buf)
 		if err := e.jsonValue(fv, f.codec, depth+1, child); err != nil {
 			return err
 		}
-		if e.hiddenAfter(hide, key, valueStart) {
-			e.buf = e.buf[:start]
-			continue
-		}
-		wrote = true
+		wrote = e.endMember(hide, f.name, start, valueStart) || wrote
 	}
 	e.objectEnd(wrote, depth)
 	return nil
@@ -247,12 +243,10 @@ func (e *encoder) jsonMap(v reflect.Value, c *codec, depth int, hide hidden) err
 	elem := c.elemCodec()
 	wrote := false
 	for _, k := range keys {
-		skip, child := memberHidden(hide, k)
-		if skip {
+		start, child, ok := e.beginMember(wrote, depth, hide, k)
+		if !ok {
 			continue
 		}
-		start := len(e.buf)
-		e.memberStart(!wrote, depth)
 		e.jsonStr(k)
 		e.buf = append(e.buf, ": "...)
 		valueStart := len(e.buf)
@@ -261,11 +255,7 @@ func (e *encoder) jsonMap(v reflect.Value, c *codec, depth int, hide hidden) err
 		} else if err := e.jsonValue(vals[k], elem, depth+1, child); err != nil {
 			return err
 		}
-		if e.hiddenAfter(hide, k, valueStart) {
-			e.buf = e.buf[:start]
-			continue
-		}
-		wrote = true
+		wrote = e.endMember(hide, k, start, valueStart) || wrote
 	}
 	e.objectEnd(wrote, depth)
 	return nil

@@ -160,7 +160,8 @@ type structPlan struct {
 
 // fieldPlan is one field of the JSON object of a struct.
 type fieldPlan struct {
-	// key is the field's JSON name, rawKey its token with quotes.
+	// name is the field's JSON name; key the same bytes, rawKey its token with quotes.
+	name        string
 	key, rawKey []byte
 	// index is the path of struct field indexes to it (through embedded structs).
 	index     []int
@@ -229,7 +230,7 @@ func collectFields(t reflect.Type, index []int, visiting map[reflect.Type]bool, 
 		} else if !plainKey(name) {
 			return false
 		}
-		fp := fieldPlan{key: []byte(name), rawKey: []byte(`"` + name + `"`), index: at, codec: codecOf(f.Type)}
+		fp := fieldPlan{name: name, key: []byte(name), rawKey: []byte(`"` + name + `"`), index: at, codec: codecOf(f.Type)}
 		for o := range strings.SplitSeq(opts, ",") {
 			switch o {
 			case "omitempty":

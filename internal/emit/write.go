@@ -220,59 +220,41 @@ func yaml11Word(s []byte) bool {
 // --- JSON: as json.MarshalIndent writes a map with the prefix prefix and "  " indent.
 
 func (e *encoder) json(v int, prefix string, depth int) {
-	n := e.t.nodes[v]
-	switch n.kind {
-	case '{':
-		if n.n == 0 {
-			e.buf = append(e.buf, "{}"...)
-			return
-		}
-		e.buf = append(e.buf, '{')
-		for i, m := range e.t.members[n.first : n.first+n.n] {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.newline(prefix, depth+1)
-			e.jsonString(m.rawKey)
-			e.buf = append(e.buf, ": "...)
-			e.json(m.val, prefix, depth+1)
-		}
-		e.newline(prefix, depth)
-		e.buf = append(e.buf, '}')
-	case '[':
-		if n.n == 0 {
-			e.buf = append(e.buf, "[]"...)
-			return
-		}
-		e.buf = append(e.buf, '[')
-		for i, it := range e.t.items[n.first : n.first+n.n] {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.newline(prefix, depth+1)
-			e.json(it, prefix, depth+1)
-		}
-		e.newline(prefix, depth)
-		e.buf = append(e.buf, ']')
-	case '"':
-		e.jsonString(n.raw)
-	default:
-		e.buf = append(e.buf, n.raw...)
-	}
+	e.jsonTree(v, jsonLines{prefix: prefix}, depth)
 }
 
 // A streaming conversion holds its JSON with a mark in place of each line break and its
 // indentation (jsonMarked): 0x01 and the depth, two bytes instead of up to ~20, which the
-// output expands (expandJSON). Held so, the JSON is half its indented size (less than the
-// YAML) and costs half to compress and decompress, and expanding it is a search for one
-// byte (vectorised) and an append a line. 0x01 is not found elsewhere in the encoding:
-// encoding/json escapes control characters in strings and keys.
+// output expands (expandJSON). Held so, the JSON is 60 % of its indented size (~15 % more
+// than the YAML) and costs that to compress and decompress, and expanding it is a search
+// for one byte (vectorised) and an append a line. 0x01 is not found elsewhere in the
+// encoding: encoding/json escapes control characters in strings and keys.
 const lineMark = 0x01
 
 // jsonMarked writes the value as json does with the prefix itemPrefix, each line break and
 // its indentation replaced by lineMark and the depth (a byte; deeper lines are written
 // out).
 func (e *encoder) jsonMarked(v int, depth int) {
+	e.jsonTree(v, jsonLines{prefix: itemPrefix, marked: true}, depth)
+}
+
+// jsonLines is how JSON's line breaks are written: with their indentation after the
+// prefix, or marked (lineMark).
+type jsonLines struct {
+	prefix string
+	marked bool
+}
+
+func (e *encoder) lineBreak(l jsonLines, depth int) {
+	if l.marked {
+		e.lineMark(depth)
+	} else {
+		e.newline(l.prefix, depth)
+	}
+}
+
+// jsonTree writes tree node v at depth, its line breaks as l says.
+func (e *encoder) jsonTree(v int, l jsonLines, depth int) {
 	n := e.t.nodes[v]
 	switch n.kind {
 	case '{':
@@ -285,12 +267,12 @@ func (e *encoder) jsonMarked(v int, depth int) {
 			if i > 0 {
 				e.buf = append(e.buf, ',')
 			}
-			e.lineMark(depth + 1)
+			e.lineBreak(l, depth+1)
 			e.jsonString(m.rawKey)
 			e.buf = append(e.buf, ": "...)
-			e.jsonMarked(m.val, depth+1)
+			e.jsonTree(m.val, l, depth+1)
 		}
-		e.lineMark(depth)
+		e.lineBreak(l, depth)
 		e.buf = append(e.buf, '}')
 	case '[':
 		if n.n == 0 {
@@ -302,10 +284,10 @@ func (e *encoder) jsonMarked(v int, depth int) {
 			if i > 0 {
 				e.buf = append(e.buf, ',')
 			}
-			e.lineMark(depth + 1)
-			e.jsonMarked(it, depth+1)
+			e.lineBreak(l, depth+1)
+			e.jsonTree(it, l, depth+1)
 		}
-		e.lineMark(depth)
+		e.lineBreak(l, depth)
 		e.buf = append(e.buf, ']')
 	case '"':
 		e.jsonString(n.raw)
