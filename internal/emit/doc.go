@@ -13,4 +13,7 @@
 // from its Go value, following encoding/json's rules (reflect.go; what they do not cover
 // is read from json.Marshal's bytes), with the keys of every mapping sorted, as the
 // map-based encoder sorted them; status and a null metadata.creationTimestamp are left out.
+// A streaming conversion's JSON skips the tree: it is written straight from the value by
+// the same rules (jsondirect.go), with a two-byte mark for each line break and its
+// indentation, which WriteEncoded expands.
 package emit
