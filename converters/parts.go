@@ -288,7 +288,7 @@ func convertPass(in Input, opts Options, prev *state, changed map[ingressKey]boo
 	globalKeyed := keyedObjects(global, nil, nil)
 	if streamed {
 		// The Gateway and its ListenerSets hold every listener: encoded one per core.
-		parallel.For(len(globalKeyed), func(i int) { encodeKeyed(globalKeyed[i:i+1], encoders) })
+		parallel.For(len(globalKeyed), func(i int) { encodeKeyed(encoders, globalKeyed[i:i+1]) })
 	}
 	sorted := orderObjects(prev, parts, built, globalKeyed, gen, mode == modeKeep)
 	losers := collisions(sorted, in.Ingresses)

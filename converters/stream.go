@@ -1,7 +1,10 @@
 package converters
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -74,22 +77,30 @@ func (cv *conversion) analyseListeners(in Input, parts []*part) {
 // again without streaming.
 func (cv *conversion) buildEncoded(in Input, parts []*part, plan *listenerPlan, reanalyse bool, encoders *encoderPool) bool {
 	emitted := make([]bool, len(parts))
-	parallel.For(len(parts), func(k int) {
-		p := parts[k]
-		if reanalyse {
-			placed := placementOf(p.listeners)
-			*p = part{keys: p.keys, members: p.members}
-			cv.analyse(in, []*part{p})
-			for i, l := range p.listeners {
-				l.owner, l.name = placed[i].owner, placed[i].name
+	groups := blockGroups(parts)
+	parallel.For(len(groups), func(g int) {
+		for _, k := range groups[g] {
+			p := parts[k]
+			if reanalyse {
+				placed := placementOf(p.listeners)
+				*p = part{keys: p.keys, members: p.members}
+				cv.analyse(in, []*part{p})
+				for i, l := range p.listeners {
+					l.owner, l.name = placed[i].owner, placed[i].name
+				}
 			}
+			p.conv.emit(plan)
+			emitted[k] = len(p.conv.out.objs) > 0
+			p.finish(true)
+			p.objects = nil
+			// What only Incremental reads of a built part: the plan holds the listeners.
+			p.listeners, p.placed = nil, nil
 		}
-		p.conv.emit(plan)
-		emitted[k] = len(p.conv.out.objs) > 0
-		p.finish(true)
-		p.encode(encoders)
-		// What only Incremental reads of a built part: the plan holds the listeners.
-		p.listeners, p.placed = nil, nil
+		keyed := make([][]keyedObject, len(groups[g]))
+		for i, k := range groups[g] {
+			keyed[i] = parts[k].keyed
+		}
+		encodeKeyed(encoders, keyed...)
 	})
 	for _, e := range emitted {
 		if e {
@@ -99,36 +110,72 @@ func (cv *conversion) buildEncoded(in Input, parts []*part, plan *listenerPlan, 
 	return false
 }
 
-// encode replaces the part's objects by their encodings, in one buffer.
-func (p *part) encode(encoders *encoderPool) {
-	p.objects = nil
-	encodeKeyed(p.keyed, encoders)
+// blockParts is how many parts' objects are encoded into one block (emit.Block). S2
+// compresses a block better the more it holds (the objects of neighbouring Ingresses are
+// alike): 50,000 Ingresses hold ~35 MB of encodings in blocks of one part, ~15 MB in blocks
+// of four. A block is decompressed whenever the output moves to one of its objects from
+// another block's, so the parts of a block are neighbours in the output: sorted by their
+// first Ingress's namespace and name, as the objects named after it are.
+const blockParts = 4
+
+// blockGroups returns the indexes of parts in groups of blockParts, by their first
+// Ingress's namespace and name.
+func blockGroups(parts []*part) [][]int {
+	order := make([]int, len(parts))
+	for i := range order {
+		order[i] = i
+	}
+	first := func(i int) ingressKey {
+		if len(parts[i].keys) == 0 {
+			return ingressKey{}
+		}
+		return parts[i].keys[0]
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		ka, kb := first(a), first(b)
+		return cmp.Or(strings.Compare(ka.namespace, kb.namespace), strings.Compare(ka.name, kb.name), a-b)
+	})
+	groups := make([][]int, 0, (len(order)+blockParts-1)/blockParts)
+	for start := 0; start < len(order); start += blockParts {
+		groups = append(groups, order[start:min(start+blockParts, len(order))])
+	}
+	return groups
 }
 
-// encodeKeyed encodes the objects of ks into one buffer and drops them.
-func encodeKeyed(ks []keyedObject, encoders *encoderPool) {
-	if len(ks) == 0 {
+// encodeKeyed encodes the objects of each of lists into one buffer, compressed as one
+// block, and drops them.
+func encodeKeyed(encoders *encoderPool, lists ...[]keyedObject) {
+	n := 0
+	for _, ks := range lists {
+		n += len(ks)
+	}
+	if n == 0 {
 		return
 	}
 	e := encoders.get()
 	defer encoders.put(e)
-	ends := make([]int, len(ks))
-	for i := range ks {
-		var err error
-		e.buf, err = e.enc.Append(e.buf, ks[i].obj)
-		if err != nil {
-			encoders.fail(fmt.Errorf("encoding %s %s/%s: %w", ks[i].kind, ks[i].ns, ks[i].name, err))
+	ends := make([]int, 0, n)
+	for _, ks := range lists {
+		for i := range ks {
+			var err error
+			e.buf, err = e.enc.Append(e.buf, ks[i].obj)
+			if err != nil {
+				encoders.fail(fmt.Errorf("encoding %s %s/%s: %w", ks[i].kind, ks[i].ns, ks[i].name, err))
+			}
+			ends = append(ends, len(e.buf))
 		}
-		ends[i] = len(e.buf)
 	}
-	// The scratch buffer is reused by the next part.
+	// The scratch buffer is reused by the next block.
 	block := emit.NewBlock(e.buf)
 	e.buf = e.buf[:0]
-	start := 0
-	for i := range ks {
-		ks[i].enc = block.Object(start, ends[i])
-		ks[i].obj = nil
-		start = ends[i]
+	start, j := 0, 0
+	for _, ks := range lists {
+		for i := range ks {
+			ks[i].enc = block.Object(start, ends[j])
+			ks[i].obj = nil
+			start = ends[j]
+			j++
+		}
 	}
 }
 
