@@ -25,7 +25,8 @@
 #
 # Environment:
 #   BENCH_SIZES        Ingress counts (default "1000 5000 50000")
-#   BENCH_RUNS         runs per figure (default 3)
+#   BENCH_RUNS         runs per figure (default 5: fewer leave ratios of equal figures at
+#                      the mercy of one noisy run)
 #   BENCH_GOTEST       0 skips the in-process go test benchmarks (default 1)
 #   BENCH_GOTEST_ARGS  extra go test arguments, e.g. -short to skip n=50000 (default none)
 #   BENCH_GATEBRIDGE   a gatebridge binary to measure instead of building one (e.g. an older
@@ -43,7 +44,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export GOTOOLCHAIN=local
 
 SIZES=${BENCH_SIZES:-"1000 5000 50000"}
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-5}
 CACHE=${BENCH_CACHE:-.cache}
 BIN=$CACHE/bin
 DATA=$CACHE/bench
@@ -92,6 +93,17 @@ medians() {
 		figs+=("$fig")
 	done
 	echo "${figs[*]}"
+}
+
+# paired_ratio COL RUNS A_LINES... B_LINES...: the median over rounds of B's figure COL
+# divided by A's in the same round (measure_once lines, RUNS of each): a ratio of two
+# figures timed back to back, which the machine's drift over a run weighs on alike.
+paired_ratio() {
+	local col=$1 runs=$2 r
+	shift 2
+	for ((r = 1; r <= runs; r++)); do
+		awk -v a="${!r}" -v b="${@:$((runs + r)):1}" -v c="$col" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.6f\n", y[c] / x[c] }'
+	done | median
 }
 
 # measure NAME N CMD...: RUNS timed runs; prints their medians (as medians does)
@@ -158,7 +170,10 @@ for n in $SIZES; do
 		il+=("$(measure_once "convert json input" "$n" "$r" "$BIN/gatebridge" convert -f "$j" -o yaml)")
 		rl+=("$(measure_once "report -o json" "$n" "$r" "$BIN/gatebridge" report -f "$y" -o json)")
 	done
-	results+=("$n $(stat -c %s "$y") $(medians "${fl[@]}") $(medians "${yl[@]}") $(medians "${jl[@]}") $(medians "${il[@]}") $(medians "${rl[@]}")")
+	# JSON / YAML: time and peak RSS, each a median of per-round ratios.
+	jyt=$(paired_ratio 1 "$RUNS" "${yl[@]}" "${jl[@]}")
+	jym=$(paired_ratio 3 "$RUNS" "${yl[@]}" "${jl[@]}")
+	results+=("$n $(stat -c %s "$y") $(medians "${fl[@]}") $(medians "${yl[@]}") $(medians "${jl[@]}") $(medians "${il[@]}") $(medians "${rl[@]}") $jyt $jym")
 done
 
 if [[ ${BENCH_GOTEST:-1} != 0 ]]; then
@@ -171,14 +186,16 @@ if [[ ${BENCH_GOTEST:-1} != 0 ]]; then
 	fi
 fi
 
-# Field numbers of a results line (awk, 1-based): n=1 bytes=2, then five per measurement.
-fields='BEGIN { FW = 3; YW = 8; JW = 13; IW = 18; RW = 23 }'
+# Field numbers of a results line (awk, 1-based): n=1 bytes=2, then five per measurement,
+# then the paired JSON / YAML ratios of time and peak RSS.
+fields='BEGIN { FW = 3; YW = 8; JW = 13; IW = 18; RW = 23; JYT = 28; JYM = 29 }'
 
 echo "## gatebridge convert against the decode floor ($(nproc) cores, $(go env GOVERSION), $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty'); medians of $RUNS runs)"
 echo
 echo "Floor: the same YAML file decoded on one core (test/bench/floor, GOMAXPROCS=1). Goals (issue 19):"
 echo "convert of 5,000 (YAML in, YAML out) <= 1.0x the floor; -o json <= -o yaml in time and memory;"
-echo "peak RSS 5,000 <= 100 MiB, 50,000 <= 400 MiB; linear from 1,000 to 50,000."
+echo "peak RSS 5,000 <= 100 MiB, 50,000 <= 400 MiB; linear from 1,000 to 50,000. json / yaml is the"
+echo "median of the rounds' ratios (each round times -o yaml and -o json back to back)."
 echo "Load when the run started: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown); CPU s (user + system) does not depend on it as wall time does."
 echo
 echo "### Time"
@@ -193,7 +210,7 @@ for r in "${results[@]}"; do
 	function ratioVerdict(r) { return r <= 1.0 ? "met" : (r < 1.005 ? "met (equal)" : "NOT met") }
 	BEGIN {
 		split(r, v, " "); n = v[1]
-		x = v[YW] / v[FW]; jy = v[JW] / v[YW]
+		x = v[YW] / v[FW]; jy = v[JYT]
 		printf "| %d | %.1f | %.2f | %.2f | %.2f | %.2fx | %s | %.2f | %.2f | %s | %.2f | %.2fx | %.2f | %.2fx |\n",
 			n, v[2] / 1e6, v[FW], v[YW], v[YW + 1], x, (n == 5000) ? verdict(x <= 1.0) : "(5,000 only)",
 			v[JW], jy, ratioVerdict(jy), v[IW], v[IW] / v[FW], v[RW], v[RW] / v[FW]
@@ -222,7 +239,7 @@ for r in "${results[@]}"; do
 		# meets it is said beside (the pages of the executable are the same at every size).
 		if (n == 5000) goal = sprintf("<= 100: %s (anonymous: %s)", verdict(v[YW + 2] <= 100), verdict(v[YW + 3] <= 100))
 		if (n == 50000) goal = sprintf("<= 400: %s (anonymous: %s)", verdict(v[YW + 2] <= 400), verdict(v[YW + 3] <= 400))
-		jy = v[JW + 2] / v[YW + 2]
+		jy = v[JYM]
 		printf "| %d | %.0f | %.0f | %s | %.0f | %.0f | %.0f | %.2f | %s | %.0f | %.0f |\n",
 			n, v[FW + 2], v[YW + 2], goal, v[YW + 3], v[YW + 4], v[JW + 2], jy, ratioVerdict(jy), v[IW + 2], v[RW + 2]
 	}'
