@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/gatebridge-dev/gatebridge/sources"
@@ -38,14 +39,7 @@ var Version = "dev"
 var ServerCommands = []string{"run", "controller", "envoy-bootstrap"}
 
 // IsServerCommand reports whether name is one of ServerCommands.
-func IsServerCommand(name string) bool {
-	for _, c := range ServerCommands {
-		if c == name {
-			return true
-		}
-	}
-	return false
-}
+func IsServerCommand(name string) bool { return slices.Contains(ServerCommands, name) }
 
 // Run runs the command-line commands — convert, report, annotations, version and help —
 // and returns the exit code. Any other command is a usage error.

@@ -3,7 +3,6 @@ package emit
 import (
 	"encoding/json"
 	"reflect"
-	"slices"
 	"strconv"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -219,27 +218,13 @@ func (e *encoder) jsonMap(v reflect.Value, c *codec, depth int, hide hidden) err
 	var vals map[string]reflect.Value
 	var strs map[string]string
 	if c.stringMap {
-		// The keys are stacked (maps of strings hold no maps): no slice a map.
 		strs = v.Interface().(map[string]string)
-		kb := len(e.keyStack)
-		for k := range strs {
-			e.keyStack = append(e.keyStack, k)
-		}
-		keys = e.keyStack[kb:]
-		defer func() {
-			clear(e.keyStack[kb:])
-			e.keyStack = e.keyStack[:kb]
-		}()
+		var kb int
+		keys, kb = e.keys.sorted(strs)
+		defer e.keys.pop(kb)
 	} else {
-		keys = make([]string, 0, v.Len())
-		vals = make(map[string]reflect.Value, v.Len())
-		for it := v.MapRange(); it.Next(); {
-			k := it.Key().String()
-			keys = append(keys, k)
-			vals[k] = it.Value()
-		}
+		keys, vals = sortedEntries(v)
 	}
-	slices.Sort(keys)
 	elem := c.elemCodec()
 	wrote := false
 	for _, k := range keys {

@@ -515,14 +515,7 @@ func (t *tree) readMap(v reflect.Value, c *codec) (int, error) {
 		return t.readStringMap(v.Interface().(map[string]string))
 	}
 	elem := c.elemCodec()
-	keys := make([]string, 0, v.Len())
-	vals := make(map[string]reflect.Value, v.Len())
-	for it := v.MapRange(); it.Next(); {
-		k := it.Key().String()
-		keys = append(keys, k)
-		vals[k] = it.Value()
-	}
-	slices.Sort(keys)
+	keys, vals := sortedEntries(v)
 	base := len(t.memberStack)
 	for _, k := range keys {
 		n, err := t.readValue(vals[k], elem)
@@ -536,16 +529,23 @@ func (t *tree) readMap(v reflect.Value, c *codec) (int, error) {
 	return t.closeObject(base), nil
 }
 
+// sortedEntries are the keys of v, a map with string keys, sorted, and its values by key.
+func sortedEntries(v reflect.Value) ([]string, map[string]reflect.Value) {
+	keys := make([]string, 0, v.Len())
+	vals := make(map[string]reflect.Value, v.Len())
+	for it := v.MapRange(); it.Next(); {
+		k := it.Key().String()
+		keys = append(keys, k)
+		vals[k] = it.Value()
+	}
+	slices.Sort(keys)
+	return keys, vals
+}
+
 // readStringMap is readMap for map[string]string (labels, annotations), without reflection.
 func (t *tree) readStringMap(m map[string]string) (int, error) {
-	// The keys are stacked, as members are: a map's values do not contain maps.
-	kb := len(t.keyStack)
-	for k := range m {
-		t.keyStack = append(t.keyStack, k)
-	}
-	keys := t.keyStack[kb:]
-	slices.Sort(keys)
-	defer func() { t.keyStack = t.keyStack[:kb] }()
+	keys, kb := t.keys.sorted(m)
+	defer t.keys.pop(kb)
 	base := len(t.memberStack)
 	for _, k := range keys {
 		n, err := t.str(m[k])
@@ -557,6 +557,28 @@ func (t *tree) readStringMap(m map[string]string) (int, error) {
 		}
 	}
 	return t.closeObject(base), nil
+}
+
+// keyStack holds the sorted keys of the string maps being read or written, so that sorting
+// a map's keys allocates nothing once the stack has grown (a map of strings holds no maps,
+// but a map of them may be read while another is).
+type keyStack []string
+
+// sorted stacks the keys of m, sorted, and returns them with the stack's height before.
+func (s *keyStack) sorted(m map[string]string) (keys []string, base int) {
+	base = len(*s)
+	for k := range m {
+		*s = append(*s, k)
+	}
+	keys = (*s)[base:]
+	slices.Sort(keys)
+	return keys, base
+}
+
+// pop takes the stack back to height base.
+func (s *keyStack) pop(base int) {
+	clear((*s)[base:])
+	*s = (*s)[:base]
 }
 
 // pushKey stacks the member k: n, its key decoded and as a token as tree.object has them.

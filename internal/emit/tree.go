@@ -37,16 +37,15 @@ type tree struct {
 	itemStack   []int
 	// scratch holds the tokens readValue writes (reflect.go); nodes point into it.
 	scratch []byte
-	// keyStack holds the sorted keys of the string maps being read.
-	keyStack []string
+	// keys holds the sorted keys of the string maps being read (readStringMap).
+	keys keyStack
 }
 
 func (t *tree) reset() {
 	t.nodes, t.members, t.items = t.nodes[:0], t.members[:0], t.items[:0]
 	t.memberStack, t.itemStack = t.memberStack[:0], t.itemStack[:0]
 	t.scratch = t.scratch[:0]
-	clear(t.keyStack)
-	t.keyStack = t.keyStack[:0]
+	t.keys.pop(0)
 }
 
 // read parses js (one JSON value, as json.Marshal writes it: no insignificant space)

@@ -9,8 +9,8 @@ import (
 type encoder struct {
 	t   tree
 	buf []byte
-	// keyStack holds the sorted keys of the string maps being written (jsondirect.go).
-	keyStack []string
+	// keys holds the sorted keys of the string maps being written (jsondirect.go).
+	keys keyStack
 	// raw is the block WriteEncoded decompressed last.
 	raw []byte
 }
