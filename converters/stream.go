@@ -14,10 +14,11 @@ import (
 )
 
 // A streaming conversion (Options.Encoder; `gatebridge convert` and `report`) never holds
-// every object at once. Each part is built, finished and encoded by one goroutine, and
-// only its objects' bytes are kept, compressed (emit.Block: ~0.7 KB an Ingress, against
-// ~5 KB of Go objects); the sorted output is then a list of encodings, merged from the
-// parts by key as the objects would have been.
+// every object at once. Each part is built, finished and encoded by one goroutine (four
+// neighbouring parts a block, blockParts), and only its objects' bytes are kept,
+// compressed (emit.Block: ~0.3 KB an Ingress, against ~5 KB of Go objects); the sorted
+// output is then a list of encodings, merged from the parts by key as the objects would
+// have been.
 //
 // With many parts the analysis is not kept either: a first pass analyses every part for
 // its listeners only (the listener plan needs all of them before any part is built) and
@@ -25,7 +26,7 @@ import (
 // analysis twice (~15% more CPU time for the converter) for a peak that no longer holds
 // every Ingress's parsed annotations and route plan at once (~6 KB an Ingress), so it is
 // done from reanalyseMinParts parts on, where memory matters more than the time: at 5,000
-// Ingresses `gatebridge convert` peaks at ~94 MiB instead of ~128 for ~10% more wall time
+// Ingresses `gatebridge convert` peaked at ~94 MiB instead of ~128 for ~10% more wall time
 // (issue 19's goals: 100 MiB and the one-core decode time; README "Performance"). Below,
 // the peak is the process's start, whatever the conversion does.
 //
