@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	sotwv3 "github.com/envoyproxy/go-control-plane/pkg/server/sotw/v3"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"google.golang.org/grpc"
 )
@@ -13,8 +14,16 @@ import (
 // process that serves several Servers on one port (one per group of Envoys with the same
 // configuration) hands each stream to the Server of its group. Streams end when ctx is
 // done. Serve is Handler plus a gRPC server of its own.
+//
+// State-of-the-world streams are served in order (sotwv3.WithOrderedADS): the cache answers
+// the open watches of a publish in xDS order (clusters before their load assignments,
+// listeners before routes), and without the option go-control-plane gives each watch a
+// channel of its own and sends whichever a select picks first. A load assignment sent
+// before the cluster that changed with it is one Envoy takes for the old cluster, and the
+// new one then waits its initial_fetch_timeout to warm (resend.go). Delta streams already
+// share one channel, so they are ordered without it.
 func (s *Server) Handler(ctx context.Context) discoveryv3.AggregatedDiscoveryServiceServer {
-	return serverv3.NewServer(ctx, s.cache, streamCallbacks{s: s, serve: s.serves.Add(1)})
+	return serverv3.NewServer(ctx, s.cache, streamCallbacks{s: s, serve: s.serves.Add(1)}, sotwv3.WithOrderedADS())
 }
 
 // ServerOptions are the gRPC server options Serve uses (keepalive, stream limits and
