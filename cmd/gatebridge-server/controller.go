@@ -41,6 +41,11 @@ type controllerFlags struct {
 	mgr             controllers.ManagerOptions
 }
 
+// managersPerProcess is set by this package's tests, which run the command more than once
+// in one process (go test -count=N): controller-runtime refuses a controller name that the
+// process registered before. The command itself starts one manager.
+var managersPerProcess = 1
+
 func runController(args []string, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -133,6 +138,7 @@ func runControllerContext(ctx context.Context, args []string, stderr io.Writer) 
 		fmt.Fprintf(stderr, "gatebridge controller: %v\n", err)
 		return exitUsage
 	}
+	f.mgr.SkipControllerNameValidation = managersPerProcess > 1
 	mgr, err := controllers.NewManager(cfg, f.mgr)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatebridge controller: %v\n", err)

@@ -16,6 +16,9 @@ import (
 	"github.com/gatebridge-dev/gatebridge/internal/testenv"
 )
 
+// The tests start the controller command again and again in one process.
+func init() { managersPerProcess = 2 }
+
 func TestControllerFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--no-such-flag"},
