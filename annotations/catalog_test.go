@@ -171,3 +171,35 @@ func TestDefaultsFromConfigMap(t *testing.T) {
 		t.Errorf("findings %+v", f)
 	}
 }
+
+// limit-req-status-code is nginx's limit_req_status (400–599) and becomes the status of
+// Envoy's rate limiter, which knows the standard codes only: any other keeps 503 with a
+// finding rather than make Envoy refuse the route tables.
+func TestLimitReqStatusCodeFromConfigMap(t *testing.T) {
+	for _, c := range []struct {
+		value   string
+		want    int
+		finding string
+	}{
+		{"429", 429, ""},
+		{" 503 ", 503, ""},
+		{"511", 511, ""},
+		{"444", 503, "cannot answer with"},
+		{"499", 503, "cannot answer with"},
+		{"200", 503, "from 400 to 599"},
+		{"600", 503, "from 400 to 599"},
+		{"-1", 503, "non-negative integer"},
+		{"x", 503, "non-negative integer"},
+	} {
+		d, f := DefaultsFromConfigMap(map[string]string{"limit-req-status-code": c.value})
+		if d.LimitReqStatusCode != c.want {
+			t.Errorf("%q: status %d, want %d", c.value, d.LimitReqStatusCode, c.want)
+		}
+		switch {
+		case c.finding == "" && len(f) != 0:
+			t.Errorf("%q: findings %+v, want none", c.value, f)
+		case c.finding != "" && (len(f) != 1 || f[0].Key != "limit-req-status-code" || !strings.Contains(f[0].Message, c.finding)):
+			t.Errorf("%q: findings %+v, want one saying %q", c.value, f, c.finding)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/gatebridge-dev/gatebridge/internal/httpstatus"
 )
 
 // Ingress is the parsed annotation set of one Ingress.
@@ -258,6 +260,18 @@ func DefaultsFromConfigMap(data map[string]string) (Defaults, []ConfigMapFinding
 	intKey("proxy-next-upstream-timeout", &d.NextUpstreamTimeout)
 	intKey("http-redirect-code", &d.HTTPRedirectCode)
 	intKey("limit-req-status-code", &d.LimitReqStatusCode)
+	switch code := d.LimitReqStatusCode; {
+	case code < 400 || code > 599:
+		// nginx's limit_req_status refuses it: the controller's configuration would not load.
+		d.LimitReqStatusCode = 503
+		bad("limit-req-status-code", "is not a status from 400 to 599 (nginx refuses it)")
+	case !httpstatus.EnvoyAnswers(code):
+		// Envoy's rate limiter answers with standard codes only; another one in a route's
+		// configuration makes Envoy refuse the whole route table.
+		d.LimitReqStatusCode = 503
+		f = append(f, ConfigMapFinding{Key: "limit-req-status-code", Value: data["limit-req-status-code"],
+			Message: "is a status Envoy's rate limiter cannot answer with (it knows the standard codes only); limited requests get 503, the ingress-nginx default"})
+	}
 	if v, ok := data["ssl-ciphers"]; ok {
 		suites, dropped, err := EnvoyCipherSuites(v)
 		switch {

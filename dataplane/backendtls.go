@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -40,6 +41,7 @@ const (
 	ReasonNoValidCACertificate    = string(gwv1.BackendTLSPolicyReasonNoValidCACertificate)
 	ReasonInvalidCACertificateRef = string(gwv1.BackendTLSPolicyReasonInvalidCACertificateRef)
 	ReasonConflicted              = string(gwv1.PolicyReasonConflicted)
+	ReasonPolicyInvalid           = string(gwv1.PolicyReasonInvalid)
 	ReasonResolvedRefs            = string(gwv1.BackendTLSPolicyReasonResolvedRefs)
 )
 
@@ -51,11 +53,14 @@ type backendTLS struct {
 	system bool
 	// refReason and refMessage say why a CA certificate ref is invalid ("": none is).
 	refReason, refMessage string
+	// invalid says which field of the policy the API server would have refused ("": none):
+	// such a policy is not accepted, and fails closed.
+	invalid string
 }
 
-// usable reports whether the policy has a CA to verify with; a policy without one fails
-// closed.
-func (b *backendTLS) usable() bool { return len(b.ca) > 0 || b.system }
+// usable reports whether the policy is valid and has a CA to verify with; a policy
+// without one fails closed.
+func (b *backendTLS) usable() bool { return b.invalid == "" && (len(b.ca) > 0 || b.system) }
 
 // backendTLSIndex holds the BackendTLSPolicies of a model, resolved against its
 // ConfigMaps.
@@ -98,10 +103,12 @@ func newBackendTLSIndex(m *Model) *backendTLSIndex {
 	return ix
 }
 
-// resolveBackendTLS reads the CA certificates a policy names.
+// resolveBackendTLS checks a policy's validation settings and reads the CA certificates it
+// names.
 func resolveBackendTLS(p *gwv1.BackendTLSPolicy, configMaps map[string]*corev1.ConfigMap) *backendTLS {
 	b := &backendTLS{policy: p}
 	v := p.Spec.Validation
+	b.invalid = invalidValidation(v)
 	if len(v.CACertificateRefs) == 0 && v.WellKnownCACertificates != nil && *v.WellKnownCACertificates == gwv1.WellKnownCACertificatesSystem {
 		b.system = true
 		return b
@@ -141,6 +148,39 @@ func resolveBackendTLS(p *gwv1.BackendTLSPolicy, configMaps map[string]*corev1.C
 		invalid(ReasonInvalidCACertificateRef, "spec.validation: neither caCertificateRefs nor wellKnownCACertificates: System is set")
 	}
 	return b
+}
+
+// maxAbsoluteURI is the longest subjectAltNames[].uri the API takes.
+const maxAbsoluteURI = 253
+
+// absoluteURI is the pattern of a subjectAltNames[].uri (Gateway API's AbsoluteURI): a
+// scheme and an authority at least.
+var absoluteURI = regexp.MustCompile(`^(([^:/?#]+):)(//([^/?#]*))([^?#]*)(\?([^#]*))?(#(.*))?$`)
+
+// invalidValidation names the field of spec.validation that the API server would have
+// refused, with why, or returns "". A policy read from files (gatebridge run) is checked
+// by nothing else, and its hostname becomes the SNI and the names to match, which Envoy
+// constrains (an SNI over 255 bytes fails the whole configuration).
+func invalidValidation(v gwv1.BackendTLSPolicyValidation) string {
+	if h := string(v.Hostname); !gatewayHostname(h) || strings.HasPrefix(h, "*") {
+		return fmt.Sprintf("spec.validation.hostname %.80q is not a DNS name (lowercase labels of letters, digits and hyphens, at most 253 characters, no wildcard)", h)
+	}
+	for i, san := range v.SubjectAltNames {
+		field := fmt.Sprintf("spec.validation.subjectAltNames[%d]", i)
+		switch san.Type {
+		case gwv1.HostnameSubjectAltNameType:
+			if san.URI != "" || !gatewayHostname(string(san.Hostname)) {
+				return fmt.Sprintf("%s: type Hostname needs a hostname (a DNS name, wildcard first label allowed) and no uri; got hostname %.80q", field, san.Hostname)
+			}
+		case gwv1.URISubjectAltNameType:
+			if u := string(san.URI); san.Hostname != "" || len(u) > maxAbsoluteURI || !absoluteURI.MatchString(u) {
+				return fmt.Sprintf("%s: type URI needs an absolute uri (scheme://authority…, at most %d characters) and no hostname; got uri %.80q", field, maxAbsoluteURI, u)
+			}
+		default:
+			return fmt.Sprintf("%s: type %.40q is neither Hostname nor URI", field, san.Type)
+		}
+	}
+	return ""
 }
 
 // checkCACertificates reports whether data holds PEM certificates only, at least one.
@@ -198,6 +238,10 @@ func (t *translator) applyBackendTLS(c *clusterv3.Cluster, svc *corev1.Service, 
 		return false, ""
 	}
 	p := b.policy
+	if b.invalid != "" {
+		return true, fmt.Sprintf("BackendTLSPolicy %s is invalid (%s); requests to Service %s port %d answer 500 rather than go unverified",
+			qualified(p.Namespace, p.Name), b.invalid, qualified(svc.Namespace, svc.Name), sp.Port)
+	}
 	if !b.usable() {
 		return true, fmt.Sprintf("BackendTLSPolicy %s has no valid CA certificate (%s); requests to Service %s port %d answer 500 rather than go unverified",
 			qualified(p.Namespace, p.Name), b.refMessage, qualified(svc.Namespace, svc.Name), sp.Port)
@@ -261,8 +305,9 @@ type BackendTLSPolicyAncestor struct {
 }
 
 // BackendTLSPolicyStatuses judges every BackendTLSPolicy of m for the Gateways of the
-// GatewayClasses of controllerName, in namespace/name order: Accepted (False:
-// Conflicted, or NoValidCACertificate when none of its CA certificates can be used) and
+// GatewayClasses of controllerName, in namespace/name order: Accepted (False: Invalid when
+// a validation field is one the API server refuses, Conflicted, or NoValidCACertificate
+// when none of its CA certificates can be used) and
 // ResolvedRefs (False: InvalidKind or InvalidCACertificateRef). It reads the model only,
 // as Translate resolves the policies.
 func BackendTLSPolicyStatuses(m *Model, controllerName string) []BackendTLSPolicyStatus {
@@ -351,6 +396,9 @@ func (b *backendTLS) conditions(won bool, generation int64) []metav1.Condition {
 		resolved.Status, resolved.Reason, resolved.Message = metav1.ConditionFalse, b.refReason, b.refMessage
 	}
 	switch {
+	case b.invalid != "":
+		accepted.Status, accepted.Reason = metav1.ConditionFalse, ReasonPolicyInvalid
+		accepted.Message = b.invalid + ": requests to the targeted Service ports answer 500"
 	case !b.usable():
 		accepted.Status, accepted.Reason = metav1.ConditionFalse, ReasonNoValidCACertificate
 		accepted.Message = "no CA certificate can be used: requests to the targeted Service ports answer 500"

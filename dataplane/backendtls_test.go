@@ -29,9 +29,15 @@ func TestBackendTLSPolicyStatuses(t *testing.T) {
 		"apps/garbage": "gw Accepted=False/NoValidCACertificate ResolvedRefs=False/InvalidCACertificateRef",
 		"apps/kind":    "gw Accepted=False/NoValidCACertificate ResolvedRefs=False/InvalidKind",
 		"apps/partly":  "gw Accepted=True/Accepted ResolvedRefs=False/InvalidCACertificateRef",
+		// invalid: fields the API server refuses
+		"apps/upper":    "gw Accepted=False/Invalid ResolvedRefs=True/ResolvedRefs",
+		"apps/long":     "gw Accepted=False/Invalid ResolvedRefs=True/ResolvedRefs",
+		"apps/relative": "gw Accepted=False/Invalid ResolvedRefs=True/ResolvedRefs",
+		"apps/mixed":    "gw Accepted=False/Invalid ResolvedRefs=True/ResolvedRefs",
+		"apps/valid":    "gw Accepted=True/Accepted ResolvedRefs=True/ResolvedRefs",
 	}
 	got := map[string]string{}
-	for _, c := range []string{"testdata/backendtls-verify.in.yaml", "testdata/backendtls-fail-closed.in.yaml"} {
+	for _, c := range []string{"testdata/backendtls-verify.in.yaml", "testdata/backendtls-fail-closed.in.yaml", "testdata/backendtls-invalid.in.yaml"} {
 		loaded, err := sources.ReadPaths([]string{c}, sources.Options{})
 		if err != nil {
 			t.Fatal(err)

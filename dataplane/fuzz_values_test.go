@@ -17,7 +17,7 @@ import (
 )
 
 // FuzzTranslateValues puts arbitrary strings and numbers into the fields of hand-written
-// TrafficPolicies, RouteFilters and HTTPRoutes — what `gatebridge run` reads from files no
+// TrafficPolicies, RouteFilters, HTTPRoutes, Gateways, BackendTLSPolicies and ListenerSets — what `gatebridge run` reads from files no
 // API server checked, and what a cluster's CRDs do not constrain — two fields at a time,
 // on one route beside an untouched one. Whatever the values, the translation must pass
 // Envoy's own rules (a value Envoy would refuse costs its route or backend, with a
@@ -107,9 +107,10 @@ func ptrTo[T any](v T) *T { return &v }
 // valueSetter puts v (or n) into one field of the model of valuesModel.
 type valueSetter func(m *dataplane.Model, v string, n int64)
 
-// valueSetters covers the strings and numbers of TrafficPolicy, RouteFilter and HTTPRoute
-// that reach Envoy: headers and cookies, hosts, paths, patterns, addresses, durations,
-// sizes and codes.
+// valueSetters covers the strings and numbers of TrafficPolicy, RouteFilter, HTTPRoute,
+// Gateway, BackendTLSPolicy (with its CA ConfigMap) and ListenerSet that reach Envoy:
+// headers and cookies, hosts, paths, patterns, addresses, certificates, durations, sizes
+// and codes.
 func valueSetters() []valueSetter {
 	policy := func(m *dataplane.Model) *v1alpha1.TrafficPolicySpec { return &m.TrafficPolicies[0].Spec }
 	app := func(m *dataplane.Model) *gwv1.HTTPRoute { return m.HTTPRoutes[1] }
@@ -201,6 +202,43 @@ func valueSetters() []valueSetter {
 		}
 		r.Filters = append(r.Filters, f)
 		return h
+	}
+	// backendTLS sends the changed route to a Service of its own that a BackendTLSPolicy
+	// targets (the untouched route keeps "app"), verified against the system roots until a
+	// setter names a CA ConfigMap.
+	backendTLS := func(m *dataplane.Model) *gwv1.BackendTLSPolicySpec {
+		if len(m.BackendTLSPolicies) == 0 {
+			m.Services = append(m.Services, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "secure", Namespace: "shop"},
+				Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "https", Port: 443}}}})
+			rule(m).BackendRefs = []gwv1.HTTPBackendRef{{BackendRef: gwv1.BackendRef{BackendObjectReference: gwv1.BackendObjectReference{Name: "secure", Port: ptrTo(gwv1.PortNumber(443))}}}}
+			system := gwv1.WellKnownCACertificatesSystem
+			m.BackendTLSPolicies = append(m.BackendTLSPolicies, &gwv1.BackendTLSPolicy{
+				ObjectMeta: metav1.ObjectMeta{Name: "secure", Namespace: "shop"},
+				Spec: gwv1.BackendTLSPolicySpec{
+					TargetRefs: []gwv1.LocalPolicyTargetReferenceWithSectionName{{LocalPolicyTargetReference: gwv1.LocalPolicyTargetReference{Group: "", Kind: "Service", Name: "secure"}}},
+					Validation: gwv1.BackendTLSPolicyValidation{WellKnownCACertificates: &system, Hostname: "secure.shop.internal"},
+				},
+			})
+		}
+		return &m.BackendTLSPolicies[0].Spec
+	}
+	// listenerSet attaches a ListenerSet to the Gateway (which allows them from every
+	// namespace) with one HTTP listener, and the changed route to it.
+	listenerSet := func(m *dataplane.Model) *gwv1.ListenerSetSpec {
+		if len(m.ListenerSets) == 0 {
+			all := gwv1.NamespacesFromAll
+			m.Gateways[0].Spec.AllowedListeners = &gwv1.AllowedListeners{Namespaces: &gwv1.ListenerNamespaces{From: &all}}
+			m.ListenerSets = append(m.ListenerSets, &gwv1.ListenerSet{
+				ObjectMeta: metav1.ObjectMeta{Name: "extra", Namespace: "shop"},
+				Spec: gwv1.ListenerSetSpec{
+					ParentRef: gwv1.ParentGatewayReference{Name: "edge", Namespace: ptrTo(gwv1.Namespace("infra"))},
+					Listeners: []gwv1.ListenerEntry{{Name: "more", Port: 8080, Protocol: gwv1.HTTPProtocolType}},
+				},
+			})
+			kind := gwv1.Kind("ListenerSet")
+			app(m).Spec.ParentRefs = append(app(m).Spec.ParentRefs, gwv1.ParentReference{Kind: &kind, Name: "extra"})
+		}
+		return &m.ListenerSets[0].Spec
 	}
 	dur := func(n int64) *metav1.Duration { return &metav1.Duration{Duration: time.Duration(n)} }
 	i32 := func(n int64) int32 { return int32(n) }
@@ -367,7 +405,92 @@ func valueSetters() []valueSetter {
 			rule(m).Filters = append(rule(m).Filters, gwv1.HTTPRouteFilter{Type: gwv1.HTTPRouteFilterRequestMirror, RequestMirror: &gwv1.HTTPRequestMirrorFilter{
 				BackendRef: gwv1.BackendObjectReference{Name: gwv1.ObjectName(v), Port: ptrTo(gwv1.PortNumber(80))}}})
 		},
+		func(m *dataplane.Model, v string, _ int64) {
+			p := backendTLS(m)
+			p.Validation.Hostname = gwv1.PreciseHostname(v)
+			p.Validation.SubjectAltNames = []gwv1.SubjectAltName{{Type: gwv1.HostnameSubjectAltNameType, Hostname: gwv1.Hostname(v)}}
+		},
+		func(m *dataplane.Model, v string, _ int64) {
+			backendTLS(m).Validation.SubjectAltNames = []gwv1.SubjectAltName{{Type: gwv1.URISubjectAltNameType, URI: gwv1.AbsoluteURI(v)}, {Type: gwv1.SubjectAltNameType(v), Hostname: "a.example.com"}}
+		},
+		func(m *dataplane.Model, v string, _ int64) {
+			p := backendTLS(m)
+			p.Validation.WellKnownCACertificates = nil
+			p.Validation.CACertificateRefs = []gwv1.LocalObjectReference{{Group: "", Kind: "ConfigMap", Name: "ca"}}
+			m.ConfigMaps = append(m.ConfigMaps, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ca", Namespace: "shop"}, Data: map[string]string{"ca.crt": v}})
+		},
+		func(m *dataplane.Model, v string, _ int64) {
+			p := backendTLS(m)
+			p.Options = map[gwv1.AnnotationKey]gwv1.AnnotationValue{gwv1.AnnotationKey(v): gwv1.AnnotationValue(v)}
+			p.TargetRefs[0].SectionName = ptrTo(gwv1.SectionName(v))
+		},
+		func(m *dataplane.Model, v string, n int64) {
+			l := &listenerSet(m).Listeners[0]
+			l.Name, l.Port, l.Hostname = gwv1.SectionName(v), gwv1.PortNumber(i32(n)), ptrTo(gwv1.Hostname(v))
+		},
+		func(m *dataplane.Model, v string, _ int64) {
+			listenerSet(m).Listeners[0].Protocol = gwv1.ProtocolType(v)
+		},
+		func(m *dataplane.Model, v string, _ int64) {
+			ls := listenerSet(m)
+			ls.ParentRef.Name, ls.ParentRef.Namespace = gwv1.ObjectName(v), ptrTo(gwv1.Namespace(v))
+		},
+		func(m *dataplane.Model, v string, _ int64) {
+			listenerSet(m)
+			app(m).Spec.ParentRefs[1].SectionName = ptrTo(gwv1.SectionName(v))
+		},
 	}
+}
+
+// TestValueSettersReachTheTranslation keeps FuzzTranslateValues honest about the objects
+// it reaches through a relation (the Service a BackendTLSPolicy targets, the Gateway a
+// ListenerSet joins): with ordinary values they change what Envoy gets, so hostile values
+// are tried on a path that is translated, not on objects left aside.
+func TestValueSettersReachTheTranslation(t *testing.T) {
+	setters := valueSetters()
+	last := len(setters) - 1
+	// The last eight: BackendTLSPolicy (four), ListenerSet (four).
+	m := valuesModel()
+	setters[last-7](m, "secure.shop.internal", 0)
+	out := dataplane.Translate(m, goldenOptions)
+	if !clusterOriginatesTLS(t, out, "secure.shop.internal") {
+		t.Errorf("the BackendTLSPolicy did not give a cluster TLS to secure.shop.internal; problems: %v", out.Problems)
+	}
+	m = valuesModel()
+	setters[last-3](m, "app.example.com", 9090)
+	out = dataplane.Translate(m, goldenOptions)
+	if !listensOn(out, 9090) {
+		t.Errorf("the ListenerSet's listener on 9090 is not served; problems: %v", out.Problems)
+	}
+}
+
+// clusterOriginatesTLS reports whether a cluster of out has a transport socket whose
+// configuration names sni.
+func clusterOriginatesTLS(t *testing.T, out *dataplane.Output, sni string) bool {
+	clusters := out.Resources.Clusters
+	for _, e := range out.Resources.EncodedClusters {
+		c, err := e.Decode()
+		if err != nil {
+			t.Fatalf("cluster %s: %v", e.GetName(), err)
+		}
+		clusters = append(clusters, c)
+	}
+	for _, c := range clusters {
+		if ts := c.GetTransportSocket(); ts != nil && strings.Contains(string(ts.GetTypedConfig().GetValue()), sni) {
+			return true
+		}
+	}
+	return false
+}
+
+// listensOn reports whether out has a listener on port.
+func listensOn(out *dataplane.Output, port uint32) bool {
+	for _, l := range out.Resources.Listeners {
+		if l.GetAddress().GetSocketAddress().GetPortValue() == port {
+			return true
+		}
+	}
+	return false
 }
 
 // TestEveryFieldTakesHostileValues is FuzzTranslateValues's property, checked for every

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
 	"github.com/gatebridge-dev/gatebridge/internal/envoyregex"
+	"github.com/gatebridge-dev/gatebridge/internal/httpstatus"
 )
 
 // effectivePolicy is the TrafficPolicy that applies to one HTTPRoute on one Gateway: each
@@ -88,7 +89,10 @@ func (ep *effectivePolicy) nginxOrder() bool {
 // them, and `gatebridge run` reads policies no API server checked). The rule is then served
 // without that block: without CORS headers (browsers refuse the cross-origin requests, as
 // for an origin not allowed), without session affinity (requests spread over the
-// endpoints). Anything this misses is still caught per route (encodeRouteWhy).
+// endpoints). A rate limit whose status Envoy does not know is kept, answering 503.
+// Anything this misses in a route's own fields is still caught per route (encodeRouteWhy);
+// typed configurations (Anys) are not looked into there, which is why their values are
+// checked here.
 func (t *translator) dropUnsendable(gw *gwv1.Gateway, route *gwv1.HTTPRoute, ep *effectivePolicy) {
 	if c := ep.spec.CORS; c != nil {
 		if why := corsUnsendable(c); why != "" {
@@ -96,6 +100,21 @@ func (t *translator) dropUnsendable(gw *gwv1.Gateway, route *gwv1.HTTPRoute, ep 
 			t.problem("HTTPRoute", route.Namespace, route.Name, "", fmt.Sprintf("TrafficPolicy %s: %s; CORS is not applied", src, why))
 			ep.spec.CORS = nil
 		}
+	}
+	if rl := ep.spec.RateLimit; rl != nil && rl.StatusCode != 0 && !httpstatus.EnvoyAnswers(int(rl.StatusCode)) {
+		// Limiting stays (dropping it would let through what the policy holds back); only
+		// the status is Envoy's default for ingress-nginx's limiter.
+		src := t.policySource(gw, route, func(s *v1alpha1.TrafficPolicySpec) bool { return s.RateLimit == rl })
+		t.problem("HTTPRoute", route.Namespace, route.Name, "", fmt.Sprintf("TrafficPolicy %s: rateLimit.statusCode %d is not a status Envoy's rate limiter can answer with (standard 4xx and 5xx codes only); limited requests get 503", src, rl.StatusCode))
+		answered := *rl
+		answered.StatusCode = 503
+		ep.spec.RateLimit = &answered
+	}
+	if b := ep.spec.ResponseBandwidth; b != nil && b.KiBPerSecond < 1 {
+		// nginx's limit_rate 0 is no limit; Envoy's filter takes 1 KiB/s at least.
+		src := t.policySource(gw, route, func(s *v1alpha1.TrafficPolicySpec) bool { return s.ResponseBandwidth == b })
+		t.problem("HTTPRoute", route.Namespace, route.Name, "", fmt.Sprintf("TrafficPolicy %s: responseBandwidth.kibPerSecond %d is not at least 1; responses are not throttled", src, b.KiBPerSecond))
+		ep.spec.ResponseBandwidth = nil
 	}
 	if a := ep.spec.SessionAffinity; a != nil {
 		if why := affinityUnsendable(a); why != "" {

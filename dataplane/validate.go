@@ -15,7 +15,7 @@ import (
 )
 
 // Validate checks every resource against Envoy's own constraints (protoc-gen-validate),
-// and every regular expression, typed configurations included, against what Envoy's RE2
+// typed configurations (Any) included, and every regular expression, typed configurations included, against what Envoy's RE2
 // takes (envoyregex.Check), so that a translation bug is caught here rather than NACKed by Envoy.
 // Route configurations and load assignments are checked expanded (wireform.go), and encoded
 // clusters decoded. For tests and tools: it walks every field.
@@ -97,6 +97,12 @@ func checkEnvoyRulesIn(m protoreflect.Message) error {
 		inner, err := anypb.UnmarshalNew(m.Interface().(*anypb.Any), proto.UnmarshalOptions{})
 		if err != nil {
 			return nil // not a type this binary knows: nothing to look into
+		}
+		// The outer message's ValidateAll stops at the Any; Envoy does not.
+		if v, ok := inner.(interface{ ValidateAll() error }); ok {
+			if err := v.ValidateAll(); err != nil {
+				return fmt.Errorf("%s: %w", inner.ProtoReflect().Descriptor().FullName(), err)
+			}
 		}
 		return checkEnvoyRulesIn(inner.ProtoReflect())
 	}
