@@ -146,8 +146,9 @@ func (t *translator) applyClientCertificate(li *listenerInfo, ctx *tlsv3.Downstr
 	vc := &tlsv3.CertificateValidationContext{
 		TrustedCa: &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: h.ca}},
 		// OpenSSL 3's ssl_verify_depth counts the CAs between the client and the trusted
-		// one; Envoy's max_verify_depth counts the trusted one too.
-		MaxVerifyDepth: wrapperspb.UInt32(uint32(max(h.spec.VerifyDepth, 1)) + 1),
+		// one; Envoy's max_verify_depth counts the trusted one too, and is at most
+		// maxVerifyDepth (a deeper setting accepts every real chain either way).
+		MaxVerifyDepth: wrapperspb.UInt32(uint32(min(max(h.spec.VerifyDepth, 1), maxVerifyDepth-1)) + 1),
 		// The handshake completes whatever the certificate; the virtual host's filter
 		// answers as nginx does (400 over HTTP, not a TLS alert).
 		TrustChainVerification: tlsv3.CertificateValidationContext_ACCEPT_UNTRUSTED,

@@ -278,6 +278,10 @@ func (t *translator) buildCluster(cname, base string, svc *corev1.Service, sp *c
 	return c, ""
 }
 
+// maxVerifyDepth is the largest max_verify_depth Envoy accepts in a
+// CertificateValidationContext.
+const maxVerifyDepth = 100
+
 // maxSNI is the longest server name Envoy accepts in an UpstreamTlsContext (its sni field's
 // validation rule).
 const maxSNI = 255
@@ -320,7 +324,10 @@ func (t *translator) upstreamTLS(ns string, v clusterVariant) (*corev3.Transport
 				}
 				vc := &tlsv3.CertificateValidationContext{
 					TrustedCa:      &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: ca}},
-					MaxVerifyDepth: wrapperspb.UInt32(uint32(derefInt32(b.VerifyDepth, 1))),
+					// At most Envoy's maxVerifyDepth (nginx takes more; no real chain is that
+					// long). A negative depth is left to fail validation: the backend fails
+					// closed.
+					MaxVerifyDepth: wrapperspb.UInt32(uint32(min(derefInt32(b.VerifyDepth, 1), maxVerifyDepth))),
 				}
 				if b.ServerName != "" {
 					vc.MatchTypedSubjectAltNames = []*tlsv3.SubjectAltNameMatcher{{
