@@ -323,7 +323,7 @@ func (t *translator) upstreamTLS(ns string, v clusterVariant) (*corev3.Transport
 					return nil, fmt.Sprintf("backend TLS Secret %s has no ca.crt to verify with", qualified(sec.Namespace, sec.Name))
 				}
 				vc := &tlsv3.CertificateValidationContext{
-					TrustedCa:      &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: ca}},
+					TrustedCa: &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: ca}},
 					// At most Envoy's maxVerifyDepth (nginx takes more; no real chain is that
 					// long). A negative depth is left to fail validation: the backend fails
 					// closed.
