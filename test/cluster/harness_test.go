@@ -64,8 +64,40 @@ func newHarness(t *testing.T, env *testenv.Env) *harness {
 	t.Cleanup(func() {
 		h.t = t // subtests reassign it
 		h.stopController()
+		h.deleteRoutingObjects()
 	})
 	return h
+}
+
+// routingKinds are the kinds a test and its controller leave in the test's namespace that
+// a later controller on the same API server would serve.
+var routingKinds = []struct{ group, version, kind string }{
+	{"networking.k8s.io", "v1", "Ingress"},
+	{"gateway.networking.k8s.io", "v1", "HTTPRoute"},
+	{"gateway.networking.k8s.io", "v1", "GRPCRoute"},
+	{"gatebridge.dev", "v1alpha1", "TrafficPolicy"},
+	{"gatebridge.dev", "v1alpha1", "RouteFilter"},
+}
+
+// deleteRoutingObjects deletes the Ingresses and routes of the test's namespace. The API
+// server is shared by the package's tests (and by the runs of go test -count=N), and it has
+// no namespace or garbage collector: an Ingress left behind is older than the next run's
+// for the same host and path, so it would win them (oldest first, as in ingress-nginx) with
+// backends that are gone.
+func (h *harness) deleteRoutingObjects() {
+	if h.ns == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, k := range routingKinds {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion(k.group + "/" + k.version)
+		u.SetKind(k.kind)
+		if err := h.env.Client.DeleteAllOf(ctx, u, client.InNamespace(h.ns)); err != nil {
+			h.t.Logf("deleting the %ss of namespace %s: %v", k.kind, h.ns, err)
+		}
+	}
 }
 
 func freePort(t *testing.T) int {
