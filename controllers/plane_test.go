@@ -115,6 +115,26 @@ func startPlane(t *testing.T) (*Plane, string) {
 			t.Errorf("plane: %v", err)
 		}
 	})
+	// Start listens in its goroutine: a client dialing before that is refused (a CI run
+	// failed so), so return once the address takes connections.
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+			break
+		}
+		select {
+		case err := <-done:
+			done <- err // for the cleanup
+			t.Fatalf("the plane stopped before serving %s: %v", addr, err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the plane does not listen on %s: %v", addr, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	return p, addr
 }
 
