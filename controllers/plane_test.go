@@ -115,27 +115,33 @@ func startPlane(t *testing.T) (*Plane, string) {
 			t.Errorf("plane: %v", err)
 		}
 	})
-	// Start listens in its goroutine: a client dialing before that is refused (a CI run
-	// failed so), so return once the address takes connections.
+	waitListening(t, addr, done)
+	return p, addr
+}
+
+// waitListening returns once addr takes TCP connections. The xDS server is started in a
+// goroutine (done receives its end) and listens there: a client dialing before that is
+// refused (a CI run of TestPlaneServesEachPortMap failed so).
+func waitListening(t *testing.T, addr string, done chan error) {
+	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			conn.Close()
-			break
+			return
 		}
 		select {
 		case err := <-done:
-			done <- err // for the cleanup
-			t.Fatalf("the plane stopped before serving %s: %v", addr, err)
+			done <- err // for the cleanup, which waits for it
+			t.Fatalf("stopped before serving %s: %v", addr, err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the plane does not listen on %s: %v", addr, err)
+			t.Fatalf("nothing listens on %s after %s: %v", addr, waitTimeout, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return p, addr
 }
 
 // redirectModel is a Gateway with port 80 and a route that redirects: no clusters.

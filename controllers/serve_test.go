@@ -51,6 +51,7 @@ func startServing(t *testing.T, env *testenv.Env) string {
 			t.Errorf("the manager did not stop within %s", waitTimeout)
 		}
 	})
+	waitListening(t, addr, done)
 	return addr
 }
 
