@@ -14,6 +14,7 @@ import (
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	upstreamhttpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -179,7 +180,12 @@ func validateTypedConfig(typed *anypb.Any) error {
 	if err != nil {
 		return fmt.Errorf("decoding %s: %w", typed.GetTypeUrl(), err)
 	}
-	if v, ok := msg.(interface{ ValidateAll() error }); ok {
+	return validateMessage(msg)
+}
+
+// validateMessage applies m's protoc-gen-validate rules (Envoy's), when it has them.
+func validateMessage(m proto.Message) error {
+	if v, ok := m.(interface{ ValidateAll() error }); ok {
 		return v.ValidateAll()
 	}
 	return nil

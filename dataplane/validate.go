@@ -14,9 +14,10 @@ import (
 	"github.com/gatebridge-dev/gatebridge/internal/envoyregex"
 )
 
-// Validate checks every resource against Envoy's own constraints (protoc-gen-validate),
-// typed configurations (Any) included, and every regular expression, typed configurations included, against what Envoy's RE2
-// takes (envoyregex.Check), so that a translation bug is caught here rather than NACKed by Envoy.
+// Validate checks every resource against Envoy's own constraints (protoc-gen-validate), and
+// every regular expression against what Envoy's RE2 takes (envoyregex.Check), typed
+// configurations (Any) included, so that a translation bug is caught here rather than
+// NACKed by Envoy.
 // Route configurations and load assignments are checked expanded (wireform.go), and encoded
 // clusters decoded. For tests and tools: it walks every field.
 func Validate(res *xds.Resources) error {
@@ -99,10 +100,8 @@ func checkEnvoyRulesIn(m protoreflect.Message) error {
 			return nil // not a type this binary knows: nothing to look into
 		}
 		// The outer message's ValidateAll stops at the Any; Envoy does not.
-		if v, ok := inner.(interface{ ValidateAll() error }); ok {
-			if err := v.ValidateAll(); err != nil {
-				return fmt.Errorf("%s: %w", inner.ProtoReflect().Descriptor().FullName(), err)
-			}
+		if err := validateMessage(inner); err != nil {
+			return fmt.Errorf("%s: %w", inner.ProtoReflect().Descriptor().FullName(), err)
 		}
 		return checkEnvoyRulesIn(inner.ProtoReflect())
 	}
