@@ -55,6 +55,11 @@ type Loaded struct {
 	// duplicates are the Problems of objects defined twice, by kind: a Reader reuses them
 	// with the objects of a kind no file changed.
 	duplicates perKind[[]Problem]
+	// counts are, by kind, how many objects each file read held (nil for a kind with
+	// duplicates): a Reader splices an edited file's objects into the last Read's.
+	counts perKind[[]int]
+	// splicedIngresses: the Ingresses are the last Read's with an edited file's spliced in.
+	splicedIngresses bool
 }
 
 // Options say how to read.

@@ -1,6 +1,8 @@
 package sources
 
 import (
+	"slices"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,19 +28,22 @@ func (k *kindSet) note(d *decoded) {
 
 // merge joins groups of decoded documents (a Reader's files), in order, into one Loaded.
 func merge(groups [][]decoded, opts Options) *Loaded {
-	return mergeReusing(groups, opts, nil, allKinds)
+	return mergeReusing(groups, opts, nil, allKinds, nil)
 }
 
-// mergeReusing is merge taking the objects of the kinds that did not change from prev
-// (when not nil): a reload after an Ingress edit does not copy 10,000 Services again.
+// mergeReusing is merge taking from prev (when not nil) what a Read did not change: the
+// objects of the kinds no changed file held are prev's, and those of a kind that changed
+// only inside changedGroups (a file edited, no file added or removed) are spliced into
+// prev's (splice): a reload after an Ingress edit neither copies 10,000 Services again nor
+// hashes 10,000 Ingress names. changedGroups is nil when the files are not those of prev.
 //
 // An object defined more than once (same kind, namespace and name) is kept once: the last
 // definition wins, as `kubectl apply` of the files in that order would, and each earlier
 // one is a Problem naming both places. The objects of a kind that did not change are the
 // same objects as before, so their duplicates, and the Problems about them, are reused too.
-func mergeReusing(groups [][]decoded, opts Options, prev *Loaded, changed kindSet) *Loaded {
+func mergeReusing(groups [][]decoded, opts Options, prev *Loaded, changed kindSet, changedGroups []bool) *Loaded {
 	if prev == nil {
-		changed = allKinds
+		prev, changed, changedGroups = &Loaded{}, allKinds, nil
 	}
 	l := &Loaded{Ignored: map[string]int{}}
 	for _, g := range groups {
@@ -49,61 +54,160 @@ func mergeReusing(groups [][]decoded, opts Options, prev *Loaded, changed kindSe
 			}
 		}
 	}
-	if changed.ingresses {
-		kept, origins, dups := collect(groups, func(d *decoded) ([]networkingv1.Ingress, []string) { return d.ingresses, d.origins.ingresses },
-			func(o *networkingv1.Ingress) identity {
-				return identity{kind: "Ingress", namespace: o.Namespace, name: o.Name}
-			})
-		l.Input.Ingresses, l.origins.ingresses, l.duplicates.ingresses = values(kept), origins, dups
-	} else {
-		l.Input.Ingresses, l.origins.ingresses, l.duplicates.ingresses = prev.Input.Ingresses, prev.origins.ingresses, prev.duplicates.ingresses
-	}
-	if changed.classes {
-		kept, origins, dups := collect(groups, func(d *decoded) ([]networkingv1.IngressClass, []string) { return d.classes, d.origins.classes },
-			func(o *networkingv1.IngressClass) identity { return identity{kind: "IngressClass", name: o.Name} })
-		l.Input.IngressClasses, l.origins.classes, l.duplicates.classes = values(kept), origins, dups
-	} else {
-		l.Input.IngressClasses, l.origins.classes, l.duplicates.classes = prev.Input.IngressClasses, prev.origins.classes, prev.duplicates.classes
-	}
-	if changed.services {
-		kept, origins, dups := collect(groups, func(d *decoded) ([]corev1.Service, []string) { return d.services, d.origins.services },
-			func(o *corev1.Service) identity {
-				return identity{kind: "Service", namespace: o.Namespace, name: o.Name}
-			})
-		// The pointers are into the decoded documents, which a Reader keeps while their
-		// file is unchanged: the same Service keeps its pointer.
-		l.Services, l.Input.Services, l.origins.services, l.duplicates.services = kept, values(kept), origins, dups
-	} else {
-		l.Services, l.Input.Services, l.origins.services, l.duplicates.services = prev.Services, prev.Input.Services, prev.origins.services, prev.duplicates.services
-	}
-	if changed.secrets {
-		kept, origins, dups := collect(groups, func(d *decoded) ([]corev1.Secret, []string) { return d.secrets, d.origins.secrets },
-			func(o *corev1.Secret) identity { return identity{kind: "Secret", namespace: o.Namespace, name: o.Name} })
-		l.Secrets, l.Input.Secrets, l.origins.secrets, l.duplicates.secrets = kept, values(kept), origins, dups
-	} else {
-		l.Secrets, l.Input.Secrets, l.origins.secrets, l.duplicates.secrets = prev.Secrets, prev.Input.Secrets, prev.origins.secrets, prev.duplicates.secrets
-	}
-	if changed.configMaps {
-		kept, origins, dups := collect(groups, func(d *decoded) ([]corev1.ConfigMap, []string) { return d.cms, d.origins.configMaps },
-			func(o *corev1.ConfigMap) identity {
-				return identity{kind: "ConfigMap", namespace: o.Namespace, name: o.Name}
-			})
-		l.configMaps, l.origins.configMaps, l.duplicates.configMaps = values(kept), origins, dups
-	} else {
-		l.configMaps, l.origins.configMaps, l.duplicates.configMaps = prev.configMaps, prev.origins.configMaps, prev.duplicates.configMaps
-	}
-	if changed.objects {
-		kept, origins, dups := collect(groups, func(d *decoded) ([]client.Object, []string) { return d.objects, d.origins.objects }, objectIdentity)
-		l.Objects, l.origins.objects, l.duplicates.objects = values(kept), origins, dups
-	} else {
-		l.Objects, l.origins.objects, l.duplicates.objects = prev.Objects, prev.origins.objects, prev.duplicates.objects
-	}
+	ingresses := mergeKind(groups, mergedKind[networkingv1.Ingress]{values: prev.Input.Ingresses, origins: prev.origins.ingresses, duplicates: prev.duplicates.ingresses, counts: prev.counts.ingresses},
+		changed.ingresses, changedGroups, false, func(d *decoded) ([]networkingv1.Ingress, []string) { return d.ingresses, d.origins.ingresses },
+		func(o *networkingv1.Ingress) identity {
+			return identity{kind: "Ingress", namespace: o.Namespace, name: o.Name}
+		})
+	l.Input.Ingresses, l.origins.ingresses, l.duplicates.ingresses, l.counts.ingresses = ingresses.values, ingresses.origins, ingresses.duplicates, ingresses.counts
+	l.splicedIngresses = ingresses.spliced
+	classes := mergeKind(groups, mergedKind[networkingv1.IngressClass]{values: prev.Input.IngressClasses, origins: prev.origins.classes, duplicates: prev.duplicates.classes, counts: prev.counts.classes},
+		changed.classes, changedGroups, false, func(d *decoded) ([]networkingv1.IngressClass, []string) { return d.classes, d.origins.classes },
+		func(o *networkingv1.IngressClass) identity { return identity{kind: "IngressClass", name: o.Name} })
+	l.Input.IngressClasses, l.origins.classes, l.duplicates.classes, l.counts.classes = classes.values, classes.origins, classes.duplicates, classes.counts
+	// The Service and Secret pointers are into the decoded documents, which a Reader keeps
+	// while their file is unchanged: the same Service keeps its pointer.
+	services := mergeKind(groups, mergedKind[corev1.Service]{values: prev.Input.Services, pointers: prev.Services, origins: prev.origins.services, duplicates: prev.duplicates.services, counts: prev.counts.services},
+		changed.services, changedGroups, true, func(d *decoded) ([]corev1.Service, []string) { return d.services, d.origins.services },
+		func(o *corev1.Service) identity {
+			return identity{kind: "Service", namespace: o.Namespace, name: o.Name}
+		})
+	l.Input.Services, l.Services, l.origins.services, l.duplicates.services, l.counts.services = services.values, services.pointers, services.origins, services.duplicates, services.counts
+	secrets := mergeKind(groups, mergedKind[corev1.Secret]{values: prev.Input.Secrets, pointers: prev.Secrets, origins: prev.origins.secrets, duplicates: prev.duplicates.secrets, counts: prev.counts.secrets},
+		changed.secrets, changedGroups, true, func(d *decoded) ([]corev1.Secret, []string) { return d.secrets, d.origins.secrets },
+		func(o *corev1.Secret) identity { return identity{kind: "Secret", namespace: o.Namespace, name: o.Name} })
+	l.Input.Secrets, l.Secrets, l.origins.secrets, l.duplicates.secrets, l.counts.secrets = secrets.values, secrets.pointers, secrets.origins, secrets.duplicates, secrets.counts
+	configMaps := mergeKind(groups, mergedKind[corev1.ConfigMap]{values: prev.configMaps, origins: prev.origins.configMaps, duplicates: prev.duplicates.configMaps, counts: prev.counts.configMaps},
+		changed.configMaps, changedGroups, false, func(d *decoded) ([]corev1.ConfigMap, []string) { return d.cms, d.origins.configMaps },
+		func(o *corev1.ConfigMap) identity {
+			return identity{kind: "ConfigMap", namespace: o.Namespace, name: o.Name}
+		})
+	l.configMaps, l.origins.configMaps, l.duplicates.configMaps, l.counts.configMaps = configMaps.values, configMaps.origins, configMaps.duplicates, configMaps.counts
+	objects := mergeKind(groups, mergedKind[client.Object]{values: prev.Objects, origins: prev.origins.objects, duplicates: prev.duplicates.objects, counts: prev.counts.objects},
+		changed.objects, changedGroups, false, func(d *decoded) ([]client.Object, []string) { return d.objects, d.origins.objects }, objectIdentity)
+	l.Objects, l.origins.objects, l.duplicates.objects, l.counts.objects = objects.values, objects.origins, objects.duplicates, objects.counts
 	d := &l.duplicates
 	for _, dups := range [][]Problem{d.ingresses, d.classes, d.services, d.secrets, d.configMaps, d.objects} {
 		l.Problems = append(l.Problems, dups...)
 	}
 	l.pickConfigMap(opts.ConfigMap)
 	return l
+}
+
+// mergedKind is what a Loaded holds of one kind: the objects (values, and pointers into
+// the decoded documents when the kind keeps them), where each was read, the Problems of
+// duplicates, and how many objects each group held (nil when the kind has duplicates, so
+// that no group's objects are a run of values).
+type mergedKind[T any] struct {
+	values     []T
+	pointers   []*T
+	origins    []string
+	duplicates []Problem
+	counts     []int
+	// spliced: this merge spliced changed groups into the previous one (splice).
+	spliced bool
+}
+
+// mergeKind merges one kind: prev's when the kind did not change, prev's with the changed
+// groups' spliced in when it can (splice), all groups anew otherwise. pointers says
+// whether the kind keeps pointers.
+func mergeKind[T any](groups [][]decoded, prev mergedKind[T], changed bool, changedGroups []bool, pointers bool, of func(*decoded) ([]T, []string), identify func(*T) identity) mergedKind[T] {
+	if !changed {
+		if changedGroups == nil && prev.counts != nil {
+			// Files without objects of this kind came or went: the counts are by position.
+			prev.counts = groupCounts(groups, of)
+		}
+		return prev
+	}
+	if m, ok := splice(groups, prev, changedGroups, pointers, of, identify); ok {
+		return m
+	}
+	kept, origins, dups := collect(groups, of, identify)
+	m := mergedKind[T]{values: values(kept), origins: origins, duplicates: dups}
+	if pointers {
+		m.pointers = kept
+	}
+	if dups == nil {
+		m.counts = groupCounts(groups, of)
+	}
+	return m
+}
+
+// groupCounts is how many objects of one kind each group holds.
+func groupCounts[T any](groups [][]decoded, of func(*decoded) ([]T, []string)) []int {
+	counts := make([]int, len(groups))
+	for gi, g := range groups {
+		for i := range g {
+			objs, _ := of(&g[i])
+			counts[gi] += len(objs)
+		}
+	}
+	return counts
+}
+
+// splice is collect for a Read that changed only the groups changedGroups marks, when
+// prev had no duplicates and each changed group defines the same objects (kind, namespace,
+// name), in the same order, as before — an edit of objects, not of which objects there
+// are: prev's objects with each changed group's run replaced by its new objects. The
+// result is what collect would return, at the cost of the changed groups. ok is false
+// when that does not hold (the caller collects anew).
+func splice[T any](groups [][]decoded, prev mergedKind[T], changedGroups []bool, pointers bool, of func(*decoded) ([]T, []string), identify func(*T) identity) (m mergedKind[T], ok bool) {
+	if changedGroups == nil || len(changedGroups) != len(groups) || len(prev.counts) != len(groups) || (pointers && len(prev.pointers) != len(prev.values)) {
+		return m, false
+	}
+	// First check every changed group, so that nothing is copied for a Read that fails.
+	start := 0
+	for gi, g := range groups {
+		n := prev.counts[gi]
+		if start+n > len(prev.values) {
+			return m, false
+		}
+		if changedGroups[gi] && !sameIdentities(g, prev.values[start:start+n], of, identify) {
+			return m, false
+		}
+		start += n
+	}
+	m = mergedKind[T]{values: slices.Clone(prev.values), origins: slices.Clone(prev.origins), counts: prev.counts, spliced: true}
+	if pointers {
+		m.pointers = slices.Clone(prev.pointers)
+	}
+	start = 0
+	for gi, g := range groups {
+		if !changedGroups[gi] {
+			start += prev.counts[gi]
+			continue
+		}
+		for i := range g {
+			objs, from := of(&g[i])
+			for j := range objs {
+				m.values[start] = objs[j]
+				m.origins[start] = ""
+				if j < len(from) {
+					m.origins[start] = from[j]
+				}
+				if pointers {
+					m.pointers[start] = &objs[j]
+				}
+				start++
+			}
+		}
+	}
+	return m, true
+}
+
+// sameIdentities says whether the documents g define the objects before names, in order.
+func sameIdentities[T any](g []decoded, before []T, of func(*decoded) ([]T, []string), identify func(*T) identity) bool {
+	k := 0
+	for i := range g {
+		objs, _ := of(&g[i])
+		for j := range objs {
+			if k == len(before) || identify(&objs[j]) != identify(&before[k]) {
+				return false
+			}
+			k++
+		}
+	}
+	return k == len(before)
 }
 
 // identity is what names an object in a cluster: two objects with one identity are one

@@ -54,6 +54,8 @@ type Reader struct {
 	churn int64
 	// last is what the last Read returned: the kinds no changed file holds are reused.
 	last *Loaded
+	// files are the files the last Read took, in order (mergeReusing's groups).
+	files []string
 	// readFile reads at most limit+1 bytes of a file (readUpTo; tests interpose on it).
 	readFile func(name string, limit int64) ([]byte, error)
 }
@@ -135,8 +137,11 @@ func (r *Reader) Read() (*Loaded, error) {
 		}
 	}
 	results := make([][]decoded, 0, len(files))
+	read := make([]string, 0, len(files))
+	changedFiles := make([]bool, 0, len(files))
 	for _, f := range files {
 		c := r.cache[f]
+		changed := false
 		info, err := os.Stat(f)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -146,19 +151,20 @@ func (r *Reader) Read() (*Loaded, error) {
 		case c.size >= 0 && c.size == info.Size() && c.modTime.Equal(info.ModTime()):
 			// Unchanged since the last Read (served, or still broken).
 		default:
-			fresh, changed, decodedBytes, gone := r.refresh(f, c, info)
+			fresh, freshChanged, decodedBytes, gone := r.refresh(f, c, info)
 			if gone {
 				continue
 			}
 			churn += decodedBytes
-			if changed {
+			if freshChanged {
 				noteChange(c.docs, fresh.docs)
 				churn += c.bytes
 			}
-			c = fresh
+			c, changed = fresh, freshChanged
 		}
 		next[f] = c
 		results = append(results, c.served())
+		read, changedFiles = append(read, f), append(changedFiles, changed)
 	}
 	for f, c := range r.cache {
 		if _, kept := next[f]; !kept {
@@ -170,7 +176,11 @@ func (r *Reader) Read() (*Loaded, error) {
 	r.onlyEndpoints = onlyEndpoints
 	r.changedIngresses, r.otherConverterInput = ingresses, others
 	r.churn = churn
-	r.last = mergeReusing(results, r.opts, r.last, kinds)
+	if !slices.Equal(read, r.files) {
+		changedFiles = nil // files came or went: the previous Read's positions do not hold
+	}
+	r.files = read
+	r.last = mergeReusing(results, r.opts, r.last, kinds, changedFiles)
 	return r.last, nil
 }
 
