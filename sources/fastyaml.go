@@ -11,10 +11,11 @@ import (
 // fastYAMLToJSON converts one YAML document to JSON, as sigs.k8s.io/yaml.YAMLToJSON does,
 // for the block-style YAML that manifests are written in: mappings and sequences by
 // indentation, plain and single-line quoted scalars, literal block scalars (|, |-),
-// comments, empty flow collections ({}, []). It reports false as soon as the document uses
-// anything else (anchors, tags, flow collections, folded or kept block scalars, multi-line
-// flow scalars, tabs, a duplicated key, a plain scalar YAML 1.1 could read as other than a
-// string, an integer or true/false/null) and the caller converts it with the full decoder.
+// comments, flow collections written on one line ({path: /, pathType: Prefix}, [a, b]; see
+// flow). It reports false as soon as the document uses anything else (anchors, tags, flow
+// collections over several lines, folded or kept block scalars, multi-line flow scalars,
+// tabs, a duplicated key, a plain scalar YAML 1.1 could read as other than a string, an
+// integer or true/false/null) and the caller converts it with the full decoder.
 // So it never guesses: what it converts reads back (json.Unmarshal) as YAMLToJSON's output
 // does, which FuzzFastYAMLToJSON checks on arbitrary input. It also returns the document's
 // typeHeader as json.Unmarshal would read it from the JSON when that is certain (nil
@@ -83,11 +84,15 @@ type fastParser struct {
 	metadata bool
 	hdr      typeHeader
 	hdrOK    bool
+	// field and value0 are the header field the flow mapping key just read fills ("":
+	// none) and where its value starts in out (flowKey, keyDone).
+	field  string
+	value0 int
 }
 
 func (p *fastParser) reset(doc, dst []byte) {
 	p.src, p.lines, p.i, p.out, p.keys = doc, p.lines[:0], 0, dst, p.keys[:0]
-	p.depth, p.metadata, p.hdr, p.hdrOK = 0, false, typeHeader{}, true
+	p.depth, p.metadata, p.hdr, p.hdrOK, p.field = 0, false, typeHeader{}, true, ""
 }
 
 // splitLines fills p.lines; it refuses document markers and directives.
@@ -260,6 +265,12 @@ func (p *fastParser) sequence(ind int) bool {
 			}
 		case isSeqEntry(rest):
 			return false // "- - x"
+		case rest[0] == '{' || rest[0] == '[':
+			// "- {path: /, pathType: Prefix}": a flow collection, not "key: value".
+			p.i++
+			if !p.inline(ind, rest) {
+				return false
+			}
 		default:
 			if _, _, isKey := splitKey(rest); isKey {
 				// "- key: value": a mapping whose keys are at the column of this one.
@@ -373,13 +384,13 @@ func (p *fastParser) inline(ind int, v []byte) bool {
 	case '|':
 		return p.literal(ind, v)
 	case '{', '[':
-		if len(v) < 2 || v[1] != v[0]+2 {
-			return false // only {} and []
-		}
-		if after := v[2:]; len(after) > 0 && !bytes.HasPrefix(after, []byte(" #")) {
+		after, ok := p.flow(v)
+		if !ok {
 			return false
 		}
-		p.out = append(p.out, v[:2]...)
+		if comment := bytes.TrimLeft(after, " "); len(comment) > 0 && (comment[0] != '#' || len(comment) == len(after)) {
+			return false
+		}
 		return p.nothingDeeper(ind)
 	}
 	if !plainStart(v) {
@@ -391,6 +402,160 @@ func (p *fastParser) inline(ind int, v []byte) bool {
 	if bytes.Contains(v, []byte(": ")) || v[len(v)-1] == ':' {
 		return false
 	}
+	if !p.plain(v) {
+		return false
+	}
+	return p.nothingDeeper(ind)
+}
+
+// flow reads the flow collection v starts with ('{' or '['), which must close on its line,
+// and returns what follows it. It takes only what the full decoder certainly reads the
+// same: entries separated by commas, no empty entry and no trailing comma; mapping keys
+// plain or quoted and followed by ": "; values that are flow collections, single-line
+// quoted scalars, or plain scalars without ':', '?', '#' or a flow indicator (which in a
+// flow collection end a plain scalar, make a pair of it, or start a comment) and of a kind
+// plainKind is sure of. Mapping keys are checked for duplicates and fill the header as
+// those of block mappings do.
+func (p *fastParser) flow(v []byte) ([]byte, bool) {
+	mapping := v[0] == '{'
+	closing := byte(']')
+	if mapping {
+		closing = '}'
+		p.depth++
+		defer func() { p.depth-- }()
+	}
+	keysFrom := len(p.keys)
+	p.out = append(p.out, v[0])
+	v = bytes.TrimLeft(v[1:], " ")
+	for first := true; ; first = false {
+		if len(v) == 0 {
+			return nil, false // continued on the next line
+		}
+		if v[0] == closing && first {
+			break
+		}
+		if !first {
+			p.out = append(p.out, ',')
+		}
+		if mapping {
+			var ok bool
+			if v, ok = p.flowKey(keysFrom, v); !ok {
+				return nil, false
+			}
+		}
+		var ok bool
+		if v, ok = p.flowValue(v); !ok {
+			return nil, false
+		}
+		if mapping {
+			p.keyDone()
+		}
+		v = bytes.TrimLeft(v, " ")
+		if len(v) == 0 {
+			return nil, false
+		}
+		if v[0] == closing {
+			break
+		}
+		if v[0] != ',' {
+			return nil, false
+		}
+		if v = bytes.TrimLeft(v[1:], " "); len(v) > 0 && v[0] == closing {
+			return nil, false // a trailing comma
+		}
+	}
+	p.keys = p.keys[:keysFrom]
+	p.out = append(p.out, closing)
+	return v[1:], true
+}
+
+// flowKey reads a flow mapping's key and its ": ", writes the key and its colon, and
+// returns what follows. p.field is then the header field the key fills (see keyDone).
+func (p *fastParser) flowKey(keysFrom int, v []byte) ([]byte, bool) {
+	var k []byte
+	if v[0] == '"' || v[0] == '\'' {
+		end := closingQuote(v)
+		if end < 0 {
+			return nil, false
+		}
+		k, v = v[:end+1], v[end+1:]
+	} else {
+		end := bytes.IndexByte(v, ':')
+		if end <= 0 || bytes.ContainsAny(v[:end], ",[]{}#?") {
+			return nil, false
+		}
+		k, v = bytes.TrimRight(v[:end], " "), v[end:]
+	}
+	if len(v) < 2 || v[0] != ':' || v[1] != ' ' || len(k) > maxSimpleKey {
+		return nil, false
+	}
+	k0 := len(p.out)
+	if !p.key(k) || p.duplicate(keysFrom, k0) {
+		return nil, false
+	}
+	p.keys = append(p.keys, [2]int{k0, len(p.out)})
+	p.out = append(p.out, ':')
+	p.field, p.value0 = p.headerField(p.out[k0:len(p.out)-1]), len(p.out)
+	if p.field == "metadata" {
+		p.metadata = true
+	}
+	return bytes.TrimLeft(v[2:], " "), true
+}
+
+// keyDone records the header field of a flow mapping entry whose value was just written
+// (flowKey said which field, if any).
+func (p *fastParser) keyDone() {
+	field, v0 := p.field, p.value0
+	p.field = ""
+	if field == "metadata" {
+		p.metadata = false
+		if p.out[v0] != '{' && string(p.out[v0:]) != "null" {
+			p.hdrOK = false
+		}
+		return
+	}
+	if field != "" {
+		p.setHeader(field, p.out[v0:])
+	}
+}
+
+// flowValue reads one value of a flow collection and returns what follows it.
+func (p *fastParser) flowValue(v []byte) ([]byte, bool) {
+	switch v[0] {
+	case '{', '[':
+		field, v0 := p.field, p.value0
+		rest, ok := p.flow(v)
+		p.field, p.value0 = field, v0
+		return rest, ok
+	case '"', '\'':
+		end := closingQuote(v)
+		if end < 0 {
+			return nil, false
+		}
+		s, ok := p.quoted(v[:end+1])
+		if !ok {
+			return nil, false
+		}
+		p.out = appendJSONString(p.out, s)
+		return v[end+1:], true
+	}
+	if !plainStart(v) {
+		return nil, false
+	}
+	end := bytes.IndexAny(v, ",]}")
+	if end < 0 {
+		return nil, false
+	}
+	plain := bytes.TrimRight(v[:end], " ")
+	if len(plain) == 0 || bytes.ContainsAny(plain, ":#[{?") {
+		return nil, false
+	}
+	return v[end:], p.plain(plain)
+}
+
+// plain writes the plain scalar v as JSON, or reports false when plainKind is not sure
+// what YAML 1.1 reads it as.
+func (p *fastParser) plain(v []byte) bool {
 	switch plainKind(v) {
 	case 's':
 		p.out = appendJSONString(p.out, v)
@@ -405,7 +570,7 @@ func (p *fastParser) inline(ind int, v []byte) bool {
 	default:
 		return false
 	}
-	return p.nothingDeeper(ind)
+	return true
 }
 
 // nothingDeeper: after a scalar, a line deeper than its parent would continue it (a

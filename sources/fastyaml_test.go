@@ -69,6 +69,10 @@ func TestFastYAMLToJSON(t *testing.T) {
 		"a:\n- 1\n- x\n-\n- - ignored\n",
 		"a:\n  - b: 1\n    c: 2\n  -\n    d: 3\n  - e\n",
 		"a: {}\nb: []\nc: [] # c\n",
+		"a: [1, 2]\nb: {c: d}\ne: {f: {g: [h, 'i', \"j\"]}, k: []}   # c\nl: [ x ,y,z ]\n",
+		"spec:\n  rules:\n  - http:\n      paths:\n      - {path: /a, pathType: Prefix, backend: {service: {name: s, port: {number: 80}}}}\n      - {path: /b, pathType: Exact}\n",
+		"apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: b, labels: {name: c}}\nspec: {ports: [{port: 80, targetPort: 8080}], selector: {app: x}}\n",
+		"a: {b: yes, c: ~, d: null, e: -1, f: 'x, y', g: \"}\", h: a\"b, i: a b}\n",
 		"key : value\n\"quoted key\": 1\n'single': 2\n",
 		"a: héllo wörld ✓\n",
 		"a: b\"c\nd: e'f\ng: h,i [j] {k}\n",
@@ -82,7 +86,11 @@ func TestFastYAMLToJSON(t *testing.T) {
 		}
 	}
 	full := []string{
-		"a: &x b\nc: *x\n", "a: !!str 1\n", "a: [1, 2]\n", "a: {b: c}\n", "a: >\n  folded\n",
+		"a: &x b\nc: *x\n", "a: !!str 1\n", "a: >\n  folded\n",
+		"a: {b: c\n", "a: [b,\n  c]\n", "a: {b:c}\n", "a: [b: c]\n", "a: {b: c,}\n", "a: [1, 2,]\n", "a: [1, , 2]\n",
+		"a: {b: }\n", "a: {b: c, b: d}\n", "a: {b: c, B: d}\n", "a: [b, {c: 1.5}]\n", "a: {b: c}#x\n", "a: {? b: c}\n",
+		"a: [*x]\n", "a: [&x b]\n", "a: [!!str 1]\n", "a: {b: c} d\n", "a: [b#c]\n", "a: {1: b}\n", "a: [b]]\n",
+		"a: {b: [c}]\n", "- {a: b}\n", "a:\n- {b: c}: d\n", "a: [\"b\" c]\n", "a: [b {c}]\n", "a: {<<: {b: c}}\n",
 		"a: |+\n  kept\n\n", "a: |2\n  x\n", "a: \"multi\n  line\"\n", "a: plain\n  continued\n",
 		"a: 1.5\n", "a: 1e3\n", "a: 0x1F\n", "a: 017\n", "a: 1_000\n", "a: +1\n", "a: .inf\n",
 		"a: 2024-01-01\n", "a: 2024-01-01T00:00:00Z\n", "a: 99999999999999999999\n", "a: -0\n",
@@ -145,6 +153,8 @@ func FuzzFastYAMLToJSON(f *testing.F) {
 	f.Add([]byte("metadata:\n  annotations:\n    k: \"v\\n\"\n    l: 'w'\nspec:\n  ports:\n  - port: 80\n"))
 	f.Add([]byte("a:\n- 1\n-\n  b: yes\n"))
 	f.Add([]byte(benchLike(1)))
+	f.Add([]byte("a: {b: [c, 'd', \"e\"], f: {g: 1}}\nh:\n- {i: j, k: [l]}\n"))
+	f.Add([]byte("metadata: {name: a, namespace: b}\nkind: K\n"))
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		fastAgrees(t, doc)
 	})
