@@ -84,6 +84,9 @@ func TestBootstrapContent(t *testing.T) {
 	if got := b.GetNode().GetId(); got != "envoy-0" {
 		t.Errorf("node.id = %q", got)
 	}
+	if !b.GetStatsFlushOnAdmin() {
+		t.Error("stats_flush_on_admin is not set: Envoy's periodic flush stalls xDS updates with many clusters")
+	}
 	pm, err := envoy.PortMapFromNode(b.GetNode())
 	if err != nil || !reflect.DeepEqual(pm, map[int32]uint32{80: 10080, 443: 10443}) {
 		t.Errorf("port map from the node metadata = %v, %v; want 80→10080, 443→10443", pm, err)
