@@ -71,6 +71,13 @@ type memo struct {
 	// status is what statusResults remembered of the previous translation's HTTPRoutes
 	// (nil: judge them all), nextStatus what it remembers of this one's.
 	status, nextStatus *statusMemo
+	// resources are the clusters and load assignments of the remembered results, counted
+	// (shared.go); freshResources: counted from nothing in this translation (the results
+	// were not kept), so the output lists are sorted anew rather than patched.
+	resources      *routeResources
+	freshResources bool
+	// gen counts the translations; a result made by this one has its gen.
+	gen int
 }
 
 // spareMaps are maps a translation may empty and reuse: the clusters and load assignments
@@ -166,6 +173,8 @@ type routeResult struct {
 	clusters        []named[*xds.EncodedCluster]
 	loadAssignments []named[*endpointv3.ClusterLoadAssignment]
 	rare            *rareEffects
+	// gen is the memo's gen of the translation that made the result.
+	gen int
 }
 
 // rareEffects is what the translation of an HTTPRoute may add besides routes, served
@@ -241,9 +250,14 @@ func (prev *memo) next(m *Model) *memo {
 		n.spare = prev.spare
 	}
 	n.nextResults = map[string][]*routeResult{}
+	n.resources, n.freshResources = newRouteResources(), true
+	if prev != nil {
+		n.gen = prev.gen + 1
+	}
 	if prev != nil && sameEnvironmentButPolicies(&prev.env, &env) {
 		if stale, ok := routePolicyChanges(prev.env.TrafficPolicies, env.TrafficPolicies); ok {
 			n.ix, n.results, n.tables, n.size = prev.ix, prev.nextResults, prev.nextTables, prev.size
+			n.resources, n.freshResources = prev.resources, false
 			// Route status depends on the Gateways and listeners, not on policies.
 			n.status = prev.nextStatus
 			if len(stale) > 0 {
@@ -417,7 +431,7 @@ func (t *translator) httpRoute(g *portGroup, groupName string, r *gwv1.HTTPRoute
 func (t *translator) translateHTTPRoute(g *portGroup, r *gwv1.HTTPRoute) *routeResult {
 	outer := t.effects
 	t.effects = newEffects()
-	res := &routeResult{route: r, hosts: t.attachedHostnames(g, r)}
+	res := &routeResult{route: r, hosts: t.attachedHostnames(g, r), gen: t.memo.gen}
 	if len(res.hosts) > 0 {
 		res.entries = t.encodeEntries(r, t.bridgeRouteEntries(g, r, t.httpRouteEntries(g, r, t.policyFor(g.gw, r))))
 		res.listener = g.name()

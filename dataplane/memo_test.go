@@ -2,6 +2,8 @@ package dataplane_test
 
 import (
 	"bytes"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -235,4 +237,54 @@ func TestTranslatorSharedCluster(t *testing.T) {
 	again.HTTPRoutes[400] = useShared(400)
 	check("svc-0 used again by another route", &again, true)
 	check("the model of the start", m, true)
+}
+
+// TestTranslatorCountsSharedResources: through a random run of edits, deletions and
+// re-creations of HTTPRoutes that move between a few shared Services and their own, a
+// Translator (which counts the clusters and load assignments of its remembered results and
+// patches its sorted lists, shared.go) gives exactly what a fresh translation gives.
+func TestTranslatorCountsSharedResources(t *testing.T) {
+	const n = 30
+	m := bench.GenerateRoutes(n, 8080)
+	rng := rand.New(rand.NewPCG(19, 1))
+	route := func(i, step int) *gwv1.HTTPRoute {
+		r := bench.Route(i, fmt.Sprintf("s%d", step))
+		if k := rng.IntN(4); k < 3 {
+			// One of three shared Services, which routes 0, 1 and 2's namespaces hold.
+			ns, svc := m.HTTPRoutes[k].Namespace, m.HTTPRoutes[k].Spec.Rules[0].BackendRefs[0].Name
+			if r.Namespace == ns {
+				for ri := range r.Spec.Rules {
+					r.Spec.Rules[ri].BackendRefs[0].Name = svc
+				}
+			}
+		}
+		return r
+	}
+	tr := dataplane.NewTranslator(goldenOptions)
+	cur := *m
+	cur.HTTPRoutes = slices.Clone(m.HTTPRoutes)
+	for step := range 80 {
+		i := rng.IntN(len(cur.HTTPRoutes))
+		switch rng.IntN(6) {
+		case 0:
+			cur.HTTPRoutes = slices.Delete(slices.Clone(cur.HTTPRoutes), i, i+1)
+		case 1:
+			j := rng.IntN(n)
+			if !slices.ContainsFunc(cur.HTTPRoutes, func(r *gwv1.HTTPRoute) bool { return r.Name == fmt.Sprintf("route-%d", j) }) {
+				cur.HTTPRoutes = append(slices.Clone(cur.HTTPRoutes), route(j, step))
+			}
+		default:
+			cur.HTTPRoutes = slices.Clone(cur.HTTPRoutes)
+			var j int
+			if _, err := fmt.Sscanf(cur.HTTPRoutes[i].Name, "route-%d", &j); err != nil {
+				t.Fatal(err)
+			}
+			cur.HTTPRoutes[i] = route(j, step)
+		}
+		model := cur
+		got := tr.Translate(&model)
+		if g, w := RenderOutput(t, got), RenderOutput(t, dataplane.Translate(&model, goldenOptions)); !bytes.Equal(g, w) {
+			t.Fatalf("step %d: the Translator's output differs from Translate's\n%s", step, firstDiff(w, g))
+		}
+	}
 }

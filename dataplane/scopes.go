@@ -83,6 +83,7 @@ func (t *translator) routeTables(g *portGroup, routes []*gwv1.HTTPRoute) routeTa
 			errorBackends[c] = true
 		}
 	}
+	t.memo.count(t.memo.results[group], results)
 	covered := func(string) bool { return true }
 	if t.bridged(g) {
 		covered = nativelyCovered(vhosts)

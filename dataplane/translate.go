@@ -181,13 +181,12 @@ func newEffectsReusing(n effectsSize, spare spareMaps) effects {
 	}
 }
 
-// mergeRoute adds the effects of one HTTPRoute's translation to t's. Resources already
-// present by name are kept: equal names come from equal inputs, so their content is the
-// same.
+// mergeRoute adds the effects of one HTTPRoute's translation to t's, but its clusters and
+// load assignments, which routeTables counts (shared.go). Resources already present by name
+// are kept: equal names come from equal inputs, so their content is the same.
 func (t *translator) mergeRoute(r *routeResult) {
 	t.servedPart(r)
-	addMissing(t.clusters, r.clusters)
-	addMissing(t.loadAssignments, r.loadAssignments)
+	// Its clusters and load assignments are counted instead (routeResources.count).
 	if e := r.rare; e != nil {
 		t.problems = append(t.problems, e.problems...)
 		t.issues = append(t.issues, e.issues...)
@@ -310,8 +309,7 @@ func (x *Translator) Translate(m *Model) *Output {
 	if t.needAuthz && t.opts.AuthzAddress != "" {
 		t.clusters[AuthzClusterName] = xds.EncodeCluster(authzCluster(t.opts.AuthzAddress))
 	}
-	res.EncodedClusters = sortedValues(t.clusters, x.memo.order.clusters, (*xds.EncodedCluster).GetName, (*xds.EncodedCluster).Same)
-	res.Endpoints = sortedValues(t.loadAssignments, x.memo.order.loadAssignments, func(c *endpointv3.ClusterLoadAssignment) string { return c.ClusterName }, protoEqual)
+	res.EncodedClusters, res.Endpoints = x.memo.clustersAndLoadAssignments(t.clusters, t.loadAssignments)
 	res.Secrets = sortedValues(t.secrets, nil, func(s *tlsv3.Secret) string { return s.Name }, nil)
 	// A listener is rebuilt on every translation; one with the previous content is handed
 	// over as the previous proto (xds.Publish then neither validates nor hashes it).
