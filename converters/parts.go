@@ -386,16 +386,12 @@ func orderObjects(prev *state, parts, built []*part, global []keyedObject, gen i
 	}
 	fresh = append(fresh, global...)
 	sortKeyed(fresh)
-	kept := make([]keyedObject, 0, len(prev.sorted))
-	for _, k := range prev.sorted {
-		// Objects of dissolved or vanished parts, and the conversion's own, are not kept.
-		if k.part != nil && k.part.seen == gen && k.part.built != gen {
-			kept = append(kept, k)
-		}
-	}
-	// Two parts never make objects of the same key (names include the source Ingress),
-	// so merging gives the order sorting everything gives.
-	return mergeKeyed(kept, fresh)
+	// Objects of dissolved or vanished parts, and the conversion's own, are not kept. Two
+	// parts never make objects of the same key (names include the source Ingress), so
+	// merging gives the order sorting everything gives.
+	return mergeKeyed(prev.sorted, func(k *keyedObject) bool {
+		return k.part != nil && k.part.seen == gen && k.part.built != gen
+	}, fresh)
 }
 
 // nextState records the parts of a conversion for the next one: prev (nil after a full
@@ -531,9 +527,11 @@ func (cv *conversion) report(in Input, parts []*part, prevOrder *reportOrder, du
 		Totals:    Totals{Annotations: map[string]int{}, Objects: map[string]int{}},
 		Ingresses: make([]IngressReport, len(in.Ingresses)),
 	}
+	ro := reportOrderOf(in.Ingresses, prevOrder)
+	// Each entry goes straight to its place in namespace/name order.
 	for _, p := range parts {
 		for j, m := range p.members {
-			r.Ingresses[m] = *p.reports[j]
+			r.Ingresses[ro.place[m]] = *p.reports[j]
 		}
 		for _, name := range p.annotations {
 			r.Totals.Annotations[name]++
@@ -541,35 +539,41 @@ func (cv *conversion) report(in Input, parts []*part, prevOrder *reportOrder, du
 	}
 	for _, d := range dups {
 		if i := d.dropped.ingressIndex(); i >= 0 {
-			noteDropped(&r.Ingresses[i], d)
+			noteDropped(&r.Ingresses[ro.place[i]], d)
 		}
 	}
 	for i := range r.Ingresses {
 		countVerdict(&r.Totals, &r.Ingresses[i])
 	}
-	// By namespace/name, equal keys in input order: indices are sorted, not the entries.
-	ro := &reportOrder{keys: make([]ingressKey, len(in.Ingresses))}
-	for i := range in.Ingresses {
-		ro.keys[i] = keyOf(&in.Ingresses[i])
-	}
-	if prevOrder != nil && slices.Equal(prevOrder.keys, ro.keys) {
-		ro.order = prevOrder.order
-	} else {
-		ro.order = make([]int, len(r.Ingresses))
-		for i := range ro.order {
-			ro.order[i] = i
-		}
-		slices.SortFunc(ro.order, func(i, j int) int {
-			a, b := &r.Ingresses[i], &r.Ingresses[j]
-			return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name), i-j)
-		})
-	}
-	sorted := make([]IngressReport, len(ro.order))
-	for k, i := range ro.order {
-		sorted[k] = r.Ingresses[i]
-	}
-	r.Ingresses = sorted
 	return r, ro
+}
+
+// reportOrderOf returns the order of the report entries of ings: by namespace/name, equal
+// keys in input order. prev (nil if none) stands when ings have the same keys in the same
+// order.
+func reportOrderOf(ings []networkingv1.Ingress, prev *reportOrder) *reportOrder {
+	ro := &reportOrder{keys: make([]ingressKey, len(ings))}
+	for i := range ings {
+		ro.keys[i] = keyOf(&ings[i])
+	}
+	if prev != nil && slices.Equal(prev.keys, ro.keys) {
+		ro.place = prev.place
+		return ro
+	}
+	// Indices are sorted, not the entries.
+	order := make([]int, len(ings))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int {
+		a, b := &ings[i], &ings[j]
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name), i-j)
+	})
+	ro.place = make([]int, len(ings))
+	for k, i := range order {
+		ro.place[i] = k
+	}
+	return ro
 }
 
 // noteDropped tells the Ingress whose object d dropped (dropDuplicates): the object leaves
@@ -592,10 +596,11 @@ func noteDropped(rep *IngressReport, d duplicate) {
 	}
 }
 
-// reportOrder is the order of a report's entries for an input's Ingress keys.
+// reportOrder is the order of a report's entries for an input's Ingress keys: place[i]
+// is the place of the entry of the input's Ingress i.
 type reportOrder struct {
 	keys  []ingressKey
-	order []int
+	place []int
 }
 
 // placement is where a listener lives (owner) and its name.

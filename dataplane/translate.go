@@ -165,8 +165,8 @@ type effects struct {
 
 func newEffects() effects { return newEffectsSized(effectsSize{}) }
 
-// effectsSize is how many resources of each kind to make room for.
-type effectsSize struct{ clusters, loadAssignments int }
+// effectsSize is how many resources of each kind, and served parts, to make room for.
+type effectsSize struct{ clusters, loadAssignments, servedParts int }
 
 func newEffectsSized(n effectsSize) effects { return newEffectsReusing(n, spareMaps{}) }
 
@@ -262,6 +262,8 @@ func (x *Translator) Translate(m *Model) *Output {
 		ix:      x.memo.ix,
 		effects: newEffectsReusing(x.memo.size, x.memo.spare),
 		memo:    x.memo,
+		// As many parts as last time: one per HTTPRoute, 10,000 not appended by doubling.
+		servedParts: make([]servedPart, 0, x.memo.size.servedParts),
 	}
 	res := &xds.Resources{}
 	var groups []*portGroup
@@ -323,7 +325,7 @@ func (x *Translator) Translate(m *Model) *Output {
 	x.memo.spare.clusters, x.memo.spare.loadAssignments = t.clusters, t.loadAssignments
 	x.memo.order = resourceOrder{clusters: res.EncodedClusters, loadAssignments: res.Endpoints, listeners: res.Listeners}
 	t.servedPart(nil)
-	x.memo.size = effectsSize{clusters: len(t.clusters), loadAssignments: len(t.loadAssignments)}
+	x.memo.size = effectsSize{clusters: len(t.clusters), loadAssignments: len(t.loadAssignments), servedParts: len(t.servedParts)}
 	out := &Output{Resources: res, Auth: t.auth, Problems: sortProblems(t.problems), Issues: sortIssues(t.issues), served: t.servedParts}
 	out.Parents, out.Listeners = t.statusResults(gateways, every, httpRoutes, tlsRoutes)
 	return out
