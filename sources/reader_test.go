@@ -139,16 +139,9 @@ func TestReaderConverterChanges(t *testing.T) {
 	}
 	for _, s := range steps {
 		s.do()
-		got, err := r.Read()
-		if err != nil {
-			t.Fatal(err)
-		}
 		// Kinds no changed file holds are taken from the previous Read: still what a
 		// fresh read gives.
-		want, err := ReadPaths([]string{dir}, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		got, want := readAndFresh(t, r, dir)
 		if !reflect.DeepEqual(got.Input, want.Input) || !reflect.DeepEqual(got.Objects, want.Objects) || !reflect.DeepEqual(got.Services, want.Services) {
 			t.Errorf("%s: the Reader's result differs from ReadPaths'", s.name)
 		}
@@ -190,6 +183,17 @@ var brokenEdits = []struct{ name, body string }{
 	{"second document cut short", servedIngress("/old") + "---\napiVersion: v1\nkind: Service\nmetadata: {name: web2, namesp"},
 	{"invalid YAML", strings.Replace(servedIngress("/old"), "  rules:", "  rules: [", 1)},
 	{"a field of the wrong type", strings.Replace(servedIngress("/old"), "ingressClassName: nginx", "ingressClassName: [nginx]", 1)},
+}
+
+// readAndFresh returns what r reads now and what a fresh ReadPaths of dir reads.
+func readAndFresh(t *testing.T, r *Reader, dir string) (got, want *Loaded) {
+	t.Helper()
+	got = readOK(t, r)
+	want, err := ReadPaths([]string{dir}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, want
 }
 
 func readOK(t *testing.T, r *Reader) *Loaded {

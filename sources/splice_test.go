@@ -90,14 +90,7 @@ func TestReaderSplicesAsAFreshReadWould(t *testing.T) {
 		} else {
 			_ = os.Remove(filepath.Join(dir, name(f)))
 		}
-		got, err := r.Read()
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := ReadPaths([]string{dir}, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		got, want := readAndFresh(t, r, dir)
 		if !reflect.DeepEqual(got.Input, want.Input) || !reflect.DeepEqual(got.Objects, want.Objects) ||
 			!reflect.DeepEqual(got.Services, want.Services) || !reflect.DeepEqual(got.origins, want.origins) ||
 			!reflect.DeepEqual(got.Problems, want.Problems) {
