@@ -88,11 +88,13 @@ type fastParser struct {
 	// none) and where its value starts in out (flowKey, keyDone).
 	field  string
 	value0 int
+	// flowDepth is the number of flow collections open.
+	flowDepth int
 }
 
 func (p *fastParser) reset(doc, dst []byte) {
 	p.src, p.lines, p.i, p.out, p.keys = doc, p.lines[:0], 0, dst, p.keys[:0]
-	p.depth, p.metadata, p.hdr, p.hdrOK, p.field = 0, false, typeHeader{}, true, ""
+	p.depth, p.metadata, p.hdr, p.hdrOK, p.field, p.flowDepth = 0, false, typeHeader{}, true, "", 0
 }
 
 // splitLines fills p.lines; it refuses document markers and directives.
@@ -290,6 +292,9 @@ func (p *fastParser) sequence(ind int) bool {
 	return true
 }
 
+// maxFlowDepth is the deepest nesting of flow collections the fast path takes.
+const maxFlowDepth = 32
+
 // maxSimpleKey is below YAML's limit on an implicit key (1024 characters, counted here as
 // bytes): a longer one is an error for the full decoder.
 const maxSimpleKey = 1000
@@ -417,6 +422,12 @@ func (p *fastParser) inline(ind int, v []byte) bool {
 // plainKind is sure of. Mapping keys are checked for duplicates and fill the header as
 // those of block mappings do.
 func (p *fastParser) flow(v []byte) ([]byte, bool) {
+	// The full decoder refuses deep nesting (go-yaml: 10,000 levels); a manifest nests a
+	// few: deeper ones are left to it, and to its error.
+	if p.flowDepth++; p.flowDepth > maxFlowDepth {
+		return nil, false
+	}
+	defer func() { p.flowDepth-- }()
 	mapping := v[0] == '{'
 	closing := byte(']')
 	if mapping {
@@ -473,20 +484,23 @@ func (p *fastParser) flow(v []byte) ([]byte, bool) {
 // returns what follows. p.field is then the header field the key fills (see keyDone).
 func (p *fastParser) flowKey(keysFrom int, v []byte) ([]byte, bool) {
 	var k []byte
+	// span is the key as the full decoder measures it against its limit: up to the colon,
+	// blanks included.
+	var span int
 	if v[0] == '"' || v[0] == '\'' {
 		end := closingQuote(v)
 		if end < 0 {
 			return nil, false
 		}
-		k, v = v[:end+1], v[end+1:]
+		k, v, span = v[:end+1], v[end+1:], end+1
 	} else {
 		end := bytes.IndexByte(v, ':')
 		if end <= 0 || bytes.ContainsAny(v[:end], ",[]{}#?") {
 			return nil, false
 		}
-		k, v = bytes.TrimRight(v[:end], " "), v[end:]
+		k, v, span = bytes.TrimRight(v[:end], " "), v[end:], end
 	}
-	if len(v) < 2 || v[0] != ':' || v[1] != ' ' || len(k) > maxSimpleKey {
+	if len(v) < 2 || v[0] != ':' || v[1] != ' ' || span > maxSimpleKey {
 		return nil, false
 	}
 	k0 := len(p.out)
