@@ -40,7 +40,10 @@ type clusterVariant struct {
 }
 
 // suffix names the variant; the default variant has none, so the common cluster name is
-// just namespace/service/port.
+// just namespace/service/port. Everything of the variant that the cluster is built from is
+// in its name: routes share a cluster by name (the first made serves, and a Translator
+// counts them by name, shared.go), so two variants of one name would serve one route with
+// the other's settings.
 func (v clusterVariant) suffix() string {
 	var parts []string
 	switch v.protocol {
@@ -57,10 +60,17 @@ func (v clusterVariant) suffix() string {
 			parts = append(parts, "verify-depth-"+strconv.Itoa(int(derefInt32(t.VerifyDepth, 1))))
 		}
 		if t.CertificateRef != nil {
-			parts = append(parts, "cert-"+string(t.CertificateRef.Name))
+			cert := string(t.CertificateRef.Name)
+			if t.CertificateRef.Namespace != nil {
+				cert = string(*t.CertificateRef.Namespace) + "." + cert
+			}
+			parts = append(parts, "cert-"+cert)
 		}
 		if t.SendSNI {
 			parts = append(parts, "sni-"+t.ServerName)
+		} else if t.Verify && t.ServerName != "" {
+			// The name the certificate must carry (upstreamTLS), without SNI.
+			parts = append(parts, "san-"+t.ServerName)
 		}
 	}
 	if v.lb != "" {
