@@ -252,8 +252,20 @@ func parseProxySSL(r *reader) ProxySSL {
 	}
 	p.VerifyDepth = r.optInt("proxy-ssl-verify-depth")
 	p.Ciphers, _ = r.str("proxy-ssl-ciphers")
+	if p.Ciphers != "" && p.Ciphers != "DEFAULT" {
+		// The data plane offers the backend the ciphers a list names (dataplane
+		// upstreamTLSParams), else Envoy's defaults.
+		suites, dropped, err := EnvoyCipherSuites(p.Ciphers)
+		switch {
+		case err != nil:
+			r.note("proxy-ssl-ciphers", Approximate, "is not translated: "+err.Error()+"; Envoy's default ciphers are offered to the backend")
+		case len(dropped) > 0:
+			r.note("proxy-ssl-ciphers", Approximate, fmt.Sprintf("%s cannot be offered by Envoy (BoringSSL has no such cipher) and is left out; the backend is offered %s", strings.Join(dropped, ", "), strings.Join(suites, ":")))
+		}
+	}
 	if v, ok := r.str("proxy-ssl-protocols"); ok {
 		p.Protocols = strings.Fields(v)
+		noteProxySSLProtocols(r, p.Protocols)
 	}
 	p.Name, _ = r.str("proxy-ssl-name")
 	if v, ok := r.str("proxy-ssl-server-name"); ok {
@@ -263,6 +275,32 @@ func parseProxySSL(r *reader) ProxySSL {
 		r.note("proxy-ssl-verify", Exact, "is on without proxy-ssl-secret: nginx then has no CA to verify with and every handshake fails; set proxy-ssl-secret")
 	}
 	return p
+}
+
+// noteProxySSLProtocols says what of proxy-ssl-protocols Envoy cannot do: it speaks TLSv1
+// to TLSv1.3 as a range from the lowest version listed to the highest (SSLv2 and SSLv3 are
+// left out, a version skipped inside the range is allowed).
+func noteProxySSLProtocols(r *reader, names []string) {
+	known := map[string]int{"TLSv1": 0, "TLSv1.1": 1, "TLSv1.2": 2, "TLSv1.3": 3}
+	var unknown []string
+	lowest, highest, listed := 4, -1, map[int]bool{}
+	for _, n := range names {
+		v, ok := known[n]
+		if !ok {
+			unknown = append(unknown, n)
+			continue
+		}
+		lowest, highest, listed[v] = min(lowest, v), max(highest, v), true
+	}
+	switch {
+	case highest < 0:
+		r.note("proxy-ssl-protocols", Approximate, "names no TLS version Envoy speaks (TLSv1 to TLSv1.3); Envoy's defaults apply towards the backend")
+	case len(unknown) > 0:
+		r.note("proxy-ssl-protocols", Approximate, strings.Join(unknown, ", ")+" cannot be spoken by Envoy and is left out")
+	}
+	if highest >= 0 && highest-lowest+1 > len(listed) {
+		r.note("proxy-ssl-protocols", Approximate, "Envoy takes a range of versions: those between the lowest and the highest listed are allowed too")
+	}
 }
 
 // validateUpstreamVhost accepts a host name with an optional port and nginx variables; the

@@ -72,3 +72,35 @@ func TestEnvoyCipherSuites(t *testing.T) {
 		}
 	}
 }
+
+// TestProxySSLParamsFindings: proxy-ssl-ciphers and proxy-ssl-protocols are noted where
+// Envoy cannot do what nginx does (the data plane then keeps Envoy's defaults, leaves out a
+// cipher or version, or allows the versions between the lowest and highest listed), and
+// not otherwise.
+func TestProxySSLParamsFindings(t *testing.T) {
+	for _, c := range []struct {
+		kv   []string
+		want []string // the annotations noted
+	}{
+		{[]string{"proxy-ssl-ciphers", "DEFAULT"}, nil},
+		{[]string{"proxy-ssl-ciphers", "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256"}, nil},
+		{[]string{"proxy-ssl-ciphers", "HIGH:!aNULL:!MD5"}, []string{"proxy-ssl-ciphers"}},
+		{[]string{"proxy-ssl-ciphers", "ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256"}, []string{"proxy-ssl-ciphers"}},
+		{[]string{"proxy-ssl-protocols", "TLSv1.2 TLSv1.3"}, nil},
+		{[]string{"proxy-ssl-protocols", "TLSv1.2 TLSv1.2"}, nil},
+		{[]string{"proxy-ssl-protocols", "SSLv3 TLSv1.2"}, []string{"proxy-ssl-protocols"}},
+		{[]string{"proxy-ssl-protocols", "SSLv2 SSLv3"}, []string{"proxy-ssl-protocols"}},
+		{[]string{"proxy-ssl-protocols", "TLSv1 TLSv1 TLSv1.2"}, []string{"proxy-ssl-protocols"}},
+	} {
+		in := parse(c.kv...)
+		var got []string
+		for _, f := range in.Findings {
+			if f.Annotation == "proxy-ssl-ciphers" || f.Annotation == "proxy-ssl-protocols" {
+				got = append(got, f.Annotation)
+			}
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%v: findings on %v, want %v (%+v)", c.kv, got, c.want, in.Findings)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package dataplane
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"sort"
@@ -20,6 +22,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/gatebridge-dev/gatebridge/annotations"
 	"github.com/gatebridge-dev/gatebridge/api/v1alpha1"
 	"github.com/gatebridge-dev/gatebridge/dataplane/xds"
 )
@@ -72,6 +75,15 @@ func (v clusterVariant) suffix() string {
 			// The name the certificate must carry (upstreamTLS), without SNI.
 			parts = append(parts, "san-"+t.ServerName)
 		}
+		if params := upstreamTLSParams(t); params != nil {
+			if params.TlsMinimumProtocolVersion != tlsv3.TlsParameters_TLS_AUTO {
+				parts = append(parts, "tls-"+tlsVersionName(params.TlsMinimumProtocolVersion)+"-"+tlsVersionName(params.TlsMaximumProtocolVersion))
+			}
+			if len(params.CipherSuites) > 0 {
+				sum := sha256.Sum256([]byte(strings.Join(params.CipherSuites, ":")))
+				parts = append(parts, "ciphers-"+hex.EncodeToString(sum[:4]))
+			}
+		}
 	}
 	if v.lb != "" {
 		parts = append(parts, v.lb)
@@ -86,6 +98,11 @@ func (v clusterVariant) suffix() string {
 		return ""
 	}
 	return "~" + strings.Join(parts, "~")
+}
+
+// tlsVersionName is "1.2" for TLSv1_2.
+func tlsVersionName(v tlsv3.TlsParameters_TlsProtocol) string {
+	return strings.ReplaceAll(strings.TrimPrefix(v.String(), "TLSv"), "_", ".")
 }
 
 func derefInt32(p *int32, def int32) int32 {
@@ -317,6 +334,7 @@ func (t *translator) upstreamTLS(ns string, v clusterVariant) (*corev3.Transport
 		if b.SendSNI && b.ServerName != "" {
 			ctx.Sni = b.ServerName
 		}
+		ctx.CommonTlsContext.TlsParams = upstreamTLSParams(b)
 		if b.CertificateRef != nil {
 			sns := ns
 			if b.CertificateRef.Namespace != nil {
@@ -338,6 +356,11 @@ func (t *translator) upstreamTLS(ns string, v clusterVariant) (*corev3.Transport
 				if len(ca) == 0 {
 					return nil, fmt.Sprintf("backend TLS Secret %s has no ca.crt to verify with", qualified(sec.Namespace, sec.Name))
 				}
+				// Envoy refuses a CA that does not parse with the whole push: this backend
+				// fails closed instead.
+				if err := checkCACertificates(ca); err != nil {
+					return nil, fmt.Sprintf("backend TLS Secret %s: ca.crt is %v", qualified(sec.Namespace, sec.Name), err)
+				}
 				vc := &tlsv3.CertificateValidationContext{
 					TrustedCa: &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: ca}},
 					// At most Envoy's maxVerifyDepth (nginx takes more; no real chain is that
@@ -358,6 +381,53 @@ func (t *translator) upstreamTLS(ns string, v clusterVariant) (*corev3.Transport
 		}
 	}
 	return &corev3.TransportSocket{Name: "envoy.transport_sockets.tls", ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: mustAny(ctx)}}, ""
+}
+
+// upstreamTLSParams are proxy-ssl-protocols and proxy-ssl-ciphers as Envoy's TLS
+// parameters (nil: Envoy's defaults). The versions listed become the range from the lowest
+// to the highest (SSLv2 and SSLv3, which Envoy does not speak, are left out). A cipher list
+// is taken when it names its ciphers (annotations.EnvoyCipherSuites); "DEFAULT" and lists
+// of OpenSSL rules (HIGH:!aNULL…) keep Envoy's defaults, which the converter's report says.
+// Like nginx's proxy_ssl_ciphers, the list governs TLS 1.2 and older only.
+func upstreamTLSParams(b *v1alpha1.BackendTLS) *tlsv3.TlsParameters {
+	var p tlsv3.TlsParameters
+	if lowest, highest, ok := tlsVersionRange(b.Protocols); ok {
+		p.TlsMinimumProtocolVersion, p.TlsMaximumProtocolVersion = lowest, highest
+	}
+	if b.Ciphers != "" {
+		if suites, _, err := annotations.EnvoyCipherSuites(b.Ciphers); err == nil {
+			p.CipherSuites = suites
+		}
+	}
+	if p.TlsMinimumProtocolVersion == tlsv3.TlsParameters_TLS_AUTO && len(p.CipherSuites) == 0 {
+		return nil
+	}
+	return &p
+}
+
+// tlsVersions are nginx's protocol names Envoy speaks.
+var tlsVersions = map[string]tlsv3.TlsParameters_TlsProtocol{
+	"TLSv1": tlsv3.TlsParameters_TLSv1_0, "TLSv1.1": tlsv3.TlsParameters_TLSv1_1,
+	"TLSv1.2": tlsv3.TlsParameters_TLSv1_2, "TLSv1.3": tlsv3.TlsParameters_TLSv1_3,
+}
+
+// tlsVersionRange is the lowest and highest of the protocol names Envoy speaks; false when
+// none is named.
+func tlsVersionRange(names []string) (lowest, highest tlsv3.TlsParameters_TlsProtocol, ok bool) {
+	for _, n := range names {
+		v, known := tlsVersions[n]
+		if !known {
+			continue
+		}
+		if !ok || v < lowest {
+			lowest = v
+		}
+		if !ok || v > highest {
+			highest = v
+		}
+		ok = true
+	}
+	return lowest, highest, ok
 }
 
 // loadAssignment resolves a Service port to its ready endpoints, through EndpointSlices

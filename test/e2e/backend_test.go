@@ -3,7 +3,8 @@ package e2e
 import "testing"
 
 // TestBackend: backend-protocol HTTPS speaks TLS to the backend without verifying its
-// certificate and without SNI (nginx defaults); upstream-vhost replaces the Host the backend
+// certificate and without SNI (nginx defaults), with the versions and ciphers of
+// proxy-ssl-protocols and proxy-ssl-ciphers; upstream-vhost replaces the Host the backend
 // sees; x-forwarded-prefix is sent only together with a rewrite-target (§3.9).
 func TestBackend(t *testing.T) {
 	apply(t, `
@@ -95,6 +96,39 @@ spec:
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
+metadata:
+  name: tls13
+  namespace: e2e
+  annotations:
+    nginx.ingress.kubernetes.io/backend-protocol: HTTPS
+    nginx.ingress.kubernetes.io/proxy-ssl-protocols: TLSv1.3
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: backend.example.com
+    http:
+      paths:
+      - {path: /tls13, pathType: Prefix, backend: {service: {name: secure, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: tls12-cipher
+  namespace: e2e
+  annotations:
+    nginx.ingress.kubernetes.io/backend-protocol: HTTPS
+    nginx.ingress.kubernetes.io/proxy-ssl-protocols: TLSv1.2
+    nginx.ingress.kubernetes.io/proxy-ssl-ciphers: ECDHE-ECDSA-AES256-GCM-SHA384
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: backend.example.com
+    http:
+      paths:
+      - {path: /tls12-cipher, pathType: Prefix, backend: {service: {name: secure, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
 metadata: {name: plain, namespace: e2e}
 spec:
   ingressClassName: nginx
@@ -115,6 +149,18 @@ spec:
 				t.Errorf("the backend saw SNI %q, want none (proxy-ssl-server-name is off)", res.backend.SNI)
 			}
 		}})
+	// proxy-ssl-protocols and proxy-ssl-ciphers reach the backend's handshake (Envoy alone
+	// would speak TLS 1.2 with its own first choice of cipher).
+	tlsParams := func(version, cipher string) func(*testing.T, result) {
+		return func(t *testing.T, res result) {
+			if res.backend != nil && (res.backend.TLSVersion != version || (cipher != "" && res.backend.Cipher != cipher)) {
+				t.Errorf("the backend saw %s with %s, want %s with %s", res.backend.TLSVersion, res.backend.Cipher, version, cipher)
+			}
+		}
+	}
+	check(t, "proxy-ssl-protocols-tls13", request{url: h + "/tls13"}, expect{status: 200, backend: "tls-backend", also: tlsParams("TLS 1.3", "")})
+	check(t, "proxy-ssl-ciphers-tls12", request{url: h + "/tls12-cipher"}, expect{status: 200, backend: "tls-backend", also: tlsParams("TLS 1.2", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384")})
+	check(t, "https-backend-default-tls12", request{url: h + "/secure"}, expect{status: 200, backend: "tls-backend", also: tlsParams("TLS 1.2", "")})
 	check(t, "https-backend-post", request{method: "POST", url: h + "/secure", body: "hello"}, expect{status: 200, backend: "tls-backend", method: "POST"})
 	proto := func(wantTLS bool) func(*testing.T, result) {
 		return func(t *testing.T, res result) {

@@ -2,6 +2,7 @@ package echo
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -61,6 +62,10 @@ type Response struct {
 	// TLS tells whether the connection was TLS; SNI is the server name the client sent.
 	TLS bool   `json:"tls"`
 	SNI string `json:"sni,omitempty"`
+	// TLSVersion ("TLS 1.3") and Cipher ("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384") are the
+	// connection's, as crypto/tls names them.
+	TLSVersion string `json:"tlsVersion,omitempty"`
+	Cipher     string `json:"cipher,omitempty"`
 	// RemoteAddr is the peer address of the connection (the proxy, behind Envoy).
 	RemoteAddr string `json:"remoteAddr"`
 	// Error is set when a steering header or parameter was invalid; the status is then 400.
@@ -125,6 +130,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.TLS != nil {
 		resp.SNI = r.TLS.ServerName
+		resp.TLSVersion, resp.Cipher = tls.VersionName(r.TLS.Version), tls.CipherSuiteName(r.TLS.CipherSuite)
 	}
 
 	status := http.StatusOK
