@@ -193,7 +193,8 @@ func bootstrapProto(o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
 		// them when asked. Envoy's default 5 s flush timer walks every statistic on the
 		// main thread — with 10,000 clusters a stall of ~300 ms that delays whatever xDS
 		// update arrives meanwhile (1 change in 100 served 300+ ms late at 10,000 routes,
-		// hack/bench-dataplane.sh; none after).
+		// hack/bench-dataplane.sh; none after). The flush now happens when /stats is
+		// read: a metrics scrape holds the main thread as the timer did, once per scrape.
 		StatsFlush: &bootstrapv3.Bootstrap_StatsFlushOnAdmin{StatsFlushOnAdmin: true},
 		OverloadManager: &overloadv3.OverloadManager{
 			ResourceMonitors: []*overloadv3.ResourceMonitor{{
