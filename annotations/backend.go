@@ -277,30 +277,44 @@ func parseProxySSL(r *reader) ProxySSL {
 	return p
 }
 
-// noteProxySSLProtocols says what of proxy-ssl-protocols Envoy cannot do: it speaks TLSv1
-// to TLSv1.3 as a range from the lowest version listed to the highest (SSLv2 and SSLv3 are
-// left out, a version skipped inside the range is allowed).
+// noteProxySSLProtocols says what of proxy-ssl-protocols Envoy cannot do (TLSVersionRange).
 func noteProxySSLProtocols(r *reader, names []string) {
-	known := map[string]int{"TLSv1": 0, "TLSv1.1": 1, "TLSv1.2": 2, "TLSv1.3": 3}
-	var unknown []string
-	lowest, highest, listed := 4, -1, map[int]bool{}
-	for _, n := range names {
-		v, ok := known[n]
-		if !ok {
-			unknown = append(unknown, n)
-			continue
-		}
-		lowest, highest, listed[v] = min(lowest, v), max(highest, v), true
-	}
+	_, _, unknown, widened, ok := TLSVersionRange(names)
 	switch {
-	case highest < 0:
+	case !ok:
 		r.note("proxy-ssl-protocols", Approximate, "names no TLS version Envoy speaks (TLSv1 to TLSv1.3); Envoy's defaults apply towards the backend")
 	case len(unknown) > 0:
 		r.note("proxy-ssl-protocols", Approximate, strings.Join(unknown, ", ")+" cannot be spoken by Envoy and is left out")
 	}
-	if highest >= 0 && highest-lowest+1 > len(listed) {
+	if widened {
 		r.note("proxy-ssl-protocols", Approximate, "Envoy takes a range of versions: those between the lowest and the highest listed are allowed too")
 	}
+}
+
+// TLSVersions are nginx's protocol names that Envoy speaks, oldest first.
+var TLSVersions = []string{"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"}
+
+// TLSVersionRange is how Envoy speaks the protocol names of proxy-ssl-protocols: from the
+// oldest to the newest of those it speaks (indexes into TLSVersions). unknown are the
+// names it does not speak (SSLv2, SSLv3), left out; widened says the range allows a
+// version the names leave out; ok is false when it speaks none of them.
+func TLSVersionRange(names []string) (oldest, newest int, unknown []string, widened, ok bool) {
+	listed := map[int]bool{}
+	for _, n := range names {
+		v := slices.Index(TLSVersions, n)
+		if v < 0 {
+			unknown = append(unknown, n)
+			continue
+		}
+		if !ok || v < oldest {
+			oldest = v
+		}
+		if !ok || v > newest {
+			newest = v
+		}
+		listed[v], ok = true, true
+	}
+	return oldest, newest, unknown, ok && newest-oldest+1 > len(listed), ok
 }
 
 // validateUpstreamVhost accepts a host name with an optional port and nginx variables; the

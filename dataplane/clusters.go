@@ -391,8 +391,8 @@ func (t *translator) upstreamTLS(ns string, v clusterVariant) (*corev3.Transport
 // Like nginx's proxy_ssl_ciphers, the list governs TLS 1.2 and older only.
 func upstreamTLSParams(b *v1alpha1.BackendTLS) *tlsv3.TlsParameters {
 	var p tlsv3.TlsParameters
-	if lowest, highest, ok := tlsVersionRange(b.Protocols); ok {
-		p.TlsMinimumProtocolVersion, p.TlsMaximumProtocolVersion = lowest, highest
+	if oldest, newest, _, _, ok := annotations.TLSVersionRange(b.Protocols); ok {
+		p.TlsMinimumProtocolVersion, p.TlsMaximumProtocolVersion = envoyTLSVersions[oldest], envoyTLSVersions[newest]
 	}
 	if b.Ciphers != "" {
 		if suites, _, err := annotations.EnvoyCipherSuites(b.Ciphers); err == nil {
@@ -405,30 +405,8 @@ func upstreamTLSParams(b *v1alpha1.BackendTLS) *tlsv3.TlsParameters {
 	return &p
 }
 
-// tlsVersions are nginx's protocol names Envoy speaks.
-var tlsVersions = map[string]tlsv3.TlsParameters_TlsProtocol{
-	"TLSv1": tlsv3.TlsParameters_TLSv1_0, "TLSv1.1": tlsv3.TlsParameters_TLSv1_1,
-	"TLSv1.2": tlsv3.TlsParameters_TLSv1_2, "TLSv1.3": tlsv3.TlsParameters_TLSv1_3,
-}
-
-// tlsVersionRange is the lowest and highest of the protocol names Envoy speaks; false when
-// none is named.
-func tlsVersionRange(names []string) (lowest, highest tlsv3.TlsParameters_TlsProtocol, ok bool) {
-	for _, n := range names {
-		v, known := tlsVersions[n]
-		if !known {
-			continue
-		}
-		if !ok || v < lowest {
-			lowest = v
-		}
-		if !ok || v > highest {
-			highest = v
-		}
-		ok = true
-	}
-	return lowest, highest, ok
-}
+// envoyTLSVersions are annotations.TLSVersions as Envoy's protocol versions.
+var envoyTLSVersions = []tlsv3.TlsParameters_TlsProtocol{tlsv3.TlsParameters_TLSv1_0, tlsv3.TlsParameters_TLSv1_1, tlsv3.TlsParameters_TLSv1_2, tlsv3.TlsParameters_TLSv1_3}
 
 // loadAssignment resolves a Service port to its ready endpoints, through EndpointSlices
 // (or the legacy Endpoints object), as kube-proxy would.

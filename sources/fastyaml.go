@@ -84,17 +84,13 @@ type fastParser struct {
 	metadata bool
 	hdr      typeHeader
 	hdrOK    bool
-	// field and value0 are the header field the flow mapping key just read fills ("":
-	// none) and where its value starts in out (flowKey, keyDone).
-	field  string
-	value0 int
 	// flowDepth is the number of flow collections open.
 	flowDepth int
 }
 
 func (p *fastParser) reset(doc, dst []byte) {
 	p.src, p.lines, p.i, p.out, p.keys = doc, p.lines[:0], 0, dst, p.keys[:0]
-	p.depth, p.metadata, p.hdr, p.hdrOK, p.field, p.flowDepth = 0, false, typeHeader{}, true, "", 0
+	p.depth, p.metadata, p.hdr, p.hdrOK, p.flowDepth = 0, false, typeHeader{}, true, 0
 }
 
 // splitLines fills p.lines; it refuses document markers and directives.
@@ -168,38 +164,49 @@ func (p *fastParser) mapping(ind int) bool {
 		if !first {
 			p.out = append(p.out, ',')
 		}
-		k0 := len(p.out)
-		if !p.key(bytes.TrimRight(c[:keyEnd], " ")) {
+		field, v0, ok := p.entryKey(keysFrom, bytes.TrimRight(c[:keyEnd], " "))
+		if !ok {
 			return false
 		}
-		if p.duplicate(keysFrom, k0) {
-			return false
-		}
-		p.keys = append(p.keys, [2]int{k0, len(p.out)})
-		p.out = append(p.out, ':')
 		p.i++
-		field := p.headerField(p.out[k0 : len(p.out)-1])
-		v0 := len(p.out)
-		if field == "metadata" {
-			p.metadata = true
-		}
-		valueOK := p.value(ind, rest, true)
-		if field == "metadata" {
-			p.metadata = false
-		}
-		if !valueOK {
+		if !p.value(ind, rest, true) {
 			return false
 		}
-		if field == "metadata" && p.out[v0] != '{' && string(p.out[v0:]) != "null" {
-			p.hdrOK = false
-		}
-		if field != "" && field != "metadata" {
-			p.setHeader(field, p.out[v0:])
-		}
+		p.entryDone(field, v0)
 	}
 	p.keys = p.keys[:keysFrom]
 	p.out = append(p.out, '}')
 	return true
+}
+
+// entryKey writes the key k of a mapping entry (block or flow) and its colon: field is the
+// header field it fills ("": none) and v0 where its value starts in out; false for a key
+// the fast path does not take or a duplicate. entryDone follows the entry's value.
+func (p *fastParser) entryKey(keysFrom int, k []byte) (field string, v0 int, ok bool) {
+	k0 := len(p.out)
+	if !p.key(k) || p.duplicate(keysFrom, k0) {
+		return "", 0, false
+	}
+	p.keys = append(p.keys, [2]int{k0, len(p.out)})
+	p.out = append(p.out, ':')
+	field = p.headerField(p.out[k0 : len(p.out)-1])
+	if field == "metadata" {
+		p.metadata = true
+	}
+	return field, len(p.out), true
+}
+
+// entryDone records the header field of an entry whose value was just written at out[v0:].
+func (p *fastParser) entryDone(field string, v0 int) {
+	switch {
+	case field == "metadata":
+		p.metadata = false
+		if p.out[v0] != '{' && string(p.out[v0:]) != "null" {
+			p.hdrOK = false
+		}
+	case field != "":
+		p.setHeader(field, p.out[v0:])
+	}
 }
 
 // duplicate reports whether the key just written at out[k0:] is one of the mapping's, or
@@ -448,18 +455,19 @@ func (p *fastParser) flow(v []byte) ([]byte, bool) {
 		if !first {
 			p.out = append(p.out, ',')
 		}
+		var field string
+		var v0 int
+		var ok bool
 		if mapping {
-			var ok bool
-			if v, ok = p.flowKey(keysFrom, v); !ok {
+			if v, field, v0, ok = p.flowKey(keysFrom, v); !ok {
 				return nil, false
 			}
 		}
-		var ok bool
 		if v, ok = p.flowValue(v); !ok {
 			return nil, false
 		}
 		if mapping {
-			p.keyDone()
+			p.entryDone(field, v0)
 		}
 		v = bytes.TrimLeft(v, " ")
 		if len(v) == 0 {
@@ -480,9 +488,9 @@ func (p *fastParser) flow(v []byte) ([]byte, bool) {
 	return v[1:], true
 }
 
-// flowKey reads a flow mapping's key and its ": ", writes the key and its colon, and
-// returns what follows. p.field is then the header field the key fills (see keyDone).
-func (p *fastParser) flowKey(keysFrom int, v []byte) ([]byte, bool) {
+// flowKey reads a flow mapping's key and its ": ", writes them (entryKey), and returns what
+// follows with the key's header field and where its value starts.
+func (p *fastParser) flowKey(keysFrom int, v []byte) (rest []byte, field string, v0 int, ok bool) {
 	var k []byte
 	// span is the key as the full decoder measures it against its limit: up to the colon,
 	// blanks included.
@@ -490,57 +498,30 @@ func (p *fastParser) flowKey(keysFrom int, v []byte) ([]byte, bool) {
 	if v[0] == '"' || v[0] == '\'' {
 		end := closingQuote(v)
 		if end < 0 {
-			return nil, false
+			return nil, "", 0, false
 		}
 		k, v, span = v[:end+1], v[end+1:], end+1
 	} else {
 		end := bytes.IndexByte(v, ':')
 		if end <= 0 || bytes.ContainsAny(v[:end], ",[]{}#?") {
-			return nil, false
+			return nil, "", 0, false
 		}
 		k, v, span = bytes.TrimRight(v[:end], " "), v[end:], end
 	}
 	if len(v) < 2 || v[0] != ':' || v[1] != ' ' || span > maxSimpleKey {
-		return nil, false
+		return nil, "", 0, false
 	}
-	k0 := len(p.out)
-	if !p.key(k) || p.duplicate(keysFrom, k0) {
-		return nil, false
+	if field, v0, ok = p.entryKey(keysFrom, k); !ok {
+		return nil, "", 0, false
 	}
-	p.keys = append(p.keys, [2]int{k0, len(p.out)})
-	p.out = append(p.out, ':')
-	p.field, p.value0 = p.headerField(p.out[k0:len(p.out)-1]), len(p.out)
-	if p.field == "metadata" {
-		p.metadata = true
-	}
-	return bytes.TrimLeft(v[2:], " "), true
-}
-
-// keyDone records the header field of a flow mapping entry whose value was just written
-// (flowKey said which field, if any).
-func (p *fastParser) keyDone() {
-	field, v0 := p.field, p.value0
-	p.field = ""
-	if field == "metadata" {
-		p.metadata = false
-		if p.out[v0] != '{' && string(p.out[v0:]) != "null" {
-			p.hdrOK = false
-		}
-		return
-	}
-	if field != "" {
-		p.setHeader(field, p.out[v0:])
-	}
+	return bytes.TrimLeft(v[2:], " "), field, v0, true
 }
 
 // flowValue reads one value of a flow collection and returns what follows it.
 func (p *fastParser) flowValue(v []byte) ([]byte, bool) {
 	switch v[0] {
 	case '{', '[':
-		field, v0 := p.field, p.value0
-		rest, ok := p.flow(v)
-		p.field, p.value0 = field, v0
-		return rest, ok
+		return p.flow(v)
 	case '"', '\'':
 		end := closingQuote(v)
 		if end < 0 {
